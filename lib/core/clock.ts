@@ -1,0 +1,89 @@
+// Time as a dependency: cookbooks and waits take a Clock so tests can inject a fake one (window arithmetic,
+// deadlines) without real sleeping.
+import { InterruptedError } from './errors.js';
+
+/** Wall-clock time and sleeping, injectable. */
+export interface Clock {
+  /** Milliseconds since the epoch. */
+  now(): number;
+  /** Resolves after `ms`, or rejects with InterruptedError when the signal aborts. */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+}
+
+/** Throws InterruptedError (or the signal's own CookbookError reason) when the signal has aborted. */
+export function throwIfAborted(signal: AbortSignal | undefined, what = 'operation'): void {
+  if (!signal?.aborted) return;
+  const reason: unknown = signal.reason;
+  if (reason instanceof Error && 'exitCode' in reason) throw reason;
+  throw new InterruptedError(`interrupted during ${what}`, { cause: reason });
+}
+
+/** The real clock. */
+export const systemClock: Clock = Object.freeze({
+  now: () => Date.now(),
+  sleep(ms: number, signal?: AbortSignal): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      if (signal?.aborted) {
+        try {
+          throwIfAborted(signal, 'sleep');
+        } catch (err) {
+          reject(err);
+        }
+        return;
+      }
+      const onAbort = (): void => {
+        clearTimeout(timer);
+        try {
+          throwIfAborted(signal, 'sleep');
+        } catch (err) {
+          reject(err);
+        }
+      };
+      const timer = setTimeout(() => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      }, Math.max(0, ms));
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  },
+});
+
+/** A clock that only moves when told to (for tests of windows and deadlines). */
+export class ManualClock implements Clock {
+  private current: number;
+  private sleepers: { until: number; resolve: () => void }[] = [];
+
+  constructor(start: number | Date) {
+    this.current = typeof start === 'number' ? start : start.getTime();
+  }
+
+  now(): number {
+    return this.current;
+  }
+
+  sleep(ms: number, signal?: AbortSignal): Promise<void> {
+    throwIfAborted(signal, 'sleep');
+    return new Promise((resolve) => {
+      this.sleepers.push({ until: this.current + Math.max(0, ms), resolve });
+      this.wake();
+    });
+  }
+
+  /** Moves time forward and wakes every sleeper whose time has come. */
+  advance(ms: number): void {
+    this.current += ms;
+    this.wake();
+  }
+
+  /** Jumps to an absolute time. */
+  set(at: number | Date): void {
+    this.current = typeof at === 'number' ? at : at.getTime();
+    this.wake();
+  }
+
+  private wake(): void {
+    const due = this.sleepers.filter((s) => s.until <= this.current);
+    this.sleepers = this.sleepers.filter((s) => s.until > this.current);
+    for (const s of due) s.resolve();
+  }
+}

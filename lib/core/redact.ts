@@ -1,0 +1,73 @@
+// Secrets redaction. Two layers: exact values registered at run time (a kubeadm token we just created, a
+// certificate key, a password read from clouds.yaml) and patterns for secrets we never saw (bearer tokens,
+// private keys, kubeadm token and certificate-key shapes, values of keys named like password/token/secret).
+// Console, log file, journal, JSON result and announcements all pass through here.
+
+/** What replaces a secret. */
+export const REDACTED = '[REDACTED]';
+
+const registered = new Set<string>();
+
+/** Registers a secret value so that it is masked wherever it appears later (values shorter than 4 are ignored). */
+export function registerSecret(value: string | undefined | null): void {
+  if (typeof value === 'string' && value.length >= 4) registered.add(value);
+}
+
+/** Forgets registered secrets (tests). */
+export function clearSecrets(): void {
+  registered.clear();
+}
+
+const patterns: [RegExp, string | ((m: string, ...g: string[]) => string)][] = [
+  // PEM private keys (RSA, EC, OPENSSH, PKCS#8, encrypted).
+  [/-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY-----[\s\S]*?(-----END \1PRIVATE KEY-----|$)/g, REDACTED],
+  // HTTP authorisation headers and bearer tokens.
+  [/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{8,}/gi, (_m, kind: string) => `${kind} ${REDACTED}`],
+  // kubeadm bootstrap tokens: [a-z0-9]{6}.[a-z0-9]{16}.
+  [/\b[a-z0-9]{6}\.[a-z0-9]{16}\b/g, REDACTED],
+  // kubeadm certificate keys (64 hex chars) after the flag or in a key=value.
+  [/(certificate[-_]?key["']?\s*[=:]?\s*["']?)[0-9a-f]{64}/gi, (_m, p: string) => `${p}${REDACTED}`],
+  // OpenStack tokens in headers.
+  [/(X-(?:Auth|Subject)-Token["']?\s*[:=]\s*["']?)[A-Za-z0-9_-]{16,}/gi, (_m, p: string) => `${p}${REDACTED}`],
+  // key=value and "key": "value" where the key names a secret.
+  [
+    /((?:password|passwd|secret|token|api[-_]?key|private[-_]?key|credential)[a-z_-]*["']?\s*[=:]\s*["']?)([^\s"',}&]+)/gi,
+    (_m, p: string) => `${p}${REDACTED}`,
+  ],
+  // URLs with user:password@.
+  [/(\b[a-z][a-z0-9+.-]*:\/\/[^/\s:@]+:)[^@\s/]+@/gi, (_m, p: string) => `${p}${REDACTED}@`],
+];
+
+/** Masks every registered secret and every secret-shaped substring of `text`. */
+export function redactText(text: string): string {
+  let out = text;
+  for (const secret of registered) {
+    if (out.includes(secret)) out = out.split(secret).join(REDACTED);
+  }
+  for (const [re, replacement] of patterns) {
+    out = out.replace(re, replacement as string);
+  }
+  return out;
+}
+
+const SECRET_KEY = /(password|passwd|secret|token|api[-_]?key|private[-_]?key|privatekey|certificate[-_]?key|certificatekey|credential|authorization)/i;
+
+/** True when an object key names a secret (its value is masked whatever it is). */
+export function isSecretKey(key: string): boolean {
+  return SECRET_KEY.test(key);
+}
+
+/** A deep copy of `value` with secret-named keys masked and every string redacted. */
+export function redactValue<T>(value: T, seen = new WeakSet<object>()): T {
+  if (typeof value === 'string') return redactText(value) as T;
+  if (value === null || typeof value !== 'object') return value;
+  if (seen.has(value as object)) return '[Circular]' as T;
+  seen.add(value as object);
+  if (Array.isArray(value)) return value.map((v) => redactValue(v, seen)) as T;
+  if (value instanceof Error) return { class: value.name, message: redactText(value.message) } as T;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+    out[k] = isSecretKey(k) && v !== undefined && v !== null && v !== '' && typeof v !== 'boolean' ? REDACTED : redactValue(v, seen);
+  }
+  return out as T;
+}

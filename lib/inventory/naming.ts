@@ -1,0 +1,98 @@
+// Host naming rules. A name belongs to a role only if it matches ^<cluster prefix>-<role prefix>-(\d+)$
+// exactly, so `worker` and `worker-nfs` are separate series (the bug of today's prefix matching).
+import { InputError } from '../core/errors.js';
+import type { ClusterConfig, RoleConfig } from './schema.js';
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+/** True when `name` is a valid DNS label (RFC 1123, lowercase). */
+export function isDnsLabel(name: string): boolean {
+  return DNS_LABEL.test(name);
+}
+
+/** Throws an InputError unless `name` is a valid DNS label; `what` names the argument. */
+export function validateHostname(name: string, what = 'hostname'): string {
+  if (typeof name !== 'string' || !isDnsLabel(name)) {
+    throw new InputError(`invalid ${what} ${JSON.stringify(name)}: must be a DNS label (lowercase letters, digits and "-", at most 63 characters)`, {
+      context: { [what]: name },
+    });
+  }
+  return name;
+}
+
+function escapeRe(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** The role's exact name pattern. */
+export function rolePattern(cluster: ClusterConfig, role: RoleConfig): RegExp {
+  return new RegExp(`^${escapeRe(cluster.prefix)}-${escapeRe(role.prefix)}-(\\d+)$`);
+}
+
+/** The role config, or an InputError listing the roles. */
+export function getRole(cluster: ClusterConfig, roleName: string): RoleConfig {
+  const role = cluster.roles[roleName];
+  if (!role) {
+    throw new InputError(`unknown role "${roleName}" in cluster ${cluster.name}; roles: ${Object.keys(cluster.roles).sort().join(', ')}`, {
+      context: { cluster: cluster.name, role: roleName },
+    });
+  }
+  return role;
+}
+
+/** The index of `hostname` in the role's series, or undefined when it does not belong to the role. */
+export function hostIndex(cluster: ClusterConfig, roleName: string, hostname: string): number | undefined {
+  const m = rolePattern(cluster, getRole(cluster, roleName)).exec(hostname);
+  return m ? Number(m[1]) : undefined;
+}
+
+/** The role a hostname belongs to, or undefined. */
+export function roleOf(cluster: ClusterConfig, hostname: string): string | undefined {
+  for (const [name, role] of Object.entries(cluster.roles)) {
+    if (rolePattern(cluster, role).test(hostname)) return name;
+  }
+  return undefined;
+}
+
+/** The hostnames of `existing` that belong to the role, sorted by index (oldest first). */
+export function hostsOfRole(cluster: ClusterConfig, roleName: string, existing: Iterable<string>): string[] {
+  const re = rolePattern(cluster, getRole(cluster, roleName));
+  const found: [number, string][] = [];
+  for (const h of existing) {
+    const m = re.exec(h);
+    if (m) found.push([Number(m[1]), h]);
+  }
+  return found.sort((a, b) => a[0] - b[0]).map(([, h]) => h);
+}
+
+/** The next name of the role: highest existing index + 1 (1 when there is none). */
+export function nextHostname(cluster: ClusterConfig, roleName: string, existing: Iterable<string>): string {
+  const role = getRole(cluster, roleName);
+  const re = rolePattern(cluster, role);
+  let max = 0;
+  for (const h of existing) {
+    const m = re.exec(h);
+    if (m) max = Math.max(max, Number(m[1]));
+  }
+  return validateHostname(`${cluster.prefix}-${role.prefix}-${max + 1}`);
+}
+
+/** The oldest host (lowest index) of the role, or undefined when the role has none. */
+export function oldestHostname(cluster: ClusterConfig, roleName: string, existing: Iterable<string>): string | undefined {
+  return hostsOfRole(cluster, roleName, existing)[0];
+}
+
+/** Validates a hostname and checks it belongs to the role (when given) of this cluster. */
+export function requireHostOfRole(cluster: ClusterConfig, hostname: string, roleName?: string): string {
+  validateHostname(hostname);
+  const role = roleOf(cluster, hostname);
+  if (!role) {
+    throw new InputError(`host ${hostname} does not belong to cluster ${cluster.name}: names there are ${cluster.prefix}-<role prefix>-<N>`, {
+      context: { cluster: cluster.name, hostname },
+    });
+  }
+  if (roleName !== undefined && role !== roleName) {
+    throw new InputError(`host ${hostname} is a ${role} host, not ${roleName}`, { context: { cluster: cluster.name, hostname, role, expected: roleName } });
+  }
+  return hostname;
+}

@@ -1,0 +1,112 @@
+// The inventory schema: one cluster per YAML file. Unknown keys and wrong types are rejected; the loader turns
+// schema issues into InventoryErrors naming the file and the path inside it.
+import { z } from 'zod';
+
+const dnsLabel = z
+  .string()
+  .regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'must be a DNS label (lowercase letters, digits and "-", at most 63)');
+
+const roleName = z.string().regex(/^[a-z][a-z0-9_]*$/, 'role names are lowercase letters, digits and "_"');
+
+const taint = z.strictObject({
+  key: z.string().min(1),
+  value: z.string().optional(),
+  effect: z.enum(['NoSchedule', 'PreferNoSchedule', 'NoExecute']),
+});
+
+const serverGroup = z.strictObject({
+  name: z.string().min(1),
+  policy: z.enum(['affinity', 'anti-affinity', 'soft-affinity', 'soft-anti-affinity']),
+});
+
+const maxUnavailable = z.union([z.int().positive(), z.string().regex(/^([1-9]\d?|100)%$/, 'a count or a percentage like 25%')]);
+
+/** One role of a cluster (worker, worker_nfs, control, ingress, etcd, ...). */
+export const roleSchema = z.strictObject({
+  /** Host name part after the cluster prefix: `<cluster prefix>-<role prefix>-<N>`. */
+  prefix: dnsLabel,
+  /** How hosts of this role join Kubernetes. */
+  node: z.enum(['worker', 'control-plane', 'none']).default('worker'),
+  flavor: z.string().min(1),
+  image: z.string().min(1),
+  network: z.string().min(1),
+  securityGroups: z.array(z.string().min(1)).default([]),
+  serverGroup: serverGroup.optional(),
+  labels: z.record(z.string().min(1), z.string()).default({}),
+  taints: z.array(taint).default([]),
+  /** The fewest hosts this role may be left with by remove-node. */
+  min: z.int().nonnegative().default(0),
+  /** Per-role limit for rolling operations. */
+  maxUnavailable: maxUnavailable.optional(),
+  /** Commands (argument arrays) that provision a new VM of this role before it joins. */
+  provision: z.array(z.array(z.string()).min(1)).default([]),
+  /** Extra Nova server metadata. */
+  metadata: z.record(z.string(), z.string()).default({}),
+});
+
+/** A whole cluster definition. */
+export const clusterSchema = z.strictObject({
+  name: dnsLabel,
+  description: z.string().optional(),
+  /** Production clusters ask before destructive steps. */
+  production: z.boolean().default(false),
+  /** Host name prefix, e.g. tools-k8s. */
+  prefix: dnsLabel,
+  /** DNS suffix of host FQDNs (used when ssh.addresses is dns). */
+  domain: z.string().min(1).optional(),
+  openstack: z.strictObject({
+    cloud: z.string().min(1),
+    project: z.string().min(1),
+    region: z.string().min(1).optional(),
+    interface: z.enum(['public', 'internal', 'admin']).default('public'),
+    /** Explicit clouds.yaml; otherwise OS_CLIENT_CONFIG_FILE and the standard search paths. */
+    cloudsFile: z.string().min(1).optional(),
+  }),
+  kubernetes: z.strictObject({
+    apiServer: z.url(),
+    /** kubeconfig file; otherwise KUBECONFIG or ~/.kube/config. */
+    kubeconfig: z.string().min(1).optional(),
+    context: z.string().min(1).optional(),
+    version: z.string().regex(/^1\.\d+\.\d+$/, 'a Kubernetes version like 1.29.4').optional(),
+  }),
+  ssh: z
+    .strictObject({
+      user: z.string().regex(/^[a-z_][a-z0-9_-]*$/, 'a POSIX user name').default('root'),
+      port: z.int().min(1).max(65535).default(22),
+      /** Bastion in ProxyJump form: [user@]host[:port]. */
+      jumpHost: z.string().min(1).optional(),
+      knownHosts: z.string().min(1).optional(),
+      identityFile: z.string().min(1).optional(),
+      sudo: z.boolean().default(false),
+      /** How a host name becomes an address: DNS (name + domain) or the server's address in OpenStack. */
+      addresses: z.enum(['dns', 'openstack']).default('dns'),
+    })
+    .default({ user: 'root', port: 22, sudo: false, addresses: 'dns' }),
+  lock: z
+    .strictObject({
+      backend: z.enum(['kubernetes', 'file', 'etcd']).default('kubernetes'),
+      namespace: dnsLabel.default('kube-system'),
+      ttlSeconds: z.int().min(5).max(3600).default(60),
+      etcdEndpoints: z.array(z.url()).optional(),
+    })
+    .default({ backend: 'kubernetes', namespace: 'kube-system', ttlSeconds: 60 }),
+  alertmanager: z.strictObject({ url: z.url() }).optional(),
+  announce: z.strictObject({ webhook: z.url().optional() }).optional(),
+  etcd: z.strictObject({ endpoints: z.array(z.url()).min(1) }).optional(),
+  /** Present for clusters backed by the local lab: the lab's generated inventory replaces this entry. */
+  lab: z
+    .strictObject({
+      stateDir: z.string().min(1).optional(),
+    })
+    .optional(),
+  roles: z.record(roleName, roleSchema).refine((r) => Object.keys(r).length > 0, 'at least one role is required'),
+});
+
+/** A validated role. */
+export type RoleConfig = z.infer<typeof roleSchema>;
+
+/** A validated cluster, as cookbooks see it (frozen, paths resolved). */
+export type ClusterConfig = z.infer<typeof clusterSchema> & {
+  /** The file it came from. */
+  readonly source: string;
+};

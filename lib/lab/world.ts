@@ -1,0 +1,259 @@
+// The lab's one world model. Three protocol front ends (Kubernetes API, OpenStack API, SSH hosts) read and
+// change this state; they couple only through it: host lifecycle events, the kubeadm backend and counters.
+import { EventEmitter } from 'node:events';
+import { randomUUID } from 'node:crypto';
+
+/** Every counter `cookbook lab status --json` reports under `counters`. */
+export interface LabCounters {
+  k8s_mutations: number;
+  openstack_mutations: number;
+  ssh_mutations: number;
+  pdb_violations: number;
+  max_unavailable_nodes: number;
+  requests: { k8s: number; openstack: number; ssh: number; admin: number };
+  bytes: { k8s: number; openstack: number; ssh: number };
+}
+
+/** A fresh, zeroed set of counters. */
+export function zeroCounters(): LabCounters {
+  return {
+    k8s_mutations: 0,
+    openstack_mutations: 0,
+    ssh_mutations: 0,
+    pdb_violations: 0,
+    max_unavailable_nodes: 0,
+    requests: { k8s: 0, openstack: 0, ssh: 0, admin: 0 },
+    bytes: { k8s: 0, openstack: 0, ssh: 0 },
+  };
+}
+
+/** Injected faults; set at `lab up` or at run time through the admin endpoint. All optional. */
+export interface LabFaults {
+  /** Fraction (0..1) of Kubernetes API requests answered 500 / 429. */
+  k8sErrorRate?: number;
+  k8s429Rate?: number;
+  /** Fraction of OpenStack API requests answered 503. */
+  openstackErrorRate?: number;
+  /** Extra delay (ms, unscaled) before an eviction is answered. */
+  slowEvictionMs?: number;
+  /** Pods (`namespace/name`) that never finish terminating. */
+  stuckPods?: string[];
+  /** Hosts that go down on reboot and never come back. */
+  hostsNeverReturn?: string[];
+  /** Server names whose build ends in ERROR (`*` for every new server). */
+  vmBuildErrors?: string[];
+  /** Hosts whose `kubeadm join` fails. */
+  joinFailures?: string[];
+}
+
+/** Timings at speed 1, in milliseconds; the lab divides them by its speed. */
+export interface LabTimings {
+  vmBuildMs: number;
+  rebootDownMs: number;
+  rebootUpMs: number;
+  kubeletReadyMs: number;
+  podStartMs: number;
+  podTerminateMs: number;
+  nodeNotReadyMs: number;
+}
+
+/** Defaults: a reboot takes a few seconds at speed 1. */
+export const defaultTimings: LabTimings = Object.freeze({
+  vmBuildMs: 4000,
+  rebootDownMs: 1500,
+  rebootUpMs: 1500,
+  kubeletReadyMs: 1000,
+  podStartMs: 800,
+  podTerminateMs: 600,
+  nodeNotReadyMs: 300,
+});
+
+/** Lifecycle of a lab host (the machine behind an SSH address and, maybe, a Nova server and a Node). */
+export type HostState = 'building' | 'up' | 'rebooting' | 'down' | 'deleted';
+
+/** One lab host. */
+export interface LabHost {
+  name: string;
+  /** Inventory role of the host (worker, worker_nfs, control, ingress, etcd). */
+  role: string;
+  /** 127.x.y.z address its SSH server listens on. */
+  address: string;
+  port: number;
+  state: HostState;
+  bootId: string;
+  bootedAt: number;
+  /** SSH host key: OpenSSH private key text, public key blob in base64 (as in known_hosts), SHA256 fingerprint. */
+  hostKey: { privateKey: string; publicBase64: string; fingerprintSha256: string };
+  /** Installed Debian packages: name -> version. */
+  packages: Map<string, string>;
+  /** Files the interpreter knows about (e.g. /var/run/reboot-required). */
+  files: Map<string, string>;
+  /** systemd units: name -> active? */
+  services: Map<string, boolean>;
+  /** Kubernetes side of the host: whether kubelet joined a cluster and as what. */
+  kubelet: { joined: boolean; controlPlane: boolean; version?: string };
+  kernel: { running: string; installed: string[] };
+  /** Nova server id when the host is backed by a server. */
+  serverId?: string;
+}
+
+/** What the Kubernetes side offers to `kubeadm` run on a lab host (implemented in lib/lab/k8s). */
+export interface KubeadmBackend {
+  /** Creates a bootstrap token (a kube-system Secret) and returns it with the join command kubeadm prints. */
+  tokenCreate(ttlSeconds: number): { token: string; joinCommand: string };
+  /** Deletes a token by id or full token; false when it did not exist. */
+  tokenDelete(tokenOrId: string): boolean;
+  /** Lists tokens as `kubeadm token list` prints them. */
+  tokenList(): string;
+  /** Uploads control-plane certificates, returns the certificate key (64 hex chars), valid for two hours. */
+  uploadCerts(): string;
+  /** Joins the host; throws an Error whose message kubeadm would print when the token, hash or key is wrong. */
+  join(host: LabHost, args: { apiServer: string; token: string; caCertHash: string; controlPlane: boolean; certificateKey?: string }): void;
+  /** `kubeadm reset -f`: the host leaves (the Node object stays, as in real kubeadm). */
+  reset(host: LabHost): void;
+  /** `kubeadm upgrade plan|apply|node` output or an Error. */
+  upgrade(host: LabHost, action: 'plan' | 'apply' | 'node', version?: string): string;
+  /** `kubeadm certs check-expiration` / `kubeadm certs renew WHAT`. */
+  certs(host: LabHost, action: 'check-expiration' | 'renew', what?: string): string;
+}
+
+/** Events the world emits; front ends subscribe. */
+export interface WorldEvents {
+  'host-added': [LabHost];
+  'host-up': [LabHost];
+  'host-down': [LabHost];
+  'host-removed': [LabHost];
+  'kubelet-changed': [LabHost];
+}
+
+/** Options for a World. */
+export interface WorldOptions {
+  clusterName: string;
+  speed?: number;
+  seed?: number;
+  timings?: Partial<LabTimings>;
+  faults?: LabFaults;
+}
+
+/** The shared state of one lab. */
+export class World extends EventEmitter<WorldEvents> {
+  readonly clusterName: string;
+  speed: number;
+  readonly timings: LabTimings;
+  faults: LabFaults;
+  counters: LabCounters = zeroCounters();
+  readonly hosts = new Map<string, LabHost>();
+  /** Set by the Kubernetes side when it starts. */
+  kubeadm: KubeadmBackend | undefined;
+  private rng: () => number;
+  private readonly timers = new Set<NodeJS.Timeout>();
+
+  constructor(options: WorldOptions) {
+    super();
+    this.clusterName = options.clusterName;
+    this.speed = options.speed && options.speed > 0 ? options.speed : 1;
+    this.timings = { ...defaultTimings, ...options.timings };
+    this.faults = { ...options.faults };
+    this.rng = mulberry32(options.seed ?? 1);
+  }
+
+  /** Deterministic random number in [0, 1) from the lab's seed. */
+  random(): number {
+    return this.rng();
+  }
+
+  /** A timing scaled by the lab's speed. */
+  scaled(ms: number): number {
+    return Math.max(0, Math.round(ms / this.speed));
+  }
+
+  /** Runs `fn` after a scaled delay; timers are cancelled by shutdown(). */
+  after(ms: number, fn: () => void): void {
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      fn();
+    }, this.scaled(ms));
+    timer.unref?.();
+    this.timers.add(timer);
+  }
+
+  /** Adds a host in state `building` or `up`. */
+  addHost(host: Omit<LabHost, 'bootId' | 'bootedAt' | 'state'> & { state?: HostState }): LabHost {
+    if (this.hosts.has(host.name)) throw new Error(`lab host ${host.name} exists already`);
+    const full: LabHost = { ...host, state: host.state ?? 'up', bootId: randomUUID(), bootedAt: Date.now() };
+    this.hosts.set(full.name, full);
+    this.emit('host-added', full);
+    if (full.state === 'up') this.emit('host-up', full);
+    return full;
+  }
+
+  /** Marks a building host as booted (first boot). */
+  bootHost(name: string): void {
+    const host = this.requireHost(name);
+    host.state = 'up';
+    host.bootId = randomUUID();
+    host.bootedAt = Date.now();
+    this.emit('host-up', host);
+  }
+
+  /**
+   * Reboots a host: it goes down at once (connections drop), comes back after rebootDownMs + rebootUpMs with a
+   * new boot id, unless a fault says it never returns. Hard reboots skip the orderly shutdown but behave alike.
+   */
+  rebootHost(name: string): void {
+    const host = this.requireHost(name);
+    if (host.state === 'deleted') return;
+    host.state = 'rebooting';
+    this.emit('host-down', host);
+    if (this.faults.hostsNeverReturn?.includes(name)) {
+      this.after(this.timings.rebootDownMs, () => {
+        if (host.state === 'rebooting') host.state = 'down';
+      });
+      return;
+    }
+    this.after(this.timings.rebootDownMs + this.timings.rebootUpMs, () => {
+      if (host.state !== 'rebooting') return;
+      host.state = 'up';
+      host.bootId = randomUUID();
+      host.bootedAt = Date.now();
+      host.files.delete('/var/run/reboot-required');
+      const newest = [...host.kernel.installed].sort().at(-1);
+      if (newest) host.kernel.running = newest;
+      this.emit('host-up', host);
+    });
+  }
+
+  /** Removes a host for good (its server was deleted). */
+  removeHost(name: string): void {
+    const host = this.hosts.get(name);
+    if (!host) return;
+    host.state = 'deleted';
+    this.hosts.delete(name);
+    this.emit('host-removed', host);
+  }
+
+  /** The host, or an Error naming it. */
+  requireHost(name: string): LabHost {
+    const host = this.hosts.get(name);
+    if (!host) throw new Error(`no lab host named ${name}`);
+    return host;
+  }
+
+  /** Cancels pending timers (lab shutdown). */
+  shutdown(): void {
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+  }
+}
+
+/** Small seeded PRNG so lab runs with the same seed make the same choices. */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
