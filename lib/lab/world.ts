@@ -126,9 +126,23 @@ export interface WorldEvents {
   'kubelet-changed': [LabHost];
 }
 
+/** What the world knows of an inventory role: how its hosts join Kubernetes and their labels and taints. */
+export interface LabRole {
+  prefix: string;
+  node: 'worker' | 'control-plane' | 'none';
+  labels: Record<string, string>;
+  taints: { key: string; value?: string; effect: string }[];
+}
+
 /** Options for a World. */
 export interface WorldOptions {
   clusterName: string;
+  /** Host name prefix of the cluster (`<prefix>-<role prefix>-<N>`). */
+  prefix: string;
+  /** Roles by inventory role name. */
+  roles: Record<string, LabRole>;
+  /** Kubernetes version the lab pretends to run, e.g. 1.29.4 (minor 27..33). */
+  kubernetesVersion?: string;
   speed?: number;
   seed?: number;
   timings?: Partial<LabTimings>;
@@ -138,6 +152,9 @@ export interface WorldOptions {
 /** The shared state of one lab. */
 export class World extends EventEmitter<WorldEvents> {
   readonly clusterName: string;
+  readonly prefix: string;
+  readonly roles: Record<string, LabRole>;
+  kubernetesVersion: string;
   speed: number;
   readonly timings: LabTimings;
   faults: LabFaults;
@@ -151,6 +168,9 @@ export class World extends EventEmitter<WorldEvents> {
   constructor(options: WorldOptions) {
     super();
     this.clusterName = options.clusterName;
+    this.prefix = options.prefix;
+    this.roles = options.roles;
+    this.kubernetesVersion = options.kubernetesVersion ?? '1.29.4';
     this.speed = options.speed && options.speed > 0 ? options.speed : 1;
     this.timings = { ...defaultTimings, ...options.timings };
     this.faults = { ...options.faults };
