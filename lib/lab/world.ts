@@ -55,6 +55,8 @@ export interface LabTimings {
   podStartMs: number;
   podTerminateMs: number;
   nodeNotReadyMs: number;
+  /** How long a deleted Nova server stays visible (task_state deleting) before it is gone (404). */
+  vmDeleteMs: number;
 }
 
 /** Defaults: a reboot takes a few seconds at speed 1. */
@@ -66,6 +68,7 @@ export const defaultTimings: LabTimings = Object.freeze({
   podStartMs: 800,
   podTerminateMs: 600,
   nodeNotReadyMs: 300,
+  vmDeleteMs: 500,
 });
 
 /** Lifecycle of a lab host (the machine behind an SSH address and, maybe, a Nova server and a Node). */
@@ -95,6 +98,14 @@ export interface LabHost {
   kernel: { running: string; installed: string[] };
   /** Nova server id when the host is backed by a server. */
   serverId?: string;
+  /** Permission bits of entries in `files` (absent: 0644). Kept by the SSH side (SFTP, chmod, redirections). */
+  fileModes?: Map<string, number>;
+  /** Directories created on the host beyond the implied parents of `files` (SFTP mkdir, `mkdir -p`). */
+  dirs?: Set<string>;
+  /** systemd units enabled at boot (`systemctl enable`). */
+  enabledServices?: Set<string>;
+  /** Packages on hold (`apt-mark hold`). */
+  heldPackages?: Set<string>;
 }
 
 /** What the Kubernetes side offers to `kubeadm` run on a lab host (implemented in lib/lab/k8s). */
@@ -124,6 +135,8 @@ export interface WorldEvents {
   'host-down': [LabHost];
   'host-removed': [LabHost];
   'kubelet-changed': [LabHost];
+  /** Counters were zeroed (`lab status --reset-counters`): gauges like max_unavailable_nodes re-measure now. */
+  'counters-reset': [];
 }
 
 /** What the world knows of an inventory role: how its hosts join Kubernetes and their labels and taints. */
@@ -257,6 +270,12 @@ export class World extends EventEmitter<WorldEvents> {
     const host = this.hosts.get(name);
     if (!host) throw new Error(`no lab host named ${name}`);
     return host;
+  }
+
+  /** Starts a new measurement: zeroes every counter and tells the front ends (they re-seed gauges). */
+  resetCounters(): void {
+    this.counters = zeroCounters();
+    this.emit('counters-reset');
   }
 
   /** Cancels pending timers (lab shutdown). */
