@@ -169,6 +169,8 @@ export class World extends EventEmitter<WorldEvents> {
   readonly roles: Record<string, LabRole>;
   kubernetesVersion: string;
   speed: number;
+  /** The seed the lab was started with (front ends derive their own deterministic generators from it). */
+  readonly seed: number;
   readonly timings: LabTimings;
   faults: LabFaults;
   counters: LabCounters = zeroCounters();
@@ -187,7 +189,8 @@ export class World extends EventEmitter<WorldEvents> {
     this.speed = options.speed && options.speed > 0 ? options.speed : 1;
     this.timings = { ...defaultTimings, ...options.timings };
     this.faults = { ...options.faults };
-    this.rng = mulberry32(options.seed ?? 1);
+    this.seed = options.seed ?? 1;
+    this.rng = mulberry32(this.seed);
   }
 
   /** Deterministic random number in [0, 1) from the lab's seed. */
