@@ -1,0 +1,263 @@
+// The Context: everything a cookbook gets. Cookbooks reach the world only through it: its clients (built
+// lazily, on first use), its steps (ensure-style, journaled), its waits (deadline, cancellation, dry-run
+// aware) and its confirmations.
+import type { ClientContext } from './client.js';
+import { type Clock, throwIfAborted } from './clock.js';
+import { type ConfirmAnswer, type Prompter, confirmOrAbort } from './confirm.js';
+import { CookbookError, DryRunStop, InputError, InterruptedError, VerifyError, errorToJSON } from './errors.js';
+import type { EventBus, RunEvent } from './events.js';
+import { failpoint } from './failpoints.js';
+import { type Gate, type Planned, isPlanned, need, planned } from './gate.js';
+import type { Journal } from './journal.js';
+import type { Log, LogFields } from './log.js';
+import { type RetryOptions, type WaitOptions, retry, waitFor } from './retry.js';
+import type { Inventory } from '../inventory/load.js';
+import type { ClusterConfig } from '../inventory/schema.js';
+
+/** An ensure-style step: check the state, act only if needed, verify. */
+export interface StepSpec<T> {
+  /** Returns the current result when the state is already right (the step is then skipped), else undefined/false. */
+  check?: () => Promise<T | undefined | null | false>;
+  /** Makes the change; in dry-run its mutations return Planned. */
+  apply: () => Promise<T | Planned>;
+  /** Confirms the change took effect; return false (or throw) when it did not. Not run in dry-run. */
+  verify?: (result: T) => Promise<boolean | void>;
+  /** What the step acts on (for planned results). */
+  target?: string;
+}
+
+/** Loads one client lazily; `peer` gives access to the run's other clients (built once each). */
+export type ClientLoader = (ctx: ClientContext, peer: <T>(name: string) => Promise<T>) => Promise<unknown>;
+
+/** Everything the Context is built from (the runner assembles it). */
+export interface ContextInit {
+  runId: string;
+  cookbook: string;
+  cluster?: ClusterConfig;
+  inventory?: Inventory;
+  dryRun: boolean;
+  yes: boolean;
+  reason?: string;
+  taskId?: string;
+  stateDir: string;
+  log: Log;
+  events: EventBus;
+  journal: Journal;
+  gate: Gate;
+  signal: AbortSignal;
+  clock: Clock;
+  prompter: Prompter;
+  clients: Record<string, ClientLoader>;
+}
+
+/** What a cookbook's run() receives. */
+export class Context {
+  readonly runId: string;
+  readonly cookbook: string;
+  readonly dryRun: boolean;
+  readonly yes: boolean;
+  readonly reason: string | undefined;
+  readonly taskId: string | undefined;
+  readonly stateDir: string;
+  readonly log: Log;
+  readonly events: EventBus;
+  readonly journal: Journal;
+  readonly gate: Gate;
+  readonly signal: AbortSignal;
+  readonly clock: Clock;
+  readonly inventory: Inventory | undefined;
+  private readonly clusterConfig: ClusterConfig | undefined;
+  private readonly prompter: Prompter;
+  private readonly loaders: Record<string, ClientLoader>;
+  private readonly built = new Map<string, Promise<unknown>>();
+
+  constructor(init: ContextInit) {
+    this.runId = init.runId;
+    this.cookbook = init.cookbook;
+    this.dryRun = init.dryRun;
+    this.yes = init.yes;
+    this.reason = init.reason;
+    this.taskId = init.taskId;
+    this.stateDir = init.stateDir;
+    this.log = init.log;
+    this.events = init.events;
+    this.journal = init.journal;
+    this.gate = init.gate;
+    this.signal = init.signal;
+    this.clock = init.clock;
+    this.inventory = init.inventory;
+    this.clusterConfig = init.cluster;
+    this.prompter = init.prompter;
+    this.loaders = init.clients;
+  }
+
+  /** The cluster this run acts on; throws when the cookbook runs without one. */
+  get cluster(): ClusterConfig {
+    if (!this.clusterConfig) throw new InputError(`${this.cookbook} runs without a cluster here`, { hint: 'pass --cluster-name' });
+    return this.clusterConfig;
+  }
+
+  /** True when a cluster was given. */
+  get hasCluster(): boolean {
+    return this.clusterConfig !== undefined;
+  }
+
+  /** Builds (once) and returns a client by name: remote, k8s, openstack, alerting. */
+  client<T>(name: string): Promise<T> {
+    let p = this.built.get(name);
+    if (!p) {
+      const loader = this.loaders[name];
+      if (!loader) return Promise.reject(new CookbookError(`no client named ${name}`));
+      p = loader(
+        { cluster: this.cluster, gate: this.gate, log: this.log, signal: this.signal, clock: this.clock, stateDir: this.stateDir },
+        (peer) => this.client(peer),
+      );
+      this.built.set(name, p);
+    }
+    return p as Promise<T>;
+  }
+
+  /** Clients built so far (the runner closes them at the end). */
+  builtClients(): Promise<unknown>[] {
+    return [...this.built.values()];
+  }
+
+  /** Emits a typed event (progress, custom log lines). */
+  emit(event: RunEvent): void {
+    this.events.emit(event);
+  }
+
+  /** Shows text to the operator on stdout (human mode only; --json carries the cookbook's result instead). */
+  print(text: string): void {
+    this.events.emit({ type: 'output', text });
+  }
+
+  /** Emits a progress event. */
+  progress(event: Omit<Extract<RunEvent, { type: 'progress' }>, 'type'>): void {
+    this.events.emit({ type: 'progress', ...event });
+  }
+
+  /** Asks before a destructive action: always with `always`, otherwise only on production clusters. */
+  async confirm(message: string, options: { always?: boolean } = {}): Promise<void> {
+    if (!options.always && !this.clusterConfig?.production) return;
+    if (this.dryRun) {
+      this.log.info(`would ask: ${message}`);
+      return;
+    }
+    await confirmOrAbort(this.prompter, this.yes, message, (answer: ConfirmAnswer) => this.events.emit({ type: 'confirm', message, answer }));
+  }
+
+  /** Returns a decision stored in the journal (from this run or the run it resumes), computing it once. */
+  async memo<T>(key: string, compute: () => Promise<T>): Promise<T> {
+    if (Object.prototype.hasOwnProperty.call(this.journal.data.memo, key)) return this.journal.data.memo[key] as T;
+    const value = await compute();
+    this.journal.setMemo(key, value);
+    return value;
+  }
+
+  /** Reads a journaled value. */
+  recall<T>(key: string): T | undefined {
+    return this.journal.data.memo[key] as T | undefined;
+  }
+
+  /** Stores a journaled value (progress that must survive an interruption). */
+  remember(key: string, value: unknown): void {
+    this.journal.setMemo(key, value);
+  }
+
+  /** Stops planning when a value is only planned (dry-run); returns it otherwise. */
+  need<T>(value: T | Planned, what?: string): T {
+    return need(value, what);
+  }
+
+  /** Throws InterruptedError when the run was interrupted: call at safe points of long loops. */
+  checkpoint(what = 'run'): void {
+    throwIfAborted(this.signal, what);
+  }
+
+  /** Polls until a condition holds; cancellation, clock and dry-run come from the Context. */
+  waitFor<T>(probe: (attempt: number) => Promise<T | undefined | null | false>, options: Omit<WaitOptions, 'signal' | 'clock' | 'gate'>): Promise<T> {
+    return waitFor(probe, { ...options, signal: this.signal, clock: this.clock, gate: this.gate });
+  }
+
+  /** Retries with backoff until the deadline; cancellation and clock come from the Context. */
+  retry<T>(fn: (attempt: number) => Promise<T>, options: Omit<RetryOptions, 'signal' | 'clock'>): Promise<T> {
+    return retry(fn, { ...options, signal: this.signal, clock: this.clock });
+  }
+
+  /**
+   * Runs an ensure-style step, journaled: skipped when `check` finds the state right, otherwise `apply` then
+   * `verify`. In dry-run the step is "planned" when it would change something, and planning stops inside it
+   * (without failing the run) when it would depend on a change that was only planned.
+   */
+  async step<T>(name: string, spec: StepSpec<T>): Promise<T | Planned> {
+    throwIfAborted(this.signal, `step "${name}"`);
+    const index = this.journal.stepStarted(name);
+    const started = this.clock.now();
+    this.events.emit({ type: 'step.start', name, index });
+    const end = (status: 'done' | 'skipped' | 'planned' | 'failed', extra: { note?: string; error?: Record<string, unknown> } = {}): void => {
+      this.journal.stepEnded(index, status, extra);
+      this.events.emit({ type: 'step.end', name, index, status, durationMs: this.clock.now() - started, ...extra });
+    };
+    const changesBefore = this.gate.changes.length;
+    try {
+      await failpoint('before', name, this.clock, this.signal);
+      await failpoint('in', name, this.clock, this.signal);
+      if (spec.check) {
+        const existing = await spec.check();
+        if (existing !== undefined && existing !== null && existing !== false) {
+          end('skipped', { note: 'already in the desired state' });
+          await failpoint('after', name, this.clock, this.signal);
+          return existing as T;
+        }
+      }
+      throwIfAborted(this.signal, `step "${name}"`);
+      const result = await spec.apply();
+      if (isPlanned(result) || (this.dryRun && this.gate.changes.length > changesBefore)) {
+        end('planned');
+        return isPlanned(result) ? result : planned(this.gate.changes.at(-1)!);
+      }
+      if (spec.verify && !this.dryRun) {
+        const ok = await spec.verify(result as T);
+        if (ok === false) {
+          throw new VerifyError(`step "${name}" did not take effect`, { context: { step: name, target: spec.target } });
+        }
+      }
+      end('done');
+      await failpoint('after', name, this.clock, this.signal);
+      return result as T;
+    } catch (err) {
+      if (err instanceof DryRunStop && this.dryRun) {
+        end('planned', { note: err.message });
+        return planned({ system: 'step', target: spec.target ?? name, action: name, planned: true, at: new Date().toISOString() });
+      }
+      if (err instanceof CookbookError && err.context.step === undefined) err.context.step = name;
+      end('failed', { error: errorToJSON(err), note: err instanceof InterruptedError ? 'interrupted' : undefined });
+      throw err;
+    }
+  }
+}
+
+/** A Log that turns lines into run events (the display and the log file render them). */
+export class EventLog implements Log {
+  constructor(
+    private readonly events: EventBus,
+    private readonly verbose: boolean,
+  ) {}
+  debug(message: string, fields?: LogFields): void {
+    this.events.emit({ type: 'log', level: 'debug', message, fields });
+  }
+  info(message: string, fields?: LogFields): void {
+    this.events.emit({ type: 'log', level: 'info', message, fields });
+  }
+  warn(message: string, fields?: LogFields): void {
+    this.events.emit({ type: 'log', level: 'warn', message, fields });
+  }
+  error(message: string, fields?: LogFields): void {
+    this.events.emit({ type: 'log', level: 'error', message, fields });
+  }
+  /** Whether debug lines are shown on the console. */
+  get isVerbose(): boolean {
+    return this.verbose;
+  }
+}

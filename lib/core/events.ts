@@ -1,0 +1,64 @@
+// Typed run events. The console display, the JSON-lines log file, the journal and the --json result are all
+// views of this one stream.
+import type { Change } from './gate.js';
+
+/** Final state of a step. */
+export type StepStatus = 'running' | 'done' | 'skipped' | 'planned' | 'failed';
+
+/** Final state of a run. */
+export type RunStatus = 'success' | 'failed' | 'aborted' | 'interrupted';
+
+/** Every event of a run. */
+export type RunEvent =
+  | { type: 'run.start'; runId: string; cookbook: string; cluster?: string; dryRun: boolean; args: Record<string, unknown>; resumedFrom?: string }
+  | { type: 'run.end'; runId: string; status: RunStatus; durationMs: number; error?: Record<string, unknown> }
+  | { type: 'step.start'; name: string; index: number }
+  | { type: 'step.end'; name: string; index: number; status: StepStatus; durationMs: number; note?: string; error?: Record<string, unknown> }
+  | { type: 'change'; change: Change }
+  | { type: 'log'; level: 'debug' | 'info' | 'warn' | 'error'; message: string; fields?: Record<string, unknown> }
+  | {
+      type: 'progress';
+      /** What the progress is about, e.g. `reboot`. */
+      scope: string;
+      target: string;
+      phase: string;
+      done?: number;
+      total?: number;
+      etaMs?: number;
+      message?: string;
+    }
+  | { type: 'confirm'; message: string; answer: 'yes' | 'no' | 'no-tty' | 'assumed-yes' }
+  /** Data a cookbook shows the operator (stdout in human mode; part of `result` in --json mode). */
+  | { type: 'output'; text: string };
+
+/** An event with its timestamp. */
+export type StampedEvent = RunEvent & { at: string };
+
+/** A listener of run events. */
+export type EventListener = (event: StampedEvent) => void;
+
+/** A synchronous, typed event bus; listeners that throw are reported once and dropped, never break a run. */
+export class EventBus {
+  private listeners: EventListener[] = [];
+
+  /** Adds a listener; returns a function that removes it. */
+  on(listener: EventListener): () => void {
+    this.listeners.push(listener);
+    return () => {
+      this.listeners = this.listeners.filter((l) => l !== listener);
+    };
+  }
+
+  /** Stamps and delivers an event to every listener. */
+  emit(event: RunEvent): void {
+    const stamped = { ...event, at: new Date().toISOString() } as StampedEvent;
+    for (const listener of [...this.listeners]) {
+      try {
+        listener(stamped);
+      } catch (err) {
+        this.listeners = this.listeners.filter((l) => l !== listener);
+        process.stderr.write(`cookbook: an event listener failed and was removed: ${(err as Error).message}\n`);
+      }
+    }
+  }
+}

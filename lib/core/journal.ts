@@ -1,0 +1,189 @@
+// The per-run journal: a JSON file under <state dir>/journals/<cookbook>/ rewritten atomically on every step
+// transition, so a run killed at any point leaves a record of where it was. A later run with the same
+// cookbook, cluster and arguments finds an unfinished journal and resumes: steps re-check the world
+// (ensure-style) and decisions stored with memo() (a chosen host name, a rollout start time) are reused.
+import { createHash } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import type { Change } from './gate.js';
+import type { RunStatus, StepStatus } from './events.js';
+import { redactValue } from './redact.js';
+
+/** One step as recorded. */
+export interface StepRecord {
+  name: string;
+  status: StepStatus;
+  startedAt: string;
+  finishedAt?: string;
+  durationMs?: number;
+  note?: string;
+  error?: Record<string, unknown>;
+}
+
+/** The journal file's content. */
+export interface JournalData {
+  version: 1;
+  runId: string;
+  key: string;
+  cookbook: string;
+  cluster?: string;
+  args: Record<string, unknown>;
+  dryRun: boolean;
+  status: RunStatus | 'running';
+  pid: number;
+  host: string;
+  startedAt: string;
+  finishedAt?: string;
+  resumedFrom?: string;
+  /** Set when a later run resumed from this one. */
+  supersededBy?: string;
+  steps: StepRecord[];
+  changes: Change[];
+  /** Decisions that must survive a resume (never secrets: everything is redacted on write). */
+  memo: Record<string, unknown>;
+  error?: Record<string, unknown>;
+}
+
+/** Stable JSON with sorted keys, for journal keys. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
+
+/** The key that identifies "the same run": cookbook, cluster and arguments. */
+export function journalKey(cookbook: string, cluster: string | undefined, args: Record<string, unknown>): string {
+  return createHash('sha256').update(canonicalJson({ cookbook, cluster: cluster ?? null, args })).digest('hex').slice(0, 32);
+}
+
+/** A run's journal, flushed to disk on every change. */
+export class Journal {
+  readonly path: string;
+  readonly data: JournalData;
+
+  private constructor(path: string, data: JournalData) {
+    this.path = path;
+    this.data = data;
+  }
+
+  /** Creates the journal of a new run (optionally resuming from an earlier one) and writes it. */
+  static create(stateDir: string, init: { runId: string; cookbook: string; cluster?: string; args: Record<string, unknown>; dryRun: boolean; resumeFrom?: Journal }): Journal {
+    const dir = journalDir(stateDir, init.cookbook);
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const data: JournalData = {
+      version: 1,
+      runId: init.runId,
+      key: journalKey(init.cookbook, init.cluster, init.args),
+      cookbook: init.cookbook,
+      cluster: init.cluster,
+      args: redactValue(init.args),
+      dryRun: init.dryRun,
+      status: 'running',
+      pid: process.pid,
+      host: hostname(),
+      startedAt: new Date().toISOString(),
+      resumedFrom: init.resumeFrom?.data.runId,
+      steps: [],
+      changes: [],
+      memo: init.resumeFrom ? { ...init.resumeFrom.data.memo } : {},
+    };
+    const journal = new Journal(join(dir, `${init.runId}.json`), data);
+    journal.flush();
+    if (init.resumeFrom) {
+      init.resumeFrom.data.supersededBy = init.runId;
+      init.resumeFrom.flush();
+    }
+    return journal;
+  }
+
+  /** Reads a journal file. */
+  static read(path: string): Journal {
+    return new Journal(path, JSON.parse(readFileSync(path, 'utf8')) as JournalData);
+  }
+
+  /** The newest unfinished, real (not dry-run), not yet resumed journal with this key, if any. */
+  static findResumable(stateDir: string, cookbook: string, key: string): Journal | undefined {
+    const dir = journalDir(stateDir, cookbook);
+    let files: string[];
+    try {
+      files = readdirSync(dir).filter((f) => f.endsWith('.json'));
+    } catch {
+      return undefined;
+    }
+    const candidates: Journal[] = [];
+    for (const f of files) {
+      try {
+        const j = Journal.read(join(dir, f));
+        if (j.data.key === key && !j.data.dryRun && !j.data.supersededBy && j.data.status !== 'success' && j.data.status !== 'aborted') {
+          candidates.push(j);
+        }
+      } catch {
+        // A torn or foreign file is not a journal we can resume from.
+      }
+    }
+    return candidates.sort((a, b) => (a.data.startedAt < b.data.startedAt ? 1 : -1))[0];
+  }
+
+  /** The last step that did not finish (running or failed), for "stopped at" messages. */
+  get stoppedAt(): string | undefined {
+    const last = [...this.data.steps].reverse().find((s) => s.status === 'running' || s.status === 'failed');
+    return last?.name ?? this.data.steps.at(-1)?.name;
+  }
+
+  /** Records the start of a step; returns its index. */
+  stepStarted(name: string): number {
+    this.data.steps.push({ name, status: 'running', startedAt: new Date().toISOString() });
+    this.flush();
+    return this.data.steps.length - 1;
+  }
+
+  /** Records the end of a step. */
+  stepEnded(index: number, status: StepStatus, extra: { note?: string; error?: Record<string, unknown> } = {}): StepRecord {
+    const step = this.data.steps[index]!;
+    step.status = status;
+    step.finishedAt = new Date().toISOString();
+    step.durationMs = Date.parse(step.finishedAt) - Date.parse(step.startedAt);
+    if (extra.note) step.note = extra.note;
+    if (extra.error) step.error = redactValue(extra.error);
+    this.flush();
+    return step;
+  }
+
+  /** Records a change (performed or planned). */
+  addChange(change: Change): void {
+    this.data.changes.push(redactValue(change));
+    this.flush();
+  }
+
+  /** Stores a decision for resumes. */
+  setMemo(key: string, value: unknown): void {
+    this.data.memo[key] = redactValue(value);
+    this.flush();
+  }
+
+  /** Marks the run finished. */
+  finish(status: RunStatus, error?: Record<string, unknown>): void {
+    this.data.status = status;
+    this.data.finishedAt = new Date().toISOString();
+    if (error) this.data.error = redactValue(error);
+    this.flush();
+  }
+
+  /** Writes the journal atomically (temp file + rename), redacted. */
+  flush(): void {
+    const tmp = `${this.path}.${process.pid}.tmp`;
+    writeFileSync(tmp, JSON.stringify(redactValue(this.data), null, 1), { mode: 0o600 });
+    renameSync(tmp, this.path);
+  }
+}
+
+/** Where a cookbook's journals live. */
+export function journalDir(stateDir: string, cookbook: string): string {
+  return join(stateDir, 'journals', cookbook);
+}

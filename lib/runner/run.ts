@@ -1,0 +1,308 @@
+// The run lifecycle: parse and validate → resolve the cluster → take the lock → open (or resume) the journal
+// and build the Context → announce START → run → rollback on failure → release the lock → announce END →
+// summary or --json result → exit code.
+import { randomBytes } from 'node:crypto';
+import { hostname, userInfo } from 'node:os';
+import { join } from 'node:path';
+import { type Clock, systemClock } from '../core/clock.js';
+import type { Prompter } from '../core/confirm.js';
+import type { CookbookDefinition, RawArgs } from '../core/cookbook.js';
+import { Context, EventLog } from '../core/context.js';
+import {
+  CookbookError,
+  DryRunStop,
+  ExitCode,
+  InterruptedError,
+  LockError,
+  OperatorAbort,
+  errorToJSON,
+  exitCodeOf,
+  messageOf,
+} from '../core/errors.js';
+import { EventBus, type RunStatus } from '../core/events.js';
+import { Gate } from '../core/gate.js';
+import { Journal, journalKey } from '../core/journal.js';
+import { redactText, redactValue } from '../core/redact.js';
+import type { ClusterConfig } from '../inventory/schema.js';
+import type { LockBackend, LockHandle, LockHolder } from '../lock/types.js';
+import { describeHolder } from '../lock/types.js';
+import { clientLoaders, lockBackendFor, resolveCluster } from './clients.js';
+import { attachLogging, buildResult, renderSummary } from './output.js';
+
+/** Options that apply to every cookbook run. */
+export interface GlobalOptions {
+  dryRun: boolean;
+  yes: boolean;
+  json: boolean;
+  inventory: string[];
+  logDir: string;
+  stateDir: string;
+  reason?: string;
+  taskId?: string;
+  verbose: boolean;
+  resume: boolean;
+  fresh: boolean;
+}
+
+/** Process-level dependencies (injectable for tests). */
+export interface RunIO {
+  prompter: Prompter;
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  clock?: Clock;
+  /** Process signals to handle (default SIGINT, SIGTERM). */
+  signals?: NodeJS.Signals[];
+}
+
+/** A new run id: sortable time plus randomness. */
+export function newRunId(now = new Date()): string {
+  const t = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+  return `${t}-${randomBytes(3).toString('hex')}`;
+}
+
+/** Prints a failure that happened before the run started (bad args, inventory, lock) and returns its code. */
+export function reportEarlyError(err: unknown, globals: Pick<GlobalOptions, 'json'>, io: RunIO, base: Record<string, unknown> = {}): number {
+  const code = exitCodeOf(err);
+  const e = errorToJSON(err);
+  if (globals.json) {
+    const status: RunStatus = code === ExitCode.aborted ? 'aborted' : code === ExitCode.interrupted ? 'interrupted' : 'failed';
+    io.stdout(JSON.stringify(redactValue({ ...base, status, error: e, exitCode: code })) + '\n');
+  }
+  io.stderr(redactText(`cookbook: error: ${messageOf(err)}${err instanceof CookbookError && err.hint ? `\n  hint: ${err.hint}` : ''}`) + '\n');
+  return code;
+}
+
+async function announce(cluster: ClusterConfig | undefined, payload: Record<string, unknown>, log: EventLog): Promise<void> {
+  const url = cluster?.announce?.webhook;
+  if (!url) return;
+  try {
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(redactValue(payload)),
+      signal: AbortSignal.timeout(5000),
+    });
+    if (!res.ok) log.warn(`announcement to ${new URL(url).host} answered HTTP ${res.status}`);
+  } catch (err) {
+    log.warn(`announcement to ${new URL(url).host} failed: ${messageOf(err)}`);
+  }
+}
+
+function lockScopeOf(name: string, def: CookbookDefinition<object>, clusterName: string | undefined): string | undefined {
+  const scope = def.lock ?? 'cluster';
+  if (scope === 'none') return undefined;
+  if (typeof scope === 'object') return scope.scope;
+  return clusterName ? `cluster-${clusterName}` : `cookbook-${name}`;
+}
+
+/** Runs one cookbook to completion and returns the exit code. */
+export async function runCookbook(name: string, def: CookbookDefinition<object>, raw: RawArgs, globals: GlobalOptions, io: RunIO): Promise<number> {
+  const clock = io.clock ?? systemClock;
+  const base = { cookbook: name, dryRun: globals.dryRun };
+  let args: object;
+  let cluster: ClusterConfig | undefined;
+  let clusterName: string | undefined;
+  try {
+    args = def.parse(raw);
+    clusterName = def.cluster ? def.cluster(args) : ((args as { clusterName?: string }).clusterName ?? undefined);
+    if (clusterName !== undefined) {
+      cluster = await resolveCluster(clusterName, globals, (m) => io.stderr(`cookbook: ${m}\n`));
+    }
+  } catch (err) {
+    return reportEarlyError(err, globals, io, { ...base, cluster: clusterName });
+  }
+
+  const runId = newRunId();
+  const user = (() => {
+    try {
+      return userInfo().username;
+    } catch {
+      return process.env.USER ?? 'unknown';
+    }
+  })();
+  const holder: LockHolder = { user, host: hostname(), pid: process.pid, cookbook: name, runId, since: new Date().toISOString() };
+
+  // The lock comes before the journal: a run that cannot take it leaves nothing behind to resume.
+  const scope = lockScopeOf(name, def, cluster?.name);
+  let backend: LockBackend | undefined;
+  let lock: LockHandle | undefined;
+  const controller = new AbortController();
+  try {
+    if (scope) {
+      backend = await lockBackendFor(cluster, globals.stateDir);
+      if (globals.dryRun) {
+        const current = await backend.inspect(scope);
+        if (current) io.stderr(`cookbook: note: lock ${scope} is held by ${describeHolder(current)}; a real run would stop here\n`);
+      } else {
+        lock = await backend.acquire(scope, holder, { ttlMs: (cluster?.lock.ttlSeconds ?? 60) * 1000 });
+        lock.lost.addEventListener('abort', () => {
+          controller.abort(new LockError(`lost lock ${scope}: ${messageOf(lock?.lost.reason)}`, { cause: lock?.lost.reason, context: { scope } }));
+        });
+      }
+    }
+  } catch (err) {
+    await backend?.close().catch(() => {});
+    return reportEarlyError(err, globals, io, { ...base, cluster: clusterName });
+  }
+
+  const events = new EventBus();
+  const logging = attachLogging(events, { logDir: globals.logDir, runId, cookbook: name, verbose: globals.verbose });
+  const log = new EventLog(events, globals.verbose);
+  if (!globals.json) {
+    events.on((e) => {
+      if (e.type === 'output') io.stdout(redactText(e.text.endsWith('\n') ? e.text : `${e.text}\n`));
+    });
+  }
+
+  let journal: Journal | undefined;
+  let exitCode: number = ExitCode.success;
+  let status: RunStatus = 'success';
+  let result: unknown;
+  let rollback: 'done' | 'failed' | 'none' = 'none';
+  let finalError: unknown;
+  const argsRecord = args as Record<string, unknown>;
+  const signals = io.signals ?? ['SIGINT', 'SIGTERM'];
+  let interrupts = 0;
+  const onSignal = (sig: NodeJS.Signals): void => {
+    interrupts++;
+    if (interrupts === 1) {
+      log.warn(`${sig} received: stopping at the next safe point (send it again to stop at once)`);
+      controller.abort(new InterruptedError(`interrupted by ${sig}`, { context: { signal: sig } }));
+    } else {
+      try {
+        journal?.finish('interrupted', errorToJSON(new InterruptedError(`interrupted by a second ${sig}`)));
+      } finally {
+        process.exit(ExitCode.interrupted);
+      }
+    }
+  };
+  for (const s of signals) process.on(s, onSignal);
+
+  let ctx: Context | undefined;
+  try {
+    let resumeFrom: Journal | undefined;
+    if (!globals.dryRun) {
+      const found = Journal.findResumable(globals.stateDir, name, journalKey(name, cluster?.name, argsRecord));
+      if (found) {
+        const where = `run ${found.data.runId} (${found.data.status}, stopped at "${found.stoppedAt ?? 'start'}")`;
+        let resume: boolean;
+        if (globals.fresh) resume = false;
+        else if (globals.resume || globals.yes || !io.prompter.interactive) resume = true;
+        else resume = await io.prompter.ask(`An unfinished ${where} of ${name} with the same arguments exists. Resume it?`, true);
+        if (resume) {
+          resumeFrom = found;
+        } else {
+          // Superseded so that later runs do not keep offering it.
+          found.data.supersededBy = `fresh:${runId}`;
+          found.flush();
+          log.info(`ignoring unfinished ${where} (--fresh)`);
+        }
+      }
+    }
+    journal = Journal.create(globals.stateDir, { runId, cookbook: name, cluster: cluster?.name, args: argsRecord, dryRun: globals.dryRun, resumeFrom });
+    const runJournal = journal;
+    const gate = new Gate({
+      dryRun: globals.dryRun,
+      onChange: (change) => {
+        runJournal.addChange(change);
+        events.emit({ type: 'change', change });
+      },
+    });
+    ctx = new Context({
+      runId,
+      cookbook: name,
+      cluster,
+      dryRun: globals.dryRun,
+      yes: globals.yes,
+      reason: globals.reason,
+      taskId: globals.taskId,
+      stateDir: globals.stateDir,
+      log,
+      events,
+      journal,
+      gate,
+      signal: controller.signal,
+      clock,
+      prompter: io.prompter,
+      clients: clientLoaders(),
+    });
+    const started = clock.now();
+    events.emit({ type: 'run.start', runId, cookbook: name, cluster: cluster?.name, dryRun: globals.dryRun, args: redactValue(argsRecord), resumedFrom: resumeFrom?.data.runId });
+    await announce(cluster, { event: 'START', ...holder, cluster: cluster?.name, reason: globals.reason, taskId: globals.taskId, dryRun: globals.dryRun, args: argsRecord }, log);
+    try {
+      result = await def.run(ctx, args);
+    } catch (err) {
+      finalError = err;
+      if (err instanceof DryRunStop && globals.dryRun) {
+        // Planning reached a point that depends on planned changes: the dry-run still planned what it could.
+        log.info(`dry-run stopped planning: ${err.message}`);
+        finalError = undefined;
+      } else if (err instanceof InterruptedError || (controller.signal.aborted && !(err instanceof OperatorAbort))) {
+        status = 'interrupted';
+        exitCode = err instanceof LockError ? ExitCode.failed : ExitCode.interrupted;
+        if (err instanceof LockError) status = 'failed';
+      } else if (err instanceof OperatorAbort) {
+        status = 'aborted';
+        exitCode = ExitCode.aborted;
+      } else {
+        status = 'failed';
+        exitCode = exitCodeOf(err);
+        if (exitCode === ExitCode.success) exitCode = ExitCode.failed;
+        if (def.rollback && !globals.dryRun) {
+          log.warn(`${name} failed (${messageOf(err)}); running its rollback`);
+          try {
+            await def.rollback(ctx, args, err);
+            rollback = 'done';
+          } catch (rbErr) {
+            rollback = 'failed';
+            log.error(`rollback failed: ${messageOf(rbErr)}`);
+          }
+        }
+      }
+    }
+    const durationMs = clock.now() - started;
+    journal.finish(status, finalError ? errorToJSON(finalError) : undefined);
+    events.emit({ type: 'run.end', runId, status, durationMs, error: finalError ? redactValue(errorToJSON(finalError)) : undefined });
+    await announce(cluster, { event: 'END', ...holder, cluster: cluster?.name, status, result: status === 'success' ? 'PASS' : 'FAIL', durationMs }, log);
+  } catch (err) {
+    // Failures of the machinery itself (journal not writable, ...).
+    finalError = err;
+    status = err instanceof InterruptedError ? 'interrupted' : 'failed';
+    exitCode = exitCodeOf(err);
+    if (journal) journal.finish(status, errorToJSON(err));
+    else {
+      for (const s of signals) process.off(s, onSignal);
+      await closeAll(ctx, lock, backend);
+      await logging.close();
+      return reportEarlyError(err, globals, io, { ...base, cluster: clusterName, runId });
+    }
+  } finally {
+    for (const s of signals) process.off(s, onSignal);
+  }
+  await closeAll(ctx, lock, backend);
+  await logging.close();
+  const out = buildResult(journal.data, { result, rollback, exitCode, journalPath: journal.path, logPath: logging.file });
+  if (globals.json) io.stdout(JSON.stringify(out) + '\n');
+  else io.stdout(renderSummary(out) + '\n');
+  return exitCode;
+}
+
+async function closeAll(ctx: Context | undefined, lock: LockHandle | undefined, backend: LockBackend | undefined): Promise<void> {
+  if (lock) await lock.release().catch((err) => process.stderr.write(`cookbook: warning: releasing the lock failed: ${messageOf(err)}\n`));
+  if (ctx) {
+    for (const p of ctx.builtClients()) {
+      try {
+        const client = (await p) as { close?: () => Promise<void> | void };
+        await client.close?.();
+      } catch {
+        // A client that failed to build has nothing to close.
+      }
+    }
+  }
+  await backend?.close().catch(() => {});
+}
+
+/** Default directories under the state dir. */
+export function defaultDirs(stateDir: string): { logDir: string } {
+  return { logDir: join(stateDir, 'logs') };
+}
