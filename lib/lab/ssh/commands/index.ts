@@ -1,0 +1,15 @@
+// The lab shell's command table: every command a lab host knows, by name. Anything else is
+// `bash: NAME: command not found` (exit 127).
+import type { CommandSpec } from '../interpreter.js';
+import { aptCommands } from './apt.js';
+import { basicCommands } from './basic.js';
+import { kubeCommands } from './kubeadm.js';
+import { systemdCommands } from './systemd.js';
+
+/** Commands by name. */
+export const commands: Record<string, CommandSpec> = Object.assign(Object.create(null) as Record<string, CommandSpec>, {
+  ...basicCommands,
+  ...systemdCommands,
+  ...aptCommands,
+  ...kubeCommands,
+});
