@@ -66,6 +66,10 @@ export function loadClusterFile(file: string): ClusterConfig {
     if (issue.code === 'unrecognized_keys') {
       path = [...issue.path, issue.keys[0]!];
       message = `unknown key "${issue.keys[0]}"`;
+    } else if (issue.code === 'invalid_key') {
+      message = `invalid name: ${issue.issues[0]?.message ?? message}`;
+    } else if (issue.code === 'invalid_type' && /received undefined$/.test(message)) {
+      message = `is required (${issue.expected})`;
     }
     const where = formatPath(path);
     const more = parsed.error.issues.length > 1 ? ` (and ${parsed.error.issues.length - 1} more)` : '';

@@ -9,7 +9,7 @@ import { ttyPrompter } from '../core/confirm.js';
 import { ExitCode, UnknownCookbookError, UsageError, messageOf } from '../core/errors.js';
 import { defaultStateDir, packageRoot } from '../core/paths.js';
 import { type LoadedCookbook, discover, loadCookbook } from './discovery.js';
-import { type GlobalOptions, type RunIO, reportEarlyError, runCookbook } from './run.js';
+import { type GlobalOptions, type RunIO, reportEarlyError } from './report.js';
 
 /** Global options, valid with every cookbook. */
 export const globalOptions: Record<string, Options> = {
@@ -207,6 +207,7 @@ async function cookbookCommand(name: string, args: string[], io: RunIO, env: Nod
   } catch (err) {
     return reportEarlyError(err, { json: wantsJson }, io, { cookbook: name });
   }
+  const { runCookbook } = await import('./run.js');
   return runCookbook(name, def, argv, globals, io);
 }
 

@@ -27,49 +27,15 @@ import type { ClusterConfig } from '../inventory/schema.js';
 import type { LockBackend, LockHandle, LockHolder } from '../lock/types.js';
 import { describeHolder } from '../lock/types.js';
 import { clientLoaders, lockBackendFor, resolveCluster } from './clients.js';
+import { type GlobalOptions, type RunIO, reportEarlyError } from './report.js';
+
+export type { GlobalOptions, RunIO } from './report.js';
 import { attachLogging, buildResult, renderSummary } from './output.js';
-
-/** Options that apply to every cookbook run. */
-export interface GlobalOptions {
-  dryRun: boolean;
-  yes: boolean;
-  json: boolean;
-  inventory: string[];
-  logDir: string;
-  stateDir: string;
-  reason?: string;
-  taskId?: string;
-  verbose: boolean;
-  resume: boolean;
-  fresh: boolean;
-}
-
-/** Process-level dependencies (injectable for tests). */
-export interface RunIO {
-  prompter: Prompter;
-  stdout: (text: string) => void;
-  stderr: (text: string) => void;
-  clock?: Clock;
-  /** Process signals to handle (default SIGINT, SIGTERM). */
-  signals?: NodeJS.Signals[];
-}
 
 /** A new run id: sortable time plus randomness. */
 export function newRunId(now = new Date()): string {
   const t = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
   return `${t}-${randomBytes(3).toString('hex')}`;
-}
-
-/** Prints a failure that happened before the run started (bad args, inventory, lock) and returns its code. */
-export function reportEarlyError(err: unknown, globals: Pick<GlobalOptions, 'json'>, io: RunIO, base: Record<string, unknown> = {}): number {
-  const code = exitCodeOf(err);
-  const e = errorToJSON(err);
-  if (globals.json) {
-    const status: RunStatus = code === ExitCode.aborted ? 'aborted' : code === ExitCode.interrupted ? 'interrupted' : 'failed';
-    io.stdout(JSON.stringify(redactValue({ ...base, status, error: e, exitCode: code })) + '\n');
-  }
-  io.stderr(redactText(`cookbook: error: ${messageOf(err)}${err instanceof CookbookError && err.hint ? `\n  hint: ${err.hint}` : ''}`) + '\n');
-  return code;
 }
 
 async function announce(cluster: ClusterConfig | undefined, payload: Record<string, unknown>, log: EventLog): Promise<void> {
