@@ -1,0 +1,176 @@
+// Running one command line on one connection: a session channel per command, stdin written then closed (so
+// a command reading stdin never hangs), output collected up to a limit, a deadline after which the remote
+// process is sent KILL and the channel closed, and the difference between "exited", "killed by a signal" and
+// "the connection died under it" (which may or may not have run the command).
+import type { ClientChannel } from 'ssh2';
+import { TimeoutError } from '../core/errors.js';
+import { InterruptedError } from '../core/errors.js';
+import { assertMayMutate } from '../core/gate.js';
+import { formatMs } from '../core/retry.js';
+import type { HostConnection } from './connection.js';
+import { ChannelClosedError, RemoteHostError, RemoteTimeoutError } from './errors.js';
+import type { CommandResult } from './types.js';
+
+export type { CommandResult };
+
+/** One command to execute. */
+export interface ExecRequest {
+  command: string;
+  /** Bytes for the command's stdin (secrets go here, never into the command line). */
+  stdin?: string | Buffer;
+  timeoutMs: number;
+  signal?: AbortSignal;
+  /** Limit per stream; more is dropped (default 16 MiB). */
+  maxOutputBytes?: number;
+  /** A mutating command: the transport insists on a mutation permit before sending it. */
+  mutating: boolean;
+}
+
+/** The connection died before the channel opened: the command was not sent, so a retry is safe. */
+export class NotStartedError extends RemoteHostError {}
+
+class Collector {
+  private chunks: Buffer[] = [];
+  private size = 0;
+  truncated = false;
+  constructor(private readonly limit: number) {}
+  push(chunk: Buffer): void {
+    if (this.size >= this.limit) {
+      this.truncated = true;
+      return;
+    }
+    const room = this.limit - this.size;
+    const part = chunk.length > room ? chunk.subarray(0, room) : chunk;
+    if (part.length < chunk.length) this.truncated = true;
+    this.chunks.push(part);
+    this.size += part.length;
+  }
+  text(): string {
+    return Buffer.concat(this.chunks).toString('utf8');
+  }
+}
+
+/** Runs one command line on a connection and resolves with its result whatever the exit status. */
+export async function execCommand(conn: HostConnection, req: ExecRequest): Promise<CommandResult> {
+  const ctx = conn.context(req.command);
+  if (req.signal?.aborted) throw abortError(req.signal, ctx, 0);
+  const release = await conn.acquire();
+  try {
+    if (!conn.alive) throw new NotStartedError(`connection to ${conn.target.host} closed before the command was sent`, { context: ctx });
+    if (req.mutating) assertMayMutate(`ssh ${conn.target.host}: ${req.command}`);
+    const started = Date.now();
+    // Listeners must be attached inside ssh2's callback, synchronously: the exit status can arrive in the same
+    // TCP read as the exec confirmation and would be emitted before any later (awaited) code runs.
+    return await new Promise<CommandResult>((resolve, reject) => {
+      try {
+        conn.client.exec(req.command, (err, ch) => {
+          if (err) {
+            reject(
+              conn.alive
+                ? new RemoteHostError(`could not open a session on ${conn.target.host}: ${err.message}`, { context: ctx, cause: err, hint: 'the server refused a new session (MaxSessions?): retry with fewer concurrent commands per host' })
+                : new NotStartedError(`connection to ${conn.target.host} closed before the command was sent`, { context: ctx, cause: err }),
+            );
+          } else collect(conn, ch, req, started).then(resolve, reject);
+        });
+      } catch (err) {
+        // ssh2 throws synchronously on a connection that is no longer usable ("Not connected").
+        reject(new NotStartedError(`connection to ${conn.target.host} is not usable: ${(err as Error).message}`, { context: ctx, cause: err }));
+      }
+    });
+  } finally {
+    release();
+  }
+}
+
+function abortError(signal: AbortSignal, ctx: ReturnType<HostConnection['context']>, elapsed: number): Error {
+  const reason: unknown = signal.reason;
+  if (reason instanceof TimeoutError) {
+    return new RemoteTimeoutError(`${reason.message} while running a command on ${ctx.host} (after ${formatMs(elapsed)}); its channel was closed`, {
+      context: { ...ctx, elapsedMs: elapsed },
+      cause: reason,
+      hint: 'the command may still be running on the host or have half-completed: check the host before retrying',
+    });
+  }
+  return new InterruptedError(`interrupted while running a command on ${ctx.host}`, { context: ctx, cause: reason });
+}
+
+function collect(conn: HostConnection, channel: ClientChannel, req: ExecRequest, started: number): Promise<CommandResult> {
+  const ctx = conn.context(req.command);
+  const limit = req.maxOutputBytes ?? 16 * 1024 * 1024;
+  const out = new Collector(limit);
+  const err = new Collector(limit);
+  let exitCode: number | null = null;
+  let exitSignal: string | null = null;
+  let exited = false;
+
+  return new Promise<CommandResult>((resolve, reject) => {
+    let settled = false;
+    const finish = (error?: Error): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      req.signal?.removeEventListener('abort', onAbort);
+      if (error) reject(error);
+      else
+        resolve({
+          host: conn.target.host,
+          address: conn.target.address,
+          port: conn.target.port,
+          command: req.command,
+          exitCode,
+          signal: exitSignal,
+          stdout: out.text(),
+          stderr: err.text(),
+          durationMs: Date.now() - started,
+          truncated: out.truncated || err.truncated,
+        });
+    };
+    const kill = (): void => {
+      // OpenSSH delivers the signal to the command (7.9+); closing the channel alone would leave it running.
+      try {
+        channel.signal('KILL');
+      } catch {
+        // Connection already gone.
+      }
+      channel.close();
+    };
+    const timer = setTimeout(() => {
+      kill();
+      finish(
+        new RemoteTimeoutError(`command on ${conn.target.host} did not finish within ${formatMs(req.timeoutMs)}; it was sent KILL and its channel closed: ${req.command}`, {
+          context: { ...ctx, timeoutMs: req.timeoutMs },
+          hint: 'raise the command deadline if the work is legitimately slow, or look on the host for what it waits on; it may have half-completed',
+        }),
+      );
+    }, Math.max(1, req.timeoutMs));
+    const onAbort = (): void => {
+      kill();
+      finish(abortError(req.signal!, ctx, Date.now() - started));
+    };
+    req.signal?.addEventListener('abort', onAbort, { once: true });
+    if (req.signal?.aborted) onAbort();
+
+    channel.on('data', (d: Buffer) => out.push(d));
+    channel.stderr.on('data', (d: Buffer) => err.push(d));
+    channel.on('exit', (code: number | null, sig?: string) => {
+      exited = true;
+      exitCode = typeof code === 'number' ? code : null;
+      exitSignal = sig ?? null;
+    });
+    channel.on('close', () => {
+      if (exited) return finish();
+      const why = conn.alive ? 'the server closed the channel' : `the connection dropped (${conn.closeReason ?? 'closed'})`;
+      finish(
+        new ChannelClosedError(`${why} while a command ran on ${conn.target.host} (after ${formatMs(Date.now() - started)}); it may or may not have completed: ${req.command}`, {
+          context: { ...ctx, elapsedMs: Date.now() - started, reason: conn.closeReason },
+          hint: 'check on the host whether the command took effect before running it again',
+        }),
+      );
+    });
+    channel.on('error', () => {
+      // Followed by 'close', which decides.
+    });
+    if (req.stdin !== undefined && req.stdin.length > 0) channel.end(req.stdin);
+    else channel.end();
+  });
+}
