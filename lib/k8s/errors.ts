@@ -1,0 +1,36 @@
+// Kubernetes errors: every API failure names the verb, the object and the API's own Status message.
+import { KubernetesError } from '../core/errors.js';
+
+/** An API request failed (non-2xx). */
+export class KubeApiError extends KubernetesError {
+  /** HTTP status code (0 when the server could not be reached). */
+  readonly status: number;
+  /** The Status reason (NotFound, Conflict, TooManyRequests, ...), when the API gave one. */
+  readonly reason: string | undefined;
+  constructor(message: string, options: { status: number; reason?: string; context?: Record<string, unknown>; cause?: unknown; hint?: string }) {
+    super(message, { context: { ...options.context, status: options.status, reason: options.reason }, cause: options.cause, hint: options.hint });
+    this.status = options.status;
+    this.reason = options.reason;
+  }
+}
+
+/** The object does not exist. */
+export class KubeNotFoundError extends KubeApiError {}
+
+/** A conflict: resourceVersion or UID precondition mismatch, or the object already exists. */
+export class KubeConflictError extends KubeApiError {}
+
+/** The API server cannot be reached (connection refused, TLS, timeout). */
+export class KubeUnreachableError extends KubeApiError {}
+
+/** A node is not in the cluster. */
+export class NodeNotFoundError extends KubernetesError {}
+
+/** A drain refused to start: some pods may not be evicted without an opt-in. The node stays cordoned. */
+export class DrainRefusedError extends KubernetesError {}
+
+/** A drain did not finish: pods (and the PDBs that blocked them) are named in the context. */
+export class DrainFailedError extends KubernetesError {}
+
+/** Uncordon refused: the node was cordoned by someone else. */
+export class NotOurCordonError extends KubernetesError {}

@@ -1,0 +1,487 @@
+// The Kubernetes client layer (@kubernetes/client-node 1.x): typed helpers for what cookbooks do to a
+// cluster: nodes, cordon/uncordon that remember who cordoned, pods on a node (never a cluster-wide pod list),
+// evictions, drain, workload readiness, cluster health, server-side apply and Leases. Every method is declared
+// read or mutate and every mutation goes through the gate.
+import {
+  Health,
+  PatchStrategy,
+  setHeaderOptions,
+  type KubeConfig,
+  type KubernetesObject,
+  type V1Lease,
+  type V1Node,
+  type V1Pod,
+  type V1PodDisruptionBudget,
+} from '@kubernetes/client-node';
+import type { ClientContext } from '../core/client.js';
+import type { Clock } from '../core/clock.js';
+import { InputError } from '../core/errors.js';
+import type { Gate, OperationTable, Planned } from '../core/gate.js';
+import type { Log } from '../core/log.js';
+import { waitFor } from '../core/retry.js';
+import { type DrainOptions, type DrainResult, drainNode, planNodeDrain } from './drain.js';
+import type { DrainFilterOptions, DrainPlan } from './drain-plan.js';
+import { controllerOf, selectorMatches } from './drain-plan.js';
+import { KubeApiError, NodeNotFoundError, NotOurCordonError } from './errors.js';
+import { CORDON_ANNOTATION, isCordoned, isNodeReady, mergedTaints, missingLabels, nodeBootId, ourCordon } from './nodes.js';
+import { type KubeApis, call, loadKubeConfig, makeApis, readOptional } from './transport.js';
+
+export * from './errors.js';
+export * from './nodes.js';
+export type { DrainOptions, DrainResult } from './drain.js';
+export type { DrainFilterOptions, DrainPlan } from './drain-plan.js';
+
+/** A workload to wait for. */
+export interface WorkloadRef {
+  kind: 'Deployment' | 'StatefulSet' | 'DaemonSet' | 'ReplicaSet';
+  namespace: string;
+  name: string;
+}
+
+/** Readiness of one workload. */
+export interface WorkloadStatus extends WorkloadRef {
+  desired: number;
+  ready: number;
+  isReady: boolean;
+}
+
+/** Who is cordoning (recorded on the node). */
+export interface CordonBy {
+  runId: string;
+  cookbook: string;
+}
+
+/** The outcome of cordon/uncordon. */
+export interface CordonResult {
+  node: string;
+  changed: boolean;
+  /** True when the cordon is (or was) ours. */
+  ours: boolean;
+}
+
+const merge = (): ReturnType<typeof setHeaderOptions> => setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+
+/** The Kubernetes client of a run. */
+export class Kube {
+  static readonly operations: OperationTable<Kube> = {
+    version: 'read',
+    getNode: 'read',
+    requireNode: 'read',
+    listNodes: 'read',
+    listPodsOnNode: 'read',
+    listPodsOnNodeWithVersion: 'read',
+    getPod: 'read',
+    daemonSetExists: 'read',
+    listPdbs: 'read',
+    pdbsForPod: 'read',
+    planDrain: 'read',
+    workloadStatus: 'read',
+    ownersOf: 'read',
+    waitWorkloadsReady: 'read',
+    waitNodeReady: 'read',
+    readyz: 'read',
+    clusterHealth: 'read',
+    getLease: 'read',
+    requestCount: 'read',
+    countRequest: 'read',
+    close: 'read',
+    cordon: 'mutate',
+    uncordon: 'mutate',
+    evictPod: 'mutate',
+    deleteNode: 'mutate',
+    ensureNodeLabelsAndTaints: 'mutate',
+    drain: 'mutate',
+    apply: 'mutate',
+    createLease: 'mutate',
+    replaceLease: 'mutate',
+    deleteLease: 'mutate',
+  };
+
+  readonly gate: Gate;
+  private readonly apis: KubeApis;
+  private readonly log: Log;
+  private readonly clock: Clock | undefined;
+  private readonly signal: AbortSignal | undefined;
+  private extraRequests = 0;
+
+  constructor(kc: KubeConfig, deps: { gate: Gate; log: Log; clock?: Clock; signal?: AbortSignal }) {
+    this.apis = makeApis(kc);
+    this.gate = deps.gate;
+    this.log = deps.log;
+    this.clock = deps.clock;
+    this.signal = deps.signal;
+  }
+
+  /** The kubeconfig in use (for watches). */
+  get kubeConfig(): KubeConfig {
+    return this.apis.kc;
+  }
+
+  /** Requests sent so far (all methods, including watches). */
+  requestCount(): number {
+    return Object.values(this.apis.counts).reduce((a, b) => a + b, 0) + this.extraRequests;
+  }
+
+  /** Counts a request made outside the generated clients (watches). */
+  countRequest(_kind: string): void {
+    this.extraRequests++;
+  }
+
+  /** The server's version (`/version`). */
+  async version(): Promise<{ gitVersion: string; minor: string }> {
+    const { VersionApi } = await import('@kubernetes/client-node');
+    const v = await call('GET /version', () => this.apis.kc.makeApiClient(VersionApi).getCode());
+    return { gitVersion: v.gitVersion, minor: v.minor };
+  }
+
+  /** A node, or undefined when it does not exist. */
+  async getNode(name: string): Promise<V1Node | undefined> {
+    return readOptional(`GET node ${name}`, () => this.apis.core.readNode({ name }), { node: name });
+  }
+
+  /** A node, or NodeNotFoundError naming it. */
+  async requireNode(name: string): Promise<V1Node> {
+    const node = await this.getNode(name);
+    if (!node) {
+      throw new NodeNotFoundError(`node ${name} is not in the cluster`, { context: { node: name }, hint: 'check the host name (kubectl get nodes)' });
+    }
+    return node;
+  }
+
+  /** Every node (optionally by label selector), paged. */
+  async listNodes(labelSelector?: string): Promise<V1Node[]> {
+    const out: V1Node[] = [];
+    let cont: string | undefined;
+    do {
+      const page = await call('LIST nodes', () => this.apis.core.listNode({ labelSelector, limit: 500, _continue: cont }));
+      out.push(...page.items);
+      cont = page.metadata?._continue || undefined;
+    } while (cont);
+    return out;
+  }
+
+  /** The pods bound to a node (`spec.nodeName` field selector, paged; never a cluster-wide list). */
+  async listPodsOnNode(node: string): Promise<V1Pod[]> {
+    return (await this.listPodsOnNodeWithVersion(node)).pods;
+  }
+
+  /** The pods bound to a node and the list's resourceVersion (to start a watch from). */
+  async listPodsOnNodeWithVersion(node: string): Promise<{ pods: V1Pod[]; resourceVersion: string }> {
+    const pods: V1Pod[] = [];
+    let cont: string | undefined;
+    let rv = '';
+    do {
+      const page = await call(`LIST pods on node ${node}`, () =>
+        this.apis.core.listPodForAllNamespaces({ fieldSelector: `spec.nodeName=${node}`, limit: 500, _continue: cont }),
+      );
+      pods.push(...page.items);
+      cont = page.metadata?._continue || undefined;
+      rv = page.metadata?.resourceVersion ?? rv;
+    } while (cont);
+    return { pods, resourceVersion: rv };
+  }
+
+  /** A pod, or undefined. */
+  async getPod(namespace: string, name: string): Promise<V1Pod | undefined> {
+    return readOptional(`GET pod ${namespace}/${name}`, () => this.apis.core.readNamespacedPod({ namespace, name }));
+  }
+
+  /** Whether a DaemonSet exists. */
+  async daemonSetExists(namespace: string, name: string): Promise<boolean> {
+    return (await readOptional(`GET daemonset ${namespace}/${name}`, () => this.apis.apps.readNamespacedDaemonSet({ namespace, name }))) !== undefined;
+  }
+
+  /** PodDisruptionBudgets of a namespace (or all). */
+  async listPdbs(namespace?: string): Promise<V1PodDisruptionBudget[]> {
+    const list = namespace
+      ? await call(`LIST pdbs in ${namespace}`, () => this.apis.policy.listNamespacedPodDisruptionBudget({ namespace }))
+      : await call('LIST pdbs', () => this.apis.policy.listPodDisruptionBudgetForAllNamespaces({}));
+    return list.items;
+  }
+
+  /** Names of the PDBs that select a pod. */
+  async pdbsForPod(namespace: string, name: string): Promise<string[]> {
+    const pod = await this.getPod(namespace, name);
+    if (!pod) return [];
+    const pdbs = await this.listPdbs(namespace);
+    return pdbs.filter((p) => selectorMatches(p.spec?.selector, pod.metadata?.labels)).map((p) => p.metadata?.name ?? '?');
+  }
+
+  /** What a drain of the node would evict, skip and refuse (reads only). */
+  async planDrain(node: string, options: DrainFilterOptions): Promise<DrainPlan> {
+    return (await planNodeDrain(this, node, options, this.clock)).plan;
+  }
+
+  /** Cordons a node (idempotent), recording that we did. */
+  async cordon(name: string, by: CordonBy): Promise<CordonResult | Planned> {
+    const node = await this.requireNode(name);
+    if (isCordoned(node)) return { node: name, changed: false, ours: ourCordon(node) !== undefined };
+    const value = JSON.stringify({ runId: by.runId, cookbook: by.cookbook, at: new Date().toISOString() });
+    return this.gate.mutate({ system: 'k8s', target: `node/${name}`, action: 'cordon' }, async () => {
+      await call(`cordon node ${name}`, () =>
+        this.apis.core.patchNode({ name, body: { spec: { unschedulable: true }, metadata: { annotations: { [CORDON_ANNOTATION]: value } } } }, merge()),
+      );
+      return { node: name, changed: true, ours: true };
+    });
+  }
+
+  /**
+   * Uncordons a node (idempotent). Refuses a node that someone else cordoned unless `force`: a node an admin
+   * cordoned on purpose must not be put back into service by us.
+   */
+  async uncordon(name: string, options: { force?: boolean } = {}): Promise<CordonResult | Planned> {
+    const node = await this.requireNode(name);
+    const ours = ourCordon(node) !== undefined;
+    if (!isCordoned(node)) {
+      if (!ours) return { node: name, changed: false, ours: false };
+    } else if (!ours && !options.force) {
+      throw new NotOurCordonError(`node ${name} was cordoned by someone else (no ${CORDON_ANNOTATION} annotation); not uncordoning it`, {
+        context: { node: name },
+        hint: 'pass --force to uncordon it anyway',
+      });
+    }
+    return this.gate.mutate({ system: 'k8s', target: `node/${name}`, action: 'uncordon', detail: { ours } }, async () => {
+      await call(`uncordon node ${name}`, () =>
+        this.apis.core.patchNode({ name, body: { spec: { unschedulable: null }, metadata: { annotations: { [CORDON_ANNOTATION]: null } } } }, merge()),
+      );
+      return { node: name, changed: isCordoned(node), ours };
+    });
+  }
+
+  /** Evicts a pod (policy/v1) with its UID as precondition, or deletes it when `deleteInstead`. */
+  async evictPod(namespace: string, name: string, options: { uid?: string; gracePeriodSeconds?: number; deleteInstead?: boolean } = {}): Promise<true | Planned> {
+    const deleteOptions = {
+      ...(options.uid ? { preconditions: { uid: options.uid } } : {}),
+      ...(options.gracePeriodSeconds !== undefined ? { gracePeriodSeconds: options.gracePeriodSeconds } : {}),
+    };
+    const action = options.deleteInstead ? 'delete pod' : 'evict pod';
+    return this.gate.mutate({ system: 'k8s', target: `pod/${namespace}/${name}`, action }, async () => {
+      if (options.deleteInstead) {
+        await call(`delete pod ${namespace}/${name}`, () => this.apis.core.deleteNamespacedPod({ namespace, name, body: deleteOptions }), { pod: `${namespace}/${name}` });
+      } else {
+        await call(
+          `evict pod ${namespace}/${name}`,
+          () =>
+            this.apis.core.createNamespacedPodEviction({
+              namespace,
+              name,
+              body: { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name, namespace }, deleteOptions },
+            }),
+          { pod: `${namespace}/${name}` },
+        );
+      }
+      return true as const;
+    });
+  }
+
+  /** Drains a node (see drain.ts); the caller cordons first. */
+  async drain(node: string, options: Partial<DrainOptions> = {}): Promise<DrainResult> {
+    return drainNode(this, node, { clock: this.clock, signal: this.signal, ...options });
+  }
+
+  /** Deletes a Node object (idempotent: absent is fine). */
+  async deleteNode(name: string): Promise<boolean | Planned> {
+    const node = await this.getNode(name);
+    if (!node) return false;
+    return this.gate.mutate({ system: 'k8s', target: `node/${name}`, action: 'delete node' }, async () => {
+      await readOptional(`delete node ${name}`, () => this.apis.core.deleteNode({ name, body: { preconditions: { uid: node.metadata?.uid } } }));
+      return true;
+    });
+  }
+
+  /** Adds the labels and taints a node must carry (idempotent); returns whether it changed anything. */
+  async ensureNodeLabelsAndTaints(name: string, labels: Record<string, string>, taints: readonly { key: string; value?: string; effect: string }[]): Promise<boolean | Planned> {
+    const node = await this.requireNode(name);
+    const addLabels = missingLabels(node, labels);
+    const newTaints = mergedTaints(node, taints);
+    if (!addLabels && !newTaints) return false;
+    return this.gate.mutate({ system: 'k8s', target: `node/${name}`, action: 'set labels and taints', detail: { labels: addLabels, taints: newTaints } }, async () => {
+      const body: Record<string, unknown> = { metadata: { resourceVersion: node.metadata?.resourceVersion, ...(addLabels ? { labels: addLabels } : {}) } };
+      if (newTaints) body.spec = { taints: newTaints };
+      await call(`label/taint node ${name}`, () => this.apis.core.patchNode({ name, body }, merge()));
+      return true;
+    });
+  }
+
+  /** Server-side apply of manifests (fieldManager cluster-cookbooks, force). */
+  async apply(objects: KubernetesObject[], options: { fieldManager?: string } = {}): Promise<KubernetesObject[] | Planned> {
+    const names = objects.map((o) => `${o.kind}/${o.metadata?.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata?.name}`);
+    return this.gate.mutate({ system: 'k8s', target: names.join(', '), action: 'server-side apply' }, async () => {
+      const out: KubernetesObject[] = [];
+      for (const obj of objects) {
+        out.push(
+          await call(`apply ${obj.kind} ${obj.metadata?.name}`, () =>
+            this.apis.objects.patch(obj, undefined, undefined, options.fieldManager ?? 'cluster-cookbooks', true, PatchStrategy.ServerSideApply),
+          ),
+        );
+      }
+      return out;
+    });
+  }
+
+  /** Readiness of workloads: Deployments, StatefulSets, DaemonSets (ReplicaSets by their own counts). */
+  async workloadStatus(refs: readonly WorkloadRef[]): Promise<WorkloadStatus[]> {
+    const out: WorkloadStatus[] = [];
+    for (const ref of refs) {
+      const { namespace, name } = ref;
+      let desired = 0;
+      let ready = 0;
+      let isReady = false;
+      if (ref.kind === 'Deployment') {
+        const d = await readOptional(`GET deployment ${namespace}/${name}`, () => this.apis.apps.readNamespacedDeployment({ namespace, name }));
+        if (!d) continue;
+        desired = d.spec?.replicas ?? 1;
+        ready = d.status?.readyReplicas ?? 0;
+        isReady = ready >= desired && (d.status?.updatedReplicas ?? 0) >= desired && (d.status?.observedGeneration ?? 0) >= (d.metadata?.generation ?? 0);
+      } else if (ref.kind === 'StatefulSet') {
+        const s = await readOptional(`GET statefulset ${namespace}/${name}`, () => this.apis.apps.readNamespacedStatefulSet({ namespace, name }));
+        if (!s) continue;
+        desired = s.spec?.replicas ?? 1;
+        ready = s.status?.readyReplicas ?? 0;
+        isReady = ready >= desired;
+      } else if (ref.kind === 'DaemonSet') {
+        const d = await readOptional(`GET daemonset ${namespace}/${name}`, () => this.apis.apps.readNamespacedDaemonSet({ namespace, name }));
+        if (!d) continue;
+        desired = d.status?.desiredNumberScheduled ?? 0;
+        ready = d.status?.numberReady ?? 0;
+        isReady = ready >= desired;
+      } else {
+        const r = await readOptional(`GET replicaset ${namespace}/${name}`, () => this.apis.apps.readNamespacedReplicaSet({ namespace, name }));
+        if (!r) continue;
+        desired = r.spec?.replicas ?? 1;
+        ready = r.status?.readyReplicas ?? 0;
+        isReady = ready >= desired;
+      }
+      out.push({ ...ref, desired, ready, isReady });
+    }
+    return out;
+  }
+
+  /** The workloads that own pods (ReplicaSets resolved to their Deployment), deduplicated. */
+  async ownersOf(pods: readonly V1Pod[]): Promise<WorkloadRef[]> {
+    const seen = new Map<string, WorkloadRef>();
+    for (const pod of pods) {
+      const c = controllerOf(pod);
+      const namespace = pod.metadata?.namespace ?? 'default';
+      if (!c) continue;
+      let ref: WorkloadRef | undefined;
+      if (c.kind === 'ReplicaSet') {
+        const rs = await readOptional(`GET replicaset ${namespace}/${c.name}`, () => this.apis.apps.readNamespacedReplicaSet({ namespace, name: c.name }));
+        const owner = rs?.metadata?.ownerReferences?.find((r) => r.controller);
+        ref = owner?.kind === 'Deployment' ? { kind: 'Deployment', namespace, name: owner.name } : { kind: 'ReplicaSet', namespace, name: c.name };
+      } else if (c.kind === 'StatefulSet' || c.kind === 'DaemonSet' || c.kind === 'Deployment') {
+        ref = { kind: c.kind, namespace, name: c.name };
+      }
+      if (ref) seen.set(`${ref.kind}/${ref.namespace}/${ref.name}`, ref);
+    }
+    return [...seen.values()];
+  }
+
+  /** Waits until every workload is back to its desired ready replicas. */
+  async waitWorkloadsReady(refs: readonly WorkloadRef[], options: { timeoutMs: number }): Promise<WorkloadStatus[]> {
+    if (refs.length === 0) return [];
+    return waitFor(
+      async () => {
+        const st = await this.workloadStatus(refs);
+        return st.every((s) => s.isReady) ? st : undefined;
+      },
+      { what: `workloads ready: ${refs.map((r) => `${r.kind}/${r.namespace}/${r.name}`).join(', ')}`, timeoutMs: options.timeoutMs, signal: this.signal, clock: this.clock, gate: this.gate },
+    );
+  }
+
+  /** Waits until a node is Ready (and, with `notBootId`, reports a different boot id). */
+  async waitNodeReady(name: string, options: { timeoutMs: number; notBootId?: string }): Promise<V1Node> {
+    return waitFor(
+      async () => {
+        const node = await this.getNode(name);
+        if (!node || !isNodeReady(node)) return undefined;
+        if (options.notBootId && nodeBootId(node) === options.notBootId) return undefined;
+        return node;
+      },
+      {
+        what: `node ${name} Ready${options.notBootId ? ' with a new boot id' : ''}`,
+        timeoutMs: options.timeoutMs,
+        signal: this.signal,
+        clock: this.clock,
+        gate: this.gate,
+        backoff: { initialMs: 200, maxMs: 2000 },
+      },
+    );
+  }
+
+  /** The API server's /readyz. */
+  async readyz(): Promise<boolean> {
+    try {
+      return await new Health(this.apis.kc).readyz({ timeout: 5000 });
+    } catch {
+      return false;
+    }
+  }
+
+  /** Cluster health: /readyz answers and which nodes are not Ready. */
+  async clusterHealth(): Promise<{ readyz: boolean; nodes: number; notReady: string[]; cordoned: string[] }> {
+    const [readyz, nodes] = await Promise.all([this.readyz(), this.listNodes()]);
+    return {
+      readyz,
+      nodes: nodes.length,
+      notReady: nodes.filter((n) => !isNodeReady(n)).map((n) => n.metadata?.name ?? '?'),
+      cordoned: nodes.filter(isCordoned).map((n) => n.metadata?.name ?? '?'),
+    };
+  }
+
+  /** A Lease, or undefined. */
+  async getLease(namespace: string, name: string): Promise<V1Lease | undefined> {
+    return readOptional(`GET lease ${namespace}/${name}`, () => this.apis.coordination.readNamespacedLease({ namespace, name }));
+  }
+
+  /** Creates a Lease (409 when it exists). */
+  async createLease(namespace: string, lease: V1Lease): Promise<V1Lease | Planned> {
+    return this.gate.mutate({ system: 'k8s', target: `lease/${namespace}/${lease.metadata?.name}`, action: 'create lease' }, () =>
+      call(`create lease ${namespace}/${lease.metadata?.name}`, () => this.apis.coordination.createNamespacedLease({ namespace, body: lease })),
+    );
+  }
+
+  /** Replaces a Lease (409 on a stale resourceVersion). */
+  async replaceLease(namespace: string, lease: V1Lease): Promise<V1Lease | Planned> {
+    const name = lease.metadata?.name ?? '';
+    return this.gate.mutate({ system: 'k8s', target: `lease/${namespace}/${name}`, action: 'update lease' }, () =>
+      call(`update lease ${namespace}/${name}`, () => this.apis.coordination.replaceNamespacedLease({ namespace, name, body: lease })),
+    );
+  }
+
+  /** Deletes a Lease with preconditions (idempotent). */
+  async deleteLease(namespace: string, name: string, preconditions: { uid?: string; resourceVersion?: string } = {}): Promise<boolean | Planned> {
+    return this.gate.mutate({ system: 'k8s', target: `lease/${namespace}/${name}`, action: 'delete lease' }, async () => {
+      const r = await readOptional(`delete lease ${namespace}/${name}`, () => this.apis.coordination.deleteNamespacedLease({ namespace, name, body: { preconditions } }));
+      return r !== undefined;
+    });
+  }
+
+  /** Nothing to release (HTTP agents are per request). */
+  async close(): Promise<void> {
+    this.log.debug(`kubernetes: ${this.requestCount()} requests`);
+  }
+}
+
+/** Builds the run's Kubernetes client from the cluster's inventory entry. */
+export async function create(ctx: ClientContext): Promise<Kube> {
+  const k = ctx.cluster.kubernetes;
+  let kc: KubeConfig;
+  try {
+    kc = loadKubeConfig({ kubeconfig: k.kubeconfig ?? process.env.KUBECONFIG, context: k.context });
+  } catch (err) {
+    throw new InputError(`cannot load the kubeconfig for cluster ${ctx.cluster.name}: ${(err as Error).message}`, {
+      cause: err,
+      context: { cluster: ctx.cluster.name, kubeconfig: k.kubeconfig },
+      hint: 'set kubernetes.kubeconfig/context in the inventory or KUBECONFIG',
+    });
+  }
+  return new Kube(kc, { gate: ctx.gate, log: ctx.log, clock: ctx.clock, signal: ctx.signal });
+}
+
+/** Builds a client straight from a kubeconfig file (tools, tests, the lock backend). */
+export function kubeFromFile(path: string, deps: { gate: Gate; log: Log; clock?: Clock; signal?: AbortSignal; context?: string }): Kube {
+  return new Kube(loadKubeConfig({ kubeconfig: path, context: deps.context }), deps);
+}
+
+export { KubeApiError };
