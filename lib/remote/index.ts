@@ -124,12 +124,12 @@ export class Remote {
     };
   }
 
-  private get sudo(): boolean {
+  get #sudo(): boolean {
     return this.ctx.cluster.ssh.sudo;
   }
 
   /** Validates a host and finds its address: raw addresses use cluster.ssh.port, names go to the resolver. */
-  private async resolve(host: string): Promise<ResolvedHost> {
+  async #resolve(host: string): Promise<ResolvedHost> {
     const t = validateTarget(host);
     if (t.kind === 'address') return { host, address: host, port: this.ctx.cluster.ssh.port };
     let answer: { address: string; port: number };
@@ -143,17 +143,17 @@ export class Remote {
   }
 
   /** The command as an argv with sudo applied, and as the quoted line that is sent. */
-  private prepare(argv: readonly string[], sudo: boolean | undefined): { argv: string[]; command: string } {
+  #prepare(argv: readonly string[], sudo: boolean | undefined): { argv: string[]; command: string } {
     if (!Array.isArray(argv)) throw new InputError('a command must be an argument array', { context: { argv } });
-    const full = withSudo(argv, sudo ?? this.sudo);
+    const full = withSudo(argv, sudo ?? this.#sudo);
     return { argv: full, command: shellJoin(full) };
   }
 
   /** Connects (or reuses the connection) and runs one command line; retries once if the command was never sent. */
-  private async execute(host: string, command: string, opts: RunOptions, mutating: boolean): Promise<CommandResult> {
+  async #execute(host: string, command: string, opts: RunOptions, mutating: boolean): Promise<CommandResult> {
     const deadline = new Deadline(opts.timeoutMs ?? this.opts.commandTimeoutMs, this.ctx.clock);
     const signal = combineSignals(this.ctx.signal, opts.signal);
-    const target = await this.resolve(host);
+    const target = await this.#resolve(host);
     if (opts.stdinSecret && typeof opts.stdin === 'string') registerSecret(opts.stdin);
     this.ctx.log.debug(`ssh ${host}: ${mutating ? 'run' : 'read'} ${command}`, { host, address: target.address, port: target.port, command });
     let result: CommandResult | undefined;
@@ -191,9 +191,9 @@ export class Remote {
    */
   async run(host: string, argv: readonly string[], opts: RunOptions = {}): Promise<CommandResult | Planned> {
     validateTarget(host);
-    const { argv: full, command } = this.prepare(argv, opts.sudo);
-    if (opts.readOnly) return this.ctx.gate.read(() => this.execute(host, command, opts, false));
-    return this.ctx.gate.mutate({ system: 'remote', target: host, action: commandAction(full), detail: { command: redactText(command), ...opts.detail } }, () => this.execute(host, command, opts, true));
+    const { argv: full, command } = this.#prepare(argv, opts.sudo);
+    if (opts.readOnly) return this.ctx.gate.read(() => this.#execute(host, command, opts, false));
+    return this.ctx.gate.mutate({ system: 'remote', target: host, action: commandAction(full), detail: { command: redactText(command), ...opts.detail } }, () => this.#execute(host, command, opts, true));
   }
 
   /** Runs a read-only command (it changes nothing, so it also runs in dry-run). */
@@ -209,7 +209,7 @@ export class Remote {
   async runOnHosts(hosts: readonly string[], argv: readonly string[] | ((host: string) => readonly string[]), opts: FanoutOptions = {}): Promise<FanoutResult> {
     for (const h of hosts) validateTarget(h);
     const argvOf = typeof argv === 'function' ? argv : () => argv;
-    for (const h of hosts) this.prepare(argvOf(h), opts.sudo);
+    for (const h of hosts) this.#prepare(argvOf(h), opts.sudo);
     const signal = combineSignals(this.ctx.signal, opts.signal);
     const results = new Map<string, HostResult>();
     const toResult = (host: string, batch: number, value: CommandResult | Planned | undefined, error: unknown, durationMs: number, status: HostResult['status']): HostResult => {
@@ -278,7 +278,7 @@ export class Remote {
         .filter((r) => r.status === 'failed' || r.status === 'skipped')
         .map((r) => ({ host: r.host, status: r.status as 'failed' | 'skipped', error: r.error ? messageOf(r.error) : 'unknown error', errorClass: r.error?.name ?? 'Error' }));
       const err = new RemoteBatchError(
-        `command succeeded on ${result.ok.length} of ${hosts.length} hosts, ${result.required} needed (${result.failed.length} failed, ${result.skipped.length} not run): ${redactText(shellJoin(withSudo(argvOf(hosts[0] ?? ''), opts.sudo ?? this.sudo)))}`,
+        `command succeeded on ${result.ok.length} of ${hosts.length} hosts, ${result.required} needed (${result.failed.length} failed, ${result.skipped.length} not run): ${redactText(shellJoin(withSudo(argvOf(hosts[0] ?? ''), opts.sudo ?? this.#sudo)))}`,
         failures,
         { context: { hosts: hosts.length, ok: result.ok.length, required: result.required } },
       );
@@ -297,16 +297,16 @@ export class Remote {
     if (typeof secret === 'string') registerSecret(secret);
     const path = posix.join(this.opts.secretDir, `.cc-secret-${randomBytes(12).toString('hex')}`);
     validateRemotePath(path);
-    const { argv: full, command } = this.prepare(build(path), opts.sudo);
+    const { argv: full, command } = this.#prepare(build(path), opts.sudo);
     if (typeof secret === 'string' && secret.length >= 4 && command.includes(secret)) {
       throw new InputError('the secret would appear on the command line: pass its file path instead', { context: { host } });
     }
     return this.ctx.gate.mutate({ system: 'remote', target: host, action: commandAction(full), detail: { command: redactText(command), secretFile: path, ...opts.detail } }, async () => {
-      const target = await this.resolve(host);
+      const target = await this.#resolve(host);
       const conn = await this.pool.get(target, { signal: combineSignals(this.ctx.signal, opts.signal) });
       await uploadFile(conn, path, secret, { mode: 0o600, exclusive: true });
       try {
-        return await this.execute(host, command, opts, true);
+        return await this.#execute(host, command, opts, true);
       } finally {
         try {
           await removeFile(await this.pool.get(target), path);
@@ -325,7 +325,7 @@ export class Remote {
     const mode = opts.mode ?? (opts.secret ? 0o600 : 0o644);
     const bytes = typeof content === 'string' ? Buffer.byteLength(content) : content.length;
     return this.ctx.gate.mutate({ system: 'remote', target: host, action: `upload ${path}`, detail: { path, mode: mode.toString(8), bytes } }, async () => {
-      const conn = await this.pool.get(await this.resolve(host), { signal: this.ctx.signal });
+      const conn = await this.pool.get(await this.#resolve(host), { signal: this.ctx.signal });
       await uploadFile(conn, path, content, { mode });
       this.ctx.log.debug(`ssh ${host}: uploaded ${path}`, { host, path, bytes });
       return { host, path, bytes };
@@ -336,7 +336,7 @@ export class Remote {
   async download(host: string, path: string, opts: { maxBytes?: number } = {}): Promise<Buffer> {
     validateTarget(host);
     validateRemotePath(path);
-    return this.ctx.gate.read(async () => downloadFile(await this.pool.get(await this.resolve(host), { signal: this.ctx.signal }), path, opts.maxBytes));
+    return this.ctx.gate.read(async () => downloadFile(await this.pool.get(await this.#resolve(host), { signal: this.ctx.signal }), path, opts.maxBytes));
   }
 
   /** The host's current boot id (/proc/sys/kernel/random/boot_id). */
@@ -354,12 +354,12 @@ export class Remote {
    */
   async reboot(host: string, opts: { command?: readonly string[]; sudo?: boolean; timeoutMs?: number } = {}): Promise<RebootRequest | Planned> {
     validateTarget(host);
-    const { argv: full, command } = this.prepare(opts.command ?? this.opts.rebootCommand, opts.sudo);
+    const { argv: full, command } = this.#prepare(opts.command ?? this.opts.rebootCommand, opts.sudo);
     return this.ctx.gate.mutate({ system: 'remote', target: host, action: 'reboot', detail: { command } }, async () => {
       const previousBootId = await this.bootId(host);
       const requestedAt = new Date(this.ctx.clock.now()).toISOString();
       try {
-        await this.execute(host, command, { timeoutMs: opts.timeoutMs ?? 30_000 }, true);
+        await this.#execute(host, command, { timeoutMs: opts.timeoutMs ?? 30_000 }, true);
       } catch (err) {
         // A reboot may take the connection down before the command reports its status, or hang it until the
         // host is gone: both mean the request was delivered. waitRebootSince() checks what really happened.
@@ -383,7 +383,7 @@ export class Remote {
     validateTarget(host);
     if (!parseBootId(previousBootId)) throw new InputError(`invalid previous boot id ${JSON.stringify(previousBootId)}`, { context: { host } });
     const signal = combineSignals(this.ctx.signal, opts.signal);
-    const target = await this.resolve(host);
+    const target = await this.#resolve(host);
     return waitForNewBootId(
       async (timeoutMs) => {
         // A fresh connection each time: an old one surviving proves nothing about the host.
@@ -413,7 +413,7 @@ export class Remote {
   async trustFromConsoleLog(host: string, consoleOutput: string): Promise<TrustResult> {
     validateTarget(host);
     const keys = parseConsoleHostKeys(consoleOutput);
-    const target = await this.resolve(host);
+    const target = await this.#resolve(host);
     if (!hasAnchors(keys)) {
       throw new ConsoleTrustError(`the console log of ${host} holds no SSH host key fingerprints`, {
         context: { host, address: target.address, port: target.port, consoleBytes: consoleOutput.length },
@@ -433,7 +433,7 @@ export class Remote {
 
   /** Connects to a host (or reuses its connection): proves it is reachable and its key is trusted. */
   async connect(host: string, opts: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<{ host: string; address: string; port: number; fingerprint: string }> {
-    const target = await this.resolve(host);
+    const target = await this.#resolve(host);
     const conn: HostConnection = await this.pool.get(target, { timeoutMs: opts.timeoutMs, signal: combineSignals(this.ctx.signal, opts.signal) });
     return { host, address: target.address, port: target.port, fingerprint: conn.fingerprint };
   }
@@ -446,7 +446,7 @@ export class Remote {
       if (seen.has(h)) throw new InputError(`host ${h} is listed twice`, { context: { host: h } });
       seen.add(h);
     }
-    return Promise.all(hosts.map((h) => this.resolve(h)));
+    return Promise.all(hosts.map((h) => this.#resolve(h)));
   }
 
   /** Ends a host's pooled connection (the next command connects afresh). */

@@ -43,7 +43,7 @@ export function requiredSuccesses(total: number, threshold: SuccessThreshold = 1
   } else if (typeof threshold === 'string') {
     required = Math.ceil(total * percent(threshold, 'success threshold') - 1e-9);
   } else if (typeof threshold === 'number' && threshold >= 0 && threshold <= 1) {
-    required = Math.ceil(total * threshold - 1e-9);
+    required = Math.max(0, Math.ceil(total * threshold - 1e-9));
   } else if (typeof threshold === 'number' && Number.isInteger(threshold) && threshold > 1) {
     required = threshold;
   } else {

@@ -34,7 +34,7 @@ export const SSHD = '/usr/sbin/sshd';
 export const SSHD_INSTALL = 'apt-get install -y --no-install-recommends openssh-server';
 
 /** Commands shimmed on every host: they log their call to `<host dir>/calls.log` and change nothing. */
-export const SHIMMED_COMMANDS = ['reboot', 'shutdown', 'systemctl', 'apt-get', 'kubeadm', 'poweroff', 'halt', 'rm'] as const;
+export const SHIMMED_COMMANDS = ['reboot', 'shutdown', 'systemctl', 'apt-get', 'kubeadm', 'poweroff', 'halt', 'rm', 'sudo'] as const;
 
 /** What the reboot shim does: restart with a new boot_id, do nothing (never goes down), or stay down. */
 export type RebootMode = 'normal' | 'ignore' | 'never-return';
@@ -142,6 +142,8 @@ function sshdConfig(h: HostState, forwarding: boolean): string {
     'MaxStartups 100:30:200',
     'PermitRootLogin prohibit-password',
     `AllowTcpForwarding ${forwarding ? 'yes' : 'no'}`,
+    // A jump host logs its forwardings (DEBUG1 names each direct-tcpip target), so tests can see the hop.
+    `LogLevel ${forwarding ? 'DEBUG1' : 'INFO'}`,
     'X11Forwarding no',
     'PrintMotd no',
     'PrintLastLog no',
@@ -167,6 +169,11 @@ function shimScript(h: HostState, command: string): string {
     `# Test shim for ${command} on fake host ${h.name}: records the call and changes nothing on this machine.`,
     `{ printf '%s' ${sq(command)}; for a in "$@"; do printf '\\t%s' "$a"; done; printf '\\n'; } >> ${sq(log)}`,
   ];
+  if (command === 'sudo') {
+    // Already root: drop sudo's own options up to `--` and run the command, so `sudo -n -- cmd` works.
+    record.push('while [ $# -gt 0 ]; do case "$1" in --) shift; break;; -*) shift;; *) break;; esac; done', 'exec "$@"', '');
+    return record.join('\n');
+  }
   if (command === 'reboot') {
     // Detached (setsid -f) so the restart outlives this session, which the "power off" kills.
     record.push(
