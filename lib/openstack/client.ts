@@ -1,0 +1,536 @@
+// The OpenStack client cookbooks use: Nova servers, server groups, flavors and quotas, Glance images, Neutron
+// networks and security groups. Thin and typed: each method is one or two API calls. Every method is declared
+// read or mutate; mutations run through the gate, so in --dry-run they return Planned and send nothing.
+import { isIP } from 'node:net';
+import type { Clock } from '../core/clock.js';
+import { systemClock } from '../core/clock.js';
+import { InputError, messageOf } from '../core/errors.js';
+import { type Gate, type OperationTable, type Planned, isPlanned } from '../core/gate.js';
+import { nullLog, type Log } from '../core/log.js';
+import { registerSecret } from '../core/redact.js';
+import { waitFor } from '../core/retry.js';
+import {
+  OpenStackAmbiguousError,
+  OpenStackConnectionError,
+  OpenStackExistsError,
+  OpenStackLookupError,
+  OpenStackNotFoundError,
+  OpenStackPolicyMismatchError,
+  OpenStackServerFaultError,
+  OpenStackServiceError,
+} from './errors.js';
+import type { OpenStackHttp } from './http.js';
+import type {
+  ComputeQuotas,
+  Flavor,
+  Image,
+  Network,
+  SecurityGroup,
+  Server,
+  ServerAddress,
+  ServerGroup,
+  ServerGroupPolicy,
+  ServerStatus,
+} from './types.js';
+
+/** Filters of listServers(). */
+export interface ServerFilter {
+  /** Name regex (Nova semantics: unanchored). */
+  name?: string | RegExp;
+  status?: ServerStatus;
+}
+
+/** What createServer() needs. Flavor, image, network and security groups are names or ids. */
+export interface CreateServerSpec {
+  name: string;
+  flavor: string;
+  image: string;
+  network: string | readonly string[];
+  securityGroups?: readonly string[];
+  /** Server group (name, id or the group) for the scheduler hint; Planned (dry-run) is accepted and skipped. */
+  serverGroup?: string | ServerGroup | Planned;
+  metadata?: Readonly<Record<string, string>>;
+  /** Cloud-init user data; sent base64-encoded. */
+  userData?: string | Buffer;
+  keyName?: string;
+  availabilityZone?: string;
+  /** Refuse when a server of this name exists (default true): Nova itself allows duplicates. */
+  unique?: boolean;
+}
+
+/** Options of waitForStatus(). */
+export interface ServerWaitOptions {
+  timeoutMs: number;
+  /** First poll interval; grows with backoff (default 1 s). */
+  pollMs?: number;
+  /** Called with every observed state (progress display). */
+  onPoll?: (server: Server) => void;
+}
+
+/** Options of an OpenStackClient. */
+export interface OpenStackClientOptions {
+  http: OpenStackHttp;
+  gate: Gate;
+  log?: Log;
+  clock?: Clock;
+  signal?: AbortSignal;
+}
+
+const UUID = /^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$/i;
+const SERVER_NAME = /^[a-zA-Z0-9]([a-zA-Z0-9.-]{0,61}[a-zA-Z0-9])?$/;
+// Soft policies need microversion 2.15; below 2.64 the body carries a `policies` list.
+const SERVER_GROUP_MICROVERSION = { 'X-OpenStack-Nova-API-Version': '2.15', 'OpenStack-API-Version': 'compute 2.15' };
+
+/** The OpenStack client of one project. */
+export class OpenStackClient {
+  /** Every public method and whether it changes the cloud. */
+  static readonly operations: OperationTable<OpenStackClient> = Object.freeze({
+    listServers: 'read',
+    getServer: 'read',
+    findServer: 'read',
+    createServer: 'mutate',
+    deleteServer: 'mutate',
+    rebootServer: 'mutate',
+    waitForStatus: 'read',
+    getConsoleOutput: 'read',
+    serverIPv4: 'read',
+    listServerGroups: 'read',
+    findServerGroup: 'read',
+    ensureServerGroup: 'mutate',
+    listFlavors: 'read',
+    findFlavor: 'read',
+    listImages: 'read',
+    findImage: 'read',
+    findNetwork: 'read',
+    findSecurityGroup: 'read',
+    getQuotas: 'read',
+    projectId: 'read',
+  });
+
+  private readonly http: OpenStackHttp;
+  private readonly gate: Gate;
+  private readonly log: Log;
+  private readonly clock: Clock;
+  private readonly signal: AbortSignal | undefined;
+
+  constructor(options: OpenStackClientOptions) {
+    this.http = options.http;
+    this.gate = options.gate;
+    this.log = options.log ?? nullLog;
+    this.clock = options.clock ?? systemClock;
+    this.signal = options.signal;
+  }
+
+  /** The project id the token is scoped to. */
+  async projectId(): Promise<string> {
+    const token = await this.http.auth.token();
+    if (!token.project) throw new OpenStackLookupError('the token is not scoped to a project', { hint: 'set a project in clouds.yaml' });
+    return token.project.id;
+  }
+
+  // ---- servers -------------------------------------------------------------------------------------------
+
+  /** Servers of the project, with details, optionally filtered by name regex and status. */
+  async listServers(filter: ServerFilter = {}): Promise<Server[]> {
+    const name = filter.name instanceof RegExp ? filter.name.source : filter.name;
+    const servers = await this.gate.read(() =>
+      this.http.list<Server>('compute', '/servers/detail', 'servers', { query: { name, status: filter.status } }),
+    );
+    // Filtered here as well: Nova's regex is applied by the database, and not every API implements it.
+    const re = filter.name instanceof RegExp ? filter.name : filter.name !== undefined ? new RegExp(filter.name) : undefined;
+    return servers.filter((s) => (!re || re.test(s.name)) && (!filter.status || s.status === filter.status));
+  }
+
+  /** One server by id; OpenStackNotFoundError when it does not exist. */
+  async getServer(id: string): Promise<Server> {
+    requireId(id, 'server');
+    const res = await this.gate.read(() => this.http.call<{ server: Server }>('compute', 'GET', `/servers/${encodeURIComponent(id)}`));
+    return res.body.server;
+  }
+
+  /** The server with exactly this name, undefined when there is none; OpenStackAmbiguousError for several. */
+  async findServer(name: string): Promise<Server | undefined> {
+    requireServerName(name);
+    // The raw name as a Nova regex matches a superset (dots match any character); exactness is checked here.
+    const found = (await this.listServers({ name })).filter((s) => s.name === name);
+    if (found.length > 1) {
+      throw new OpenStackAmbiguousError(`${found.length} servers are named ${name}: ${found.map((s) => s.id).join(', ')}`, {
+        context: { name, ids: found.map((s) => s.id) },
+        hint: 'delete the duplicate (by id) or address the server by id',
+      });
+    }
+    return found[0];
+  }
+
+  /**
+   * Creates a server and returns it as Nova shows it right after the request (usually BUILD); Planned in
+   * dry-run. Names are resolved first, so dry-run still fails for an unknown flavor, image or network. A
+   * create whose answer was lost (connection error, 5xx) is never sent again: the server is looked up by name.
+   */
+  async createServer(spec: CreateServerSpec): Promise<Server | Planned> {
+    requireServerName(spec.name);
+    if (spec.unique !== false) {
+      const existing = await this.findServer(spec.name);
+      if (existing) {
+        throw new OpenStackExistsError(`a server named ${spec.name} exists already (${existing.id}, ${existing.status})`, {
+          context: { name: spec.name, id: existing.id, status: existing.status },
+          hint: 'pick another name, or delete the existing server first',
+        });
+      }
+    }
+    const flavor = await this.requireFlavor(spec.flavor);
+    const image = await this.requireImage(spec.image);
+    const networks = await Promise.all((typeof spec.network === 'string' ? [spec.network] : spec.network).map((n) => this.requireNetwork(n)));
+    const securityGroups = await Promise.all((spec.securityGroups ?? []).map((g) => this.requireSecurityGroup(g)));
+    let group: ServerGroup | undefined;
+    if (spec.serverGroup !== undefined && !isPlanned(spec.serverGroup)) {
+      group = typeof spec.serverGroup === 'string' ? await this.requireServerGroup(spec.serverGroup) : spec.serverGroup;
+    }
+    const server: Record<string, unknown> = {
+      name: spec.name,
+      flavorRef: flavor.id,
+      imageRef: image.id,
+      networks: networks.map((n) => ({ uuid: n.id })),
+    };
+    if (securityGroups.length > 0) server.security_groups = securityGroups.map((g) => ({ name: g.name }));
+    if (spec.metadata && Object.keys(spec.metadata).length > 0) server.metadata = checkedMetadata(spec.metadata);
+    if (spec.userData !== undefined) server.user_data = encodeUserData(spec.userData);
+    if (spec.keyName) server.key_name = spec.keyName;
+    if (spec.availabilityZone) server.availability_zone = spec.availabilityZone;
+    const body: Record<string, unknown> = { server };
+    if (group) body['os:scheduler_hints'] = { group: group.id };
+
+    const detail = { flavor: flavor.name, image: image.name, networks: networks.map((n) => n.name), serverGroup: group?.name ?? (isPlanned(spec.serverGroup) ? 'planned' : undefined) };
+    return this.gate.mutate({ system: 'openstack', target: `server/${spec.name}`, action: 'create server', detail }, async () => {
+      let id: string;
+      try {
+        const res = await this.http.call<{ server: { id: string; adminPass?: string } }>('compute', 'POST', '/servers', {
+          body,
+          what: `create server ${spec.name}`,
+        });
+        registerSecret(res.body.server.adminPass);
+        id = res.body.server.id;
+      } catch (err) {
+        if (!(err instanceof OpenStackConnectionError || err instanceof OpenStackServiceError)) throw err;
+        // The POST may have created the server although its answer was lost: look, never POST again.
+        const found = await this.findServer(spec.name).catch(() => undefined);
+        if (!found) throw err;
+        this.log.warn(`create of ${spec.name} failed (${messageOf(err)}) but the server exists (${found.id}); using it`, { server: found.id });
+        return found;
+      }
+      this.log.info(`created server ${spec.name} (${id}) flavor ${flavor.name} image ${image.name}`, { server: id });
+      return this.getServer(id);
+    });
+  }
+
+  /** Deletes a server (by id or the server); a server that is already gone counts as deleted. */
+  async deleteServer(server: string | Server): Promise<void | Planned> {
+    const { id, name } = typeof server === 'string' ? { id: server, name: server } : server;
+    requireId(id, 'server');
+    return this.gate.mutate({ system: 'openstack', target: `server/${name}`, action: 'delete server', detail: { id } }, async () => {
+      try {
+        // A repeated DELETE of a server is harmless, so it may be retried on 5xx and lost answers.
+        await this.http.call('compute', 'DELETE', `/servers/${encodeURIComponent(id)}`, { idempotent: true, what: `delete server ${name}` });
+        this.log.info(`deleting server ${name} (${id})`, { server: id });
+      } catch (err) {
+        if (!(err instanceof OpenStackNotFoundError)) throw err;
+        this.log.info(`server ${name} (${id}) is already gone`, { server: id });
+      }
+    });
+  }
+
+  /** Reboots a server, SOFT (ACPI) or HARD (power cycle). 409 when its state does not allow it. */
+  async rebootServer(server: string | Server, type: 'SOFT' | 'HARD' = 'SOFT'): Promise<void | Planned> {
+    const { id, name } = typeof server === 'string' ? { id: server, name: server } : server;
+    requireId(id, 'server');
+    if (type !== 'SOFT' && type !== 'HARD') throw new InputError(`reboot type must be SOFT or HARD, not ${String(type)}`);
+    return this.gate.mutate({ system: 'openstack', target: `server/${name}`, action: `${type.toLowerCase()} reboot server`, detail: { id } }, async () => {
+      await this.http.call('compute', 'POST', `/servers/${encodeURIComponent(id)}/action`, { body: { reboot: { type } }, what: `${type} reboot of ${name}` });
+      this.log.info(`${type} reboot of server ${name} (${id}) requested`, { server: id });
+    });
+  }
+
+  /**
+   * Polls a server until it reaches one of `status` (or, for "DELETED", until it is gone: resolves undefined).
+   * ERROR fails at once with the server's fault message. In dry-run a wait that is not already satisfied stops
+   * planning (DryRunStop), as does a wait for a server that is only planned.
+   */
+  async waitForStatus(server: string | Server | Planned, status: ServerStatus | readonly ServerStatus[], options: ServerWaitOptions): Promise<Server | undefined> {
+    const wanted = new Set(typeof status === 'string' ? [status] : status);
+    const what = `server ${describe(server)} to be ${[...wanted].join(' or ')}`;
+    if (isPlanned(server)) {
+      this.gate.stopIfPlanning(what);
+      throw new InputError('a planned server can only be waited for in dry-run');
+    }
+    const id = typeof server === 'string' ? server : server.id;
+    const name = typeof server === 'string' ? server : server.name;
+    const result = await waitFor<{ server: Server | undefined }>(
+      async () => {
+        let current: Server;
+        try {
+          current = await this.getServer(id);
+        } catch (err) {
+          if (err instanceof OpenStackNotFoundError) {
+            if (wanted.has('DELETED')) return { server: undefined };
+            throw new OpenStackServerFaultError(`server ${name} (${id}) disappeared while waiting for ${[...wanted].join('/')}`, {
+              cause: err,
+              context: { server: id },
+              hint: 'someone deleted it; look at the project activity',
+            });
+          }
+          throw err;
+        }
+        options.onPoll?.(current);
+        if (wanted.has(current.status)) return { server: current };
+        if (current.status === 'ERROR') {
+          const fault = current.fault?.message ?? 'no fault message';
+          throw new OpenStackServerFaultError(`server ${current.name} (${id}) went to ERROR: ${fault}`, {
+            context: { server: id, name: current.name, fault: current.fault },
+            hint: 'delete the failed server and try again; if it repeats, give the server id to the cloud admins',
+          });
+        }
+        return false;
+      },
+      {
+        what,
+        timeoutMs: options.timeoutMs,
+        backoff: { initialMs: options.pollMs ?? 1000, maxMs: Math.max(options.pollMs ?? 1000, 5000), factor: 1.5 },
+        gate: this.gate,
+        clock: this.clock,
+        signal: this.signal,
+        context: { server: id },
+      },
+    );
+    return result.server;
+  }
+
+  /** The server's console log (the last `lines` lines). Nova serves it through a POST action; it only reads. */
+  async getConsoleOutput(server: string | Server, lines?: number): Promise<string> {
+    const id = typeof server === 'string' ? server : server.id;
+    requireId(id, 'server');
+    const res = await this.gate.read(() =>
+      this.http.call<{ output: string }>('compute', 'POST', `/servers/${encodeURIComponent(id)}/action`, {
+        body: { 'os-getConsoleOutput': lines === undefined ? {} : { length: lines } },
+        readOnly: true,
+        what: `console output of ${describe(server)}`,
+      }),
+    );
+    return res.body.output ?? '';
+  }
+
+  /** The server's IPv4 address: on `network` if given, fixed before floating; undefined when it has none yet. */
+  async serverIPv4(server: string | Server, options: { network?: string; type?: 'fixed' | 'floating' } = {}): Promise<string | undefined> {
+    const s = typeof server === 'string' ? await this.getServer(server) : server;
+    return pickIPv4(s, options);
+  }
+
+  // ---- server groups -------------------------------------------------------------------------------------
+
+  /** Server groups of the project. */
+  async listServerGroups(): Promise<ServerGroup[]> {
+    const groups = await this.gate.read(() => this.http.list<RawServerGroup>('compute', '/os-server-groups', 'server_groups'));
+    return groups.map(normaliseGroup);
+  }
+
+  /** The server group with this name or id, undefined when none. */
+  async findServerGroup(nameOrId: string): Promise<ServerGroup | undefined> {
+    const groups = await this.listServerGroups();
+    return pickOne(groups, nameOrId, 'server group');
+  }
+
+  /**
+   * The server group `name` with `policy`, created when missing (Planned in dry-run). An existing group with
+   * another policy is refused: its members were placed under other rules.
+   */
+  async ensureServerGroup(name: string, policy: ServerGroupPolicy): Promise<ServerGroup | Planned> {
+    if (!['affinity', 'anti-affinity', 'soft-affinity', 'soft-anti-affinity'].includes(policy)) {
+      throw new InputError(`unknown server group policy ${policy}`, { hint: 'use affinity, anti-affinity, soft-affinity or soft-anti-affinity' });
+    }
+    const existing = await this.findServerGroup(name);
+    if (existing) {
+      if (existing.policy !== policy) {
+        throw new OpenStackPolicyMismatchError(`server group ${name} exists with policy ${existing.policy}, not ${policy}`, {
+          context: { group: existing.id, name, policy: existing.policy, wanted: policy, members: existing.members.length },
+          hint: `fix the role's serverGroup.policy in the inventory, or recreate the group (its ${existing.members.length} members must move)`,
+        });
+      }
+      return existing;
+    }
+    return this.gate.mutate({ system: 'openstack', target: `server-group/${name}`, action: 'create server group', detail: { policy } }, async () => {
+      const res = await this.http.call<{ server_group: RawServerGroup }>('compute', 'POST', '/os-server-groups', {
+        body: { server_group: { name, policies: [policy] } },
+        headers: SERVER_GROUP_MICROVERSION,
+        what: `create server group ${name}`,
+      });
+      const group = normaliseGroup(res.body.server_group);
+      this.log.info(`created server group ${name} (${group.id}, ${policy})`, { serverGroup: group.id });
+      return group;
+    });
+  }
+
+  // ---- flavors, images, networks, security groups, quotas ------------------------------------------------
+
+  /** All flavors visible to the project. */
+  async listFlavors(): Promise<Flavor[]> {
+    return this.gate.read(() => this.http.list<Flavor>('compute', '/flavors/detail', 'flavors'));
+  }
+
+  /** The flavor with this id or name, undefined when none. */
+  async findFlavor(nameOrId: string): Promise<Flavor | undefined> {
+    return pickOne(await this.listFlavors(), nameOrId, 'flavor');
+  }
+
+  /** Images visible to the project, optionally only those with this exact name. */
+  async listImages(name?: string): Promise<Image[]> {
+    const images = await this.gate.read(() => this.http.list<Image>('image', '/images', 'images', { query: { name } }));
+    return name === undefined ? images : images.filter((i) => i.name === name);
+  }
+
+  /** The image with this id or name (active ones preferred), undefined when none. */
+  async findImage(nameOrId: string): Promise<Image | undefined> {
+    if (UUID.test(nameOrId)) {
+      try {
+        const res = await this.gate.read(() => this.http.call<Image>('image', 'GET', `/images/${encodeURIComponent(nameOrId)}`));
+        return res.body;
+      } catch (err) {
+        if (!(err instanceof OpenStackNotFoundError)) throw err;
+      }
+    }
+    const byName = await this.listImages(nameOrId);
+    const active = byName.filter((i) => i.status === 'active');
+    return pickOne(active.length > 0 ? active : byName, nameOrId, 'image');
+  }
+
+  /** The network with this id or name, undefined when none. */
+  async findNetwork(nameOrId: string): Promise<Network | undefined> {
+    return this.findNeutron<Network>('networks', nameOrId, 'network');
+  }
+
+  /** The security group with this id or name, undefined when none. */
+  async findSecurityGroup(nameOrId: string): Promise<SecurityGroup | undefined> {
+    return this.findNeutron<SecurityGroup>('security-groups', nameOrId, 'security group');
+  }
+
+  /** Compute quotas of the project with their use. */
+  async getQuotas(): Promise<ComputeQuotas> {
+    const project = await this.projectId();
+    const res = await this.gate.read(() =>
+      this.http.call<{ quota_set: ComputeQuotas }>('compute', 'GET', `/os-quota-sets/${encodeURIComponent(project)}/detail`),
+    );
+    return res.body.quota_set;
+  }
+
+  // ---- helpers -------------------------------------------------------------------------------------------
+
+  private async findNeutron<T extends { id: string; name: string }>(collection: string, nameOrId: string, kind: string): Promise<T | undefined> {
+    const key = collection.replace(/-/g, '_');
+    const query = UUID.test(nameOrId) ? { id: nameOrId } : { name: nameOrId };
+    const items = await this.gate.read(() => this.http.list<T>('network', `/${collection}`, key, { query }));
+    return pickOne(items, nameOrId, kind);
+  }
+
+  private async requireFlavor(nameOrId: string): Promise<Flavor> {
+    return required(await this.findFlavor(nameOrId), 'flavor', nameOrId, async () => (await this.listFlavors()).map((f) => f.name));
+  }
+
+  private async requireImage(nameOrId: string): Promise<Image> {
+    return required(await this.findImage(nameOrId), 'image', nameOrId, async () => (await this.listImages()).map((i) => i.name));
+  }
+
+  private async requireNetwork(nameOrId: string): Promise<Network> {
+    return required(await this.findNetwork(nameOrId), 'network', nameOrId, async () => []);
+  }
+
+  private async requireSecurityGroup(nameOrId: string): Promise<SecurityGroup> {
+    return required(await this.findSecurityGroup(nameOrId), 'security group', nameOrId, async () => []);
+  }
+
+  private async requireServerGroup(nameOrId: string): Promise<ServerGroup> {
+    return required(await this.findServerGroup(nameOrId), 'server group', nameOrId, async () => (await this.listServerGroups()).map((g) => g.name));
+  }
+}
+
+interface RawServerGroup {
+  id: string;
+  name: string;
+  policy?: string;
+  policies?: string[];
+  members?: string[];
+  [k: string]: unknown;
+}
+
+function normaliseGroup(raw: RawServerGroup): ServerGroup {
+  return { ...raw, policy: raw.policy ?? raw.policies?.[0] ?? 'unknown', members: raw.members ?? [] };
+}
+
+/** The server's IPv4 address from its address list (pure). */
+export function pickIPv4(server: Server, options: { network?: string; type?: 'fixed' | 'floating' } = {}): string | undefined {
+  const entries = Object.entries(server.addresses ?? {}).filter(([net]) => !options.network || net === options.network);
+  const all: ServerAddress[] = entries.flatMap(([, list]) => list).filter((a) => a.version === 4 || isIP(a.addr) === 4);
+  const typed = (t: 'fixed' | 'floating'): ServerAddress | undefined => all.find((a) => (a['OS-EXT-IPS:type'] ?? 'fixed') === t);
+  if (options.type) return typed(options.type)?.addr;
+  return (typed('fixed') ?? all[0])?.addr;
+}
+
+function pickOne<T extends { id: string; name: string }>(items: readonly T[], nameOrId: string, kind: string): T | undefined {
+  const byId = items.find((i) => i.id === nameOrId);
+  if (byId) return byId;
+  const byName = items.filter((i) => i.name === nameOrId);
+  if (byName.length > 1) {
+    throw new OpenStackAmbiguousError(`${byName.length} ${kind}s are named ${nameOrId}: ${byName.map((i) => i.id).join(', ')}`, {
+      context: { kind, name: nameOrId, ids: byName.map((i) => i.id) },
+      hint: `use the ${kind}'s id instead of its name`,
+    });
+  }
+  return byName[0];
+}
+
+async function required<T>(value: T | undefined, kind: string, nameOrId: string, names: () => Promise<string[]>): Promise<T> {
+  if (value !== undefined) return value;
+  const known = await names().catch(() => []);
+  throw new OpenStackLookupError(`no ${kind} named ${nameOrId}`, {
+    context: { kind, name: nameOrId, ...(known.length ? { known: known.slice(0, 30) } : {}) },
+    hint: known.length ? `known ${kind}s: ${known.slice(0, 10).join(', ')}${known.length > 10 ? ', ...' : ''}` : `check the ${kind} name in the inventory`,
+  });
+}
+
+function requireId(id: string, kind: string): void {
+  if (typeof id !== 'string' || !/^[A-Za-z0-9_.-]{1,64}$/.test(id)) {
+    throw new InputError(`not a ${kind} id: ${JSON.stringify(id)}`, { hint: `give the ${kind}'s id (a UUID)` });
+  }
+}
+
+function requireServerName(name: string): void {
+  if (!SERVER_NAME.test(name)) {
+    throw new InputError(`invalid server name ${JSON.stringify(name)}`, {
+      hint: 'server names are host names: letters, digits, "-" and ".", at most 63 characters',
+    });
+  }
+}
+
+function checkedMetadata(metadata: Readonly<Record<string, string>>): Record<string, string> {
+  const entries = Object.entries(metadata);
+  if (entries.length > 128) throw new InputError(`too many metadata items (${entries.length}; Nova allows 128)`);
+  for (const [k, v] of entries) {
+    if (k.length === 0 || k.length > 255 || typeof v !== 'string' || v.length > 255) {
+      throw new InputError(`bad server metadata item ${JSON.stringify(k)}`, { hint: 'keys of 1-255 characters, string values up to 255 characters' });
+    }
+  }
+  return { ...metadata };
+}
+
+/** Base64 of the user data; Nova refuses more than 65535 bytes once encoded. */
+export function encodeUserData(data: string | Buffer): string {
+  const encoded = (typeof data === 'string' ? Buffer.from(data, 'utf8') : data).toString('base64');
+  if (encoded.length > 65535) {
+    throw new InputError(`user data is ${encoded.length} bytes base64-encoded; Nova accepts at most 65535`, {
+      hint: 'shrink the cloud-init data (gzip it, or fetch the bulk from elsewhere)',
+    });
+  }
+  return encoded;
+}
+
+function describe(server: string | Server | Planned): string {
+  if (isPlanned(server)) return server.change.target.replace(/^server\//, '');
+  return typeof server === 'string' ? server : `${server.name} (${server.id})`;
+}
