@@ -1,0 +1,346 @@
+// The kubeadm side of the lab (world.kubeadm): bootstrap tokens as kube-system Secrets, the join command,
+// uploaded control-plane certificates with their two-hour key, join/reset of hosts, upgrades and
+// certificate expiry, with kubeadm's own wording for what goes wrong.
+import { randomBytes } from 'node:crypto';
+import type { KubeadmBackend, LabHost, World } from '../world.js';
+import type { Kubelets } from './controllers/kubelet.js';
+import type { ObjectApi } from './rest.js';
+import { k8sTime } from './types.js';
+
+const TOKEN_RE = /^([a-z0-9]{6})\.([a-z0-9]{16})$/;
+const CERT_KEY_TTL_MS = 2 * 3600_000;
+const CERTS = ['admin.conf', 'apiserver', 'apiserver-etcd-client', 'apiserver-kubelet-client', 'controller-manager.conf', 'front-proxy-client', 'scheduler.conf', 'super-admin.conf'];
+
+function randomToken(n: number): string {
+  const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';
+  const bytes = randomBytes(n);
+  let s = '';
+  for (let i = 0; i < n; i++) s += alphabet[bytes[i]! % alphabet.length];
+  return s;
+}
+
+function packageVersion(host: LabHost, pkg: string): string | undefined {
+  const v = host.packages.get(pkg);
+  return v ? v.replace(/^v/, '').replace(/-.*$/, '') : undefined;
+}
+
+function cmpVersion(a: string, b: string): number {
+  const pa = a.replace(/^v/, '').split('.').map(Number);
+  const pb = b.replace(/^v/, '').split('.').map(Number);
+  for (let i = 0; i < 3; i++) if ((pa[i] ?? 0) !== (pb[i] ?? 0)) return (pa[i] ?? 0) - (pb[i] ?? 0);
+  return 0;
+}
+
+function fmtDate(ms: number): string {
+  const d = new Date(ms);
+  const mon = d.toLocaleString('en-US', { month: 'short', timeZone: 'UTC' });
+  return `${mon} ${String(d.getUTCDate()).padStart(2, '0')}, ${d.getUTCFullYear()} ${String(d.getUTCHours()).padStart(2, '0')}:${String(d.getUTCMinutes()).padStart(2, '0')} UTC`;
+}
+
+function residual(ms: number): string {
+  const days = Math.floor(ms / 86400_000);
+  if (days >= 365 * 2) return `${Math.floor(days / 365)}y`;
+  if (days >= 1) return `${days}d`;
+  const h = Math.floor(ms / 3600_000);
+  return ms <= 0 ? '<invalid>' : `${h}h`;
+}
+
+/** The lab's KubeadmBackend. */
+export class LabKubeadm implements KubeadmBackend {
+  private certKey: { key: string; expires: number } | undefined;
+  /** When each control-plane host's certificates were (re)issued (ms). */
+  private readonly certsIssued = new Map<string, number>();
+  private readonly started = Date.now();
+
+  constructor(
+    private readonly world: World,
+    private readonly api: ObjectApi,
+    private readonly kubelets: Kubelets,
+    private readonly address: string,
+    private readonly caCertHash: string,
+    private readonly caNotAfter: Date,
+  ) {}
+
+  private get secrets() {
+    return this.api.res('', 'secrets');
+  }
+
+  tokenCreate(ttlSeconds: number): { token: string; joinCommand: string } {
+    const id = randomToken(6);
+    const secret = randomToken(16);
+    const data: Record<string, string> = {
+      'token-id': id,
+      'token-secret': secret,
+      'usage-bootstrap-authentication': 'true',
+      'usage-bootstrap-signing': 'true',
+      'auth-extra-groups': 'system:bootstrappers:kubeadm:default-node-token',
+    };
+    if (ttlSeconds > 0) data.expiration = k8sTime(Date.now() + this.world.scaled(ttlSeconds * 1000));
+    this.api.create(
+      this.secrets,
+      'kube-system',
+      {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name: `bootstrap-token-${id}`, namespace: 'kube-system' },
+        type: 'bootstrap.kubernetes.io/token',
+        data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v).toString('base64')])),
+      },
+      { internal: true },
+    );
+    const token = `${id}.${secret}`;
+    return { token, joinCommand: `kubeadm join ${this.address} --token ${token} --discovery-token-ca-cert-hash ${this.caCertHash}` };
+  }
+
+  private readToken(id: string): { secret: string; expires?: number } | undefined {
+    const s = this.api.store.get(this.secrets, 'kube-system', `bootstrap-token-${id}`);
+    if (!s || s.type !== 'bootstrap.kubernetes.io/token') return undefined;
+    const get = (k: string) => (s.data?.[k] ? Buffer.from(s.data[k], 'base64').toString('utf8') : undefined);
+    const exp = get('expiration');
+    return { secret: get('token-secret') ?? '', expires: exp ? Date.parse(exp) : undefined };
+  }
+
+  tokenDelete(tokenOrId: string): boolean {
+    const id = tokenOrId.split('.')[0]!;
+    if (!/^[a-z0-9]{6}$/.test(id)) return false;
+    try {
+      this.api.delete(this.secrets, 'kube-system', `bootstrap-token-${id}`, {}, { internal: true });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  tokenList(): string {
+    const rows: string[][] = [['TOKEN', 'TTL', 'EXPIRES', 'USAGES', 'DESCRIPTION', 'EXTRA GROUPS']];
+    for (const s of this.api.store.scan(this.secrets, 'kube-system')) {
+      if (s.type !== 'bootstrap.kubernetes.io/token') continue;
+      const get = (k: string) => (s.data?.[k] ? Buffer.from(s.data[k], 'base64').toString('utf8') : '');
+      const exp = get('expiration');
+      const left = exp ? Date.parse(exp) - Date.now() : undefined;
+      if (left !== undefined && left <= 0) continue;
+      const ttl = left === undefined ? '<forever>' : `${Math.max(1, Math.round((left * this.world.speed) / 3600_000))}h`;
+      rows.push([`${get('token-id')}.${get('token-secret')}`, ttl, exp || '<never>', 'authentication,signing', get('description') || '<none>', get('auth-extra-groups')]);
+    }
+    const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+    return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]! + 3))).join('')).join('\n') + '\n';
+  }
+
+  uploadCerts(): string {
+    const key = randomBytes(32).toString('hex');
+    this.certKey = { key, expires: Date.now() + this.world.scaled(CERT_KEY_TTL_MS) };
+    const existing = this.api.store.get(this.secrets, 'kube-system', 'kubeadm-certs');
+    const body = {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'kubeadm-certs', namespace: 'kube-system' },
+      type: 'Opaque',
+      data: Object.fromEntries(['ca.crt', 'ca.key', 'sa.key', 'sa.pub', 'front-proxy-ca.crt', 'front-proxy-ca.key'].map((k) => [k, randomBytes(24).toString('base64')])),
+    };
+    if (existing) this.api.update(this.secrets, 'kube-system', 'kubeadm-certs', body, { internal: true });
+    else this.api.create(this.secrets, 'kube-system', body, { internal: true });
+    return key;
+  }
+
+  join(host: LabHost, args: { apiServer: string; token: string; caCertHash: string; controlPlane: boolean; certificateKey?: string }): void {
+    const preflight: string[] = [];
+    if (host.kubelet.joined) {
+      preflight.push('\t[ERROR FileAvailable--etc-kubernetes-kubelet.conf]: /etc/kubernetes/kubelet.conf already exists', '\t[ERROR Port-10250]: Port 10250 is in use');
+    }
+    if (!host.packages.has('kubelet')) preflight.push('\t[ERROR FileExisting-kubelet]: kubelet not found in system path');
+    if (!host.packages.has('kubeadm')) preflight.push('\t[ERROR FileExisting-kubeadm]: kubeadm not found in system path');
+    if (!host.services.get('containerd')) {
+      preflight.push('\t[ERROR CRI]: container runtime is not running: output: time="' + new Date().toISOString() + '" level=fatal msg="validate service connection: validate CRI v1 runtime API for endpoint \\"unix:///var/run/containerd/containerd.sock\\": rpc error: code = Unavailable desc = connection error: desc = \\"transport: Error while dialing: dial unix /var/run/containerd/containerd.sock: connect: no such file or directory\\""\n, error: exit status 1');
+    }
+    if (preflight.length) {
+      throw new Error(`error execution phase preflight: [preflight] Some fatal errors occurred:\n${preflight.join('\n')}\n[preflight] If you know what you are doing, you can make a check non-fatal with \`--ignore-preflight-errors=...\`\nTo see the stack trace of this error execute with --v=5 or higher`);
+    }
+    const addr = args.apiServer.replace(/^https?:\/\//, '');
+    if (addr !== this.address && addr !== this.address.replace('127.0.0.1', 'localhost')) {
+      throw new Error(`error execution phase preflight: couldn't validate the identity of the API Server: Get "https://${addr}/api/v1/namespaces/kube-public/configmaps/cluster-info?timeout=10s": dial tcp ${addr}: connect: connection refused\nTo see the stack trace of this error execute with --v=5 or higher`);
+    }
+    const m = TOKEN_RE.exec(args.token);
+    if (!m) {
+      throw new Error(`[discovery.bootstrapToken.token: Invalid value: "${args.token}": the bootstrap token "${args.token}" was not of the form "^([a-z0-9]{6})\\.([a-z0-9]{16})$", discovery.tlsBootstrapToken: Invalid value: "${args.token}": the bootstrap token "${args.token}" was not of the form "^([a-z0-9]{6})\\.([a-z0-9]{16})$"]`);
+    }
+    const tok = this.readToken(m[1]!);
+    if (!tok || (tok.expires !== undefined && tok.expires <= Date.now())) {
+      throw new Error(`error execution phase preflight: couldn't validate the identity of the API Server: could not find a JWS signature in the cluster-info ConfigMap for token ID "${m[1]}"\nTo see the stack trace of this error execute with --v=5 or higher`);
+    }
+    if (tok.secret !== m[2]) {
+      throw new Error(`error execution phase preflight: couldn't validate the identity of the API Server: failed to verify JWS signature of received cluster info object, can't trust this API Server\nTo see the stack trace of this error execute with --v=5 or higher`);
+    }
+    if (args.caCertHash !== this.caCertHash) {
+      throw new Error(`error execution phase preflight: couldn't validate the identity of the API Server: cluster CA found in cluster-info ConfigMap is invalid: none of the public keys "${this.caCertHash}" are pinned\nTo see the stack trace of this error execute with --v=5 or higher`);
+    }
+    if (args.controlPlane) {
+      if (!args.certificateKey) {
+        throw new Error('error execution phase control-plane-prepare/certs: error creating PKI assets: failed to load certificate authority: couldn\'t load the certificate file /etc/kubernetes/pki/ca.crt: open /etc/kubernetes/pki/ca.crt: no such file or directory\nTo see the stack trace of this error execute with --v=5 or higher');
+      }
+      if (!this.certKey || this.certKey.expires <= Date.now()) {
+        throw new Error('error execution phase control-plane-prepare/download-certs: error downloading certs: error downloading the secret: Secret "kubeadm-certs" was not found in the "kube-system" Namespace. This Secret might have expired. Please, run `kubeadm init phase upload-certs --upload-certs` on a control plane to generate a new one\nTo see the stack trace of this error execute with --v=5 or higher');
+      }
+      if (!/^[0-9a-f]{64}$/.test(args.certificateKey)) {
+        throw new Error(`error execution phase control-plane-prepare/download-certs: error downloading certs: error decoding certificate key: encoding/hex: invalid byte: U+${(args.certificateKey.split('').find((c) => !/[0-9a-f]/.test(c)) ?? 'X').charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}\nTo see the stack trace of this error execute with --v=5 or higher`);
+      }
+      if (args.certificateKey !== this.certKey.key) {
+        throw new Error('error execution phase control-plane-prepare/download-certs: error downloading certs: error decoding secret data with provided key: cipher: message authentication failed\nTo see the stack trace of this error execute with --v=5 or higher');
+      }
+    }
+    if (this.world.faults.joinFailures?.includes(host.name)) {
+      throw new Error('error execution phase kubelet-start: error uploading crisocket: Unauthorized\nTo see the stack trace of this error execute with --v=5 or higher');
+    }
+    host.kubelet = { joined: true, controlPlane: args.controlPlane, version: packageVersion(host, 'kubelet') ?? this.world.kubernetesVersion };
+    host.services.set('kubelet', true);
+    host.enabledServices?.add('kubelet');
+    if (args.controlPlane) this.certsIssued.set(host.name, Date.now());
+    this.world.emit('kubelet-changed', host);
+  }
+
+  reset(host: LabHost): void {
+    host.kubelet = { joined: false, controlPlane: false };
+    host.services.set('kubelet', false);
+    this.certsIssued.delete(host.name);
+    this.world.emit('kubelet-changed', host);
+  }
+
+  upgrade(host: LabHost, action: 'plan' | 'apply' | 'node', version?: string): string {
+    const current = this.world.kubernetesVersion;
+    const kubeadmVersion = packageVersion(host, 'kubeadm') ?? current;
+    const cp = host.kubelet.controlPlane;
+    if (action === 'plan') {
+      if (!cp) throw new Error('[upgrade/config] FATAL: failed to get config map: configmaps "kubeadm-config" is forbidden: User "system:node" cannot get resource "configmaps" in API group "" in the namespace "kube-system"');
+      const target = cmpVersion(kubeadmVersion, current) > 0 ? kubeadmVersion : current;
+      const nodes = [...this.api.store.scan(this.api.res('', 'nodes'))];
+      const lines = [
+        '[preflight] Running pre-flight checks.',
+        '[upgrade/config] Reading configuration from the cluster...',
+        "[upgrade/config] FYI: You can look at this config file with 'kubectl -n kube-system get cm kubeadm-config -o yaml'",
+        '[upgrade] Running cluster health checks',
+        `[upgrade] Fetching available versions to upgrade to`,
+        `[upgrade/versions] Cluster version: v${current}`,
+        `[upgrade/versions] kubeadm version: v${kubeadmVersion}`,
+        `[upgrade/versions] Target version: v${target}`,
+        '',
+      ];
+      if (cmpVersion(target, current) <= 0) {
+        lines.push('Awesome, you\'re up-to-date! Enjoy!');
+        return lines.join('\n') + '\n';
+      }
+      lines.push('Components that must be upgraded manually after you have upgraded the control plane with \'kubeadm upgrade apply\':', 'COMPONENT   NODE   CURRENT   TARGET');
+      for (const n of nodes) lines.push(`kubelet     ${n.metadata.name}   ${n.status?.nodeInfo?.kubeletVersion ?? ''}   v${target}`);
+      lines.push('', "Upgrade to the latest version in the v" + target.split('.').slice(0, 2).join('.') + ' series:', '', 'COMPONENT                 NODE   CURRENT   TARGET');
+      for (const c of ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kube-proxy']) lines.push(`${c.padEnd(26)}        v${current}   v${target}`);
+      lines.push('', 'You can now apply the upgrade by executing the following command:', '', `\tkubeadm upgrade apply v${target}`, '');
+      return lines.join('\n') + '\n';
+    }
+    if (action === 'apply') {
+      if (!cp) throw new Error('[upgrade/apply] FATAL: this node is not a control plane node');
+      const target = (version ?? '').replace(/^v/, '');
+      if (!/^\d+\.\d+\.\d+$/.test(target)) throw new Error(`[upgrade/version] FATAL: the version argument is invalid due to these errors:\n\n\t- couldn't parse version "${version ?? ''}"`);
+      if (cmpVersion(target, kubeadmVersion) > 0) {
+        throw new Error(`[upgrade/version] FATAL: the --version argument is invalid due to these errors:\n\n\t- Specified version to upgrade to "v${target}" is higher than the kubeadm version "v${kubeadmVersion}". Upgrade kubeadm first using the tool you used to install kubeadm\n\nCan be bypassed if you pass the --force flag`);
+      }
+      const [cmaj, cmin] = current.split('.').map(Number) as [number, number];
+      const [tmaj, tmin] = target.split('.').map(Number) as [number, number];
+      if (tmaj !== cmaj || tmin > cmin + 1) {
+        throw new Error(`[upgrade/version] FATAL: the --version argument is invalid due to these errors:\n\n\t- Specified version to upgrade to "v${target}" is too high; kubeadm can upgrade only 1 minor version at a time\n\nCan be bypassed if you pass the --force flag`);
+      }
+      if (cmpVersion(target, current) < 0) {
+        throw new Error(`[upgrade/version] FATAL: the --version argument is invalid due to these errors:\n\n\t- Specified version to upgrade to "v${target}" is lower than the cluster version "v${current}". Downgrades are not supported yet\n\nCan be bypassed if you pass the --force flag`);
+      }
+      this.world.kubernetesVersion = target;
+      this.kubelets.upgradeMirrorPods(host.name, target);
+      this.certsIssued.set(host.name, Date.now());
+      return [
+        '[preflight] Running pre-flight checks.',
+        '[upgrade/config] Reading configuration from the cluster...',
+        `[upgrade/version] You have chosen to change the cluster version to "v${target}"`,
+        `[upgrade/versions] Cluster version: v${current}`,
+        `[upgrade/versions] kubeadm version: v${kubeadmVersion}`,
+        `[upgrade/prepull] Pulling images required for setting up a Kubernetes cluster`,
+        `[upgrade/apply] Upgrading your Static Pod-hosted control plane to version "v${target}" (timeout: 5m0s)...`,
+        '[upgrade/staticpods] Renewing apiserver certificate',
+        '[upgrade/staticpods] Component "kube-apiserver" upgraded successfully!',
+        '[upgrade/staticpods] Component "kube-controller-manager" upgraded successfully!',
+        '[upgrade/staticpods] Component "kube-scheduler" upgraded successfully!',
+        '[upgrade] The control plane instance for this node was successfully updated!',
+        '[addons] Applied essential addon: CoreDNS',
+        '[addons] Applied essential addon: kube-proxy',
+        '',
+        `[upgrade/successful] SUCCESS! Your cluster was upgraded to "v${target}". Enjoy!`,
+        '',
+        "[upgrade/kubelet] Now that your control plane is upgraded, please proceed with upgrading your kubelets if you haven't already done so.",
+        '',
+      ].join('\n');
+    }
+    // upgrade node
+    if (!host.kubelet.joined) throw new Error('couldn\'t create a Kubernetes client from file "/etc/kubernetes/kubelet.conf": failed to load admin kubeconfig: open /etc/kubernetes/kubelet.conf: no such file or directory');
+    const lines = ['[upgrade] Reading configuration from the cluster...', "[upgrade] FYI: You can look at this config file with 'kubectl -n kube-system get cm kubeadm-config -o yaml'", '[preflight] Running pre-flight checks'];
+    if (cp) {
+      this.kubelets.upgradeMirrorPods(host.name, current);
+      this.certsIssued.set(host.name, Date.now());
+      lines.push(`[upgrade] Upgrading your Static Pod-hosted control plane instance to version "v${current}"...`, '[upgrade/staticpods] Component "kube-apiserver" upgraded successfully!', '[upgrade] The control plane instance for this node was successfully updated!');
+    } else lines.push('[preflight] Skipping prepull. Not a control plane node.', '[upgrade] Skipping phase. Not a control plane node.');
+    const pkg = packageVersion(host, 'kubelet');
+    if (pkg && host.kubelet.version && cmpVersion(pkg, host.kubelet.version) > 0) {
+      host.kubelet = { ...host.kubelet, version: pkg };
+      this.kubelets.refreshVersion(host);
+    }
+    lines.push('[upgrade] Backing up kubelet config file to /etc/kubernetes/tmp/kubeadm-kubelet-config/config.yaml', '[kubelet-start] Writing kubelet configuration to file "/var/lib/kubelet/config.yaml"', '[upgrade] The configuration for this node was successfully updated!', '[upgrade] Now you should go ahead and upgrade the kubelet package using your package manager.', '');
+    return lines.join('\n');
+  }
+
+  /** Pretends a control-plane host's certificates were issued `daysAgo` days ago (tests of expiry handling). */
+  setCertificateAge(hostName: string, daysAgo: number): void {
+    this.certsIssued.set(hostName, Date.now() - daysAgo * 86400_000);
+  }
+
+  certs(host: LabHost, action: 'check-expiration' | 'renew', what?: string): string {
+    if (!host.kubelet.joined || !host.kubelet.controlPlane) {
+      throw new Error('[check-expiration] Error reading configuration from the Cluster. Falling back to default configuration\nerror execution phase: open /etc/kubernetes/pki/ca.crt: no such file or directory');
+    }
+    const issued = this.certsIssued.get(host.name) ?? this.started;
+    if (action === 'renew') {
+      const valid = ['all', ...CERTS.map((c) => c.replace('.conf', '.conf'))];
+      if (!what || !valid.includes(what)) throw new Error(`unknown command "${what ?? ''}" for "kubeadm certs renew"`);
+      this.certsIssued.set(host.name, Date.now());
+      const names = what === 'all' ? CERTS : [what];
+      const phrase: Record<string, string> = {
+        'admin.conf': 'certificate embedded in the kubeconfig file for the admin to use and for kubeadm itself renewed',
+        apiserver: 'certificate for serving the Kubernetes API renewed',
+        'apiserver-etcd-client': 'certificate the apiserver uses to access etcd renewed',
+        'apiserver-kubelet-client': 'certificate for the API server to connect to kubelet renewed',
+        'controller-manager.conf': 'certificate embedded in the kubeconfig file for the controller manager to use renewed',
+        'front-proxy-client': 'certificate for the front proxy client renewed',
+        'scheduler.conf': 'certificate embedded in the kubeconfig file for the scheduler manager to use renewed',
+        'super-admin.conf': 'certificate embedded in the kubeconfig file for the super-admin renewed',
+      };
+      const out = ['[renew] Reading configuration from the cluster...', "[renew] FYI: You can look at this config file with 'kubectl -n kube-system get cm kubeadm-config -o yaml'", '', ...names.map((n) => phrase[n] ?? `certificate ${n} renewed`)];
+      if (what === 'all') out.push('', 'Done renewing certificates. You must restart the kube-apiserver, kube-controller-manager, kube-scheduler and etcd, so that they can use the new certificates.');
+      return out.join('\n') + '\n';
+    }
+    const expires = issued + 365 * 86400_000;
+    const now = Date.now();
+    const rows = CERTS.map((c) => [c, fmtDate(expires), residual(expires - now), c.startsWith('front-proxy') ? 'front-proxy-ca' : c === 'apiserver-etcd-client' ? 'etcd-ca' : 'ca', 'no']);
+    const head = ['CERTIFICATE', 'EXPIRES', 'RESIDUAL TIME', 'CERTIFICATE AUTHORITY', 'EXTERNALLY MANAGED'];
+    const caRows = [
+      ['ca', fmtDate(this.caNotAfter.getTime()), residual(this.caNotAfter.getTime() - now), 'no'],
+      ['etcd-ca', fmtDate(this.caNotAfter.getTime()), residual(this.caNotAfter.getTime() - now), 'yes'],
+      ['front-proxy-ca', fmtDate(this.caNotAfter.getTime()), residual(this.caNotAfter.getTime() - now), 'no'],
+    ];
+    const table = (h: string[], rs: string[][]) => {
+      const w = h.map((_, i) => Math.max(h[i]!.length, ...rs.map((r) => r[i]!.length)) + 3);
+      return [h, ...rs].map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(w[i]!))).join('')).join('\n');
+    };
+    return [
+      '[check-expiration] Reading configuration from the cluster...',
+      "[check-expiration] FYI: You can look at this config file with 'kubectl -n kube-system get cm kubeadm-config -o yaml'",
+      '',
+      table(head, rows),
+      '',
+      table(['CERTIFICATE AUTHORITY', 'EXPIRES', 'RESIDUAL TIME', 'EXTERNALLY MANAGED'], caRows),
+      '',
+    ].join('\n');
+  }
+}
