@@ -56,3 +56,12 @@ export function provisionInitial(host: NewHost, world: World): void {
   }
   markJoined(asHost, role.node === 'control-plane');
 }
+
+/** The inventory role a host name belongs to in this world ('' when it matches none): `<prefix>-<role prefix>-<N>`. */
+export function roleOfHost(world: World, name: string): string {
+  const esc = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  for (const [role, spec] of Object.entries(world.roles)) {
+    if (new RegExp(`^${esc(world.prefix)}-${esc(spec.prefix)}-\\d+$`).test(name)) return role;
+  }
+  return '';
+}

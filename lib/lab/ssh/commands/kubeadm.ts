@@ -270,9 +270,9 @@ async function join(args: string[], io: CommandIO, sh: Shell): Promise<number> {
   } catch (err) {
     throw new KubeadmFailure((err as Error).message);
   }
+  // The backend marks the host joined and tells the world; we add what kubeadm leaves on the disk.
   const changed = !host.kubelet.joined || host.kubelet.controlPlane !== ja.controlPlane;
   markJoined(host, ja.controlPlane);
-  setActive(host, sh, 'kubelet', true, true);
   if (changed) sh.world.emit('kubelet-changed', host);
   if (ja.controlPlane) {
     io.out(
@@ -302,10 +302,13 @@ async function reset(args: string[], io: CommandIO, sh: Shell): Promise<number> 
   }
   sh.mutation();
   const host = sh.host;
-  sh.world.kubeadm?.reset(host);
+  const backend = sh.world.kubeadm;
+  backend?.reset(host);
+  const wasJoined = host.kubelet.joined;
   markReset(host);
   setActive(host, sh, 'kubelet', false);
-  sh.world.emit('kubelet-changed', host);
+  // Without a backend nobody else tells the world that the kubelet left.
+  if (!backend && wasJoined) sh.world.emit('kubelet-changed', host);
   io.out(
     '[preflight] Running pre-flight checks\n[reset] Stopping the kubelet service\n[reset] Unmounting mounted directories in "/var/lib/kubelet"\n' +
       '[reset] Deleting contents of directories: [/etc/kubernetes/manifests /var/lib/kubelet /etc/kubernetes/pki]\n' +
@@ -484,7 +487,8 @@ const kubeadm: CommandSpec = {
       }
     } catch (err) {
       // Backend errors carry the text kubeadm would print; anything else is a lab bug, shown the same way.
-      io.err(`${(err as Error).message}\n${STACK_HINT}`);
+      const message = (err as Error).message.trimEnd();
+      io.err(message.includes('To see the stack trace') ? `${message}\n` : `${message}\n${STACK_HINT}`);
       return 1;
     }
   },

@@ -1,0 +1,268 @@
+// startLab(): one lab in this process. It builds the World for a cluster (roles and prefix from its inventory
+// entry), starts the Kubernetes API, the OpenStack API, the SSH hosts and the admin endpoint on 127.0.0.1,
+// creates the initial cluster (one Nova server and one SSH host per node, Kubernetes roles provisioned and
+// joined), seeds the workload and writes the state directory. Tests use it directly; the daemon wraps it.
+import { randomBytes } from 'node:crypto';
+import { LabError } from '../core/errors.js';
+import type { ClusterConfig } from '../inventory/schema.js';
+import { type AdminHandle, startAdmin } from './admin.js';
+import { type KubeApiHandle, seedWorkload, startKubeApi } from './k8s/index.js';
+import { type OpenStackHandle, startOpenStack } from './openstack/index.js';
+import { freshHost, provisionInitial, roleOfHost } from './ssh/host.js';
+import { generateEd25519, knownHostsLine } from './ssh/keys.js';
+import { SshFleet } from './ssh/server.js';
+import {
+  type LabInfo,
+  STATE_FILES,
+  deriveCluster,
+  ensureStateDir,
+  labStateDir,
+  renderCloudsYaml,
+  renderInventory,
+  renderKubeconfig,
+  writeStateFile,
+} from './state.js';
+import { type LabFaults, type LabRole, type LabTimings, World } from './world.js';
+
+export type { LabInfo } from './state.js';
+
+/** Options of startLab. Counts are per inventory role. */
+export interface LabOptions {
+  clusterName?: string;
+  stateDir?: string;
+  control?: number;
+  workers?: number;
+  workersNfs?: number;
+  ingress?: number;
+  etcd?: number;
+  speed?: number;
+  seed?: number;
+  kubernetesVersion?: string;
+  faults?: LabFaults;
+  timings?: Partial<LabTimings>;
+  /** The inventory entry to model (default: inventory/local.yaml, renamed for other cluster names). */
+  cluster?: ClusterConfig;
+  /** Tenant namespaces of the seeded workload (default 3). */
+  namespaces?: number;
+  /** Skip the starting workload (tests that only need hosts). */
+  seedWorkload?: boolean;
+  /** Model this many hypervisors (anti-affinity groups cannot grow beyond it). Default 24. */
+  hypervisors?: number;
+  /** Log sink (the daemon's log file). */
+  log?: (message: string) => void;
+  /** Called by the admin endpoint's POST /shutdown. */
+  onShutdown?: () => void;
+}
+
+/** A running lab. */
+export interface LabHandle {
+  world: World;
+  /** The lab.json content (kept current when hosts change). */
+  info: LabInfo;
+  stateDir: string;
+  kube: KubeApiHandle;
+  openstack: OpenStackHandle;
+  ssh: SshFleet;
+  admin: AdminHandle;
+  /** Closes every server and connection and cancels timers. */
+  stop(): Promise<void>;
+}
+
+/** Initial host counts per inventory role, from the options. */
+function roleCounts(o: LabOptions): Record<string, number> {
+  return { control: o.control ?? 3, worker: o.workers ?? 4, worker_nfs: o.workersNfs ?? 2, ingress: o.ingress ?? 1, etcd: o.etcd ?? 3 };
+}
+
+/** World roles from an inventory entry. */
+export function worldRoles(cluster: ClusterConfig): Record<string, LabRole> {
+  return Object.fromEntries(
+    Object.entries(cluster.roles).map(([name, r]) => [name, { prefix: r.prefix, node: r.node, labels: { ...r.labels }, taints: r.taints.map((t) => ({ ...t })) }]),
+  );
+}
+
+/** Starts a lab in this process. */
+export async function startLab(options: LabOptions = {}): Promise<LabHandle> {
+  const clusterName = options.clusterName ?? 'local';
+  const cluster = options.cluster ?? deriveCluster(clusterName);
+  const kubernetesVersion = options.kubernetesVersion ?? '1.29.4';
+  const m = /^1\.(\d+)\.\d+$/.exec(kubernetesVersion);
+  if (!m || Number(m[1]) < 27 || Number(m[1]) > 33) {
+    throw new LabError(`lab: Kubernetes version ${kubernetesVersion} is not supported (1.27.x to 1.33.x)`, { hint: 'pass --k8s-version 1.29.4 or another 1.27-1.33 version' });
+  }
+  const speed = options.speed ?? 1;
+  const seed = options.seed ?? 1;
+  const stateDir = labStateDir(clusterName, options.stateDir);
+  const log = options.log ?? (() => {});
+  const world = new World({
+    clusterName,
+    prefix: cluster.prefix,
+    roles: worldRoles(cluster),
+    kubernetesVersion,
+    speed,
+    seed,
+    timings: options.timings,
+    faults: options.faults,
+  });
+
+  const stops: (() => Promise<void> | void)[] = [() => world.shutdown()];
+  const stopAll = async (): Promise<void> => {
+    for (const s of stops.splice(0).reverse()) {
+      try {
+        await s();
+      } catch (err) {
+        log(`lab stop: ${(err as Error).message}`);
+      }
+    }
+  };
+
+  try {
+    ensureStateDir(stateDir);
+    const operator = generateEd25519(`cookbook-lab@${clusterName}`);
+    const fleet = await SshFleet.start(world, { authorizedKey: operator.publicBase64, log });
+    stops.push(() => fleet.stop());
+    const kube = await startKubeApi(world, {});
+    stops.push(() => kube.stop());
+
+    const password = randomBytes(18).toString('base64url');
+    const region = cluster.openstack.region ?? 'RegionOne';
+    const roles = Object.values(cluster.roles);
+    const openstack = await startOpenStack(world, {
+      identity: { projectName: cluster.openstack.project, username: `${clusterName}-operator`, password, region },
+      cloud: {
+        subnetCidr: `127.${fleet.block.a}.0.0/16`,
+        flavors: roles.map((r) => r.flavor),
+        images: roles.map((r) => r.image),
+        networks: [...new Set(roles.map((r) => r.network))],
+        securityGroups: roles.flatMap((r) => r.securityGroups),
+        serverGroups: roles.flatMap((r) => (r.serverGroup ? [r.serverGroup] : [])),
+        hypervisors: options.hypervisors,
+      },
+      hosts: {
+        port: fleet.port,
+        allocateAddress: () => fleet.allocateAddress(),
+        newHost: (o) => freshHost(o),
+        roleOf: (name) => roleOfHost(world, name),
+      },
+      log,
+    });
+    stops.push(() => openstack.stop());
+
+    // The initial cluster: every node is a Nova server and an SSH host, provisioned as add-node would have.
+    const counts = roleCounts(options);
+    for (const [roleName, role] of Object.entries(cluster.roles)) {
+      for (let i = 1; i <= (counts[roleName] ?? 0); i++) {
+        const name = `${cluster.prefix}-${role.prefix}-${i}`;
+        const spec = freshHost({ name, role: roleName, address: await fleet.allocateAddress(), port: fleet.port });
+        provisionInitial(spec, world);
+        const rec = openstack.cloud.addInitialServer({
+          name,
+          flavor: role.flavor,
+          image: role.image,
+          network: role.network,
+          securityGroups: [...role.securityGroups],
+          serverGroup: role.serverGroup?.name,
+          metadata: { ...role.metadata },
+          address: spec.address,
+          hostKey: spec.hostKey,
+          kernel: spec.kernel.running,
+        });
+        spec.serverId = rec.id;
+        world.addHost(spec);
+      }
+    }
+    await fleet.settled();
+    if (options.seedWorkload !== false) await seedWorkload(world, kube, { namespaces: options.namespaces });
+
+    const adminToken = randomBytes(24).toString('hex');
+    const info: LabInfo = {
+      pid: process.pid,
+      clusterName,
+      stateDir,
+      speed,
+      seed,
+      kubernetesVersion,
+      startedAt: new Date().toISOString(),
+      adminToken,
+      endpoints: { kubernetes: kube.url, openstack: openstack.authUrl, admin: '' },
+      ssh: { port: fleet.port },
+      hosts: [],
+    };
+    const hostList = (): LabInfo['hosts'] =>
+      [...world.hosts.values()].map((h) => ({ name: h.name, address: h.address, port: h.port, role: h.role })).sort((a, b) => (a.name < b.name ? -1 : 1));
+    const admin = await startAdmin({
+      world,
+      token: adminToken,
+      openstack,
+      info: () => ({
+        pid: info.pid,
+        clusterName,
+        stateDir,
+        speed,
+        seed,
+        kubernetesVersion: world.kubernetesVersion,
+        startedAt: info.startedAt,
+        endpoints: info.endpoints,
+        ssh: info.ssh,
+      }),
+      hostExtra: (h) => ({ sshListening: fleet.isListening(h.name) }),
+      onShutdown: options.onShutdown,
+      log,
+    });
+    stops.push(() => admin.stop());
+    info.endpoints.admin = admin.url;
+    info.hosts = hostList();
+
+    // Secrets go into the state directory only (0600 files in a 0700 directory).
+    writeStateFile(stateDir, STATE_FILES.key, operator.privateKey, 0o600);
+    writeStateFile(stateDir, STATE_FILES.publicKey, operator.publicLine + '\n', 0o644);
+    // Only the hosts that exist now: a VM created later must be verified against its console log.
+    writeStateFile(stateDir, STATE_FILES.knownHosts, [...world.hosts.values()].map((h) => knownHostsLine(h.address, h.port, h.hostKey.publicBase64)).join('\n') + '\n', 0o644);
+    writeStateFile(stateDir, STATE_FILES.kubeconfig, renderKubeconfig({ clusterName, server: kube.url, caPem: kube.caPem, token: kube.token }), 0o600);
+    writeStateFile(
+      stateDir,
+      STATE_FILES.clouds,
+      renderCloudsYaml({ cloud: cluster.openstack.cloud, authUrl: openstack.authUrl, username: openstack.identity.username, password, projectName: cluster.openstack.project, region }),
+      0o600,
+    );
+    writeStateFile(stateDir, STATE_FILES.inventory, renderInventory(cluster, { stateDir, apiServer: kube.url, kubernetesVersion, sshPort: fleet.port, region }), 0o644);
+    const writeInfo = (): void => writeStateFile(stateDir, STATE_FILES.labJson, JSON.stringify(info, null, 2) + '\n', 0o600);
+    writeInfo();
+
+    // lab.json follows the host list (VMs created and deleted through OpenStack).
+    let pending = false;
+    const onHostsChanged = (): void => {
+      if (pending) return;
+      pending = true;
+      queueMicrotask(() => {
+        pending = false;
+        info.hosts = hostList();
+        try {
+          writeInfo();
+        } catch (err) {
+          log(`lab.json: ${(err as Error).message}`);
+        }
+      });
+    };
+    world.on('host-added', onHostsChanged);
+    world.on('host-removed', onHostsChanged);
+    stops.push(() => {
+      world.off('host-added', onHostsChanged);
+      world.off('host-removed', onHostsChanged);
+    });
+
+    let stopping: Promise<void> | undefined;
+    return {
+      world,
+      info,
+      stateDir,
+      kube,
+      openstack,
+      ssh: fleet,
+      admin,
+      stop: () => (stopping ??= stopAll()),
+    };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
