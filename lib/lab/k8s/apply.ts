@@ -232,6 +232,8 @@ export function serverSideApply(live: KObject | undefined, config: KObject, mana
       const want = valueAt(config, leaf);
       const have = valueAt(live, leaf);
       if (have === MISSING || jsonEqual(want, have)) continue;
+      // Maps are granular: applying `{}` claims no member field, so it conflicts with nobody.
+      if (isPlainObject(want) && isPlainObject(have)) continue;
       for (const o of others) if (o.set.has(leaf) && !(o.entry.subresource)) conflicts.push({ manager: o.entry.manager, apiVersion: o.entry.apiVersion, path: leaf });
     }
     if (conflicts.length && !force) throw conflictError(live, conflicts);

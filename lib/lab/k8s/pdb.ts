@@ -32,10 +32,10 @@ export function pdbsForPod(store: Store, pod: KObject): KObject[] {
 }
 
 /** The replicas a pod's controller wants (Deployment through its ReplicaSet, StatefulSet, ReplicaSet). */
-function controllerScale(store: Store, pod: KObject, cache: Map<string, number>): { uid: string; scale: number } | undefined {
+function controllerScale(store: Store, pod: KObject, cache: Map<string, { uid: string; scale: number } | undefined>): { uid: string; scale: number } | undefined {
   const ref = controllerOf(pod);
   if (!ref) return undefined;
-  if (cache.has(ref.uid)) return { uid: ref.uid, scale: cache.get(ref.uid)! };
+  if (cache.has(ref.uid)) return cache.get(ref.uid);
   const ns = pod.metadata.namespace;
   let result: { uid: string; scale: number } | undefined;
   if (ref.kind === 'ReplicaSet') {
@@ -49,7 +49,7 @@ function controllerScale(store: Store, pod: KObject, cache: Map<string, number>)
     const sts = store.get(store.registry.get('apps', 'statefulsets'), ns, ref.name);
     if (sts && sts.metadata.uid === ref.uid) result = { uid: sts.metadata.uid!, scale: sts.spec?.replicas ?? 1 };
   }
-  if (result) cache.set(ref.uid, result.scale);
+  cache.set(ref.uid, result);
   return result;
 }
 
@@ -62,7 +62,7 @@ export function computePdb(store: Store, pdb: KObject, disrupted: ReadonlySet<st
   let expected = pods.length;
   let desired = 0;
   const scaled = () => {
-    const cache = new Map<string, number>();
+    const cache = new Map<string, { uid: string; scale: number } | undefined>();
     const seen = new Set<string>();
     let total = 0;
     for (const p of pods) {
