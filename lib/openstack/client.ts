@@ -282,7 +282,8 @@ export class OpenStackClient {
         }
         options.onPoll?.(current);
         if (wanted.has(current.status)) return { server: current };
-        if (current.status === 'ERROR') {
+        // A failed server that is being deleted stays ERROR until it is gone: only other waits fail on it.
+        if (current.status === 'ERROR' && !wanted.has('DELETED')) {
           const fault = current.fault?.message ?? 'no fault message';
           throw new OpenStackServerFaultError(`server ${current.name} (${id}) went to ERROR: ${fault}`, {
             context: { server: id, name: current.name, fault: current.fault },
