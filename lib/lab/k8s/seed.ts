@@ -49,6 +49,8 @@ function pdb(ns: string, name: string, app: string, bound: AppSpec['pdb']): KObj
 export async function seedWorkload(world: World, api: KubeApiHandle, options: { namespaces?: number; timeoutMs?: number } = {}): Promise<void> {
   const a = api.api;
   const res = (g: string, p: string): ResourceSpec => a.res(g, p);
+  // Workloads go in once the joined nodes are Ready and untainted, so the first pods spread as in a running cluster.
+  await waitNodesReady(world, api, options.timeoutMs ?? 60_000);
   const create = (spec: ResourceSpec, obj: KObject) => {
     if (!api.store.get(spec, obj.metadata.namespace, obj.metadata.name)) a.create(spec, obj.metadata.namespace, obj, { internal: true });
   };
@@ -122,6 +124,24 @@ export async function seedWorkload(world: World, api: KubeApiHandle, options: { 
   await waitSettled(world, api, options.timeoutMs ?? 60_000);
   // Registering the nodes at start-up is not an operator's disruption: start measuring from now.
   world.counters.max_unavailable_nodes = api.unavailableNodes();
+}
+
+/** Waits until the Node of every joined Kubernetes host is Ready without not-ready/unreachable taints. */
+async function waitNodesReady(world: World, api: KubeApiHandle, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  const nodes = api.api.res('', 'nodes');
+  for (;;) {
+    let missing: string | undefined;
+    for (const h of world.hosts.values()) {
+      if (!h.kubelet.joined || h.state !== 'up' || world.roles[h.role]?.node === 'none' || !world.roles[h.role]) continue;
+      const n = api.store.get(nodes, undefined, h.name);
+      const tainted = (n?.spec?.taints ?? []).some((t: { key: string }) => t.key === 'node.kubernetes.io/not-ready' || t.key === 'node.kubernetes.io/unreachable');
+      if (!n || nodeReadyStatus(n) !== 'True' || tainted) missing = h.name;
+    }
+    if (!missing) return;
+    if (Date.now() > deadline) throw new Error(`lab node ${missing} did not become Ready within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
 }
 
 /** Waits until every workload has its pods and every pod on a Ready node is Running and Ready. */
