@@ -1,6 +1,6 @@
 // Server-side printing (`Accept: application/json;as=Table;g=meta.k8s.io;v=v1`), which `kubectl get` asks for:
 // the usual columns for nodes, pods, namespaces and workloads, NAME/AGE for everything else.
-import { isPodReady, nodeReadyStatus, type KObject } from './types.js';
+import { nodeReadyStatus, type KObject } from './types.js';
 
 interface Column {
   name: string;
@@ -136,7 +136,3 @@ export function toTable(kind: string, objects: KObject[], listMeta: Record<strin
   };
 }
 
-/** Pods: Ready count helper used by tests and printing. */
-export function podReadyText(p: KObject): string {
-  return isPodReady(p) ? 'Ready' : 'NotReady';
-}
