@@ -169,15 +169,16 @@ export class OpenStackClient {
    */
   async createServer(spec: CreateServerSpec): Promise<Server | Planned> {
     requireServerName(spec.name);
-    if (spec.unique !== false) {
-      const existing = await this.findServer(spec.name);
-      if (existing) {
-        throw new OpenStackExistsError(`a server named ${spec.name} exists already (${existing.id}, ${existing.status})`, {
-          context: { name: spec.name, id: existing.id, status: existing.status },
-          hint: 'pick another name, or delete the existing server first',
-        });
-      }
+    // Servers of this name that exist before the create: a lost answer must not be mistaken for one of them.
+    const namesakes = (await this.listServers({ name: spec.name })).filter((s) => s.name === spec.name);
+    if (spec.unique !== false && namesakes.length > 0) {
+      const existing = namesakes[0]!;
+      throw new OpenStackExistsError(`a server named ${spec.name} exists already (${existing.id}, ${existing.status})`, {
+        context: { name: spec.name, id: existing.id, status: existing.status },
+        hint: 'pick another name, or delete the existing server first',
+      });
     }
+    const preexisting = new Set(namesakes.map((s) => s.id));
     const flavor = await this.requireFlavor(spec.flavor);
     const image = await this.requireImage(spec.image);
     const networks = await Promise.all((typeof spec.network === 'string' ? [spec.network] : spec.network).map((n) => this.requireNetwork(n)));
@@ -213,8 +214,12 @@ export class OpenStackClient {
       } catch (err) {
         if (!(err instanceof OpenStackConnectionError || err instanceof OpenStackServiceError)) throw err;
         // The POST may have created the server although its answer was lost: look, never POST again.
-        const found = await this.findServer(spec.name).catch(() => undefined);
-        if (!found) throw err;
+        const fresh = await this.listServers({ name: spec.name })
+          .then((list) => list.filter((s) => s.name === spec.name && !preexisting.has(s.id)))
+          .catch(() => []);
+        // Exactly one new namesake is ours; none means the create did not happen, several cannot be told apart.
+        if (fresh.length !== 1) throw err;
+        const found = fresh[0]!;
         this.log.warn(`create of ${spec.name} failed (${messageOf(err)}) but the server exists (${found.id}); using it`, { server: found.id });
         return found;
       }

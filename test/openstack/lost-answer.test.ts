@@ -1,0 +1,146 @@
+// A create whose answer is lost must not be sent again (that would make a second VM): the client looks the
+// server up by name instead. A small HTTP proxy in front of the lab's OpenStack API forwards everything and
+// cuts the connection after forwarding POST /servers, so the lab really creates the server and the client
+// sees a connection error.
+import assert from 'node:assert/strict';
+import { createServer, type IncomingMessage, type Server as HttpServer } from 'node:http';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { systemClock } from '../../lib/core/clock.js';
+import { Gate, isPlanned } from '../../lib/core/gate.js';
+import { MemoryLog } from '../../lib/core/log.js';
+import { loadClusterFile } from '../../lib/inventory/load.js';
+import { type LabHandle, startLab } from '../../lib/lab/index.js';
+import { OpenStackConnectionError, create, type Server } from '../../lib/openstack/index.js';
+
+interface Proxy {
+  url: string;
+  dropped: number;
+  close(): Promise<void>;
+}
+
+async function readAll(req: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of req) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
+}
+
+/** Forwards to `target`, rewriting catalog URLs to itself; drops the answer of requests `drop` selects. */
+async function startProxy(target: string, drop: (method: string, path: string) => boolean): Promise<Proxy> {
+  let base = '';
+  const state = { dropped: 0 };
+  const server: HttpServer = createServer((req, res) => {
+    void (async () => {
+      const body = await readAll(req);
+      const headers: Record<string, string> = {};
+      for (const h of ['x-auth-token', 'content-type', 'accept', 'openstack-api-version', 'x-openstack-nova-api-version']) {
+        const v = req.headers[h];
+        if (typeof v === 'string') headers[h] = v;
+      }
+      const upstream = await fetch(target + req.url, { method: req.method, headers, body: body.length ? body : undefined });
+      const text = (await upstream.text()).split(target).join(base);
+      if (drop(req.method ?? 'GET', new URL(req.url ?? '/', base).pathname)) {
+        state.dropped++;
+        req.socket.destroy();
+        return;
+      }
+      const out: Record<string, string> = {};
+      upstream.headers.forEach((v, k) => {
+        if (k !== 'content-length' && k !== 'transfer-encoding' && k !== 'connection') out[k] = v;
+      });
+      res.writeHead(upstream.status, out);
+      res.end(text);
+    })().catch(() => res.socket?.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  return {
+    url: base,
+    get dropped() {
+      return state.dropped;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+describe('openstack client: a create whose answer is lost', function () {
+  this.timeout(60_000);
+  let lab: LabHandle;
+  let proxy: Proxy;
+  let dir: string;
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'cc-openstack-lost-'));
+    lab = await startLab({ stateDir: join(dir, 'lab'), speed: 20, seedWorkload: false, control: 1, workers: 1, workersNfs: 0, ingress: 0, etcd: 0 });
+    proxy = await startProxy(lab.openstack.url, (method, path) => method === 'POST' && /\/compute\/v2\.1\/servers$/.test(path));
+  });
+
+  after(async () => {
+    await proxy?.close();
+    await lab?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('is not sent again: the server is found by name and returned', async () => {
+    const cluster = loadClusterFile(join(lab.stateDir, 'inventory.yaml'));
+    const cloudsFile = join(dir, 'clouds-proxy.yaml');
+    writeFileSync(cloudsFile, readFileSync(cluster.openstack.cloudsFile!, 'utf8').split(lab.openstack.url).join(proxy.url), { mode: 0o600 });
+    const log = new MemoryLog();
+    const client = await create({
+      cluster: { ...cluster, openstack: { ...cluster.openstack, cloudsFile } },
+      gate: new Gate({ dryRun: false }),
+      log,
+      signal: new AbortController().signal,
+      clock: systemClock,
+      stateDir: dir,
+    });
+    const serversBefore = lab.openstack.cloud.servers.size;
+    const mutationsBefore = lab.world.counters.openstack_mutations;
+    const created = await client.createServer({ name: 'local-k8s-worker-2', flavor: 'lab.small', image: 'debian-12-bookworm', network: 'lab-net' });
+    assert.ok(!isPlanned(created));
+    assert.equal(proxy.dropped, 1, 'the answer of the create was cut');
+    assert.equal((created as Server).name, 'local-k8s-worker-2');
+    assert.equal(lab.openstack.cloud.servers.size, serversBefore + 1, 'exactly one server was created');
+    assert.equal(lab.world.counters.openstack_mutations - mutationsBefore, 1, 'the POST was sent once');
+    const warning = log.lines.find((l) => l.level === 'warn' && l.message.includes('but the server exists'));
+    assert.ok(warning, 'the recovery is logged');
+
+    await client.deleteServer(created as Server);
+    await client.waitForStatus(created as Server, 'DELETED', { timeoutMs: 10_000, pollMs: 50 });
+  });
+
+  it('surfaces the connection error when no server of that name exists afterwards', async () => {
+    // The lab refuses this create (quota) and the proxy drops that answer: no server of the name exists, so
+    // the client has nothing to recover and reports the lost answer.
+    const cluster = loadClusterFile(join(lab.stateDir, 'inventory.yaml'));
+    const cloudsFile = join(dir, 'clouds-proxy.yaml');
+    const client = await create({
+      cluster: { ...cluster, openstack: { ...cluster.openstack, cloudsFile } },
+      gate: new Gate({ dryRun: false }),
+      log: new MemoryLog(),
+      signal: new AbortController().signal,
+      clock: systemClock,
+      stateDir: dir,
+    });
+    const saved = lab.openstack.cloud.quotas.instances;
+    lab.openstack.cloud.quotas.instances = lab.openstack.cloud.servers.size;
+    try {
+      await assert.rejects(
+        client.createServer({ name: 'local-k8s-worker-3', flavor: 'lab.small', image: 'debian-12-bookworm', network: 'lab-net' }),
+        (err: unknown) => {
+          assert.ok(err instanceof OpenStackConnectionError);
+          assert.match(err.hint ?? '', /may or may not have been applied/);
+          return true;
+        },
+      );
+    } finally {
+      lab.openstack.cloud.quotas.instances = saved;
+    }
+    assert.equal(proxy.dropped, 2);
+  });
+});
