@@ -9,8 +9,9 @@
 // close().
 import { Etcd3, type IOptions, type Lease } from 'etcd3';
 import type { ClientContext } from '../core/client.js';
+import type { ClusterConfig } from '../inventory/schema.js';
 import { CookbookError, InputError, LockError, LockHeldError, messageOf } from '../core/errors.js';
-import { assertMayMutate, type Gate, type OperationTable, isPlanned } from '../core/gate.js';
+import { Gate, assertMayMutate, type OperationTable, isPlanned } from '../core/gate.js';
 import { nullLog, type Log } from '../core/log.js';
 import { formatMs } from '../core/retry.js';
 import { describeHolder, type LockBackend, type LockHandle, type LockHolder, type LockOptions } from './types.js';
@@ -299,16 +300,28 @@ interface HeldLock {
   stop(): void;
 }
 
-/** Builds the etcd lock backend from the cluster inventory (lock.etcdEndpoints, else etcd.endpoints). */
+/** Builds the etcd lock backend for a client context (lock.etcdEndpoints, else etcd.endpoints), on the context's gate. */
 export async function create(ctx: ClientContext): Promise<EtcdLockBackend> {
   const endpoints = ctx.cluster.lock?.etcdEndpoints ?? ctx.cluster.etcd?.endpoints ?? [];
-  if (endpoints.length === 0) {
-    throw new LockError(`cluster ${ctx.cluster.name} has no etcd endpoints for the etcd lock backend`, {
-      context: { cluster: ctx.cluster.name, inventory: ctx.cluster.source },
-      hint: `set lock.etcdEndpoints in ${ctx.cluster.source}`,
-    });
-  }
+  if (endpoints.length === 0) throw noEndpoints(ctx.cluster);
   return new EtcdLockBackend({ endpoints, gate: ctx.gate, log: ctx.log });
+}
+
+/**
+ * The backend the runner builds from the inventory alone (lib/runner/clients.ts). The lock belongs to the run,
+ * not to the cookbook's plan: the runner only inspects it in dry-run, so this backend has a gate of its own.
+ */
+export async function createEtcdLockBackend(cluster: ClusterConfig, log?: Log): Promise<EtcdLockBackend> {
+  const endpoints = cluster.lock?.etcdEndpoints ?? cluster.etcd?.endpoints ?? [];
+  if (endpoints.length === 0) throw noEndpoints(cluster);
+  return new EtcdLockBackend({ endpoints, gate: new Gate({ dryRun: false }), log });
+}
+
+function noEndpoints(cluster: ClusterConfig): LockError {
+  return new LockError(`cluster ${cluster.name} has no etcd endpoints for the etcd lock backend`, {
+    context: { cluster: cluster.name, inventory: cluster.source },
+    hint: `set lock.etcdEndpoints in ${cluster.source}`,
+  });
 }
 
 /** Parses a lock value; a value that is not ours (e.g. written by hand) still names what is there. */

@@ -94,6 +94,7 @@ export class OpenStackClient {
     waitForStatus: 'read',
     getConsoleOutput: 'read',
     serverIPv4: 'read',
+    serverAddress: 'read',
     listServerGroups: 'read',
     findServerGroup: 'read',
     ensureServerGroup: 'mutate',
@@ -328,6 +329,28 @@ export class OpenStackClient {
   async serverIPv4(server: string | Server, options: { network?: string; type?: 'fixed' | 'floating' } = {}): Promise<string | undefined> {
     const s = typeof server === 'string' ? await this.getServer(server) : server;
     return pickIPv4(s, options);
+  }
+
+  /**
+   * The IPv4 address of the server with exactly this name (how the runner reaches hosts when the inventory
+   * says ssh.addresses: openstack). OpenStackLookupError when there is no such server or it has no address yet.
+   */
+  async serverAddress(name: string, options: { network?: string } = {}): Promise<string> {
+    const server = await this.findServer(name);
+    if (!server) {
+      throw new OpenStackLookupError(`no server named ${name} in the project`, {
+        context: { name },
+        hint: 'check the host name, or create the VM first',
+      });
+    }
+    const address = pickIPv4(server, options);
+    if (!address) {
+      throw new OpenStackLookupError(`server ${name} (${server.id}, ${server.status}) has no IPv4 address${options.network ? ` on ${options.network}` : ''}`, {
+        context: { name, id: server.id, status: server.status, networks: Object.keys(server.addresses ?? {}) },
+        hint: 'wait until the server is ACTIVE, or check its network',
+      });
+    }
+    return address;
   }
 
   // ---- server groups -------------------------------------------------------------------------------------

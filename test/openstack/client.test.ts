@@ -101,6 +101,8 @@ describe('openstack client against the lab OpenStack API', function () {
     assert.equal(await client.findServer('local-k8s-worker'), undefined);
     assert.equal((await client.getServer(worker.id)).name, 'local-k8s-worker-1');
     assert.equal(await client.serverIPv4(worker), lab.world.hosts.get('local-k8s-worker-1')!.address);
+    assert.equal(await client.serverAddress('local-k8s-worker-1'), lab.world.hosts.get('local-k8s-worker-1')!.address);
+    await assert.rejects(client.serverAddress('local-k8s-worker-9'), OpenStackLookupError);
 
     assert.equal((await client.findFlavor('lab.medium'))?.vcpus, 4);
     const image = await client.findImage('debian-12-bookworm');

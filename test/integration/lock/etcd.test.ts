@@ -8,7 +8,7 @@ import { LockError, LockHeldError } from '../../../lib/core/errors.js';
 import { Gate } from '../../../lib/core/gate.js';
 import { MemoryLog } from '../../../lib/core/log.js';
 import type { ClusterConfig } from '../../../lib/inventory/schema.js';
-import { EtcdLockBackend, LOCK_PREFIX, create, lockKey } from '../../../lib/lock/etcd.js';
+import { EtcdLockBackend, LOCK_PREFIX, create, createEtcdLockBackend, lockKey } from '../../../lib/lock/etcd.js';
 import type { LockHolder } from '../../../lib/lock/types.js';
 import { startEtcdCluster, type EtcdCluster } from '../../../scripts/servers/etcd.js';
 
@@ -319,7 +319,7 @@ describe('etcd lock against a real 3-member etcd cluster', function () {
     await real.release();
   });
 
-  it('create() reads the endpoints from the inventory and refuses a cluster without any', async () => {
+  it('create() and createEtcdLockBackend() read the endpoints from the inventory and refuse a cluster without any', async () => {
     const base = { name: 'c1', source: '/tmp/c1.yaml', lock: { backend: 'etcd', namespace: 'kube-system', ttlSeconds: 60 } };
     const ctx = (cluster: unknown) => ({
       cluster: cluster as ClusterConfig,
@@ -334,5 +334,13 @@ describe('etcd lock against a real 3-member etcd cluster', function () {
     assert.deepEqual(fromLock.endpoints, cluster.endpoints);
     assert.equal(await fromLock.inspect('cluster/none'), undefined);
     await assert.rejects(create(ctx(base)), (err: unknown) => err instanceof LockError && /lock\.etcdEndpoints/.test(err.hint ?? ''));
+    // The runner's entry point: from the inventory alone, falling back to etcd.endpoints.
+    const forRunner = await createEtcdLockBackend({ ...base, etcd: { endpoints: cluster.endpoints } } as unknown as ClusterConfig);
+    backends.push(forRunner);
+    assert.equal(forRunner.name, 'etcd');
+    const handle = await forRunner.acquire('cluster/runner', holderFor('k8s.reboot'), { ttlMs: 5000 });
+    assert.equal((await fromLock.inspect('cluster/runner'))?.cookbook, 'k8s.reboot');
+    await handle.release();
+    await assert.rejects(createEtcdLockBackend(base as unknown as ClusterConfig), LockError);
   });
 });
