@@ -376,7 +376,7 @@ describe('openstack client against the lab OpenStack API', function () {
     assert.equal(http.sent.POST ?? 0, 0);
   });
 
-  it('dry-run: every mutating method is planned and no mutation reaches the lab', async () => {
+  it('dry-run: every method runs or is planned, and no mutation reaches the lab', async () => {
     const ctx = context(true);
     const client = await create(ctx);
     const worker = (await client.findServer('local-k8s-worker-1'))!;
@@ -408,8 +408,29 @@ describe('openstack client against the lab OpenStack API', function () {
     await assert.rejects(client.createServer({ ...spec, image: 'no-such-image' }), OpenStackLookupError);
     // A wait for a planned server stops planning instead of waiting.
     await assert.rejects(client.waitForStatus(plannedServer!, 'ACTIVE', { timeoutMs: 1000 }), DryRunStop);
-    // Reads work, including the console output action (a POST that only reads).
-    assert.match(await client.getConsoleOutput(worker), /SSH HOST KEY/);
+    // Every read runs in dry-run, including the console output action (a POST that only reads).
+    const reads: Record<string, () => Promise<unknown>> = {
+      listServers: () => client.listServers(),
+      getServer: () => client.getServer(worker.id),
+      findServer: () => client.findServer(worker.name),
+      waitForStatus: () => client.waitForStatus(worker, 'ACTIVE', { timeoutMs: 1000 }),
+      getConsoleOutput: async () => assert.match(await client.getConsoleOutput(worker), /SSH HOST KEY/),
+      serverIPv4: () => client.serverIPv4(worker.id),
+      serverAddress: () => client.serverAddress(worker.name),
+      listServerGroups: () => client.listServerGroups(),
+      findServerGroup: () => client.findServerGroup('local-k8s-worker'),
+      listFlavors: () => client.listFlavors(),
+      findFlavor: () => client.findFlavor('lab.small'),
+      listImages: () => client.listImages(),
+      findImage: () => client.findImage('debian-12-bookworm'),
+      findNetwork: () => client.findNetwork('lab-net'),
+      findSecurityGroup: () => client.findSecurityGroup('default'),
+      getQuotas: () => client.getQuotas(),
+      projectId: () => client.projectId(),
+    };
+    const reading = Object.entries(OpenStackClient.operations).filter(([, k]) => k === 'read').map(([n]) => n).sort();
+    assert.deepEqual(reading, Object.keys(reads).sort(), 'the test covers every read method');
+    for (const name of reading) assert.ok((await reads[name]!()) !== undefined || name === 'getConsoleOutput', `${name} answered`);
 
     assert.equal(mutations(), before, 'openstack_mutations unchanged');
     assert.equal(lab.openstack.cloud.servers.size, serversBefore);

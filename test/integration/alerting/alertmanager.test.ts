@@ -254,8 +254,16 @@ describe('alerting against a real Alertmanager', function () {
       else assert.equal(value, 'planned-run');
     }
     assert.deepEqual(called.sort(), ['createSilence', 'expireSilence', 'extendSilence', 'withSilence']);
-    // Reads still work in dry-run.
-    assert.equal((await dry.getSilence(existing as string)).status.state, 'active');
+    // Every read runs in dry-run.
+    const reads: Record<string, () => Promise<unknown>> = {
+      getSilence: async () => assert.equal((await dry.getSilence(existing as string)).status.state, 'active'),
+      listSilences: async () => assert.ok((await dry.listSilences()).some((s) => s.id === existing)),
+      activeAlerts: async () => assert.ok(Array.isArray(await dry.activeAlerts('alertname=DryRunTarget'))),
+      assertNoActiveAlerts: () => dry.assertNoActiveAlerts('alertname=DryRunTarget', 'test'),
+    };
+    const readOps = Object.entries(AlertmanagerClient.operations).filter(([, kind]) => kind === 'read').map(([name]) => name).sort();
+    assert.deepEqual(readOps, Object.keys(reads).sort(), 'the dry-run test covers every read');
+    for (const name of readOps) await reads[name]!();
     assert.ok(ctx.gate.changes.length >= 4 && ctx.gate.changes.every((c) => c.planned && c.system === 'alerting'));
     assert.equal(await silenceSnapshot(server), before, 'no silence was created, extended or expired');
     await client.expireSilence(existing as string);
