@@ -61,6 +61,8 @@ export class Shell {
   cwd = '/root';
   lastStatus = 0;
   errexit = false;
+  /** File creation mask (new files get 0666 & ~umask). */
+  umask = 0o022;
   rebootRequested = false;
   mutations = 0;
 
@@ -80,6 +82,11 @@ export class Shell {
   /** Asks for a reboot once the session's exit status has been sent. */
   requestReboot(): void {
     this.rebootRequested = true;
+  }
+
+  /** Mode options for writing `path`: the umask applies to files that do not exist yet. */
+  newFileMode(path: string): { mode?: number } {
+    return fs.readFile(this.host, path) === undefined ? { mode: 0o666 & ~this.umask } : {};
   }
 
   /** Resolves a path relative to the shell's cwd. */
@@ -285,7 +292,7 @@ export class Shell {
       const sink = { path, append: r.op === '>>', text: '' };
       sinks.push(sink);
       // The file exists (truncated) as soon as the redirection is set up, as in a real shell.
-      if (!sink.append || fs.readFile(this.host, path) === undefined) fs.writeFile(this.host, path, '', { append: sink.append });
+      if (!sink.append || fs.readFile(this.host, path) === undefined) fs.writeFile(this.host, path, '', { append: sink.append, ...this.newFileMode(path) });
       this.mutation();
       const write = (t: string): void => {
         sink.text += t;

@@ -138,6 +138,11 @@ describe('lab shell interpreter', () => {
       await run(worker, 'mkdir -p /opt/a/b && echo secret | tee /opt/a/b/key >/dev/null && chmod 600 /opt/a/b/key');
       assert.equal(worker.files.get('/opt/a/b/key'), 'secret\n');
       assert.equal(worker.fileModes?.get('/opt/a/b/key'), 0o600);
+      await run(worker, 'umask 077; echo key > /root/join.yaml; touch /root/t; umask');
+      assert.equal(worker.fileModes?.get('/root/join.yaml'), 0o600);
+      assert.equal(worker.fileModes?.get('/root/t'), 0o600);
+      await run(worker, 'echo plain > /root/plain');
+      assert.equal(worker.fileModes?.get('/root/plain'), 0o644);
       assert.equal((await run(worker, 'cat /etc')).code, 1);
       assert.equal((await run(worker, 'cat /nope')).stderr, 'cat: /nope: No such file or directory\n');
     });

@@ -240,7 +240,7 @@ const touch: Spec = {
         status = 1;
         continue;
       }
-      fs.writeFile(sh.host, path, '');
+      fs.writeFile(sh.host, path, '', sh.newFileMode(path));
     }
     return status;
   },
@@ -362,7 +362,7 @@ const tee: Spec = {
         status = 1;
         continue;
       }
-      fs.writeFile(sh.host, path, text, { append: opts.has('a') });
+      fs.writeFile(sh.host, path, text, { append: opts.has('a'), ...sh.newFileMode(path) });
     }
     return status;
   },
@@ -531,6 +531,22 @@ const setBuiltin: Spec = {
   },
 };
 
+const umask: Spec = {
+  run(args, io, sh) {
+    const value = args.find((a) => !a.startsWith('-'));
+    if (value === undefined) {
+      io.out(sh.umask.toString(8).padStart(4, '0') + '\n');
+      return 0;
+    }
+    if (!/^[0-7]{1,4}$/.test(value)) {
+      io.err(`bash: umask: ${value}: octal number out of range\n`);
+      return 1;
+    }
+    sh.umask = parseInt(value, 8) & 0o777;
+    return 0;
+  },
+};
+
 const exportBuiltin: Spec = {
   run(args, _io, sh) {
     for (const a of args) {
@@ -682,6 +698,7 @@ async function subshell(script: string, io: CommandIO, sh: Shell, errexit: boole
   const child = new ShellClass(sh.host, sh.world);
   for (const [k, v] of sh.env) child.env.set(k, v);
   child.cwd = sh.cwd;
+  child.umask = sh.umask;
   child.errexit = errexit;
   const code = await child.runScript(script, io);
   if (child.rebootRequested) sh.requestReboot();
@@ -700,7 +717,7 @@ const dateCmd: Spec = {
 };
 
 /** Shell builtins (no /usr/bin path). */
-export const BUILTINS = new Set(['cd', 'set', 'export', 'exit', 'true', 'false', ':', 'echo', 'printf', 'test', '[', 'command', 'pwd']);
+export const BUILTINS = new Set(['cd', 'set', 'umask', 'export', 'exit', 'true', 'false', ':', 'echo', 'printf', 'test', '[', 'command', 'pwd']);
 
 /** The basic command table. */
 export const basicCommands: Record<string, Spec> = {
@@ -727,6 +744,7 @@ export const basicCommands: Record<string, Spec> = {
   false: { run: () => 1 },
   sleep,
   set: setBuiltin,
+  umask,
   export: exportBuiltin,
   cd,
   pwd: { run: (_a, io, sh) => (io.out(sh.cwd + '\n'), 0) },
