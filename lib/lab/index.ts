@@ -164,7 +164,6 @@ export async function startLab(options: LabOptions = {}): Promise<LabHandle> {
           metadata: { ...role.metadata },
           address: spec.address,
           hostKey: spec.hostKey,
-          kernel: spec.kernel.running,
         });
         spec.serverId = rec.id;
         world.addHost(spec);

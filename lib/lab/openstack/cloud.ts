@@ -353,7 +353,6 @@ export class Cloud {
     metadata?: Record<string, string>;
     address: string;
     hostKey: LabHost['hostKey'];
-    kernel: string;
   }): ServerRecord {
     const flavor = this.findFlavor(input.flavor) ?? this.flavors[1]!;
     const image = this.images.find((i) => i.name === input.image) ?? this.images[0]!;

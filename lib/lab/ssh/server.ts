@@ -196,11 +196,14 @@ export class SshFleet {
       chunks.push(d);
       this.world.counters.bytes.ssh += d.length;
     });
-    channel.on('end', () => {
+    // EOF, or the connection going away, ends stdin for a command that reads it.
+    const eof = (): void => {
       ended = true;
       for (const w of waiters) w();
       waiters = [];
-    });
+    };
+    channel.on('end', eof);
+    channel.on('close', eof);
     channel.on('error', () => {});
     const stdin = async (): Promise<string> => {
       if (!ended) await new Promise<void>((r) => waiters.push(r));
