@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -53,6 +53,13 @@ describe('lab SSH hosts (real OpenSSH client)', function () {
   let base: string[];
 
   before(async () => {
+    for (const tool of ['ssh', 'sftp']) {
+      try {
+        execFileSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' });
+      } catch {
+        throw new Error(`the OpenSSH client (${tool}) is missing: run scripts/setup-packages.sh (apt-get install -y openssh-client)`);
+      }
+    }
     dir = mkdtempSync(join(tmpdir(), 'lab-ssh-'));
     writeFileSync(join(dir, 'id_ed25519'), operator.privateKey, { mode: 0o600 });
     world = testWorld(20);
@@ -83,7 +90,7 @@ describe('lab SSH hosts (real OpenSSH client)', function () {
   after(async () => {
     await fleet?.stop();
     world?.shutdown();
-    rmSync(dir, { recursive: true, force: true });
+    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   it('gives each host its own 127.x address on one shared port', () => {
