@@ -19,6 +19,8 @@ export interface ExecRequest {
   /** Bytes for the command's stdin (secrets go here, never into the command line). */
   stdin?: string | Buffer;
   timeoutMs: number;
+  /** The caller's whole deadline, for messages (timeoutMs is what is left of it after connecting). */
+  deadlineMs?: number;
   signal?: AbortSignal;
   /** Limit per stream; more is dropped (default 16 MiB). */
   maxOutputBytes?: number;
@@ -126,9 +128,14 @@ function collect(conn: HostConnection, channel: ClientChannel, req: ExecRequest,
         });
     };
     const kill = (): void => {
-      // OpenSSH delivers the signal to the command (7.9+); closing the channel alone would leave it running.
+      // Closing the channel alone leaves a command without a pty running. OpenSSH delivers a `signal` request
+      // to its process group, but only for sessions under privilege separation (not root logins; sshd logs
+      // "session signalling requires privilege separation"), so this is best effort and the error says so.
+      // ssh2's channel.signal() only sends while our side is writable, and we closed stdin at the start, so
+      // the request goes through its protocol object directly.
+      const raw = channel as unknown as { outgoing?: { id: number; state: string }; _client?: { _protocol?: { signal(id: number, name: string): void } } };
       try {
-        channel.signal('KILL');
+        if (raw.outgoing?.state === 'open') raw._client?._protocol?.signal(raw.outgoing.id, 'KILL');
       } catch {
         // Connection already gone.
       }
@@ -137,9 +144,9 @@ function collect(conn: HostConnection, channel: ClientChannel, req: ExecRequest,
     const timer = setTimeout(() => {
       kill();
       finish(
-        new RemoteTimeoutError(`command on ${conn.target.host} did not finish within ${formatMs(req.timeoutMs)}; it was sent KILL and its channel closed: ${req.command}`, {
-          context: { ...ctx, timeoutMs: req.timeoutMs },
-          hint: 'raise the command deadline if the work is legitimately slow, or look on the host for what it waits on; it may have half-completed',
+        new RemoteTimeoutError(`command on ${conn.target.host} did not finish within ${formatMs(req.deadlineMs ?? req.timeoutMs)}; its channel was closed (KILL requested): ${req.command}`, {
+          context: { ...ctx, timeoutMs: req.deadlineMs ?? req.timeoutMs, elapsedMs: Date.now() - started },
+          hint: 'the command may still be running on the host (sshd delivers KILL only to non-root sessions) or have half-completed: look at the host before retrying, and raise the deadline if the work is legitimately slow',
         }),
       );
     }, Math.max(1, req.timeoutMs));

@@ -151,7 +151,8 @@ export class Remote {
 
   /** Connects (or reuses the connection) and runs one command line; retries once if the command was never sent. */
   async #execute(host: string, command: string, opts: RunOptions, mutating: boolean): Promise<CommandResult> {
-    const deadline = new Deadline(opts.timeoutMs ?? this.opts.commandTimeoutMs, this.ctx.clock);
+    const deadlineMs = opts.timeoutMs ?? this.opts.commandTimeoutMs;
+    const deadline = new Deadline(deadlineMs, this.ctx.clock);
     const signal = combineSignals(this.ctx.signal, opts.signal);
     const target = await this.#resolve(host);
     if (opts.stdinSecret && typeof opts.stdin === 'string') registerSecret(opts.stdin);
@@ -160,7 +161,7 @@ export class Remote {
     for (let attempt = 1; !result; attempt++) {
       const conn = await this.pool.get(target, { timeoutMs: Math.min(this.opts.connectTimeoutMs, Math.max(1, deadline.remaining())), signal });
       try {
-        result = await execCommand(conn, { command, stdin: opts.stdin, timeoutMs: Math.max(1, deadline.remaining()), signal, maxOutputBytes: opts.maxOutputBytes, mutating });
+        result = await execCommand(conn, { command, stdin: opts.stdin, timeoutMs: Math.max(1, deadline.remaining()), deadlineMs, signal, maxOutputBytes: opts.maxOutputBytes, mutating });
       } catch (err) {
         // The pooled connection had died unnoticed: the command was not sent, so one fresh try is safe.
         if (err instanceof NotStartedError && attempt === 1) {

@@ -6,12 +6,12 @@
 //
 // CLI: node <build>/scripts/servers/sshd.js start [--count N] [--dir D] [--port P] [--prefix 127.A.B.]
 //      node <build>/scripts/servers/sshd.js stop --dir D
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { promisify } from 'node:util';
 import { randomUUID } from 'node:crypto';
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import ssh2 from 'ssh2';
 import {
   type PidRecord,
   freePort,
@@ -117,6 +117,18 @@ interface SetState {
 
 const thisFile = fileURLToPath(import.meta.url);
 
+/**
+ * Generates an ed25519 key pair with OpenSSH's ssh-keygen (private key at `path`, public at `path.pub`) and
+ * returns the public line. Not ssh2's generator: it drops a leading zero byte of the public key (1 key in 256),
+ * which sshd then refuses to load ("error in libcrypto").
+ */
+export async function sshKeygen(path: string, comment: string): Promise<string> {
+  rmSync(path, { force: true });
+  rmSync(`${path}.pub`, { force: true });
+  await promisify(execFile)('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', comment, '-f', path]);
+  return readFileSync(`${path}.pub`, 'utf8').trim();
+}
+
 /** Throws with the exact install command when sshd is missing. */
 export function requireSshd(): void {
   requireBinary(SSHD, SSHD_INSTALL);
@@ -186,12 +198,10 @@ function shimScript(h: HostState, command: string): string {
   return record.join('\n');
 }
 
-function writeHostFiles(h: HostState, clientPub: string, forwarding: boolean, rebootDownMs: number): void {
+async function writeHostFiles(h: HostState, clientPub: string, forwarding: boolean, rebootDownMs: number): Promise<void> {
   mkdirSync(join(h.dir, 'bin'), { recursive: true });
-  const key = ssh2.utils.generateKeyPairSync('ed25519', { comment: `root@${h.name}` });
-  writeFileSync(join(h.dir, 'ssh_host_ed25519_key'), key.private, { mode: 0o600 });
-  writeFileSync(join(h.dir, 'ssh_host_ed25519_key.pub'), key.public + '\n');
-  h.hostKeyPub = key.public.split(' ').slice(0, 2).join(' ');
+  const pub = await sshKeygen(join(h.dir, 'ssh_host_ed25519_key'), `root@${h.name}`);
+  h.hostKeyPub = pub.split(' ').slice(0, 2).join(' ');
   writeFileSync(join(h.dir, 'authorized_keys'), clientPub + '\n', { mode: 0o600 });
   writeFileSync(join(h.dir, 'sshd_config'), sshdConfig(h, forwarding));
   writeFileSync(join(h.dir, 'boot_id'), randomUUID() + '\n');
@@ -284,14 +294,12 @@ export async function startSshdHosts(options: SshdHostsOptions): Promise<SshdHos
     if (!options.prefix) prefix = randomLoopbackPrefix();
   }
 
-  const client = ssh2.utils.generateKeyPairSync('ed25519', { comment: 'cluster-cookbooks-test' });
   const identityFile = join(dir, 'client_ed25519');
-  writeFileSync(identityFile, client.private, { mode: 0o600 });
-  writeFileSync(identityFile + '.pub', client.public + '\n');
+  const clientPub = await sshKeygen(identityFile, 'cluster-cookbooks-test');
   const rebootDownMs = options.rebootDownMs ?? 300;
 
   const hosts: HostState[] = names.map((name, i) => ({ name, address: `${prefix}${i + 1}`, port, dir: join(dir, name), hostKeyPub: '' }));
-  for (const h of hosts) writeHostFiles(h, client.public, forwarding.has(h.name), rebootDownMs);
+  for (let i = 0; i < hosts.length; i += 10) await Promise.all(hosts.slice(i, i + 10).map((h) => writeHostFiles(h, clientPub, forwarding.has(h.name), rebootDownMs)));
   const knownHostsPath = join(dir, 'known_hosts');
   writeFileSync(knownHostsPath, hosts.map((h) => `[${h.address}]:${h.port} ${h.hostKeyPub}\n`).join(''));
   const state: SetState = { dir, port, knownHostsPath, identityFile, hosts };
