@@ -56,6 +56,10 @@ async function main(): Promise<void> {
   const started = Date.now();
   log(`starting lab ${options.clusterName ?? 'local'} (pid ${process.pid}, speed ${options.speed ?? 1})`);
   lab = await startLab({ ...options, log, onShutdown: () => shutdown('admin /shutdown') });
+  // Host lifecycle in the log: what happened to which VM, for whoever debugs a cookbook run.
+  for (const event of ['host-added', 'host-up', 'host-down', 'host-removed'] as const) {
+    lab.world.on(event, (h) => log(`${event} ${h.name} ${h.address} (${h.state})`));
+  }
   log(`ready in ${Date.now() - started} ms: kubernetes ${lab.info.endpoints.kubernetes}, openstack ${lab.info.endpoints.openstack}, admin ${lab.info.endpoints.admin}, ssh port ${lab.info.ssh.port}, ${lab.world.hosts.size} hosts`);
   if (exiting) await lab.stop();
 }

@@ -35,8 +35,80 @@ function modeFrom(attrs: { mode?: number | string } | undefined): number | undef
   return Number.isFinite(m) ? m & 0o7777 : undefined;
 }
 
+/** OpenSSH extensions the lab's SFTP server implements (advertised in its VERSION packet, as sftp-server does). */
+const EXTENSIONS: [string, string][] = [
+  ['posix-rename@openssh.com', '1'],
+  ['fsync@openssh.com', '1'],
+];
+
+/** The VERSION packet ssh2 sends (version 3, no extensions). */
+const BARE_VERSION = Buffer.from([0, 0, 0, 5, 2, 0, 0, 0, 3]);
+
+function sshString(text: string): Buffer {
+  const body = Buffer.from(text, 'utf8');
+  const len = Buffer.alloc(4);
+  len.writeUInt32BE(body.length);
+  return Buffer.concat([len, body]);
+}
+
+/** Our VERSION packet: version 3 plus the extension pairs. */
+function versionPacket(): Buffer {
+  const body = Buffer.concat([Buffer.from([2, 0, 0, 0, 3]), ...EXTENSIONS.flatMap(([n, v]) => [sshString(n), sshString(v)])]);
+  const len = Buffer.alloc(4);
+  len.writeUInt32BE(body.length);
+  return Buffer.concat([len, body]);
+}
+
+/**
+ * ssh2's SFTP server answers INIT with a VERSION that lists no extensions, so clients (ssh2's own
+ * ext_openssh_rename, OpenSSH's sftp) would not use posix-rename. Swap that one packet for ours on its way out,
+ * keeping the channel's window accounting right.
+ */
+function advertiseExtensions(sftp: SFTPWrapper): void {
+  const internals = sftp as unknown as { _protocol: Record<string | symbol, unknown>; outgoing: { id: number; window: number } };
+  const protocol = internals._protocol;
+  const original = protocol.channelData as (id: number, data: Buffer) => unknown;
+  let done = false;
+  internals._protocol = new Proxy(protocol, {
+    get(target, prop) {
+      if (prop === 'channelData') {
+        return (id: number, data: Buffer): unknown => {
+          if (!done && id === internals.outgoing.id && data.equals(BARE_VERSION)) {
+            done = true;
+            const ours = versionPacket();
+            internals.outgoing.window -= ours.length - data.length;
+            return original.call(target, id, ours);
+          }
+          return original.call(target, id, data);
+        };
+      }
+      const value = Reflect.get(target, prop, target);
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+    set(target, prop, value) {
+      return Reflect.set(target, prop, value, target);
+    },
+  });
+}
+
+/** Reads the SSH strings of an extended request's data. */
+function readStrings(data: Buffer | undefined, count: number): string[] | undefined {
+  if (!data) return undefined;
+  const out: string[] = [];
+  let p = 0;
+  for (let i = 0; i < count; i++) {
+    if (p + 4 > data.length) return undefined;
+    const len = data.readUInt32BE(p);
+    if (p + 4 + len > data.length) return undefined;
+    out.push(data.subarray(p + 4, p + 4 + len).toString('utf8'));
+    p += 4 + len;
+  }
+  return out;
+}
+
 /** Serves SFTP requests on `sftp` against `host`; counts mutations and bytes in the world's counters. */
 export function serveSftp(sftp: SFTPWrapper, host: LabHost, world: World): void {
+  advertiseExtensions(sftp);
   const handles = new Map<number, FileHandle | DirHandle>();
   let nextHandle = 1;
   const newHandle = (h: FileHandle | DirHandle): Buffer => {
@@ -183,6 +255,19 @@ export function serveSftp(sftp: SFTPWrapper, host: LabHost, world: World): void 
 
   // The client's EOF ends the subsystem; ssh2 leaves closing the channel to us.
   sftp.on('end', () => sftp.end());
+  sftp.on('EXTENDED', (reqId: number, name: string, data: Buffer | undefined) => {
+    if (name === 'posix-rename@openssh.com') {
+      const paths = readStrings(data, 2);
+      if (!paths) return sftp.status(reqId, STATUS_CODE.BAD_MESSAGE);
+      mutation();
+      // POSIX rename replaces an existing target.
+      if (fs.stat(host, paths[1]!)?.kind === 'file') fs.removeFile(host, paths[1]!);
+      const err = fs.rename(host, paths[0]!, paths[1]!);
+      return sftp.status(reqId, err ? STATUS_CODE.FAILURE : STATUS_CODE.OK, err);
+    }
+    if (name === 'fsync@openssh.com') return sftp.status(reqId, STATUS_CODE.OK);
+    sftp.status(reqId, STATUS_CODE.OP_UNSUPPORTED);
+  });
   sftp.on('READLINK', (reqId: number) => sftp.status(reqId, STATUS_CODE.OP_UNSUPPORTED));
   sftp.on('SYMLINK', (reqId: number) => sftp.status(reqId, STATUS_CODE.OP_UNSUPPORTED));
 }

@@ -230,6 +230,11 @@ describe('lab SSH hosts (real OpenSSH client)', function () {
       const st = await new Promise<ssh2.Stats>((resolve, reject) => s.stat('/etc/kubernetes/join.yaml', (err, x) => (err ? reject(err) : resolve(x))));
       assert.equal(st.mode & 0o777, 0o600);
       assert.equal(st.isFile(), true);
+      // Upload to a temporary name, then posix-rename over the target (what careful clients do).
+      await new Promise<void>((resolve, reject) => s.writeFile('/etc/kubernetes/.join.tmp', 'secret: 2\n', { mode: 0o600 }, (err) => (err ? reject(err) : resolve())));
+      await new Promise<void>((resolve, reject) => s.ext_openssh_rename('/etc/kubernetes/.join.tmp', '/etc/kubernetes/join.yaml', (err) => (err ? reject(err) : resolve())));
+      assert.equal(h.files.get('/etc/kubernetes/join.yaml'), 'secret: 2\n');
+      assert.equal(h.files.has('/etc/kubernetes/.join.tmp'), false);
       await new Promise<void>((resolve, reject) => s.unlink('/etc/kubernetes/join.yaml', (err) => (err ? reject(err) : resolve())));
       assert.equal(h.files.has('/etc/kubernetes/join.yaml'), false);
       const missing = await new Promise<Error | undefined>((resolve) => s.stat('/nope', (err) => resolve(err ?? undefined)));
