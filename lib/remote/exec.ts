@@ -52,10 +52,36 @@ class Collector {
   }
 }
 
-/** Runs one command line on a connection and resolves with its result whatever the exit status. */
+/** The server refused to open a session channel (MaxSessions reached): nothing was sent. */
+class SessionRefused extends Error {}
+
+/**
+ * Runs one command line on a connection and resolves with its result whatever the exit status. A refused
+ * session channel is retried a few times: sshd frees a finished session only after reaping its child, so a
+ * new session opened right after another one closed can still count against MaxSessions.
+ */
 export async function execCommand(conn: HostConnection, req: ExecRequest): Promise<CommandResult> {
   const ctx = conn.context(req.command);
-  if (req.signal?.aborted) throw abortError(req.signal, ctx, 0);
+  for (let attempt = 1; ; attempt++) {
+    if (req.signal?.aborted) throw abortError(req.signal, ctx, 0);
+    try {
+      return await execOnce(conn, req);
+    } catch (err) {
+      if (!(err instanceof SessionRefused)) throw err;
+      if (attempt >= 6) {
+        throw new RemoteHostError(`could not open a session on ${conn.target.host}: ${err.message}`, {
+          context: ctx,
+          cause: err,
+          hint: 'the server refused new sessions (MaxSessions): lower maxChannelsPerHost or the number of concurrent commands per host',
+        });
+      }
+      await new Promise((resolve) => setTimeout(resolve, 10 * 2 ** attempt));
+    }
+  }
+}
+
+async function execOnce(conn: HostConnection, req: ExecRequest): Promise<CommandResult> {
+  const ctx = conn.context(req.command);
   const release = await conn.acquire();
   try {
     if (!conn.alive) throw new NotStartedError(`connection to ${conn.target.host} closed before the command was sent`, { context: ctx });
@@ -67,11 +93,7 @@ export async function execCommand(conn: HostConnection, req: ExecRequest): Promi
       try {
         conn.client.exec(req.command, (err, ch) => {
           if (err) {
-            reject(
-              conn.alive
-                ? new RemoteHostError(`could not open a session on ${conn.target.host}: ${err.message}`, { context: ctx, cause: err, hint: 'the server refused a new session (MaxSessions?): retry with fewer concurrent commands per host' })
-                : new NotStartedError(`connection to ${conn.target.host} closed before the command was sent`, { context: ctx, cause: err }),
-            );
+            reject(conn.alive ? new SessionRefused(err.message) : new NotStartedError(`connection to ${conn.target.host} closed before the command was sent`, { context: ctx, cause: err }));
           } else collect(conn, ch, req, started).then(resolve, reject);
         });
       } catch (err) {
