@@ -20,7 +20,12 @@ export interface SshKeyPair {
 
 /** Generates an ed25519 key pair; `comment` ends up in the .pub line (e.g. root@host). */
 export function generateEd25519(comment = ''): SshKeyPair {
-  const pair = utils.generateKeyPairSync('ed25519', comment ? { comment } : undefined);
+  let pair = utils.generateKeyPairSync('ed25519', comment ? { comment } : undefined);
+  // ssh2 strips leading zero bytes of the public key (1 key in 256): such a key is malformed for OpenSSH
+  // (the blob must be 4+11+4+32 = 51 bytes). Draw again until it is whole.
+  while (Buffer.from(pair.public.split(/\s+/)[1]!, 'base64').length !== 51) {
+    pair = utils.generateKeyPairSync('ed25519', comment ? { comment } : undefined);
+  }
   const publicBase64 = pair.public.split(/\s+/)[1]!;
   return {
     privateKey: pair.private,
