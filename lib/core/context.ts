@@ -12,6 +12,10 @@ import type { Journal } from './journal.js';
 import type { Log, LogFields } from './log.js';
 import { type RetryOptions, type WaitOptions, retry, waitFor } from './retry.js';
 import type { Inventory } from '../inventory/load.js';
+import type { AlertmanagerClient } from '../alerting/index.js';
+import type { Kube } from '../k8s/index.js';
+import type { OpenStackClient } from '../openstack/index.js';
+import type { Remote } from '../remote/index.js';
 import type { ClusterConfig } from '../inventory/schema.js';
 
 /** An ensure-style step: check the state, act only if needed, verify. */
@@ -115,6 +119,26 @@ export class Context {
       this.built.set(name, p);
     }
     return p as Promise<T>;
+  }
+
+  /** The Kubernetes client (built on first use). */
+  k8s(): Promise<Kube> {
+    return this.client<Kube>('k8s');
+  }
+
+  /** The SSH client (built on first use). */
+  remote(): Promise<Remote> {
+    return this.client<Remote>('remote');
+  }
+
+  /** The OpenStack client (built on first use). */
+  openstack(): Promise<OpenStackClient> {
+    return this.client<OpenStackClient>('openstack');
+  }
+
+  /** The Alertmanager client (built on first use). */
+  alerting(): Promise<AlertmanagerClient> {
+    return this.client<AlertmanagerClient>('alerting');
   }
 
   /** Clients built so far (the runner closes them at the end). */

@@ -16,6 +16,8 @@ export interface Inventory {
   readonly dirs: readonly string[];
 }
 
+const NOT_INVENTORY = new Set(['clouds.yaml', 'clouds.yml', 'secure.yaml', 'secure.yml']);
+
 function yamlFiles(dir: string): string[] {
   let entries: string[];
   try {
@@ -29,7 +31,11 @@ function yamlFiles(dir: string): string[] {
       hint: 'check --inventory / COOKBOOK_INVENTORY',
     });
   }
-  return entries.filter((f) => /\.ya?ml$/.test(f)).sort().map((f) => join(dir, f));
+  // A lab's state dir is also an inventory dir and holds OpenStack's own clouds.yaml/secure.yaml beside it.
+  return entries
+    .filter((f) => /\.ya?ml$/.test(f) && !NOT_INVENTORY.has(f) && !f.startsWith('.'))
+    .sort()
+    .map((f) => join(dir, f));
 }
 
 function formatPath(path: readonly PropertyKey[]): string {

@@ -1,5 +1,6 @@
 // How the runner builds what a run needs lazily: the cluster entry (starting the lab for lab clusters), the
 // lock backend and the client loaders. Client modules are imported only when a cookbook first asks for them.
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ClientContext } from '../core/client.js';
 import type { ClientLoader } from '../core/context.js';
@@ -18,9 +19,8 @@ export async function resolveCluster(name: string, globals: { inventory: string[
   const cluster = getCluster(loadInventory(globals.inventory), name);
   if (!cluster.lab) return cluster;
   if (cluster.lab.stateDir && cluster.kubernetes.kubeconfig) {
-    // A lab's own generated entry: make sure that lab is up (it may have been stopped), keep the entry.
-    const lab = await importLib<{ findLab(n: string, dir?: string): Promise<unknown> }>('lab/cli.js');
-    if (!(await lab.findLab(cluster.name, cluster.lab.stateDir))) {
+    // A lab's own generated entry: its process must still be there (it may run inside a test process).
+    if (!labProcessAlive(cluster.lab.stateDir)) {
       throw new InputError(`the lab for cluster ${cluster.name} is not running (state dir ${cluster.lab.stateDir})`, {
         context: { cluster: cluster.name, stateDir: cluster.lab.stateDir },
         hint: `start it with: cookbook lab up --cluster-name ${cluster.name} --state-dir ${cluster.lab.stateDir}`,
@@ -31,6 +31,17 @@ export async function resolveCluster(name: string, globals: { inventory: string[
   const lab = await importLib<{ ensureLab(o: { clusterName: string; stateDir?: string; onStart?: (m: string) => void }): Promise<{ stateDir: string }> }>('lab/cli.js');
   const info = await lab.ensureLab({ clusterName: cluster.name, stateDir: cluster.lab.stateDir, onStart: note });
   return loadClusterFile(join(info.stateDir, 'inventory.yaml'));
+}
+
+function labProcessAlive(stateDir: string): boolean {
+  try {
+    const info = JSON.parse(readFileSync(join(stateDir, 'lab.json'), 'utf8')) as { pid?: number };
+    if (!info.pid) return false;
+    process.kill(info.pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /** The lock backend the cluster's inventory asks for (file when there is no cluster). */

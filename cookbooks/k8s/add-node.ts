@@ -1,0 +1,47 @@
+// k8s.add-node: create the VM, provision it, join it with a fresh short-lived token, wait Ready, apply the
+// role's labels and taints. Interrupted and run again, it finishes the same node instead of creating another.
+import { argHostname, argString, clusterNameOption, frozen } from '../../lib/core/args.js';
+import { defineCookbook } from '../../lib/core/cookbook.js';
+import { addNodeSteps } from '../../lib/ops/lifecycle.js';
+import { chooseNewHostname, clusterHost, requireNodeRole } from '../../lib/ops/nodes.js';
+
+interface Args {
+  clusterName: string;
+  role: string;
+  hostname?: string;
+  flavor?: string;
+  image?: string;
+}
+
+export default defineCookbook<Args>({
+  summary: 'Add a Kubernetes node of a role (VM, provision, join, Ready, labels)',
+  description:
+    'The new name (highest index of the role + 1, or --hostname) is journaled before the VM is created, so a re-run after any interruption finishes that node. Control nodes join with --control-plane and a certificate key; secrets travel in a 0600 file, never on a command line.',
+  options: {
+    'cluster-name': clusterNameOption,
+    role: { type: 'string', demandOption: true, requiresArg: true, describe: 'Role: worker, worker_nfs, ingress or control' },
+    hostname: { type: 'string', requiresArg: true, describe: 'Name of the new node (default: the next name of the role)' },
+    flavor: { type: 'string', requiresArg: true, describe: "Flavor (default: the role's)" },
+    image: { type: 'string', requiresArg: true, describe: "Image (default: the role's)" },
+  },
+  examples: [
+    ['cookbook k8s.add-node --cluster-name toolsbeta --role worker_nfs', 'Add the next NFS worker'],
+    ['cookbook k8s.add-node --cluster-name local --role worker --yes', 'Add a worker to the local lab'],
+  ],
+  parse: (raw) =>
+    frozen({
+      clusterName: argString(raw, 'cluster-name', { required: true }),
+      role: argString(raw, 'role', { required: true }),
+      hostname: argHostname(raw, 'hostname'),
+      flavor: argString(raw, 'flavor'),
+      image: argString(raw, 'image'),
+    }),
+  async run(ctx, args) {
+    requireNodeRole(ctx.cluster, args.role);
+    if (args.hostname) clusterHost(ctx.cluster, args.hostname, args.role);
+    await ctx.confirm(`Add a ${args.role} node to ${ctx.cluster.name}.`);
+    const hostname = await chooseNewHostname(ctx, args.role, args.hostname);
+    ctx.log.info(`adding ${args.role} node ${hostname}`);
+    return addNodeSteps(ctx, args.role, hostname, { flavor: args.flavor, image: args.image });
+  },
+});

@@ -1,0 +1,53 @@
+// k8s.remove-node: cordon, drain, kubeadm reset, delete the Node, delete the VM; refuses to go below the
+// role's minimum or to break the control plane's majority; every step still correct after a partial run.
+import { argDuration, argFlag, argHostname, argString, clusterNameOption, frozen } from '../../lib/core/args.js';
+import { defineCookbook } from '../../lib/core/cookbook.js';
+import { checkRemovalSafe, chooseHostToRemove, removeNodeSteps } from '../../lib/ops/lifecycle.js';
+import { clusterHost, requireNodeRole } from '../../lib/ops/nodes.js';
+
+interface Args {
+  clusterName: string;
+  role: string;
+  hostname?: string;
+  timeoutMs: number;
+  forceUnmanaged: boolean;
+  retryIntervalMs: number;
+}
+
+export default defineCookbook<Args>({
+  summary: 'Remove a Kubernetes node (the oldest of a role by default)',
+  description:
+    'Cordons and drains the node (emptyDir data goes with the VM anyway, so it is evicted; pods without a controller need --force-unmanaged), runs kubeadm reset when the host answers, deletes the Node object, then the VM. A drain that fails stops the removal before anything is deleted.',
+  options: {
+    'cluster-name': clusterNameOption,
+    role: { type: 'string', demandOption: true, requiresArg: true, describe: 'Role of the node' },
+    hostname: { type: 'string', requiresArg: true, describe: 'Node to remove (default: the oldest of the role)' },
+    'drain-timeout': { type: 'string', default: '10m', describe: 'Deadline for the drain' },
+    'force-unmanaged': { type: 'boolean', default: false, describe: 'Evict pods that no controller will recreate' },
+    'retry-interval': { type: 'string', default: '5s', describe: 'Least time between two eviction attempts of a pod a PDB refused' },
+  },
+  examples: [
+    ['cookbook k8s.remove-node --cluster-name toolsbeta --role worker_nfs', 'Remove the oldest NFS worker'],
+    ['cookbook k8s.remove-node --cluster-name toolsbeta --role worker --hostname toolsbeta-test-k8s-worker-3', 'Remove a given worker'],
+  ],
+  parse: (raw) =>
+    frozen({
+      clusterName: argString(raw, 'cluster-name', { required: true }),
+      role: argString(raw, 'role', { required: true }),
+      hostname: argHostname(raw, 'hostname'),
+      timeoutMs: argDuration(raw, 'drain-timeout', 600_000)!,
+      forceUnmanaged: argFlag(raw, 'force-unmanaged'),
+      retryIntervalMs: argDuration(raw, 'retry-interval', 5000)!,
+    }),
+  async run(ctx, args) {
+    requireNodeRole(ctx.cluster, args.role);
+    if (args.hostname) clusterHost(ctx.cluster, args.hostname, args.role);
+    const hostname = await chooseHostToRemove(ctx, args.role, args.hostname);
+    await checkRemovalSafe(ctx, args.role, hostname);
+    await ctx.confirm(`Remove node ${hostname} from ${ctx.cluster.name} and delete its VM.`);
+    ctx.log.info(`removing ${args.role} node ${hostname}`);
+    return removeNodeSteps(ctx, hostname, {
+      drain: { timeoutMs: args.timeoutMs, deleteEmptyDirData: true, forceUnmanaged: args.forceUnmanaged, retryMinMs: args.retryIntervalMs },
+    });
+  },
+});

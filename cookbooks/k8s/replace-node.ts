@@ -1,0 +1,51 @@
+// k8s.replace-node: add a node of the same role, then remove the old one (how operators move nodes to a new
+// image or flavor). Both halves are the add-node and remove-node steps, journaled in one run.
+import { argDuration, argHostname, argString, clusterNameOption, frozen, hostnameOption } from '../../lib/core/args.js';
+import { defineCookbook } from '../../lib/core/cookbook.js';
+import { addNodeSteps, removeNodeSteps } from '../../lib/ops/lifecycle.js';
+import { chooseNewHostname, clusterHost, requireClusterNode, requireNodeRole } from '../../lib/ops/nodes.js';
+
+interface Args {
+  clusterName: string;
+  hostname: string;
+  flavor?: string;
+  image?: string;
+  timeoutMs: number;
+  retryIntervalMs: number;
+}
+
+export default defineCookbook<Args>({
+  summary: 'Replace a node: add a new one of the same role, then remove the old one',
+  options: {
+    'cluster-name': clusterNameOption,
+    hostname: hostnameOption('Node to replace'),
+    flavor: { type: 'string', requiresArg: true, describe: "Flavor of the new node (default: the role's)" },
+    image: { type: 'string', requiresArg: true, describe: "Image of the new node (default: the role's)" },
+    'drain-timeout': { type: 'string', default: '10m', describe: 'Deadline for draining the old node' },
+    'retry-interval': { type: 'string', default: '5s', describe: 'Least time between two eviction attempts of a pod a PDB refused' },
+  },
+  examples: [['cookbook k8s.replace-node --cluster-name toolsbeta --hostname toolsbeta-test-k8s-worker-3 --image debian-13', 'Move a worker to a new image']],
+  parse: (raw) =>
+    frozen({
+      clusterName: argString(raw, 'cluster-name', { required: true }),
+      hostname: argHostname(raw, 'hostname', { required: true }),
+      flavor: argString(raw, 'flavor'),
+      image: argString(raw, 'image'),
+      timeoutMs: argDuration(raw, 'drain-timeout', 600_000)!,
+      retryIntervalMs: argDuration(raw, 'retry-interval', 5000)!,
+    }),
+  async run(ctx, args) {
+    const { role } = clusterHost(ctx.cluster, args.hostname);
+    requireNodeRole(ctx.cluster, role);
+    const kube = await ctx.k8s();
+    if (!ctx.recall('replace:added')) await requireClusterNode(kube, ctx.cluster, args.hostname);
+    await ctx.confirm(`Replace ${args.hostname} on ${ctx.cluster.name}: add a new ${role} node, then remove this one.`);
+    const newHost = await chooseNewHostname(ctx, role);
+    const added = await addNodeSteps(ctx, role, newHost, { flavor: args.flavor, image: args.image });
+    ctx.remember('replace:added', newHost);
+    const removed = await removeNodeSteps(ctx, args.hostname, {
+      drain: { timeoutMs: args.timeoutMs, deleteEmptyDirData: true, forceUnmanaged: false, retryMinMs: args.retryIntervalMs },
+    });
+    return { added, removed };
+  },
+});

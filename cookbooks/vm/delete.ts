@@ -1,0 +1,50 @@
+// vm.delete: delete a VM; refuses a host that is still a Ready Kubernetes node unless --force.
+import { argFlag, argHostname, argString, clusterNameOption, frozen, hostnameOption } from '../../lib/core/args.js';
+import { defineCookbook } from '../../lib/core/cookbook.js';
+import { InputError } from '../../lib/core/errors.js';
+import { isPlanned } from '../../lib/core/gate.js';
+import { isNodeReady } from '../../lib/k8s/index.js';
+import { clusterHost } from '../../lib/ops/nodes.js';
+
+interface Args {
+  clusterName: string;
+  hostname: string;
+  force: boolean;
+}
+
+export default defineCookbook<Args>({
+  summary: 'Delete a VM (refuses a Ready Kubernetes node unless --force)',
+  options: {
+    'cluster-name': clusterNameOption,
+    hostname: hostnameOption('VM to delete'),
+    force: { type: 'boolean', default: false, describe: 'Delete it even if it is a Ready Kubernetes node (use k8s.remove-node instead)' },
+  },
+  examples: [['cookbook vm.delete --cluster-name toolsbeta --hostname toolsbeta-test-k8s-worker-9', 'Delete a VM that is not a node']],
+  parse: (raw) => frozen({ clusterName: argString(raw, 'cluster-name', { required: true }), hostname: argHostname(raw, 'hostname', { required: true }), force: argFlag(raw, 'force') }),
+  async run(ctx, args) {
+    clusterHost(ctx.cluster, args.hostname);
+    const kube = await ctx.k8s();
+    const os = await ctx.openstack();
+    const node = await kube.getNode(args.hostname);
+    if (node && isNodeReady(node) && !args.force) {
+      throw new InputError(`${args.hostname} is a Ready Kubernetes node; refusing to delete its VM`, {
+        context: { hostname: args.hostname },
+        hint: `remove it properly with: cookbook k8s.remove-node --cluster-name ${ctx.cluster.name} --hostname ${args.hostname} (or pass --force)`,
+      });
+    }
+    await ctx.confirm(`Delete the VM ${args.hostname} on ${ctx.cluster.name}.`);
+    await ctx.step(`delete VM ${args.hostname}`, {
+      target: `server/${args.hostname}`,
+      check: async () => ((await os.findServer(args.hostname)) ? undefined : true),
+      apply: async () => {
+        const s = await os.findServer(args.hostname);
+        if (!s) return true;
+        const r = await os.deleteServer(s);
+        if (isPlanned(r)) return r;
+        await ctx.waitFor(async () => (await os.findServer(args.hostname)) === undefined, { what: `VM ${args.hostname} deleted`, timeoutMs: 10 * 60_000 });
+        return true;
+      },
+    });
+    return { hostname: args.hostname, nodeLeft: node !== undefined };
+  },
+});
