@@ -66,9 +66,21 @@ export function parseKnownHosts(text: string, file?: string): KnownHostEntry[] {
   return out;
 }
 
+const compiled = new Map<string, RegExp>();
+
+// Compiled once per pattern: a fan-out checks every host against every line of a large known_hosts.
 function globToRegExp(pattern: string): RegExp {
-  const re = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
-  return new RegExp(`^${re}$`, 'i');
+  let re = compiled.get(pattern);
+  if (!re) {
+    re = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`, 'i');
+    compiled.set(pattern, re);
+  }
+  return re;
+}
+
+function globMatch(pattern: string, name: string): boolean {
+  if (!pattern.includes('*') && !pattern.includes('?')) return pattern.length === name.length && pattern.toLowerCase() === name.toLowerCase();
+  return globToRegExp(pattern).test(name);
 }
 
 /** True when a comma list of patterns matches `name` (a negated match vetoes, as in OpenSSH). */
@@ -76,8 +88,8 @@ export function patternsMatch(patterns: readonly string[], name: string): boolea
   let matched = false;
   for (const p of patterns) {
     if (p.startsWith('!')) {
-      if (globToRegExp(p.slice(1)).test(name)) return false;
-    } else if (globToRegExp(p).test(name)) {
+      if (globMatch(p.slice(1), name)) return false;
+    } else if (globMatch(p, name)) {
       matched = true;
     }
   }
