@@ -200,7 +200,11 @@ describe('lab OpenStack API (HTTP)', function () {
       const s = [...lab.openstack.cloud.servers.values()].find((x) => x.name === 'local-k8s-worker-1')!;
       const host = lab.world.hosts.get(s.name)!;
       const bootId = host.bootId;
+      // Long enough to see REBOOT even on a busy machine.
+      const savedUp = lab.world.timings.rebootUpMs;
+      lab.world.timings.rebootUpMs = 25_000;
       const r = await call('POST', `/compute/v2.1/servers/${s.id}/action`, { reboot: { type: 'SOFT' } });
+      lab.world.timings.rebootUpMs = savedUp;
       assert.equal(r.status, 202, r.text);
       assert.equal(await serverStatus(s.id), 'REBOOT');
       const again = await call('POST', `/compute/v2.1/servers/${s.id}/action`, { reboot: { type: 'SOFT' } });

@@ -152,11 +152,14 @@ describe('lab SSH hosts (real OpenSSH client)', function () {
     const before = (await ssh([...base, `root@${h.address}`, 'cat /proc/sys/kernel/random/boot_id'])).stdout.trim();
     assert.equal(before, h.bootId);
     // A live session: `cat` waits for stdin that never ends.
-    const live = spawn('ssh', [...base, `root@${h.address}`, 'cat'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const live = spawn('ssh', [...base, `root@${h.address}`, 'echo ready; cat'], { stdio: ['pipe', 'pipe', 'pipe'] });
     let liveErr = '';
+    let liveOut = '';
     live.stderr.on('data', (d: Buffer) => (liveErr += d.toString()));
+    live.stdout.on('data', (d: Buffer) => (liveOut += d.toString()));
     const liveExit = new Promise<number | null>((resolve) => live.once('exit', (code) => resolve(code)));
-    await waitFor('the live session', () => fleet.connections(h.name) >= 1);
+    // The session runs (its command printed) before the reboot: the drop hits a live session.
+    await waitFor('the live session', () => liveOut.includes('ready'));
     const r = await ssh([...base, `root@${h.address}`, 'sudo reboot']);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(await liveExit, 255);
