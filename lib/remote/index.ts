@@ -247,7 +247,10 @@ export class Remote {
             r.skipReason = o.skipReason;
             r.error = new RemoteHostError(
               o.skipReason === 'threshold' ? `not started on ${o.host}: the success threshold can no longer be met` : o.skipReason === 'deadline' ? `not started on ${o.host}: the overall deadline passed` : `not started on ${o.host}: interrupted`,
-              { context: { host: o.host } },
+              {
+                context: { host: o.host },
+                hint: o.skipReason === 'threshold' ? 'fix the failed hosts first, then rerun on the hosts that were not run' : 'rerun on the hosts that were not run',
+              },
             );
           }
           results.set(o.host, r);

@@ -41,7 +41,8 @@ export async function makeRemote(set: SshdHosts, o: TestRemoteOptions = {}): Pro
       sudo: o.sudo ?? false,
       addresses: 'dns',
       knownHosts: o.knownHosts ?? set.knownHostsPath,
-      identityFile: o.identityFile ?? set.identityFile,
+      // An empty string means "no identity file" (agent only).
+      ...(o.identityFile === '' ? {} : { identityFile: o.identityFile ?? set.identityFile }),
       ...(o.jumpHost ? { jumpHost: o.jumpHost } : {}),
     },
   } as unknown as ClusterConfig;

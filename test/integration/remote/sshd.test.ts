@@ -3,6 +3,7 @@
 // stdin and SFTP, a jump host, simulated reboots, trust from a console log, and dry-run sending nothing.
 // The hosts are this machine as root: only harmless or shimmed commands are run.
 import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import ssh2 from 'ssh2';
@@ -31,6 +32,11 @@ import { KnownHosts } from '../../../lib/remote/known-hosts.js';
 import { descendantsOf } from '../../../scripts/servers/common.js';
 import { type SshdHosts, requireSshd, sshKeygen, startSshdHosts } from '../../../scripts/servers/sshd.js';
 import { type TestRemote, logins, makeRemote, processList, sleep } from './helpers.js';
+
+async function waitForFile(path: string): Promise<void> {
+  for (let i = 0; i < 200 && !existsSync(path); i++) await sleep(10);
+  assert.ok(existsSync(path), `${path} never appeared`);
+}
 
 const NAMES = [...Array.from({ length: 50 }, (_, i) => `h${i + 1}`), 'jump'];
 
@@ -190,6 +196,28 @@ describe('remote against real sshd hosts', function () {
         assert.match(err.hint!, /authorized_keys/);
       } finally {
         await s.remote.close();
+      }
+    });
+
+    it('authenticates through ssh-agent when no identity file is configured', async () => {
+      const sock = join(set.dir, 'agent.sock');
+      const agent = spawn('ssh-agent', ['-D', '-a', sock], { stdio: 'ignore' });
+      try {
+        await waitForFile(sock);
+        execFileSync('ssh-add', ['-q', set.identityFile], { env: { ...process.env, SSH_AUTH_SOCK: sock }, stdio: 'ignore' });
+        const s = await makeRemote(set, { knownHosts, identityFile: '', options: { agentSocket: sock } });
+        try {
+          assert.equal((await s.remote.query('h1', ['hostname'])).stdout, 'h1\n');
+        } finally {
+          await s.remote.close();
+        }
+        const none = await makeRemote(set, { knownHosts, identityFile: '', options: { agentSocket: null } });
+        const err = await none.remote.query('h1', ['true']).catch((e: unknown) => e);
+        await none.remote.close();
+        assert.ok(err instanceof RemoteAuthError);
+        assert.match(err.hint!, /set cluster.ssh.identityFile or run an ssh-agent/);
+      } finally {
+        agent.kill('SIGTERM');
       }
     });
 
