@@ -1,0 +1,381 @@
+// The rolling-reboot planner: pure functions that decide which nodes may start now and why the others wait,
+// simulate a whole rollout (the --dry-run plan and the ETA) and resolve the limits. It knows nothing of
+// clients: the cookbook gathers node, pod and PDB facts from the cluster and hands them over, so every rule
+// (max-unavailable, per-role limits, PDB budgets, capacity, control nodes last) is testable as plain code.
+
+/** CPU in cores and memory in bytes. */
+export interface Resources {
+  cpu: number;
+  memory: number;
+}
+
+/** A pod a drain of its node would evict. */
+export interface PodFacts {
+  /** namespace/name */
+  key: string;
+  requests: Resources;
+  /** Keys (namespace/name) of the PodDisruptionBudgets that select it. */
+  pdbs: string[];
+}
+
+/** What the planner knows of one node of the cluster. */
+export interface NodeFacts {
+  name: string;
+  /** Inventory role (worker, worker_nfs, control, ...). */
+  role: string;
+  /** A control-plane node: rebooted last, one at a time. */
+  control: boolean;
+  ready: boolean;
+  /** spec.unschedulable */
+  cordoned: boolean;
+  /** Pods a drain would evict now (present, not terminating, not DaemonSet or mirror pods). */
+  pods: PodFacts[];
+  allocatable: Resources;
+  /** Requests of every pod bound to the node that has not finished. */
+  requested: Resources;
+  /** Carries a NoSchedule/NoExecute taint of its own (ingress, control plane): evicted pods cannot go there. */
+  tainted: boolean;
+  /** Cordoned before the rollout by someone else: it stays cordoned after its reboot. */
+  keepsCordon?: boolean;
+}
+
+/** A PodDisruptionBudget as its status says now. */
+export interface PdbFacts {
+  /** namespace/name */
+  key: string;
+  disruptionsAllowed: number;
+}
+
+/** A node being rebooted right now. */
+export interface InFlight {
+  name: string;
+  /** True until the node is uncordoned (or Ready again, when it stays cordoned): it occupies an unavailable slot. */
+  holdsSlot: boolean;
+  /** How long it has been in flight (for the ETA). */
+  elapsedMs?: number;
+}
+
+/** The limits of a rollout, resolved to node counts. */
+export interface Limits {
+  /** Unschedulable or NotReady nodes allowed at once, cluster-wide, counting nodes already down. */
+  maxUnavailable: number;
+  /** The same per inventory role (only roles that set one). */
+  roleLimits: Record<string, number>;
+}
+
+/** Everything planNext needs. */
+export interface PlanInput {
+  /** Every node of the cluster (targets and the others: they count against the limits and give capacity). */
+  nodes: NodeFacts[];
+  /** Targets not started yet, not finished, not failed. */
+  pending: string[];
+  inFlight: InFlight[];
+  pdbs: PdbFacts[];
+  limits: Limits;
+  /** Expected duration per node (ms); nodes not listed get `defaultExpectedMs`. */
+  expectedMs?: Record<string, number>;
+  defaultExpectedMs?: number;
+  /** Problems that stop every start (API not ready, a node NotReady that is not ours). */
+  clusterProblems?: string[];
+  /** Problems that stop control nodes (control nodes or etcd members not healthy). */
+  controlProblems?: string[];
+  /** Nodes held by a blocker (alert, pod), with the reason. */
+  blocked?: Record<string, string>;
+}
+
+/** Why a node waits. */
+export interface Waiting {
+  node: string;
+  reason: string;
+}
+
+/** The planner's answer. */
+export interface Decision {
+  /** Nodes to start now, in this order. */
+  start: string[];
+  waiting: Waiting[];
+  /** Unavailable nodes counted before this decision. */
+  unavailable: number;
+}
+
+/** Natural order of names: worker-2 before worker-10. */
+export function naturalCompare(a: string, b: string): number {
+  return a.localeCompare(b, 'en', { numeric: true });
+}
+
+/** Parses a Kubernetes quantity ("100m", "1.5", "64Mi", "1G", "2e3") into a number of base units. */
+export function parseQuantity(text: string | number | undefined): number {
+  if (text === undefined || text === null || text === '') return 0;
+  if (typeof text === 'number') return text;
+  const m = /^([+-]?(?:\d+\.?\d*|\.\d+))(?:(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)|[eE]([+-]?\d+))?$/.exec(text.trim());
+  if (!m) return 0;
+  const n = Number(m[1]);
+  if (m[3] !== undefined) return n * 10 ** Number(m[3]);
+  const unit = m[2];
+  if (!unit) return n;
+  const factors: Record<string, number> = {
+    m: 1e-3,
+    k: 1e3,
+    M: 1e6,
+    G: 1e9,
+    T: 1e12,
+    P: 1e15,
+    E: 1e18,
+    Ki: 2 ** 10,
+    Mi: 2 ** 20,
+    Gi: 2 ** 30,
+    Ti: 2 ** 40,
+    Pi: 2 ** 50,
+    Ei: 2 ** 60,
+  };
+  return n * factors[unit]!;
+}
+
+/** Resolves "N" or "P%" against a total: at least 1, a percentage rounded down (as Kubernetes does). */
+export function resolveLimit(spec: number | string, total: number): number {
+  if (typeof spec === 'number') return Math.max(1, Math.floor(spec));
+  const m = /^(\d+)%$/.exec(spec.trim());
+  if (m) return Math.max(1, Math.floor((total * Number(m[1])) / 100));
+  const n = Number(spec);
+  if (!Number.isInteger(n) || n < 1) throw new RangeError(`not a count or percentage: "${spec}"`);
+  return n;
+}
+
+/** True when a node counts against max-unavailable: unschedulable or not Ready. */
+export function isUnavailable(node: Pick<NodeFacts, 'ready' | 'cordoned'>): boolean {
+  return node.cordoned || !node.ready;
+}
+
+function sum(pods: readonly PodFacts[]): Resources {
+  return pods.reduce((acc, p) => ({ cpu: acc.cpu + p.requests.cpu, memory: acc.memory + p.requests.memory }), { cpu: 0, memory: 0 });
+}
+
+function free(n: NodeFacts): Resources {
+  return { cpu: Math.max(0, n.allocatable.cpu - n.requested.cpu), memory: Math.max(0, n.allocatable.memory - n.requested.memory) };
+}
+
+/** "2.5 CPU", "1.2 GiB memory": how capacity shortfalls are reported. */
+function formatCpu(cores: number): string {
+  // One decimal where it is exact (2.5, 1.0), two otherwise (0.05): small requests must not read as zero.
+  const oneDecimal = Math.abs(cores * 10 - Math.round(cores * 10)) < 1e-9;
+  return `${cores.toFixed(oneDecimal ? 1 : 2)} CPU`;
+}
+
+function formatGiB(bytes: number): string {
+  return `${(Math.round((bytes / 2 ** 30) * 10) / 10).toFixed(1)} GiB`;
+}
+
+/**
+ * The order candidates are considered in: the longest expected first (so the longest jobs do not end up
+ * alone in a last batch), then the node with more pods to move, then by name; control nodes always last.
+ */
+export function candidateOrder(input: Pick<PlanInput, 'nodes' | 'pending' | 'expectedMs' | 'defaultExpectedMs'>): string[] {
+  const byName = new Map(input.nodes.map((n) => [n.name, n]));
+  const expected = (name: string): number => input.expectedMs?.[name] ?? input.defaultExpectedMs ?? 0;
+  return [...input.pending].sort((a, b) => {
+    const na = byName.get(a);
+    const nb = byName.get(b);
+    const ca = na?.control ? 1 : 0;
+    const cb = nb?.control ? 1 : 0;
+    if (ca !== cb) return ca - cb;
+    const d = expected(b) - expected(a);
+    if (d !== 0) return d;
+    const p = (nb?.pods.length ?? 0) - (na?.pods.length ?? 0);
+    if (p !== 0) return p;
+    return naturalCompare(a, b);
+  });
+}
+
+/**
+ * Decides which pending nodes may start now. Every rule is checked against the state as it will be once the
+ * nodes chosen earlier in the same decision have started, so a batch never overshoots a limit together.
+ */
+export function planNext(input: PlanInput): Decision {
+  const byName = new Map(input.nodes.map((n) => [n.name, n]));
+  const inFlight = new Map(input.inFlight.map((f) => [f.name, f]));
+  const order = candidateOrder(input).filter((name) => !inFlight.has(name));
+  const waiting: Waiting[] = [];
+  const start: string[] = [];
+
+  // Unavailable now: every cordoned or NotReady node, plus in-flight nodes that still hold a slot (a node we
+  // just started may not be cordoned yet).
+  const unavailableSet = new Set<string>();
+  for (const n of input.nodes) if (isUnavailable(n)) unavailableSet.add(n.name);
+  for (const f of input.inFlight) if (f.holdsSlot) unavailableSet.add(f.name);
+  const unavailableBefore = unavailableSet.size;
+  const roleCount = (role: string): number => [...unavailableSet].filter((name) => byName.get(name)?.role === role).length;
+
+  if (input.clusterProblems?.length) {
+    const reason = `cluster not healthy: ${input.clusterProblems.join('; ')}`;
+    return { start, waiting: order.map((node) => ({ node, reason })), unavailable: unavailableBefore };
+  }
+
+  // PDB budgets left once the pods still on in-flight nodes are evicted (evicted ones are in the status already).
+  const budget = new Map(input.pdbs.map((p) => [p.key, Math.max(0, p.disruptionsAllowed)]));
+  let pendingNeed: Resources = { cpu: 0, memory: 0 };
+  for (const f of input.inFlight) {
+    const n = byName.get(f.name);
+    if (!n) continue;
+    for (const pod of n.pods) for (const key of pod.pdbs) if (budget.has(key)) budget.set(key, budget.get(key)! - 1);
+    const s = sum(n.pods);
+    pendingNeed = { cpu: pendingNeed.cpu + s.cpu, memory: pendingNeed.memory + s.memory };
+  }
+
+  // Where evicted pods can go: schedulable, Ready, untainted nodes that are not being rebooted.
+  const pool = new Set(input.nodes.filter((n) => !isUnavailable(n) && !n.tainted && !inFlight.has(n.name)).map((n) => n.name));
+  const poolFree = (): Resources => {
+    let cpu = 0;
+    let memory = 0;
+    for (const name of pool) {
+      const f = free(byName.get(name)!);
+      cpu += f.cpu;
+      memory += f.memory;
+    }
+    return { cpu, memory };
+  };
+
+  const othersLeft = order.some((name) => !byName.get(name)?.control) || input.inFlight.some((f) => !byName.get(f.name)?.control);
+  for (const name of order) {
+    const node = byName.get(name);
+    if (!node) {
+      waiting.push({ node: name, reason: 'not a node of the cluster (any more)' });
+      continue;
+    }
+    if (node.control) {
+      if (othersLeft || input.inFlight.length > 0 || start.length > 0) {
+        waiting.push({ node: name, reason: 'control nodes go last, one at a time' });
+        continue;
+      }
+      if (input.controlProblems?.length) {
+        waiting.push({ node: name, reason: `not all control/etcd members healthy: ${input.controlProblems.join('; ')}` });
+        continue;
+      }
+    }
+    const blocked = input.blocked?.[name];
+    if (blocked) {
+      waiting.push({ node: name, reason: blocked });
+      continue;
+    }
+    // A node that is already unavailable (cordoned by an admin, say) adds nothing to the count.
+    const adds = unavailableSet.has(name) ? 0 : 1;
+    if (unavailableSet.size + adds > input.limits.maxUnavailable) {
+      waiting.push({ node: name, reason: `max-unavailable ${unavailableSet.size}/${input.limits.maxUnavailable} reached` });
+      continue;
+    }
+    const roleLimit = input.limits.roleLimits[node.role];
+    if (roleLimit !== undefined && roleCount(node.role) + adds > roleLimit) {
+      waiting.push({ node: name, reason: `role ${node.role} limit ${roleCount(node.role)}/${roleLimit}` });
+      continue;
+    }
+    const needs = new Map<string, number>();
+    for (const pod of node.pods) for (const key of pod.pdbs) needs.set(key, (needs.get(key) ?? 0) + 1);
+    const short = [...needs].find(([key, n]) => budget.has(key) && budget.get(key)! < n);
+    if (short) {
+      waiting.push({ node: name, reason: `PDB ${short[0]} allows ${Math.max(0, budget.get(short[0])!)} disruption${budget.get(short[0]) === 1 ? '' : 's'}` });
+      continue;
+    }
+    const own = sum(node.pods);
+    const need = { cpu: pendingNeed.cpu + own.cpu, memory: pendingNeed.memory + own.memory };
+    const wasInPool = pool.delete(name);
+    const avail = poolFree();
+    if (need.cpu > avail.cpu + 1e-9) {
+      if (wasInPool) pool.add(name);
+      waiting.push({ node: name, reason: `pods need ${formatCpu(need.cpu)}, ${formatCpu(avail.cpu)} free on schedulable nodes` });
+      continue;
+    }
+    if (need.memory > avail.memory) {
+      if (wasInPool) pool.add(name);
+      waiting.push({ node: name, reason: `pods need ${formatGiB(need.memory)} memory, ${formatGiB(avail.memory)} free on schedulable nodes` });
+      continue;
+    }
+    start.push(name);
+    unavailableSet.add(name);
+    pendingNeed = need;
+    for (const [key, n] of needs) if (budget.has(key)) budget.set(key, budget.get(key)! - n);
+  }
+  return { start, waiting, unavailable: unavailableBefore };
+}
+
+/** One group of nodes the simulation starts at the same moment. */
+export interface Batch {
+  atMs: number;
+  nodes: string[];
+}
+
+/** The outcome of simulateRollout. */
+export interface Simulation {
+  /** Every node in the order it starts. */
+  order: string[];
+  batches: Batch[];
+  /** When the last node is expected to finish, from the simulation's start. */
+  totalMs: number;
+  /** Nodes that could never start, with the reason the planner gave. */
+  stuck: Waiting[];
+}
+
+/**
+ * Plays a rollout forward with expected durations: start what planNext allows, jump to the next expected
+ * finish, repeat. A finished node gives back its slot and its PDB budget and is Ready and schedulable again
+ * with the pods it had (workloads assumed to rebalance). Used for the --dry-run plan and for the ETA.
+ */
+export function simulateRollout(input: PlanInput): Simulation {
+  const expected = (name: string): number => Math.max(1, input.expectedMs?.[name] ?? input.defaultExpectedMs ?? 60_000);
+  const original = new Map(input.nodes.map((n) => [n.name, n]));
+  // In-flight nodes end after what is left of their expected time.
+  const running = new Map<string, number>(input.inFlight.map((f) => [f.name, Math.max(1, expected(f.name) - (f.elapsedMs ?? 0))]));
+  let pending = [...input.pending];
+  const order: string[] = [];
+  const batches: Batch[] = [];
+  let now = 0;
+  let stuck: Waiting[] = [];
+  // Nodes that finish rejoin Ready, with the pods they had, cordoned only when an admin had cordoned them.
+  const state = new Map(input.nodes.map((n) => [n.name, { ...n }]));
+  for (let guard = 0; guard < 10_000; guard++) {
+    const decision = planNext({
+      ...input,
+      nodes: [...state.values()],
+      pending,
+      inFlight: [...running.keys()].map((name) => ({ name, holdsSlot: true })),
+    });
+    if (decision.start.length) {
+      batches.push({ atMs: now, nodes: decision.start });
+      for (const name of decision.start) {
+        order.push(name);
+        running.set(name, now + expected(name));
+      }
+      pending = pending.filter((p) => !decision.start.includes(p));
+    }
+    if (pending.length === 0 && running.size === 0) break;
+    if (running.size === 0) {
+      stuck = decision.waiting;
+      break;
+    }
+    // Advance to the next finish.
+    const next = Math.min(...running.values());
+    now = next;
+    for (const [name, end] of [...running]) {
+      if (end <= next) {
+        running.delete(name);
+        const o = original.get(name);
+        if (o) state.set(name, { ...o, cordoned: o.keepsCordon === true, ready: true });
+      }
+    }
+    if (pending.length === 0 && running.size === 0) break;
+  }
+  const totalMs = Math.max(now, ...[...running.values()]);
+  return { order, batches, totalMs: order.length || input.inFlight.length ? totalMs : 0, stuck };
+}
+
+/** Expected time until every pending and in-flight node is done (the progress display's ETA). */
+export function estimateRemainingMs(input: PlanInput): number {
+  if (input.pending.length === 0 && input.inFlight.length === 0) return 0;
+  return simulateRollout(input).totalMs;
+}
+
+/** The median of a list (undefined when empty). */
+export function medianOf(values: readonly number[]): number | undefined {
+  if (values.length === 0) return undefined;
+  const s = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
