@@ -7,6 +7,7 @@
 // exclude `etcdctl lock` holders, and client.close() does not stop a lease's keepalive. So this backend uses
 // its own transaction, releases by deleting the key and revoking the lease, and stops every keepalive on
 // close().
+import { hostname } from 'node:os';
 import { Etcd3, type IOptions, type Lease } from 'etcd3';
 import type { ClientContext } from '../core/client.js';
 import type { ClusterConfig } from '../inventory/schema.js';
@@ -14,6 +15,7 @@ import { CookbookError, InputError, LockError, LockHeldError, messageOf } from '
 import { Gate, assertMayMutate, type OperationTable, isPlanned } from '../core/gate.js';
 import { nullLog, type Log } from '../core/log.js';
 import { formatMs } from '../core/retry.js';
+import { processAlive } from './file.js';
 import { describeHolder, type LockBackend, type LockHandle, type LockHolder, type LockOptions } from './types.js';
 
 /** Where lock keys live in etcd. */
@@ -176,6 +178,20 @@ export class EtcdLockBackend implements LockBackend {
         const kv = txn.responses[0]?.response_range?.kvs?.[0];
         kvLease = kv?.lease;
         existing = kv?.value?.toString('utf8');
+        const stale = existing !== undefined ? parseHolder(existing) : undefined;
+        if (kv && stale && holderDeadHere(stale)) {
+          // Its holder was killed on this very host: no need to wait out its TTL. Delete exactly that key
+          // version (compare on mod revision) and try once more.
+          await this.client.if(key, 'Mod', '==', kv.mod_revision).then(this.client.delete().key(key)).commit();
+          const retry = await this.client
+            .if(key, 'Create', '==', 0)
+            .then(this.client.put(key).value(JSON.stringify(holder)).lease(leaseId))
+            .commit();
+          if (retry.succeeded) {
+            lease.removeListener('lost', onEarlyLoss);
+            return this.hold(scope, key, holder, lease, leaseId, ttlSeconds, earlyLoss[0]);
+          }
+        }
       }
       // etcd3 retries a call whose answer was lost; if our own put landed, the retry sees our key.
       if (txn.succeeded || kvLease === leaseId) {
@@ -353,6 +369,11 @@ function plannedHandle(scope: string, holder: LockHolder): EtcdLockHandle {
     lost: new AbortController().signal,
     release: async () => undefined,
   };
+}
+
+/** A holder on this very host whose process is gone (killed with SIGKILL). */
+function holderDeadHere(h: LockHolder): boolean {
+  return h.host === hostname() && h.pid > 0 && h.pid !== process.pid && !processAlive(h.pid);
 }
 
 async function revokeQuietly(lease: Lease): Promise<void> {

@@ -2,6 +2,7 @@
 // identity, renewed while the run lives. A holder that stops renewing (killed, partitioned) loses the lock once
 // its lease duration has passed; a renewal that fails for good fires `lost`, and the run stops at its next
 // safe point. Every write carries the resourceVersion it read, so two runs can never both win.
+import { hostname } from 'node:os';
 import type { V1Lease } from '@kubernetes/client-node';
 import type { Clock } from '../core/clock.js';
 import { systemClock } from '../core/clock.js';
@@ -11,6 +12,7 @@ import { nullLog } from '../core/log.js';
 import type { ClusterConfig } from '../inventory/schema.js';
 import { KubeConflictError, KubeNotFoundError, type Kube, Kube as KubeClient, kubeFromFile } from '../k8s/index.js';
 import { loadKubeConfig } from '../k8s/transport.js';
+import { processAlive } from './file.js';
 import { type LockBackend, type LockHandle, type LockHolder, type LockOptions, describeHolder } from './types.js';
 
 /** Annotation holding the holder as JSON. */
@@ -84,7 +86,7 @@ export class KubernetesLockBackend implements LockBackend {
     let lease: V1Lease | undefined;
     for (let attempt = 0; attempt < 3 && !lease; attempt++) {
       const existing = await this.kube.getLease(this.namespace, name);
-      if (existing && leaseActive(existing, this.clock.now())) throw this.held(scope, existing);
+      if (existing && leaseActive(existing, this.clock.now()) && !holderDeadHere(holderOf(existing))) throw this.held(scope, existing);
       try {
         const r = existing ? await this.kube.replaceLease(this.namespace, this.body(name, holder, options.ttlMs, existing)) : await this.kube.createLease(this.namespace, this.body(name, holder, options.ttlMs));
         if (isPlanned(r)) throw new LockError('the lock backend must not run in dry-run');
@@ -146,6 +148,11 @@ export class KubernetesLockBackend implements LockBackend {
 
   /** Nothing to close. */
   async close(): Promise<void> {}
+}
+
+/** A holder on this very host whose process is gone (killed): its lease can be taken over at once. */
+function holderDeadHere(h: LockHolder | undefined): boolean {
+  return h !== undefined && h.host === hostname() && h.pid > 0 && h.pid !== process.pid && !processAlive(h.pid);
 }
 
 function unknownHolder(lease: V1Lease | undefined): LockHolder {

@@ -1,6 +1,6 @@
 // Black-box helpers: run the real `cookbook` executable (compiled) as a child process with zx.
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { $, type ProcessPromise } from 'zx';
 import { compiledRoot, packageRoot } from '../../lib/core/paths.js';
@@ -53,7 +53,9 @@ export function startCli(args: string[], options: CliOptions = {}): ProcessPromi
 /** Runs `cookbook ARGS` to completion. */
 export async function runCli(args: string[], options: CliOptions = {}): Promise<CliResult> {
   const out = await startCli(args, options);
-  return { code: out.exitCode ?? -1, stdout: out.stdout, stderr: out.stderr };
+  // Like a shell: a process killed by signal N exits 128 + N (SIGKILL: 137).
+  const bySignal = out.signal ? 128 + (constants.signals[out.signal as keyof typeof constants.signals] ?? 0) : -1;
+  return { code: out.exitCode ?? bySignal, stdout: out.stdout, stderr: out.stderr };
 }
 
 /** Resolves once `text` appears in the process's stderr (or rejects after the timeout). */

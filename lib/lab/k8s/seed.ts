@@ -73,13 +73,17 @@ export async function seedWorkload(world: World, api: KubeApiHandle, options: { 
       pdb: { maxUnavailable: 1 },
       extra: { priorityClassName: 'system-cluster-critical', tolerations: [{ key: 'node-role.kubernetes.io/control-plane', effect: 'NoSchedule' }] },
     },
-    {
+  ];
+  // The ingress controller only where the lab has an ingress node: it could never be scheduled otherwise.
+  const hasIngress = [...world.hosts.values()].some((h) => h.kubelet.joined && world.roles[h.role]?.labels['kubernetes.io/role'] === 'ingress');
+  if (hasIngress) {
+    apps.push({
       ns: 'ingress-nginx',
       name: 'ingress-nginx-controller',
       replicas: 1,
       extra: { nodeSelector: { 'kubernetes.io/role': 'ingress' }, tolerations: [{ key: 'ingress', operator: 'Equal', value: 'true', effect: 'NoSchedule' }] },
-    },
-  ];
+    });
+  }
   for (let i = 3; i < tenants.length; i++) apps.push({ ns: tenants[i]!, name: 'tool', replicas: 1 });
   for (const app of apps) {
     create(res('apps', 'deployments'), deployment(app));
