@@ -36,9 +36,11 @@ export default defineCookbook<Args>({
       flavor: argString(raw, 'flavor'),
       image: argString(raw, 'image'),
     }),
+  validate(cluster, args) {
+    requireNodeRole(cluster, args.role);
+    if (args.hostname) clusterHost(cluster, args.hostname, args.role);
+  },
   async run(ctx, args) {
-    requireNodeRole(ctx.cluster, args.role);
-    if (args.hostname) clusterHost(ctx.cluster, args.hostname, args.role);
     await ctx.confirm(`Add a ${args.role} node to ${ctx.cluster.name}.`);
     const hostname = await chooseNewHostname(ctx, args.role, args.hostname);
     ctx.log.info(`adding ${args.role} node ${hostname}`);

@@ -15,8 +15,10 @@ export default defineCookbook<Args>({
   options: { 'cluster-name': clusterNameOption, hostname: hostnameOption('Node to cordon') },
   examples: [['cookbook k8s.cordon --cluster-name toolsbeta --hostname toolsbeta-test-k8s-worker-nfs-1', 'Cordon one worker']],
   parse: (raw) => frozen({ clusterName: argString(raw, 'cluster-name', { required: true }), hostname: argHostname(raw, 'hostname', { required: true }) }),
+  validate(cluster, args) {
+    clusterHost(cluster, args.hostname);
+  },
   async run(ctx, args) {
-    clusterHost(ctx.cluster, args.hostname);
     const kube = await ctx.k8s();
     await requireClusterNode(kube, ctx.cluster, args.hostname);
     await ctx.confirm(`Cordon ${args.hostname} on ${ctx.cluster.name}.`);

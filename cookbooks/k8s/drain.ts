@@ -58,8 +58,10 @@ export default defineCookbook<Args>({
       skipWaitForDeleteTimeoutSeconds: argInt(raw, 'skip-wait-for-delete-timeout', { min: 0, default: 0 })!,
       retryIntervalMs: argDuration(raw, 'retry-interval', 5000)!,
     }),
+  validate(cluster, args) {
+    clusterHost(cluster, args.hostname);
+  },
   async run(ctx, args) {
-    clusterHost(ctx.cluster, args.hostname);
     const kube = await ctx.k8s();
     await requireClusterNode(kube, ctx.cluster, args.hostname);
     await ctx.confirm(`Drain ${args.hostname} on ${ctx.cluster.name}: its pods will be evicted.`);

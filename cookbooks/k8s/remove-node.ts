@@ -39,9 +39,11 @@ export default defineCookbook<Args>({
       forceUnmanaged: argFlag(raw, 'force-unmanaged'),
       retryIntervalMs: argDuration(raw, 'retry-interval', 5000)!,
     }),
+  validate(cluster, args) {
+    requireNodeRole(cluster, args.role);
+    if (args.hostname) clusterHost(cluster, args.hostname, args.role);
+  },
   async run(ctx, args) {
-    requireNodeRole(ctx.cluster, args.role);
-    if (args.hostname) clusterHost(ctx.cluster, args.hostname, args.role);
     const hostname = await chooseHostToRemove(ctx, args.role, args.hostname);
     await checkRemovalSafe(ctx, args.role, hostname);
     await ctx.confirm(`Remove node ${hostname} from ${ctx.cluster.name} and delete its VM.`);

@@ -34,6 +34,9 @@ export default defineCookbook<Args>({
       timeoutMs: argDuration(raw, 'drain-timeout', 600_000)!,
       retryIntervalMs: argDuration(raw, 'retry-interval', 5000)!,
     }),
+  validate(cluster, args) {
+    requireNodeRole(cluster, clusterHost(cluster, args.hostname).role);
+  },
   async run(ctx, args) {
     const { role } = clusterHost(ctx.cluster, args.hostname);
     requireNodeRole(ctx.cluster, role);

@@ -24,8 +24,10 @@ export default defineCookbook<Args>({
   ],
   parse: (raw) =>
     frozen({ clusterName: argString(raw, 'cluster-name', { required: true }), hostname: argHostname(raw, 'hostname', { required: true }), force: argFlag(raw, 'force') }),
+  validate(cluster, args) {
+    clusterHost(cluster, args.hostname);
+  },
   async run(ctx, args) {
-    clusterHost(ctx.cluster, args.hostname);
     const kube = await ctx.k8s();
     await requireClusterNode(kube, ctx.cluster, args.hostname);
     await uncordonStep(ctx, kube, args.hostname, { force: args.force });

@@ -35,9 +35,11 @@ export default defineCookbook<Args>({
       image: argString(raw, 'image'),
       network: argString(raw, 'network'),
     }),
+  validate(cluster, args) {
+    getRole(cluster, args.role);
+    if (args.hostname) clusterHost(cluster, args.hostname, args.role);
+  },
   async run(ctx, args) {
-    getRole(ctx.cluster, args.role);
-    if (args.hostname) clusterHost(ctx.cluster, args.hostname, args.role);
     const hostname = await chooseNewHostname(ctx, args.role, args.hostname);
     ctx.log.info(`VM: ${hostname}`);
     const server = await ensureVm(ctx, args.role, hostname, { flavor: args.flavor, image: args.image, network: args.network });

@@ -21,8 +21,10 @@ export default defineCookbook<Args>({
   },
   examples: [['cookbook vm.delete --cluster-name toolsbeta --hostname toolsbeta-test-k8s-worker-9', 'Delete a VM that is not a node']],
   parse: (raw) => frozen({ clusterName: argString(raw, 'cluster-name', { required: true }), hostname: argHostname(raw, 'hostname', { required: true }), force: argFlag(raw, 'force') }),
+  validate(cluster, args) {
+    clusterHost(cluster, args.hostname);
+  },
   async run(ctx, args) {
-    clusterHost(ctx.cluster, args.hostname);
     const kube = await ctx.k8s();
     const os = await ctx.openstack();
     const node = await kube.getNode(args.hostname);

@@ -23,9 +23,11 @@ export default defineCookbook<Args>({
   examples: [['cookbook vm.force-reboot --cluster-name toolsbeta --hostname toolsbeta-test-k8s-worker-3', 'Hard-reboot a hung worker']],
   parse: (raw) =>
     frozen({ clusterName: argString(raw, 'cluster-name', { required: true }), hostname: argHostname(raw, 'hostname', { required: true }), timeoutMs: argDuration(raw, 'timeout', 900_000)! }),
+  validate(cluster, args) {
+    clusterHost(cluster, args.hostname);
+  },
   async run(ctx, args) {
     const host = args.hostname;
-    clusterHost(ctx.cluster, host);
     const os = await ctx.openstack();
     const remote = await ctx.remote();
     const kube = await ctx.k8s();

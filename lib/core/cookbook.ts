@@ -2,6 +2,7 @@
 // (type-only imports below) so that `cookbook list` and `--help` stay fast.
 import type { Options } from 'yargs';
 import type { Context } from './context.js';
+import type { ClusterConfig } from '../inventory/schema.js';
 
 /** Raw arguments as yargs parsed them (kebab-case and camelCase keys). */
 export type RawArgs = Record<string, unknown>;
@@ -21,6 +22,11 @@ export interface CookbookDefinition<A extends object = Record<string, unknown>> 
   examples: [string, string][];
   /** Validates raw arguments into the typed, frozen object the cookbook runs with; throws UsageError/InputError. */
   parse(raw: RawArgs): A;
+  /**
+   * Checks the arguments against the cluster's inventory entry (role exists, host belongs to it) before the lock
+   * is taken, so bad input is refused without touching the cluster at all. Throw InputError.
+   */
+  validate?(cluster: ClusterConfig, args: A): void;
   /** The cluster this run acts on (default: the `clusterName` argument). */
   cluster?(args: A): string | undefined;
   /** Lock scope (default 'cluster'). */

@@ -73,6 +73,7 @@ export async function runCookbook(name: string, def: CookbookDefinition<object>,
     clusterName = def.cluster ? def.cluster(args) : ((args as { clusterName?: string }).clusterName ?? undefined);
     if (clusterName !== undefined) {
       cluster = await resolveCluster(clusterName, globals, (m) => io.stderr(`cookbook: ${m}\n`));
+      def.validate?.(cluster, args);
     }
   } catch (err) {
     return reportEarlyError(err, globals, io, { ...base, cluster: clusterName });
