@@ -3,7 +3,7 @@ import { argFlag, argHostname, argString, clusterNameOption, frozen, hostnameOpt
 import { defineCookbook } from '../../lib/core/cookbook.js';
 import { InputError } from '../../lib/core/errors.js';
 import { isPlanned } from '../../lib/core/gate.js';
-import { isNodeReady } from '../../lib/k8s/index.js';
+import { isNodeReady } from '../../lib/k8s/nodes.js';
 import { clusterHost } from '../../lib/ops/nodes.js';
 
 interface Args {

@@ -4,7 +4,7 @@ import { argDuration, argHostname, argString, clusterNameOption, frozen, hostnam
 import { defineCookbook } from '../../lib/core/cookbook.js';
 import { InputError, messageOf } from '../../lib/core/errors.js';
 import { isPlanned } from '../../lib/core/gate.js';
-import { nodeBootId } from '../../lib/k8s/index.js';
+import { nodeBootId } from '../../lib/k8s/nodes.js';
 import { clusterHost } from '../../lib/ops/nodes.js';
 
 interface Args {

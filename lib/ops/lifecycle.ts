@@ -6,8 +6,9 @@ import type { Context } from '../core/context.js';
 import { InputError, messageOf } from '../core/errors.js';
 import { type Planned, isPlanned } from '../core/gate.js';
 import { getRole, hostsOfRole, oldestHostname } from '../inventory/naming.js';
-import { type DrainOptions, isNodeReady, missingLabels, mergedTaints } from '../k8s/index.js';
-import { HostUnreachableError } from '../remote/index.js';
+import type { DrainOptions } from '../k8s/index.js';
+import { isNodeReady, missingLabels, mergedTaints } from '../k8s/nodes.js';
+import { HostUnreachableError } from '../remote/errors.js';
 import { type VmOverrides, cordonStep, drainStep, ensureVm, joinNode, knownHostnames, requireNodeRole } from './nodes.js';
 
 /** Adds a node of `roleName` named `hostname` (create VM, provision, join, wait Ready, labels and taints). */

@@ -8,16 +8,11 @@ import { type Planned, isPlanned } from '../core/gate.js';
 import { registerSecret } from '../core/redact.js';
 import { getRole, nextHostname, requireHostOfRole, roleOf } from '../inventory/naming.js';
 import type { ClusterConfig, RoleConfig } from '../inventory/schema.js';
-import {
-  type DrainOptions,
-  type DrainResult,
-  DrainFailedError,
-  DrainRefusedError,
-  type Kube,
-  isCordoned,
-  isNodeReady,
-  ourCordon,
-} from '../k8s/index.js';
+// Values come from the light k8s submodules, types from the client: cookbooks import this module, and
+// `cookbook list` must not load client-node.
+import type { DrainOptions, DrainResult, Kube } from '../k8s/index.js';
+import { DrainFailedError, DrainRefusedError } from '../k8s/errors.js';
+import { isCordoned, isNodeReady, ourCordon } from '../k8s/nodes.js';
 import type { Server } from '../openstack/index.js';
 
 /** The cluster host a cookbook acts on, validated: a DNS label of this cluster (and of `role`, when given). */

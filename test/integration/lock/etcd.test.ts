@@ -174,9 +174,10 @@ describe('etcd lock against a real 3-member etcd cluster', function () {
     }
   });
 
-  it('gives the lock to another run once a SIGKILLed holder’s TTL has passed', async () => {
+  it('gives the lock to another run once a SIGKILLed holder’s TTL has passed (holder on another host)', async () => {
     const ttlMs = 2000;
-    const victim = new Contender({ endpoints: cluster.endpoints, scope: 'cluster/killed', ttlMs, holdMs: -1, name: 'victim' });
+    // A holder on another operator host: we cannot see its process, only its lease expiring.
+    const victim = new Contender({ endpoints: cluster.endpoints, scope: 'cluster/killed', ttlMs, holdMs: -1, name: 'victim', host: 'other-operator-host' });
     children.push(victim);
     const acquired = await victim.waitFor('acquired');
     victim.child.kill('SIGKILL');
@@ -203,6 +204,20 @@ describe('etcd lock against a real 3-member etcd cluster', function () {
     // The lease may have been renewed just before the kill, so it lives for up to one TTL after it.
     assert.ok(waited > 500, `got the lock only after the TTL (${waited} ms)`);
     assert.equal((await mine.inspect('cluster/killed'))?.pid, process.pid);
+    await handle.release();
+  });
+
+  it('takes over at once from a holder killed on this same host', async () => {
+    const ttlMs = 30_000;
+    const victim = new Contender({ endpoints: cluster.endpoints, scope: 'cluster/killed-here', ttlMs, holdMs: -1, name: 'victim-here' });
+    children.push(victim);
+    await victim.waitFor('acquired');
+    victim.child.kill('SIGKILL');
+    await victim.exited;
+    const started = Date.now();
+    const handle = await backend().acquire('cluster/killed-here', holderFor('k8s.add-node'), { ttlMs });
+    assert.ok(Date.now() - started < 5000, 'no need to wait out the 30 s TTL of a dead local process');
+    assert.equal((await backend().inspect('cluster/killed-here'))?.pid, process.pid);
     await handle.release();
   });
 
