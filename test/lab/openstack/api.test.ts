@@ -68,7 +68,7 @@ describe('lab OpenStack API (HTTP)', function () {
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'lab-os-'));
-    lab = await startLab({ stateDir: dir, speed: 50, control: 3, workers: 2, workersNfs: 0, ingress: 0, etcd: 0, hypervisors: 4, seedWorkload: false });
+    lab = await startLab({ stateDir: dir, speed: 50, control: 3, workers: 2, workersNfs: 0, ingress: 0, etcd: 0, hypervisors: 4, seedWorkload: false, timings: { vmDeleteMs: 20_000 } });
     base = lab.openstack.url;
     token = await authenticate();
   });
