@@ -212,11 +212,18 @@ export function planNext(input: PlanInput): Decision {
 
   // PDB budgets left once the pods still on in-flight nodes are evicted (evicted ones are in the status already).
   const budget = new Map(input.pdbs.map((p) => [p.key, Math.max(0, p.disruptionsAllowed)]));
+  // PDBs some in-flight or chosen node will disrupt: their budget is shared, not the node's alone.
+  const touched = new Set<string>();
   let pendingNeed: Resources = { cpu: 0, memory: 0 };
   for (const f of input.inFlight) {
     const n = byName.get(f.name);
     if (!n) continue;
-    for (const pod of n.pods) for (const key of pod.pdbs) if (budget.has(key)) budget.set(key, budget.get(key)! - 1);
+    for (const pod of n.pods) {
+      for (const key of pod.pdbs) {
+        if (budget.has(key)) budget.set(key, budget.get(key)! - 1);
+        touched.add(key);
+      }
+    }
     const s = sum(n.pods);
     pendingNeed = { cpu: pendingNeed.cpu + s.cpu, memory: pendingNeed.memory + s.memory };
   }
@@ -269,9 +276,12 @@ export function planNext(input: PlanInput): Decision {
     }
     const needs = new Map<string, number>();
     for (const pod of node.pods) for (const key of pod.pdbs) needs.set(key, (needs.get(key) ?? 0) + 1);
-    const short = [...needs].find(([key, n]) => budget.has(key) && budget.get(key)! < n);
+    // A node needing more disruptions than a budget allows can still go when nothing else uses that budget:
+    // its drain then evicts one pod at a time as replacements become Ready. Otherwise it waits.
+    const short = [...needs].find(([key, n]) => budget.has(key) && budget.get(key)! < n && (budget.get(key)! <= 0 || touched.has(key)));
     if (short) {
-      waiting.push({ node: name, reason: `PDB ${short[0]} allows ${Math.max(0, budget.get(short[0])!)} disruption${budget.get(short[0]) === 1 ? '' : 's'}` });
+      const left = Math.max(0, budget.get(short[0])!);
+      waiting.push({ node: name, reason: `PDB ${short[0]} allows ${left} disruption${left === 1 ? '' : 's'}${short[1] > 1 && left > 0 ? `, ${short[1]} needed` : ''}` });
       continue;
     }
     const own = sum(node.pods);
@@ -291,7 +301,10 @@ export function planNext(input: PlanInput): Decision {
     start.push(name);
     unavailableSet.add(name);
     pendingNeed = need;
-    for (const [key, n] of needs) if (budget.has(key)) budget.set(key, budget.get(key)! - n);
+    for (const [key, n] of needs) {
+      if (budget.has(key)) budget.set(key, budget.get(key)! - n);
+      touched.add(key);
+    }
   }
   return { start, waiting, unavailable: unavailableBefore };
 }
@@ -311,6 +324,8 @@ export interface Simulation {
   totalMs: number;
   /** Nodes that could never start, with the reason the planner gave. */
   stuck: Waiting[];
+  /** When each started node is expected to start and finish. */
+  spans: Record<string, { start: number; end: number }>;
 }
 
 /**
@@ -326,6 +341,7 @@ export function simulateRollout(input: PlanInput): Simulation {
   let pending = [...input.pending];
   const order: string[] = [];
   const batches: Batch[] = [];
+  const spans: Record<string, { start: number; end: number }> = {};
   let now = 0;
   let stuck: Waiting[] = [];
   // Nodes that finish rejoin Ready, with the pods they had, cordoned only when an admin had cordoned them.
@@ -342,6 +358,7 @@ export function simulateRollout(input: PlanInput): Simulation {
       for (const name of decision.start) {
         order.push(name);
         running.set(name, now + expected(name));
+        spans[name] = { start: now, end: now + expected(name) };
       }
       pending = pending.filter((p) => !decision.start.includes(p));
     }
@@ -363,7 +380,7 @@ export function simulateRollout(input: PlanInput): Simulation {
     if (pending.length === 0 && running.size === 0) break;
   }
   const totalMs = Math.max(now, ...[...running.values()]);
-  return { order, batches, totalMs: order.length || input.inFlight.length ? totalMs : 0, stuck };
+  return { order, batches, totalMs: order.length || input.inFlight.length ? totalMs : 0, stuck, spans };
 }
 
 /** Expected time until every pending and in-flight node is done (the progress display's ETA). */

@@ -9,6 +9,7 @@ import type { Change } from '../core/gate.js';
 import type { JournalData } from '../core/journal.js';
 import { redactText, redactValue } from '../core/redact.js';
 import { formatMs } from '../core/retry.js';
+import { liveProgressFor } from './progress.js';
 
 const STEP_MARK: Record<string, string> = { done: '✓', skipped: '=', planned: '~', failed: '✗', running: '▶' };
 
@@ -66,7 +67,10 @@ export function attachLogging(events: EventBus, options: LoggingOptions): { file
   mkdirSync(options.logDir, { recursive: true, mode: 0o700 });
   const file = join(options.logDir, `${options.runId}-${options.cookbook}.jsonl`);
   const color = Boolean(process.stderr.isTTY) && !process.env.NO_COLOR;
+  // On a TTY the rolling reboot's progress is a live table instead of one line per event (the file keeps all).
+  const live = options.console !== false ? liveProgressFor(process.stderr) : undefined;
   const consoleFormat = winston.format.combine(
+    winston.format((info) => (info.fileOnly ? false : info))(),
     winston.format.timestamp({ format: 'HH:mm:ss' }),
     ...(color ? [winston.format.colorize({ level: true })] : []),
     winston.format.printf((info) => `${String(info.timestamp)} ${String(info.level).padEnd(color ? 15 : 5)} ${String(info.message)}`),
@@ -93,13 +97,16 @@ export function attachLogging(events: EventBus, options: LoggingOptions): { file
     if (event.type === 'output') return;
     const text = renderEvent(event);
     const fields = event.type === 'log' && event.fields && Object.keys(event.fields).length ? ` ${JSON.stringify(redactValue(event.fields))}` : '';
-    logger.log({ level: levelOf(event), message: redactText((text ?? event.type) + fields), event });
+    const fileOnly = live?.handles(event) ?? false;
+    if (fileOnly) live!.update(event as Extract<StampedEvent, { type: 'progress' }>);
+    logger.log({ level: levelOf(event), message: redactText((text ?? event.type) + fields), event, fileOnly });
   });
   return {
     file,
     close: () =>
       new Promise<void>((resolve) => {
         off();
+        live?.stop();
         const fileTransport = transports[0]!;
         let done = false;
         const finish = (): void => {

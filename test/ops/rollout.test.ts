@@ -152,11 +152,18 @@ describe('rollout planner', () => {
       assert.deepEqual(d2.start, ['w-2']);
     });
 
-    it('a node needing two disruptions of a PDB that allows one waits', () => {
-      const nodes = workers(1, () => ({ pods: [pod('ns/a-1', ['ns/a']), pod('ns/a-2', ['ns/a'])] }));
-      const d = planNext(input(nodes, { pdbs: [{ key: 'ns/a', disruptionsAllowed: 1 }] }));
-      assert.deepEqual(d.start, []);
-      assert.equal(reasonOf(d, 'w-1'), 'PDB ns/a allows 1 disruption');
+    it('a node needing more disruptions than a PDB allows goes alone (its drain evicts one at a time), never beside another', () => {
+      const two = (i: number): Partial<NodeFacts> => ({ pods: [pod(`ns/a-${i}a`, ['ns/a']), pod(`ns/a-${i}b`, ['ns/a'])] });
+      const alone = planNext(input(workers(2, (i) => (i === 1 ? two(i) : {})), { pending: ['w-1'], pdbs: [{ key: 'ns/a', disruptionsAllowed: 1 }] }));
+      assert.deepEqual(alone.start, ['w-1']);
+      const nodes = workers(2, two);
+      const limits = { maxUnavailable: 2, roleLimits: {} };
+      const d = planNext(input(nodes, { pdbs: [{ key: 'ns/a', disruptionsAllowed: 1 }], limits }));
+      assert.deepEqual(d.start, ['w-1']);
+      assert.equal(reasonOf(d, 'w-2'), 'PDB ns/a allows 0 disruptions');
+      const d2 = planNext(input([...nodes, node('w-3', { pods: [pod('ns/a-3', ['ns/a'])] })], { pending: ['w-2'], inFlight: [{ name: 'w-3', holdsSlot: true }], pdbs: [{ key: 'ns/a', disruptionsAllowed: 2 }], limits }));
+      assert.deepEqual(d2.start, []);
+      assert.equal(reasonOf(d2, 'w-2'), 'PDB ns/a allows 1 disruption, 2 needed');
     });
   });
 

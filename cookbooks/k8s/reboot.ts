@@ -1,0 +1,182 @@
+// k8s.reboot: rolling (and scheduled) reboots. Several nodes at once within --max-unavailable (counting every
+// unschedulable or NotReady node), per-role limits, PDB budgets and free capacity; control nodes last, one at
+// a time; per node: preflight, silence, cordon, drain, reboot, new boot id over SSH and in the Node status,
+// Ready, uncordon, workloads recovered. Journaled, so a re-run continues the rollout; --window keeps it inside
+// a maintenance window and exits cleanly when the window cannot fit another node.
+import { argDuration, argFlag, argInt, argList, argString, clusterNameOption, frozen } from '../../lib/core/args.js';
+import { defineCookbook } from '../../lib/core/cookbook.js';
+import { UsageError } from '../../lib/core/errors.js';
+import { validateHostname } from '../../lib/inventory/naming.js';
+// Only light modules at the top: `cookbook list` loads every cookbook; the rollout (clients) loads in run().
+import { type LabelSelector, parseLabelSelector } from '../../lib/ops/reboot-blockers.js';
+import type { Selection } from '../../lib/ops/reboot-select.js';
+import { type Window, parseWindow } from '../../lib/ops/window.js';
+
+interface Args {
+  clusterName: string;
+  selection: Selection;
+  onlyIfNeeded: boolean;
+  maxUnavailable: number | string;
+  maxFailures: number;
+  window?: Window;
+  nodeDurationMs?: number;
+  blockOnAlert: string[];
+  blockOnPod: LabelSelector[];
+  hardRebootFallback: boolean;
+  report?: string;
+  drainTimeoutMs: number;
+  rebootTimeoutMs: number;
+  readyTimeoutMs: number;
+  recoverTimeoutMs: number;
+  holdTimeoutMs: number;
+  silenceMs: number;
+  pollMs: number;
+  rolloutMaxAgeMs: number;
+  deleteEmptyDirData: boolean;
+  forceUnmanaged: boolean;
+  gracePeriodSeconds?: number;
+  retryIntervalMs: number;
+}
+
+function parseMaxUnavailable(raw: string): number | string {
+  const t = raw.trim();
+  if (/^([1-9]\d?|100)%$/.test(t)) return t;
+  if (/^[1-9]\d*$/.test(t)) return Number(t);
+  throw new UsageError(`--max-unavailable: expected a count (3) or a percentage (25%), got "${raw}"`, { context: { option: 'max-unavailable' } });
+}
+
+function parseSelection(raw: Record<string, unknown>): Selection {
+  const hostnames = argList(raw, 'hostname').map((h) => {
+    try {
+      return validateHostname(h, 'hostname');
+    } catch (err) {
+      throw new UsageError(`--hostname: ${(err as Error).message}`, { context: { option: 'hostname' } });
+    }
+  });
+  const role = argString(raw, 'role');
+  const chosen = [argFlag(raw, 'all') && '--all', argFlag(raw, 'all-workers') && '--all-workers', role && '--role', hostnames.length > 0 && '--hostname'].filter(Boolean);
+  if (chosen.length !== 1) {
+    throw new UsageError(chosen.length ? `choose one of ${chosen.join(', ')}` : 'select nodes with --all, --all-workers, --role R or --hostname H', {
+      hint: 'see: cookbook k8s.reboot --help',
+    });
+  }
+  if (argFlag(raw, 'all')) return { all: true };
+  if (argFlag(raw, 'all-workers')) return { allWorkers: true };
+  if (role) return { role };
+  return { hostnames };
+}
+
+export default defineCookbook<Args>({
+  summary: 'Rolling reboot of nodes (several at once within limits; resumable; windows and blockers)',
+  description: [
+    'Reboots the selected nodes a few at a time: never more than --max-unavailable nodes unschedulable or NotReady',
+    '(nodes already down count too), within per-role limits from the inventory, only when the PodDisruptionBudgets',
+    'of the pods to evict allow it and the pods fit on the schedulable nodes. Control nodes go last, one at a time,',
+    'and only while every control node and etcd member is healthy. Per node: preflight (cluster health, blocking',
+    'alerts and pods), alert silence, cordon, drain (k8s.drain semantics), reboot over SSH, a new boot id over SSH',
+    'and in the Node status, Ready, uncordon, and the evicted workloads back to their desired ready replicas.',
+    'A failed drain uncordons the node and never reboots it; nodes cordoned before the run stay cordoned. The',
+    'rollout is journaled: running the same selection again continues it without rebooting finished nodes.',
+    'With --window, no node starts outside the window or when the time left is shorter than a node takes; the',
+    'run then exits 0 with the rollout journaled, and the next run continues it.',
+  ].join('\n'),
+  options: {
+    'cluster-name': clusterNameOption,
+    all: { type: 'boolean', describe: 'Every node of the cluster (control nodes last)' },
+    'all-workers': { type: 'boolean', describe: 'Every node that is not a control-plane node' },
+    role: { type: 'string', requiresArg: true, describe: 'Every node of one inventory role' },
+    hostname: { type: 'string', array: true, requiresArg: true, describe: 'These nodes (repeatable, or comma-separated)' },
+    'only-if-needed': { type: 'boolean', default: false, describe: 'Keep only nodes with a pending reboot: /var/run/reboot-required, or a newer kernel installed than running' },
+    'max-unavailable': { type: 'string', default: '1', describe: 'Most nodes unschedulable or NotReady at once, counting nodes already down: N or P%' },
+    'max-failures': { type: 'number', default: 0, describe: 'Node failures tolerated before no new node starts (0: stop at the first)' },
+    window: { type: 'string', requiresArg: true, describe: 'Maintenance window, e.g. "Mon-Fri 06:00-16:00 Europe/Madrid"' },
+    'node-duration': { type: 'string', requiresArg: true, describe: 'Expected time per node (default: measured; 10m before the first node)' },
+    'block-on-alert': { type: 'string', array: true, requiresArg: true, describe: 'Hold while an alert matching these matchers fires, e.g. \'severity=critical\' ({node} = the node\'s name)' },
+    'block-on-pod': { type: 'string', array: true, requiresArg: true, describe: 'Hold a node while a pod matching this label selector runs on it' },
+    'hard-reboot-fallback': { type: 'boolean', default: false, describe: 'Hard-reboot through OpenStack a drained node that does not come back' },
+    report: { type: 'string', requiresArg: true, describe: 'Write a self-contained HTML report (timeline and table) to this file' },
+    'drain-timeout': { type: 'string', default: '10m', describe: 'Deadline of each drain' },
+    'reboot-timeout': { type: 'string', default: '15m', describe: 'How long a node may take to come back with a new boot id' },
+    'ready-timeout': { type: 'string', default: '15m', describe: 'How long a rebooted node may take to be Ready' },
+    'recover-timeout': { type: 'string', default: '15m', describe: 'How long evicted workloads may take to be ready again' },
+    'hold-timeout': { type: 'string', default: '1h', describe: 'Give up (exit 1) when no node could start for this long' },
+    'silence-duration': { type: 'string', default: '1h', describe: "Length of each node's alert silence (expired as soon as the node is done)" },
+    'poll-interval': { type: 'string', default: '2s', describe: 'How often waiting nodes are re-checked' },
+    'rollout-max-age': { type: 'string', default: '7d', describe: 'An unfinished rollout older than this is not continued: a new one begins' },
+    'delete-emptydir-data': { type: 'boolean', default: false, describe: 'Evict pods with emptyDir volumes (their data is lost)' },
+    'force-unmanaged': { type: 'boolean', default: false, describe: 'Evict pods that no controller will recreate' },
+    'grace-period': { type: 'number', default: -1, describe: "Seconds each pod gets to terminate; -1 uses the pod's own" },
+    'retry-interval': { type: 'string', default: '5s', describe: 'Least time between two eviction attempts of a pod a PDB refused' },
+  },
+  examples: [
+    ['cookbook k8s.reboot --cluster-name tools --all-workers --max-unavailable 3', 'Reboot every worker, three at a time'],
+    ['cookbook k8s.reboot --cluster-name tools --all --only-if-needed --window "Mon-Fri 06:00-16:00 Europe/Madrid" --yes', 'Scheduled: nodes with a pending reboot, inside the window'],
+    ['cookbook k8s.reboot --cluster-name toolsbeta --role worker_nfs --block-on-alert \'severity=critical\' --report reboot.html', 'NFS workers, held by critical alerts, with an HTML report'],
+    ['cookbook k8s.reboot --cluster-name tools --all-workers --max-unavailable 10% --dry-run', 'Show the order and batches without changing anything'],
+  ],
+  parse: (raw) => {
+    const window = argString(raw, 'window');
+    // Alert matchers are checked at the start of run(), before anything changes (the parser is in lib/alerting).
+    const blockOnAlert = (Array.isArray(raw['block-on-alert']) ? raw['block-on-alert'] : raw['block-on-alert'] === undefined ? [] : [raw['block-on-alert']]).map(String).filter((s) => s.trim());
+    const podSpecs = Array.isArray(raw['block-on-pod']) ? raw['block-on-pod'] : raw['block-on-pod'] === undefined ? [] : [raw['block-on-pod']];
+    return frozen({
+      clusterName: argString(raw, 'cluster-name', { required: true }),
+      selection: parseSelection(raw),
+      onlyIfNeeded: argFlag(raw, 'only-if-needed'),
+      maxUnavailable: parseMaxUnavailable(argString(raw, 'max-unavailable') ?? '1'),
+      maxFailures: argInt(raw, 'max-failures', { min: 0, default: 0 })!,
+      window: window ? parseWindow(window) : undefined,
+      nodeDurationMs: argDuration(raw, 'node-duration'),
+      blockOnAlert,
+      blockOnPod: podSpecs.map((s) => parseLabelSelector(String(s))),
+      hardRebootFallback: argFlag(raw, 'hard-reboot-fallback'),
+      report: argString(raw, 'report'),
+      drainTimeoutMs: argDuration(raw, 'drain-timeout', 600_000)!,
+      rebootTimeoutMs: argDuration(raw, 'reboot-timeout', 900_000)!,
+      readyTimeoutMs: argDuration(raw, 'ready-timeout', 900_000)!,
+      recoverTimeoutMs: argDuration(raw, 'recover-timeout', 900_000)!,
+      holdTimeoutMs: argDuration(raw, 'hold-timeout', 3_600_000)!,
+      silenceMs: argDuration(raw, 'silence-duration', 3_600_000)!,
+      pollMs: argDuration(raw, 'poll-interval', 2000)!,
+      rolloutMaxAgeMs: argDuration(raw, 'rollout-max-age', 7 * 86_400_000)!,
+      deleteEmptyDirData: argFlag(raw, 'delete-emptydir-data'),
+      forceUnmanaged: argFlag(raw, 'force-unmanaged'),
+      gracePeriodSeconds: ((g) => (g === undefined || g < 0 ? undefined : g))(argInt(raw, 'grace-period', { min: -1, default: -1 })),
+      retryIntervalMs: argDuration(raw, 'retry-interval', 5000)!,
+    });
+  },
+  async run(ctx, args) {
+    const { runRollout } = await import('../../lib/ops/reboot-rollout.js');
+    return runRollout(ctx, {
+      selection: args.selection,
+      onlyIfNeeded: args.onlyIfNeeded,
+      maxUnavailable: args.maxUnavailable,
+      maxFailures: args.maxFailures,
+      window: args.window,
+      nodeDurationMs: args.nodeDurationMs,
+      blockOnAlert: args.blockOnAlert,
+      blockOnPod: args.blockOnPod,
+      holdTimeoutMs: args.holdTimeoutMs,
+      pollMs: args.pollMs,
+      rolloutMaxAgeMs: args.rolloutMaxAgeMs,
+      reportPath: args.report,
+      node: {
+        drain: {
+          timeoutMs: args.drainTimeoutMs,
+          gracePeriodSeconds: args.gracePeriodSeconds,
+          deleteEmptyDirData: args.deleteEmptyDirData,
+          forceUnmanaged: args.forceUnmanaged,
+          ignoreDaemonSets: true,
+          skipWaitForDeleteTimeoutSeconds: 0,
+          retryMinMs: args.retryIntervalMs,
+          disableEviction: false,
+        },
+        rebootTimeoutMs: args.rebootTimeoutMs,
+        readyTimeoutMs: args.readyTimeoutMs,
+        recoverTimeoutMs: args.recoverTimeoutMs,
+        hardRebootFallback: args.hardRebootFallback,
+        silenceMs: args.silenceMs,
+      },
+    });
+  },
+});

@@ -1,0 +1,102 @@
+// Blockers of a reboot, checked again before every node: pods matching --block-on-pod label selectors on the
+// node, and (reboot-alerts.ts) firing Alertmanager alerts matching --block-on-alert, where `{node}` stands for
+// the node's name. Pure and light: the cookbook parses its arguments with it, and `cookbook list` loads the
+// cookbook without any client module.
+import type { V1Pod } from '@kubernetes/client-node';
+import { UsageError } from '../core/errors.js';
+
+/** One requirement of a label selector. */
+export type Requirement =
+  | { key: string; op: '=' | '!='; value: string }
+  | { key: string; op: 'in' | 'notin'; values: string[] }
+  | { key: string; op: 'exists' | '!exists' };
+
+/** A parsed label selector: every requirement must hold. */
+export interface LabelSelector {
+  text: string;
+  requirements: Requirement[];
+}
+
+const KEY = /^([a-z0-9A-Z]([-a-z0-9A-Z_.]*[a-z0-9A-Z])?\/)?[a-z0-9A-Z]([-a-z0-9A-Z_.]*[a-z0-9A-Z])?$/;
+const VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
+
+function splitTopLevel(text: string): string[] {
+  const out: string[] = [];
+  let depth = 0;
+  let cur = '';
+  for (const c of text) {
+    if (c === '(') depth++;
+    if (c === ')') depth--;
+    if (c === ',' && depth === 0) {
+      out.push(cur);
+      cur = '';
+    } else cur += c;
+  }
+  out.push(cur);
+  return out.map((s) => s.trim()).filter(Boolean);
+}
+
+/** Parses a Kubernetes label selector (`app=web,tier!=db,env in (a,b),!legacy,backup`); UsageError when malformed. */
+export function parseLabelSelector(text: string, option = 'block-on-pod'): LabelSelector {
+  const bad = (why: string): UsageError => new UsageError(`--${option}: "${text}" is not a label selector: ${why}`, { context: { option, selector: text } });
+  const parts = splitTopLevel(text);
+  if (parts.length === 0) throw bad('it is empty');
+  const requirements = parts.map((p): Requirement => {
+    let m = /^(\S+?)\s+(in|notin)\s+\((.*)\)$/.exec(p);
+    if (m) {
+      const values = m[3]!.split(',').map((v) => v.trim()).filter(Boolean);
+      if (!KEY.test(m[1]!) || values.some((v) => !VALUE.test(v))) throw bad(`bad key or value in "${p}"`);
+      return { key: m[1]!, op: m[2] as 'in' | 'notin', values };
+    }
+    m = /^(\S+?)\s*(==|=|!=)\s*(\S*)$/.exec(p);
+    if (m) {
+      if (!KEY.test(m[1]!) || !VALUE.test(m[3]!)) throw bad(`bad key or value in "${p}"`);
+      return { key: m[1]!, op: m[2] === '!=' ? '!=' : '=', value: m[3]! };
+    }
+    m = /^(!?)\s*(\S+)$/.exec(p);
+    if (m && KEY.test(m[2]!)) return { key: m[2]!, op: m[1] ? '!exists' : 'exists' };
+    throw bad(`cannot read "${p}"`);
+  });
+  return { text, requirements };
+}
+
+/** True when labels satisfy every requirement (Kubernetes semantics: != and notin match a missing label). */
+export function selectorMatches(selector: LabelSelector, labels: Readonly<Record<string, string>> | undefined): boolean {
+  const l = labels ?? {};
+  return selector.requirements.every((r) => {
+    const has = Object.prototype.hasOwnProperty.call(l, r.key);
+    switch (r.op) {
+      case '=':
+        return has && l[r.key] === r.value;
+      case '!=':
+        return !has || l[r.key] !== r.value;
+      case 'in':
+        return has && r.values.includes(l[r.key]!);
+      case 'notin':
+        return !has || !r.values.includes(l[r.key]!);
+      case 'exists':
+        return has;
+      case '!exists':
+        return !has;
+    }
+  });
+}
+
+/** The reason a node is held by blocking pods on it, or undefined. Finished pods do not block. */
+export function podBlocker(pods: readonly V1Pod[], selectors: readonly LabelSelector[]): string | undefined {
+  for (const s of selectors) {
+    const hits = pods.filter((p) => p.status?.phase !== 'Succeeded' && p.status?.phase !== 'Failed' && selectorMatches(s, p.metadata?.labels));
+    if (hits.length) return `blocking pod${hits.length > 1 ? 's' : ''} ${hits.slice(0, 3).map((p) => `${p.metadata?.namespace ?? 'default'}/${p.metadata?.name ?? '?'}`).join(', ')}${hits.length > 3 ? ', ...' : ''} (--block-on-pod ${s.text})`;
+  }
+  return undefined;
+}
+
+/** The matcher text for one node: `{node}` replaced by the node's name (regex-escaped). */
+export function alertSpecFor(spec: string, node: string): string {
+  return spec.replaceAll('{node}', node.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+}
+
+/** True when a spec depends on the node (its answer differs per node). */
+export function perNodeSpec(spec: string): boolean {
+  return spec.includes('{node}');
+}

@@ -1,0 +1,112 @@
+// Reads what the rollout planner needs from the cluster: every Node, the pods bound to each (per-node field
+// selector lists, a few at a time; never one cluster-wide pod list) and every PodDisruptionBudget, turned into
+// the planner's plain facts: evictable pods with their requests and PDBs, allocatable and requested
+// resources, taints.
+import type { V1Node, V1Pod, V1PodDisruptionBudget } from '@kubernetes/client-node';
+import { type DrainFilterOptions, defaultDrainFilterOptions, planDrain, selectorMatches } from '../k8s/drain-plan.js';
+import { type Kube, isCordoned, isNodeReady } from '../k8s/index.js';
+import type { ClusterConfig } from '../inventory/schema.js';
+import { type NodeFacts, type PdbFacts, type PodFacts, type Resources, parseQuantity } from './rollout.js';
+import { isControlNode } from './reboot-select.js';
+import { roleOf } from '../inventory/naming.js';
+
+/** The taints the node lifecycle controller manages: they come and go with cordons and reboots. */
+const LIFECYCLE_TAINTS = new Set(['node.kubernetes.io/unschedulable', 'node.kubernetes.io/not-ready', 'node.kubernetes.io/unreachable']);
+
+/** One snapshot of the cluster. */
+export interface ClusterFacts {
+  nodes: V1Node[];
+  byName: Map<string, V1Node>;
+  /** Pods bound to each node. */
+  pods: Map<string, V1Pod[]>;
+  pdbs: V1PodDisruptionBudget[];
+  /** The planner's view. */
+  planNodes: NodeFacts[];
+  planPdbs: PdbFacts[];
+  readyz: boolean;
+  at: number;
+}
+
+/** The requests of a pod: the sum over its containers (limits where no request is set), at least the largest init container's. */
+export function podRequests(pod: V1Pod): Resources {
+  const of = (c: { resources?: { requests?: Record<string, string>; limits?: Record<string, string> } }): Resources => ({
+    cpu: parseQuantity(c.resources?.requests?.cpu ?? c.resources?.limits?.cpu),
+    memory: parseQuantity(c.resources?.requests?.memory ?? c.resources?.limits?.memory),
+  });
+  const main = (pod.spec?.containers ?? []).map(of).reduce((a, b) => ({ cpu: a.cpu + b.cpu, memory: a.memory + b.memory }), { cpu: 0, memory: 0 });
+  for (const init of (pod.spec?.initContainers ?? []).map(of)) {
+    main.cpu = Math.max(main.cpu, init.cpu);
+    main.memory = Math.max(main.memory, init.memory);
+  }
+  return main;
+}
+
+function finished(pod: V1Pod): boolean {
+  return pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed';
+}
+
+/** The node's own taints that keep ordinary pods away (its lifecycle taints excluded). */
+export function hasOwnTaint(node: V1Node): boolean {
+  return (node.spec?.taints ?? []).some((t) => (t.effect === 'NoSchedule' || t.effect === 'NoExecute') && !LIFECYCLE_TAINTS.has(t.key));
+}
+
+/** Pods a drain would evict (DaemonSet and mirror pods stay, terminating pods are on their way out). */
+export function evictablePods(pods: readonly V1Pod[], filter: DrainFilterOptions, now: number): V1Pod[] {
+  const alive = pods.filter((p) => !p.metadata?.deletionTimestamp);
+  // Refused pods (emptyDir, unmanaged) would stop the drain; for the plan they still have to go somewhere.
+  const plan = planDrain(alive, { ...filter, deleteEmptyDirData: true, forceUnmanaged: true }, { daemonSetExists: () => true, now });
+  return plan.evict.map((e) => e.pod);
+}
+
+/** Turns one node and its pods into the planner's facts. */
+export function nodeFacts(cluster: ClusterConfig, node: V1Node, pods: readonly V1Pod[], pdbs: readonly V1PodDisruptionBudget[], filter: DrainFilterOptions, now: number): NodeFacts {
+  const name = node.metadata?.name ?? '';
+  const evict = evictablePods(pods, filter, now);
+  const podFacts: PodFacts[] = evict.map((p) => {
+    const ns = p.metadata?.namespace ?? 'default';
+    return {
+      key: `${ns}/${p.metadata?.name ?? '?'}`,
+      requests: podRequests(p),
+      pdbs: pdbs.filter((b) => b.metadata?.namespace === ns && selectorMatches(b.spec?.selector, p.metadata?.labels)).map((b) => `${ns}/${b.metadata?.name}`),
+    };
+  });
+  const requested = pods
+    .filter((p) => !finished(p))
+    .map(podRequests)
+    .reduce((a, b) => ({ cpu: a.cpu + b.cpu, memory: a.memory + b.memory }), { cpu: 0, memory: 0 });
+  const alloc = node.status?.allocatable ?? node.status?.capacity ?? {};
+  return {
+    name,
+    role: roleOf(cluster, name) ?? 'unknown',
+    control: isControlNode(cluster, node),
+    ready: isNodeReady(node),
+    cordoned: isCordoned(node),
+    pods: podFacts,
+    allocatable: { cpu: parseQuantity(alloc.cpu), memory: parseQuantity(alloc.memory) },
+    requested,
+    tainted: hasOwnTaint(node),
+  };
+}
+
+/** Lists the pods of many nodes, `concurrency` requests at a time. */
+export async function podsOfNodes(kube: Kube, names: readonly string[], concurrency = 8): Promise<Map<string, V1Pod[]>> {
+  const out = new Map<string, V1Pod[]>();
+  const queue = [...names];
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, queue.length) }, async () => {
+      for (let n = queue.shift(); n !== undefined; n = queue.shift()) out.set(n, await kube.listPodsOnNode(n));
+    }),
+  );
+  return out;
+}
+
+/** Reads a snapshot of the cluster for the planner. */
+export async function gatherFacts(kube: Kube, cluster: ClusterConfig, options: { filter?: DrainFilterOptions; now: number }): Promise<ClusterFacts> {
+  const [nodes, pdbs, readyz] = await Promise.all([kube.listNodes(), kube.listPdbs(), kube.readyz()]);
+  const byName = new Map(nodes.map((n) => [n.metadata?.name ?? '', n]));
+  const pods = await podsOfNodes(kube, [...byName.keys()]);
+  const filter = options.filter ?? defaultDrainFilterOptions;
+  const planNodes = nodes.map((n) => nodeFacts(cluster, n, pods.get(n.metadata?.name ?? '') ?? [], pdbs, filter, options.now));
+  const planPdbs = pdbs.map((p) => ({ key: `${p.metadata?.namespace}/${p.metadata?.name}`, disruptionsAllowed: p.status?.disruptionsAllowed ?? 0 }));
+  return { nodes, byName, pods, pdbs, planNodes, planPdbs, readyz, at: options.now };
+}

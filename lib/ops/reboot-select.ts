@@ -1,0 +1,118 @@
+// Which nodes a k8s.reboot run acts on: the selection (--all, --all-workers, --role, --hostname) resolved
+// against the cluster's Node objects, and --only-if-needed (the reboot-required sentinel, or a running kernel
+// older than the newest one installed) read over SSH with read-only commands.
+import type { V1Node } from '@kubernetes/client-node';
+import { InputError, messageOf } from '../core/errors.js';
+import { roleOf } from '../inventory/naming.js';
+import type { ClusterConfig } from '../inventory/schema.js';
+import type { Remote } from '../remote/index.js';
+import { requireNodeRole } from './nodes.js';
+import { naturalCompare } from './rollout.js';
+
+/** What the operator selected. Exactly one of the four is set. */
+export interface Selection {
+  all?: boolean;
+  allWorkers?: boolean;
+  role?: string;
+  hostnames?: readonly string[];
+}
+
+/** The sentinel unattended-upgrades and needrestart leave when a reboot is due. */
+export const REBOOT_REQUIRED = '/var/run/reboot-required';
+
+/** True for nodes of a control-plane role (by inventory role, else by the Kubernetes role label). */
+export function isControlNode(cluster: ClusterConfig, node: V1Node): boolean {
+  const name = node.metadata?.name ?? '';
+  const role = roleOf(cluster, name);
+  if (role) return cluster.roles[role]!.node === 'control-plane';
+  return node.metadata?.labels?.['node-role.kubernetes.io/control-plane'] !== undefined;
+}
+
+/**
+ * The node names the selection means, sorted naturally. `--all` is every node; `--all-workers` every node
+ * that is not a control-plane node (ingress nodes included: they are Kubernetes workers); `--role` the nodes
+ * of one inventory role; `--hostname` the names given, each of which must be a node of this cluster.
+ */
+export function selectNodes(cluster: ClusterConfig, nodes: readonly V1Node[], selection: Selection): string[] {
+  const names = nodes.map((n) => n.metadata?.name ?? '').filter(Boolean);
+  let out: string[];
+  if (selection.all) {
+    out = names;
+  } else if (selection.allWorkers) {
+    out = nodes.filter((n) => !isControlNode(cluster, n)).map((n) => n.metadata!.name!);
+  } else if (selection.role) {
+    requireNodeRole(cluster, selection.role);
+    out = names.filter((n) => roleOf(cluster, n) === selection.role);
+    if (out.length === 0) throw new InputError(`cluster ${cluster.name} has no ${selection.role} node`, { context: { cluster: cluster.name, role: selection.role } });
+  } else if (selection.hostnames?.length) {
+    const known = new Set(names);
+    const missing = selection.hostnames.filter((h) => !known.has(h));
+    if (missing.length) {
+      throw new InputError(`not a Kubernetes node of cluster ${cluster.name}: ${missing.join(', ')}`, {
+        context: { cluster: cluster.name, missing },
+        hint: 'check the names with: kubectl get nodes',
+      });
+    }
+    out = [...new Set(selection.hostnames)];
+  } else {
+    throw new InputError('select nodes with --all, --all-workers, --role R or --hostname H', { hint: 'see: cookbook k8s.reboot --help' });
+  }
+  return out.sort(naturalCompare);
+}
+
+/** Compares Debian kernel release strings (6.1.0-25-amd64 < 6.1.0-28-amd64 < 6.10.0-1-amd64). */
+export function compareKernels(a: string, b: string): number {
+  return naturalCompare(a, b);
+}
+
+/** The kernel versions that have an image in a `ls /boot` listing (vmlinuz-VERSION). */
+export function installedKernels(listing: string): string[] {
+  return listing
+    .split(/\s+/)
+    .map((f) => /^vmlinuz-(.+)$/.exec(f.trim())?.[1])
+    .filter((v): v is string => v !== undefined)
+    .sort(compareKernels);
+}
+
+/** Why a host needs a reboot: the sentinel, or a newer installed kernel than the running one; undefined if not. */
+export function rebootReason(facts: { sentinel: boolean; running: string; installed: readonly string[] }): string | undefined {
+  if (facts.sentinel) return `${REBOOT_REQUIRED} exists`;
+  const newest = [...facts.installed].sort(compareKernels).at(-1);
+  if (newest && compareKernels(newest, facts.running) > 0) return `running kernel ${facts.running}, newest installed ${newest}`;
+  return undefined;
+}
+
+/** Reads (read-only commands) whether a host has a reboot pending; the reason, or undefined when it has none. */
+export async function pendingReboot(remote: Remote, host: string): Promise<string | undefined> {
+  const sentinel = await remote.query(host, ['test', '-e', REBOOT_REQUIRED], { okExitCodes: [0, 1], sudo: false, timeoutMs: 30_000 });
+  const running = (await remote.query(host, ['uname', '-r'], { sudo: false, timeoutMs: 30_000 })).stdout.trim();
+  const boot = await remote.query(host, ['ls', '/boot'], { sudo: false, timeoutMs: 30_000 });
+  return rebootReason({ sentinel: sentinel.exitCode === 0, running, installed: installedKernels(boot.stdout) });
+}
+
+/** Keeps the hosts with a pending reboot (checked a few at a time); the others are returned with why not. */
+export async function filterNeedingReboot(
+  remote: Remote,
+  hosts: readonly string[],
+  concurrency = 8,
+): Promise<{ needed: { node: string; reason: string }[]; notNeeded: string[]; unreachable: { node: string; error: string }[] }> {
+  const needed: { node: string; reason: string }[] = [];
+  const notNeeded: string[] = [];
+  const unreachable: { node: string; error: string }[] = [];
+  const queue = [...hosts];
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, queue.length) }, async () => {
+      for (let host = queue.shift(); host !== undefined; host = queue.shift()) {
+        try {
+          const reason = await pendingReboot(remote, host);
+          if (reason) needed.push({ node: host, reason });
+          else notNeeded.push(host);
+        } catch (err) {
+          unreachable.push({ node: host, error: messageOf(err) });
+        }
+      }
+    }),
+  );
+  const order = (a: { node: string }, b: { node: string }): number => naturalCompare(a.node, b.node);
+  return { needed: needed.sort(order), notNeeded: notNeeded.sort(naturalCompare), unreachable: unreachable.sort(order) };
+}

@@ -1,0 +1,198 @@
+// The rollout's memory, kept in the run journal (ctx.remember): when it began, the boot id of every target at
+// that moment, which nodes an admin had cordoned or that were down, and each node's phase with timestamps.
+// A resumed run (the runner copies the memo) or a later run of the same selection (after a window closed, or a
+// failure with other arguments) continues the same rollout: nodes whose boot id changed since it began are
+// done, the node in flight is finished, and nothing is rebooted twice.
+import { createHash } from 'node:crypto';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Context } from '../core/context.js';
+import { Journal, canonicalJson, journalDir } from '../core/journal.js';
+import type { WorkloadRef } from '../k8s/index.js';
+
+/** Phases of one node, in order. `pending` has not started; `done` and `failed` are final. */
+export const NODE_PHASES = ['pending', 'preflight', 'silence', 'cordon', 'drain', 'reboot', 'wait-ready', 'uncordon', 'recover', 'done', 'failed'] as const;
+
+/** A node's phase. */
+export type NodePhase = (typeof NODE_PHASES)[number];
+
+/** One timed phase of a node (for the report and the measured durations). */
+export interface PhaseSpan {
+  phase: NodePhase;
+  start: number;
+  end?: number;
+}
+
+/** What the journal keeps per node. */
+export interface NodeRecord {
+  phase: NodePhase;
+  phases: PhaseSpan[];
+  /** The run that last worked on the node. */
+  runId: string;
+  silenceId?: string;
+  /** Workloads whose pods the drain evicts (recorded before the drain; waited for after the uncordon). */
+  owners?: WorkloadRef[];
+  /** The cordon is ours (we uncordon it), as opposed to an admin's. */
+  cordonOurs?: boolean;
+  /** Boot id read over SSH right before the reboot command. */
+  bootIdBefore?: string;
+  bootIdAfter?: string;
+  hardReboot?: boolean;
+  failedPhase?: NodePhase;
+  error?: string;
+  /** We cordoned it and could not uncordon it (it is named in the failure report). */
+  leftCordoned?: boolean;
+  startedAt?: number;
+  finishedAt?: number;
+}
+
+/** The rollout as a whole. */
+export interface RolloutRecord {
+  /** The run that began it. */
+  id: string;
+  startedAt: number;
+  /** Identity of the selection: later runs with the same selection continue this rollout. */
+  selectionKey: string;
+  /** Nodes to reboot, fixed when the rollout began. */
+  targets: string[];
+  /** Boot id of every target in its Node status when the rollout began. */
+  bootIds: Record<string, string | null>;
+  /** Nodes cordoned by someone else when the rollout began: they stay cordoned. */
+  cordonedBefore: string[];
+  /** Nodes that were NotReady when the rollout began (not rebooted; they count as unavailable). */
+  notReadyBefore: string[];
+  /** Selected nodes left out, with why (not needed, NotReady, ...). */
+  skipped: { node: string; reason: string }[];
+  /** Every run that worked on it. */
+  runs: string[];
+  complete?: boolean;
+  completedAt?: number;
+}
+
+const ROLLOUT_KEY = 'reboot:rollout';
+const nodeKey = (node: string): string => `reboot:node:${node}`;
+
+/** A stable key for a selection (cluster + what was selected + --only-if-needed). */
+export function selectionKey(cluster: string, selection: Record<string, unknown>): string {
+  return createHash('sha256').update(canonicalJson({ cluster, ...selection })).digest('hex').slice(0, 24);
+}
+
+/** The rollout this run continues, if any: from its own (resumed) journal, else the newest unfinished one with the same selection. */
+export function findRollout(ctx: Context, key: string, maxAgeMs: number): { rollout: RolloutRecord; nodes: Record<string, NodeRecord>; from: string } | undefined {
+  const own = ctx.recall<RolloutRecord>(ROLLOUT_KEY);
+  const fresh = (r: RolloutRecord | undefined): r is RolloutRecord => !!r && !r.complete && r.selectionKey === key && ctx.clock.now() - r.startedAt <= maxAgeMs;
+  if (fresh(own)) return { rollout: own, nodes: nodesFromMemo(ctx.journal.data.memo), from: ctx.journal.data.resumedFrom ?? ctx.runId };
+  const dir = journalDir(ctx.stateDir, ctx.cookbook);
+  let files: string[];
+  try {
+    files = readdirSync(dir).filter((f) => f.endsWith('.json'));
+  } catch {
+    return undefined;
+  }
+  const journals: Journal[] = [];
+  for (const f of files) {
+    try {
+      const j = Journal.read(join(dir, f));
+      if (j.data.runId !== ctx.runId && !j.data.dryRun && j.data.cluster === ctx.cluster.name && j.data.memo[ROLLOUT_KEY]) journals.push(j);
+    } catch {
+      // A torn or foreign file is not a rollout to continue.
+    }
+  }
+  const newest = journals
+    .filter((j) => (j.data.memo[ROLLOUT_KEY] as RolloutRecord).selectionKey === key)
+    .sort((a, b) => (a.data.startedAt < b.data.startedAt ? 1 : -1))[0];
+  // --fresh on the newest run means: start over.
+  if (!newest || newest.data.supersededBy?.startsWith('fresh:')) return undefined;
+  const rollout = newest.data.memo[ROLLOUT_KEY] as RolloutRecord;
+  return fresh(rollout) ? { rollout, nodes: nodesFromMemo(newest.data.memo), from: newest.data.runId } : undefined;
+}
+
+function nodesFromMemo(memo: Record<string, unknown>): Record<string, NodeRecord> {
+  const out: Record<string, NodeRecord> = {};
+  for (const [k, v] of Object.entries(memo)) if (k.startsWith('reboot:node:')) out[k.slice('reboot:node:'.length)] = v as NodeRecord;
+  return out;
+}
+
+/** The rollout state of one run: reads and writes go through the journal, so a kill loses nothing. */
+export class RolloutState {
+  readonly rollout: RolloutRecord;
+  private readonly nodes: Map<string, NodeRecord>;
+
+  constructor(
+    private readonly ctx: Context,
+    rollout: RolloutRecord,
+    nodes: Record<string, NodeRecord> = {},
+  ) {
+    this.rollout = rollout;
+    this.nodes = new Map(Object.entries(nodes));
+    if (!this.rollout.runs.includes(ctx.runId)) this.rollout.runs.push(ctx.runId);
+    // Copy everything into this run's journal: the next run finds it here.
+    this.saveRollout();
+    for (const [name, rec] of this.nodes) this.persist(name, rec);
+  }
+
+  /** Writes the rollout record (not in dry-run: a plan must not begin a rollout). */
+  saveRollout(): void {
+    if (!this.ctx.dryRun) this.ctx.remember(ROLLOUT_KEY, this.rollout);
+  }
+
+  private persist(name: string, rec: NodeRecord): void {
+    if (!this.ctx.dryRun) this.ctx.remember(nodeKey(name), rec);
+  }
+
+  /** A node's record (pending when it has none). */
+  node(name: string): NodeRecord {
+    return this.nodes.get(name) ?? { phase: 'pending', phases: [], runId: this.ctx.runId };
+  }
+
+  /** Every node with a record. */
+  records(): Map<string, NodeRecord> {
+    return new Map(this.nodes);
+  }
+
+  /** Updates a node's record and journals it. */
+  update(name: string, patch: Partial<NodeRecord>): NodeRecord {
+    const rec = { ...this.node(name), ...patch, runId: this.ctx.runId };
+    this.nodes.set(name, rec);
+    this.persist(name, rec);
+    return rec;
+  }
+
+  /** Moves a node into a phase: closes the open span, opens the next. */
+  enter(name: string, phase: NodePhase, now: number): NodeRecord {
+    const rec = this.node(name);
+    const phases = rec.phases.map((p) => ({ ...p }));
+    const open = phases.at(-1);
+    if (open && open.end === undefined) {
+      if (open.phase === phase) return rec;
+      open.end = now;
+    }
+    if (phase !== 'done' && phase !== 'failed') phases.push({ phase, start: now });
+    return this.update(name, {
+      phase,
+      phases,
+      startedAt: rec.startedAt ?? now,
+      ...(phase === 'done' || phase === 'failed' ? { finishedAt: now } : {}),
+    });
+  }
+
+  /** Marks the rollout finished: the next run with this selection begins a new one. */
+  complete(now: number): void {
+    this.rollout.complete = true;
+    this.rollout.completedAt = now;
+    this.saveRollout();
+  }
+
+  /** Cordon to uncordon of a finished node (the cycle the bench measures), if known. */
+  static cycleMs(rec: NodeRecord): number | undefined {
+    const start = rec.phases.find((p) => p.phase === 'cordon')?.start;
+    const end = rec.phases.find((p) => p.phase === 'uncordon')?.end;
+    return start !== undefined && end !== undefined ? end - start : undefined;
+  }
+
+  /** Time a finished node spent in its phases (what the next node is expected to take); gaps between runs do not count. */
+  static totalMs(rec: NodeRecord): number | undefined {
+    if (rec.phase !== 'done' || rec.phases.length === 0) return undefined;
+    return rec.phases.reduce((acc, p) => acc + ((p.end ?? p.start) - p.start), 0);
+  }
+}
