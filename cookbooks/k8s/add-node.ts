@@ -1,6 +1,6 @@
 // k8s.add-node: create the VM, provision it, join it with a fresh short-lived token, wait Ready, apply the
 // role's labels and taints. Interrupted and run again, it finishes the same node instead of creating another.
-import { argHostname, argString, clusterNameOption, frozen } from '../../lib/core/args.js';
+import { argHostname, argString, argVmOverrides, clusterNameOption, frozen, vmOverrideOptions } from '../../lib/core/args.js';
 import { defineCookbook } from '../../lib/core/cookbook.js';
 import { addNodeSteps } from '../../lib/ops/lifecycle.js';
 import { chooseNewHostname, clusterHost, requireNodeRole } from '../../lib/ops/nodes.js';
@@ -11,6 +11,7 @@ interface Args {
   hostname?: string;
   flavor?: string;
   image?: string;
+  network?: string;
 }
 
 export default defineCookbook<Args>({
@@ -21,8 +22,7 @@ export default defineCookbook<Args>({
     'cluster-name': clusterNameOption,
     role: { type: 'string', demandOption: true, requiresArg: true, describe: 'Role: worker, worker_nfs, ingress or control' },
     hostname: { type: 'string', requiresArg: true, describe: 'Name of the new node (default: the next name of the role)' },
-    flavor: { type: 'string', requiresArg: true, describe: "Flavor (default: the role's)" },
-    image: { type: 'string', requiresArg: true, describe: "Image (default: the role's)" },
+    ...vmOverrideOptions,
   },
   examples: [
     ['cookbook k8s.add-node --cluster-name toolsbeta --role worker_nfs', 'Add the next NFS worker'],
@@ -33,8 +33,7 @@ export default defineCookbook<Args>({
       clusterName: argString(raw, 'cluster-name', { required: true }),
       role: argString(raw, 'role', { required: true }),
       hostname: argHostname(raw, 'hostname'),
-      flavor: argString(raw, 'flavor'),
-      image: argString(raw, 'image'),
+      ...argVmOverrides(raw),
     }),
   validate(cluster, args) {
     requireNodeRole(cluster, args.role);
@@ -44,6 +43,6 @@ export default defineCookbook<Args>({
     await ctx.confirm(`Add a ${args.role} node to ${ctx.cluster.name}.`);
     const hostname = await chooseNewHostname(ctx, args.role, args.hostname);
     ctx.log.info(`adding ${args.role} node ${hostname}`);
-    return addNodeSteps(ctx, args.role, hostname, { flavor: args.flavor, image: args.image });
+    return addNodeSteps(ctx, args.role, hostname, args);
   },
 });

@@ -1,6 +1,6 @@
 // k8s.replace-node: add a node of the same role, then remove the old one (how operators move nodes to a new
 // image or flavor). Both halves are the add-node and remove-node steps, journaled in one run.
-import { argDuration, argHostname, argString, clusterNameOption, frozen, hostnameOption } from '../../lib/core/args.js';
+import { argDuration, argHostname, argString, argVmOverrides, clusterNameOption, frozen, hostnameOption, vmOverrideOptions } from '../../lib/core/args.js';
 import { defineCookbook } from '../../lib/core/cookbook.js';
 import { addNodeSteps, removeNodeSteps } from '../../lib/ops/lifecycle.js';
 import { chooseNewHostname, clusterHost, requireClusterNode, requireNodeRole } from '../../lib/ops/nodes.js';
@@ -10,6 +10,7 @@ interface Args {
   hostname: string;
   flavor?: string;
   image?: string;
+  network?: string;
   timeoutMs: number;
   retryIntervalMs: number;
 }
@@ -19,8 +20,7 @@ export default defineCookbook<Args>({
   options: {
     'cluster-name': clusterNameOption,
     hostname: hostnameOption('Node to replace'),
-    flavor: { type: 'string', requiresArg: true, describe: "Flavor of the new node (default: the role's)" },
-    image: { type: 'string', requiresArg: true, describe: "Image of the new node (default: the role's)" },
+    ...vmOverrideOptions,
     'drain-timeout': { type: 'string', default: '10m', describe: 'Deadline for draining the old node' },
     'retry-interval': { type: 'string', default: '5s', describe: 'Least time between two eviction attempts of a pod a PDB refused' },
   },
@@ -29,8 +29,7 @@ export default defineCookbook<Args>({
     frozen({
       clusterName: argString(raw, 'cluster-name', { required: true }),
       hostname: argHostname(raw, 'hostname', { required: true }),
-      flavor: argString(raw, 'flavor'),
-      image: argString(raw, 'image'),
+      ...argVmOverrides(raw),
       timeoutMs: argDuration(raw, 'drain-timeout', 600_000)!,
       retryIntervalMs: argDuration(raw, 'retry-interval', 5000)!,
     }),
@@ -44,7 +43,7 @@ export default defineCookbook<Args>({
     if (!ctx.recall('replace:added')) await requireClusterNode(kube, ctx.cluster, args.hostname);
     await ctx.confirm(`Replace ${args.hostname} on ${ctx.cluster.name}: add a new ${role} node, then remove this one.`);
     const newHost = await chooseNewHostname(ctx, role);
-    const added = await addNodeSteps(ctx, role, newHost, { flavor: args.flavor, image: args.image });
+    const added = await addNodeSteps(ctx, role, newHost, args);
     ctx.remember('replace:added', newHost);
     const removed = await removeNodeSteps(ctx, args.hostname, {
       drain: { timeoutMs: args.timeoutMs, deleteEmptyDirData: true, forceUnmanaged: false, retryMinMs: args.retryIntervalMs },

@@ -1,6 +1,6 @@
 // vm.create: a VM for a role, named by the naming rules, in the role's server group, ACTIVE and reachable
 // over SSH with its host key verified against the console log.
-import { argHostname, argString, clusterNameOption, frozen } from '../../lib/core/args.js';
+import { argHostname, argString, argVmOverrides, clusterNameOption, frozen, vmOverrideOptions } from '../../lib/core/args.js';
 import { defineCookbook } from '../../lib/core/cookbook.js';
 import { isPlanned } from '../../lib/core/gate.js';
 import { getRole } from '../../lib/inventory/naming.js';
@@ -21,9 +21,7 @@ export default defineCookbook<Args>({
     'cluster-name': clusterNameOption,
     role: { type: 'string', demandOption: true, requiresArg: true, describe: 'Inventory role (worker, worker_nfs, control, ingress, etcd)' },
     hostname: { type: 'string', requiresArg: true, describe: 'Host name (default: the next name of the role)' },
-    flavor: { type: 'string', requiresArg: true, describe: "Flavor (default: the role's)" },
-    image: { type: 'string', requiresArg: true, describe: "Image (default: the role's)" },
-    network: { type: 'string', requiresArg: true, describe: "Network (default: the role's)" },
+    ...vmOverrideOptions,
   },
   examples: [['cookbook vm.create --cluster-name toolsbeta --role worker', 'Create the next worker VM']],
   parse: (raw) =>
@@ -31,9 +29,7 @@ export default defineCookbook<Args>({
       clusterName: argString(raw, 'cluster-name', { required: true }),
       role: argString(raw, 'role', { required: true }),
       hostname: argHostname(raw, 'hostname'),
-      flavor: argString(raw, 'flavor'),
-      image: argString(raw, 'image'),
-      network: argString(raw, 'network'),
+      ...argVmOverrides(raw),
     }),
   validate(cluster, args) {
     getRole(cluster, args.role);
@@ -42,7 +38,7 @@ export default defineCookbook<Args>({
   async run(ctx, args) {
     const hostname = await chooseNewHostname(ctx, args.role, args.hostname);
     ctx.log.info(`VM: ${hostname}`);
-    const server = await ensureVm(ctx, args.role, hostname, { flavor: args.flavor, image: args.image, network: args.network });
+    const server = await ensureVm(ctx, args.role, hostname, args);
     return { hostname, server: isPlanned(server) ? 'planned' : { id: server.id, status: server.status, addresses: server.addresses } };
   },
 });

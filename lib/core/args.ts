@@ -99,3 +99,15 @@ export function argChoice<T extends string>(raw: RawArgs, option: string, choice
 export function frozen<A extends object>(args: A): Readonly<A> {
   return Object.freeze(args);
 }
+
+/** --flavor/--image/--network: overrides of a role's VM settings (vm.create, k8s.add-node, k8s.replace-node). */
+export const vmOverrideOptions: Record<'flavor' | 'image' | 'network', Options> = Object.freeze({
+  flavor: { type: 'string', requiresArg: true, describe: "Flavor (default: the role's)" },
+  image: { type: 'string', requiresArg: true, describe: "Image (default: the role's)" },
+  network: { type: 'string', requiresArg: true, describe: "Network (default: the role's)" },
+});
+
+/** The VM overrides given on the command line. */
+export function argVmOverrides(raw: RawArgs): { flavor?: string; image?: string; network?: string } {
+  return { flavor: argString(raw, 'flavor'), image: argString(raw, 'image'), network: argString(raw, 'network') };
+}
