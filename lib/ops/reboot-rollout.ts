@@ -263,6 +263,9 @@ class Scheduler {
       const name = n.metadata?.name ?? '';
       if (isNodeReady(n) || this.inflight.has(name) || this.state.rollout.notReadyBefore.includes(name)) continue;
       if (this.failures.some((f) => f.node === name)) continue;
+      // A target this rollout left half-way (failed, or interrupted) is ours to finish, not a stranger's outage.
+      const phase = this.targets.includes(name) ? this.state.node(name).phase : 'pending';
+      if (phase !== 'pending' && phase !== 'done') continue;
       problems.push(`node ${name} is NotReady`);
     }
     return problems;

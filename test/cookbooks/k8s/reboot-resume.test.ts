@@ -1,0 +1,143 @@
+// Crash safety and failures of k8s.reboot against the lab: the rollout is SIGKILLed after a cordon, in the
+// middle of a drain and right after the reboot command, and each re-run converges without rebooting a
+// finished node again; a host that never comes back stops the rollout (named, nothing further started,
+// exit 1, the node left cordoned and reported); --hard-reboot-fallback then brings it back through OpenStack.
+import { strict as assert } from 'node:assert';
+import { cleanupTempDirs, runCli, startCli, tempDir, waitForOutput } from '../../helpers/cli.js';
+import type { TestLab } from '../../helpers/lab.js';
+import { bootIds, cordonedNodes, countReboots, createWorkload, inventoryFor, podsOn, rebootArgs, resultOf, startRebootLab, workerNames } from './reboot-helpers.js';
+
+describe('k8s.reboot: interrupted and failing rollouts (lab)', function () {
+  this.timeout(120_000);
+  let lab: TestLab;
+  let inventory: string;
+  let workers: string[];
+  let target: string;
+
+  before(async () => {
+    lab = await startRebootLab(4);
+    await createWorkload(lab, 'tool-crash', [{ name: 'web', replicas: 4, pdb: { maxUnavailable: 1 } }]);
+    workers = workerNames(lab);
+    target = workers[1]!;
+    for (const w of workers) assert.equal(podsOn(lab, w).filter((p) => p.metadata.labels?.app === 'web').length, 1, `one web pod on ${w}`);
+    inventory = inventoryFor(lab, { fileLock: true });
+  });
+  after(async () => {
+    await lab?.stop();
+    cleanupTempDirs();
+  });
+
+  /** Kills a run at a point, re-runs it, and checks that every worker was rebooted exactly once in all. */
+  async function killAndResume(kill: (args: string[]) => Promise<void>, atKill: () => void): Promise<void> {
+    const state = tempDir('cc-state-');
+    const args = rebootArgs(inventory, state, ['--all-workers', '--max-unavailable', '1', '--json']);
+    const before = bootIds(lab);
+    const reboots = countReboots(lab);
+    try {
+      await kill(args);
+      atKill();
+      lab.world.faults = {};
+      const r = await runCli(args);
+      assert.equal(r.code, 0, r.stderr.slice(-3000));
+      const out = resultOf(r.stdout).result!;
+      assert.equal(out.rollout.continued, true, 'the re-run continued the same rollout');
+      assert.deepEqual([...out.done].sort(), [...workers].sort());
+      // Wait for the lab to report every host back, then count: one reboot each, none twice.
+      const after = bootIds(lab);
+      for (const w of workers) {
+        assert.notEqual(after[w], before[w], `${w} rebooted`);
+        assert.equal(reboots.counts.get(w), 1, `${w} rebooted exactly once (${reboots.counts.get(w)})`);
+      }
+      assert.deepEqual(cordonedNodes(lab), []);
+    } finally {
+      reboots.stop();
+    }
+  }
+
+  it('SIGKILL right after the cordon: the re-run drains and reboots that node and finishes', async () => {
+    let idBefore = '';
+    await killAndResume(
+      async (args) => {
+        idBefore = bootIds(lab)[target]!;
+        const r = await runCli(args, { env: { COOKBOOK_FAILPOINTS: `kill-after:cordon ${target}` } });
+        assert.notEqual(r.code, 0, 'the run was killed');
+      },
+      () => {
+        assert.ok(cordonedNodes(lab).includes(target), `${target} was left cordoned by the killed run`);
+        assert.equal(bootIds(lab)[target], idBefore, `${target} was not rebooted yet`);
+        assert.ok(podsOn(lab, target).some((p) => p.metadata.labels?.app === 'web'), 'not drained yet');
+      },
+    );
+  });
+
+  it('SIGKILL in the middle of a drain: the re-run finishes the drain and the rollout', async () => {
+    let idBefore = '';
+    await killAndResume(
+      async (args) => {
+        idBefore = bootIds(lab)[target]!;
+        // Evictions answered slowly: the kill lands while they are in flight.
+        lab.world.faults = { slowEvictionMs: 800 };
+        const p = startCli(args);
+        await waitForOutput(p, `${target}: drain`);
+        await new Promise((r) => setTimeout(r, 300));
+        p.kill('SIGKILL');
+        const done = await p;
+        assert.equal(done.signal, 'SIGKILL');
+      },
+      () => {
+        assert.ok(cordonedNodes(lab).includes(target));
+        assert.equal(bootIds(lab)[target], idBefore, `${target} was not rebooted`);
+      },
+    );
+  });
+
+  it('SIGKILL right after the reboot command: the re-run waits for that reboot instead of rebooting again', async () => {
+    await killAndResume(
+      async (args) => {
+        const r = await runCli(args, { env: { COOKBOOK_FAILPOINTS: `kill-after:reboot ${target}` } });
+        assert.notEqual(r.code, 0);
+      },
+      () => {
+        assert.ok(cordonedNodes(lab).includes(target), `${target} is still cordoned`);
+      },
+    );
+  });
+
+  it('a host that never comes back stops the rollout: named, nothing further started, exit 1, left cordoned', async () => {
+    const state = tempDir('cc-state-');
+    const bad = workers[2]!;
+    lab.world.faults = { hostsNeverReturn: [bad] };
+    lab.world.resetCounters();
+    const before = bootIds(lab);
+    const args = rebootArgs(inventory, state, ['--all-workers', '--max-unavailable', '1', '--reboot-timeout', '2s', '--json']);
+    const r = await runCli(args);
+    assert.equal(r.code, 1, r.stderr.slice(-2000));
+    assert.match(r.stderr, new RegExp(`${bad} .*did not come back|${bad} has been unreachable`));
+    const out = resultOf(r.stdout);
+    const ctx = out.error!.context;
+    assert.equal(out.error!.class, 'RolloutFailedError');
+    assert.match(out.error!.message, new RegExp(`stopped: ${bad} \\(wait-ready`));
+    assert.deepEqual(ctx.failed.map((f) => f.node), [bad]);
+    assert.deepEqual(ctx.leftCordoned, [bad]);
+    assert.equal(ctx.started.at(-1), bad, 'no node started after the failure');
+    const notStarted = workers.filter((w) => !ctx.started.includes(w));
+    assert.ok(notStarted.length >= 1);
+    for (const w of notStarted) assert.equal(bootIds(lab)[w], before[w], `${w} untouched`);
+    assert.deepEqual(cordonedNodes(lab), [bad]);
+    assert.equal(lab.counters().openstack_mutations, 0, 'no hard reboot without --hard-reboot-fallback');
+
+    // The next run continues the rollout; with --hard-reboot-fallback the drained node that did not come
+    // back is hard-rebooted through OpenStack (the lab fault is lifted first so the VM can boot again).
+    lab.world.faults = {};
+    const again = await runCli([...args, '--hard-reboot-fallback']);
+    assert.equal(again.code, 0, again.stderr.slice(-3000));
+    const out2 = resultOf(again.stdout);
+    assert.equal(out2.result!.rollout.continued, true);
+    assert.ok(out2.changes.some((c) => c.action === 'hard reboot server' && c.target === `server/${bad}`), 'hard reboot through OpenStack');
+    assert.ok(!out2.changes.some((c) => c.action === 'reboot' && c.target === bad), 'no second SSH reboot of the node');
+    assert.deepEqual([...out2.result!.done].sort(), [...workers].sort());
+    assert.notEqual(bootIds(lab)[bad], before[bad]);
+    assert.deepEqual(cordonedNodes(lab), []);
+    for (const w of ctx.done) assert.ok(!out2.result!.started.includes(w), `${w} (done before) not started again`);
+  });
+});
