@@ -91,9 +91,12 @@ export function podBlocker(pods: readonly V1Pod[], selectors: readonly LabelSele
   return undefined;
 }
 
-/** The matcher text for one node: `{node}` replaced by the node's name (regex-escaped). */
+/**
+ * The matcher text for one node: `{node}` replaced by the node's name. Node names are DNS labels (letters,
+ * digits, "-"), which mean themselves in a regex too; escaping here would be undone by the matcher's quoting.
+ */
 export function alertSpecFor(spec: string, node: string): string {
-  return spec.replaceAll('{node}', node.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+  return spec.replaceAll('{node}', node);
 }
 
 /** True when a spec depends on the node (its answer differs per node). */

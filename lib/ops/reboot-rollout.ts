@@ -407,33 +407,38 @@ class Scheduler {
           const facts = await gatherFacts(this.clients.kube, ctx.cluster, { filter: this.opts.node.drain, now: ctx.clock.now() });
           this.lastFacts = facts;
           const controlPending = pending.some((p) => facts.planNodes.find((n) => n.name === p)?.control);
-          const decision: Decision = planNext(
-            this.planInput(facts, pending, {
-              clusterProblems: this.clusterProblems(facts),
-              controlProblems: controlPending && !pending.some((p) => !facts.planNodes.find((n) => n.name === p)?.control) ? await this.controlProblems(facts) : [],
-              blocked: await this.roundBlockers(facts, pending),
-            }),
-          );
-          for (const w of decision.waiting) this.note(w.node, w.reason);
-          for (const node of decision.start) {
-            const now = ctx.clock.now();
-            const ok = mayStart(this.opts.window, now, this.expectedMs());
-            if (!ok.ok) {
-              this.note(node, ok.reason);
-              if (this.opts.window) {
-                stoppedBy = 'window';
-                nextWindow = new Date(windowState(this.opts.window, now).nextStart).toISOString();
+          const clusterProblems = this.clusterProblems(facts);
+          const controlProblems = controlPending && !pending.some((p) => !facts.planNodes.find((n) => n.name === p)?.control) ? await this.controlProblems(facts) : [];
+          const blocked = await this.roundBlockers(facts, pending);
+          let decision: Decision;
+          // A node its preflight holds (an alert about it, a pod that just appeared) is blocked and the round
+          // planned again, so the next candidate can take the slot instead.
+          for (;;) {
+            decision = planNext(this.planInput(facts, this.remaining(), { clusterProblems, controlProblems, blocked }));
+            let heldNow = false;
+            for (const node of decision.start) {
+              const now = ctx.clock.now();
+              const ok = mayStart(this.opts.window, now, this.expectedMs());
+              if (!ok.ok) {
+                this.note(node, ok.reason);
+                if (this.opts.window) {
+                  stoppedBy = 'window';
+                  nextWindow = new Date(windowState(this.opts.window, now).nextStart).toISOString();
+                }
+                break;
               }
-              break;
+              const held = await this.preflight(node);
+              if (held) {
+                blocked[node] = held;
+                heldNow = true;
+                continue;
+              }
+              this.start(node, now);
+              startedNow++;
             }
-            const held = await this.preflight(node);
-            if (held) {
-              this.note(node, held);
-              continue;
-            }
-            this.start(node, now);
-            startedNow++;
+            if (!heldNow || stoppedBy) break;
           }
+          for (const w of decision.waiting) this.note(w.node, w.reason);
           if (startedNow === 0 && this.inflight.size === 0 && decision.waiting.length) heldWhy = decision.waiting.map((w) => `${w.node}: ${w.reason}`).slice(0, 3).join('; ');
         }
         if (stoppedBy === 'window' && this.inflight.size === 0) break;
