@@ -100,11 +100,35 @@ export async function podsOfNodes(kube: Kube, names: readonly string[], concurre
   return out;
 }
 
-/** Reads a snapshot of the cluster for the planner. */
-export async function gatherFacts(kube: Kube, cluster: ClusterConfig, options: { filter?: DrainFilterOptions; now: number }): Promise<ClusterFacts> {
+/** Pod lists kept between planning rounds: nodes that do not matter this round are not listed again. */
+export type PodCache = Map<string, { pods: V1Pod[]; at: number }>;
+
+/** What gatherFacts may reuse. */
+export interface FactsOptions {
+  filter?: DrainFilterOptions;
+  now: number;
+  cache?: PodCache;
+  /** Nodes whose pods are always listed afresh (in flight, next candidates); others are reused up to maxAgeMs. */
+  fresh?: ReadonlySet<string>;
+  maxAgeMs?: number;
+}
+
+/**
+ * Reads a snapshot of the cluster for the planner. With a cache, only the nodes that can change this round's
+ * decision (`fresh`) and stale entries are listed: the rest only feed the capacity estimate.
+ */
+export async function gatherFacts(kube: Kube, cluster: ClusterConfig, options: FactsOptions): Promise<ClusterFacts> {
   const [nodes, pdbs, readyz] = await Promise.all([kube.listNodes(), kube.listPdbs(), kube.readyz()]);
   const byName = new Map(nodes.map((n) => [n.metadata?.name ?? '', n]));
-  const pods = await podsOfNodes(kube, [...byName.keys()]);
+  const cache = options.cache;
+  const maxAge = options.maxAgeMs ?? 0;
+  const toList = [...byName.keys()].filter((n) => {
+    const hit = cache?.get(n);
+    return !hit || options.fresh?.has(n) || options.now - hit.at > maxAge;
+  });
+  const listed = await podsOfNodes(kube, toList);
+  for (const [n, p] of listed) cache?.set(n, { pods: p, at: options.now });
+  const pods = new Map<string, V1Pod[]>([...byName.keys()].map((n) => [n, listed.get(n) ?? cache?.get(n)?.pods ?? []]));
   const filter = options.filter ?? defaultDrainFilterOptions;
   const planNodes = nodes.map((n) => nodeFacts(cluster, n, pods.get(n.metadata?.name ?? '') ?? [], pdbs, filter, options.now));
   const planPdbs = pdbs.map((p) => ({ key: `${p.metadata?.namespace}/${p.metadata?.name}`, disruptionsAllowed: p.status?.disruptionsAllowed ?? 0 }));

@@ -7,15 +7,16 @@
 import type { AlertmanagerClient } from '../alerting/index.js';
 import { hostMatchers } from '../alerting/index.js';
 import type { Context } from '../core/context.js';
-import { CookbookError, DryRunStop, InterruptedError, messageOf } from '../core/errors.js';
+import { CookbookError, DryRunStop, InterruptedError, TimeoutError, messageOf } from '../core/errors.js';
 import { type Planned, isPlanned } from '../core/gate.js';
 import type { DrainFilterOptions } from '../k8s/drain-plan.js';
-import { type DrainOptions, type Kube, type WorkloadRef, isCordoned, ourCordon } from '../k8s/index.js';
+import { type DrainOptions, type Kube, isCordoned, isNodeReady, nodeBootId, ourCordon } from '../k8s/index.js';
 import type { OpenStackClient } from '../openstack/index.js';
-import { RebootNeverCameBackError, type Remote } from '../remote/index.js';
+import { RebootNeverCameBackError, RebootNeverWentDownError, type Remote } from '../remote/index.js';
+import { isRebootTransient } from '../remote/reboot.js';
 import { cordonStep, drainStep, uncordonStep } from './nodes.js';
 import { evictablePods } from './reboot-facts.js';
-import type { NodePhase, RolloutState } from './reboot-state.js';
+import type { NodePhase, NodeRecord, RolloutState } from './reboot-state.js';
 
 /** Timeouts and switches of the per-node work. */
 export interface NodeRunOptions {
@@ -72,9 +73,13 @@ export async function rebootNode(env: NodeRunEnv, name: string): Promise<void> {
   const cordonedBefore = rollout.cordonedBefore.includes(name);
   const startBootId = rollout.bootIds[name] ?? undefined;
   let phase: NodePhase = state.node(name).phase;
-  const enter = (p: NodePhase): void => {
+  // Phase changes are journaled only where a resumed run needs them (the workloads before the drain, the
+  // boot id before the reboot, the end); the others ride along with the next write. Every journal write
+  // rewrites the whole file, and a large rollout makes thousands of them otherwise.
+  const JOURNALED = new Set<NodePhase>(['silence', 'drain', 'done', 'failed']);
+  const enter = (p: NodePhase, patch: Partial<NodeRecord> = {}): void => {
     phase = p;
-    state.enter(name, p, ctx.clock.now());
+    state.enter(name, p, ctx.clock.now(), patch, JOURNALED.has(p));
     env.onPhase(name, p);
   };
 
@@ -104,63 +109,75 @@ export async function rebootNode(env: NodeRunEnv, name: string): Promise<void> {
     enter('cordon');
     const cordon = await cordonStep(ctx, kube, name);
     const ours = isPlanned(cordon) ? true : cordon.ours && !cordonedBefore;
-    state.update(name, { cordonOurs: ours });
 
-    // The workloads to wait for after the reboot: read before the drain evicts their pods.
-    if (!state.node(name).owners) {
-      const pods = evictablePods(await kube.listPodsOnNode(name), env.options.drain, ctx.clock.now());
-      state.update(name, { owners: await kube.ownersOf(pods) });
-    }
-
-    enter('drain');
+    // The workloads to wait for after the reboot: read before the drain evicts their pods, journaled with it.
+    const owners = state.node(name).owners ?? (await kube.ownersOf(evictablePods(await kube.listPodsOnNode(name), env.options.drain, ctx.clock.now())));
+    enter('drain', { cordonOurs: ours, owners });
     await drainStep(ctx, kube, name, { ...env.options.drain, uncordonOnFailure: !cordonedBefore });
 
     enter('reboot');
     const sent = await ctx.step(`reboot ${name}`, {
       target: `host/${name}`,
-      // Already rebooted since the rollout began (a resumed run): never reboot it again.
+      // Never reboot twice: the journal records the boot id before the command goes out, so a resumed run can
+      // tell whether that reboot happened (new id), is under way (unreachable, or going down soon) or never came.
       check: async () => {
-        const recorded = state.node(name).bootIdBefore ?? startBootId;
+        const before = state.node(name).bootIdBefore;
+        if (!before) {
+          // Not requested by this rollout: only a reboot by other means since it began makes it unnecessary.
+          const n = await kube.getNode(name);
+          const id = n && nodeBootId(n);
+          return startBootId && id && id !== startBootId ? { host: name, previousBootId: startBootId, requestedAt: '' } : undefined;
+        }
+        const already = { host: name, previousBootId: before, requestedAt: '' };
         try {
-          const now = await remote.bootId(name, { timeoutMs: 15_000 });
-          return recorded && now !== recorded ? { host: name, previousBootId: recorded, requestedAt: '' } : undefined;
+          if ((await remote.bootId(name, { timeoutMs: 15_000 })) !== before) return already;
+          await remote.waitRebootSince(name, before, { timeoutMs: 30_000 });
+          return already;
         } catch (err) {
-          // Unreachable while the journal says the reboot was under way: it is down for that reboot.
-          if (state.node(name).bootIdBefore) return { host: name, previousBootId: state.node(name).bootIdBefore!, requestedAt: '' };
+          // Still the old boot id after a while: the command was never delivered, send it (again).
+          if (err instanceof RebootNeverWentDownError) return undefined;
+          // Unreachable: down for the reboot that was requested.
+          if (isRebootTransient(err) || err instanceof RebootNeverCameBackError) return already;
           throw err;
         }
       },
-      apply: () => remote.reboot(name),
+      apply: async () => {
+        if (!ctx.dryRun) state.update(name, { bootIdBefore: await remote.bootId(name, { timeoutMs: 30_000 }) });
+        return remote.reboot(name);
+      },
     });
-    if (!isPlanned(sent)) state.update(name, { bootIdBefore: sent.previousBootId });
-
-    enter('wait-ready');
+    enter('wait-ready', isPlanned(sent) ? {} : { bootIdBefore: sent.previousBootId });
     const newBootId = await ctx.step<string>(`wait ${name} rebooted`, {
       target: `host/${name}`,
       apply: async () => {
         const previous = ctx.need(sent, `the reboot of ${name}`).previousBootId;
         try {
-          return (await remote.waitRebootSince(name, previous, { timeoutMs: env.options.rebootTimeoutMs })).bootId;
+          return await waitRebooted(env, name, previous);
         } catch (err) {
           if (!(err instanceof RebootNeverCameBackError) || !env.options.hardRebootFallback) throw err;
           // Drained, rebooted and gone: the one case where a hard reboot through OpenStack is allowed.
           ctx.log.warn(`${name} did not come back within ${env.options.rebootTimeoutMs} ms; hard-rebooting it through OpenStack (--hard-reboot-fallback)`);
           await hardReboot(env, name);
-          return (await remote.waitRebootSince(name, previous, { timeoutMs: env.options.rebootTimeoutMs })).bootId;
+          return waitRebooted(env, name, previous);
         }
       },
     });
-    if (!isPlanned(newBootId)) state.update(name, { bootIdAfter: newBootId });
     await ctx.step(`wait ${name} Ready`, {
       target: `node/${name}`,
       apply: async () => {
         const before = (!isPlanned(sent) && sent.previousBootId) || startBootId;
-        await kube.waitNodeReady(name, { timeoutMs: env.options.readyTimeoutMs, notBootId: before });
+        await ctx.waitFor(
+          async () => {
+            const n = await kube.getNode(name);
+            return n && isNodeReady(n) && nodeBootId(n) !== before ? true : undefined;
+          },
+          { what: `node ${name} Ready with a new boot id`, timeoutMs: env.options.readyTimeoutMs, backoff: NODE_POLL },
+        );
         return true;
       },
     });
 
-    enter('uncordon');
+    enter('uncordon', isPlanned(newBootId) ? {} : { bootIdAfter: newBootId });
     if (cordonedBefore) {
       ctx.log.info(`${name} was cordoned before the rollout: it stays cordoned`);
     } else if (isPlanned(cordon)) {
@@ -172,7 +189,6 @@ export async function rebootNode(env: NodeRunEnv, name: string): Promise<void> {
     env.onSlotFree(name);
 
     enter('recover');
-    const owners: WorkloadRef[] = state.node(name).owners ?? [];
     await ctx.step(`wait workloads of ${name}`, {
       target: `node/${name}`,
       check: async () => {
@@ -210,6 +226,32 @@ export async function rebootNode(env: NodeRunEnv, name: string): Promise<void> {
     enter('failed');
     throw new NodeRebootError(name, failedPhase, leftCordoned, err);
   }
+}
+
+/** Polling of Node objects while a node reboots: quick at first (the API is cheap), at most every 2 s. */
+const NODE_POLL = { initialMs: 100, maxMs: 2000, factor: 1.5 };
+
+/**
+ * Waits for a rebooted node, proving the reboot twice: the Node status reports a new boot id (polled through
+ * the API, cheap), then one fresh SSH connection reads a new boot id on the host. When the Node never reports
+ * one, the SSH probes tell a host that never went down from one that never came back.
+ */
+async function waitRebooted(env: NodeRunEnv, name: string, previous: string): Promise<string> {
+  const { ctx, kube, remote } = env;
+  try {
+    await ctx.waitFor(
+      async () => {
+        const n = await kube.getNode(name);
+        const id = n && nodeBootId(n);
+        return id && id !== previous ? id : undefined;
+      },
+      { what: `node ${name} to report a new boot id`, timeoutMs: env.options.rebootTimeoutMs, backoff: NODE_POLL },
+    );
+  } catch (err) {
+    if (!(err instanceof TimeoutError)) throw err;
+  }
+  const r = await remote.waitRebootSince(name, previous, { timeoutMs: Math.min(env.options.rebootTimeoutMs, 30_000) });
+  return r.bootId;
 }
 
 /** A hard reboot through OpenStack, as a journaled step. */

@@ -12,12 +12,12 @@ import type { OpenStackClient } from '../openstack/index.js';
 import type { Remote } from '../remote/index.js';
 import { alertBlockers, validateAlertBlockers } from './reboot-alerts.js';
 import { type LabelSelector, podBlocker } from './reboot-blockers.js';
-import { type ClusterFacts, gatherFacts } from './reboot-facts.js';
+import { type ClusterFacts, type PodCache, gatherFacts } from './reboot-facts.js';
 import { NodeRebootError, type NodeRunOptions, rebootNode } from './reboot-node.js';
 import { type Selection, filterNeedingReboot, selectNodes } from './reboot-select.js';
 import { type NodeRecord, type RolloutRecord, RolloutState, findRollout, selectionKey } from './reboot-state.js';
 import { writeReport } from './report.js';
-import { type Decision, type InFlight, type Limits, type PlanInput, type Simulation, estimateRemainingMs, medianOf, planNext, resolveLimit, simulateRollout } from './rollout.js';
+import { type Decision, type InFlight, type Limits, type PlanInput, type Simulation, candidateOrder, estimateRemainingMs, medianOf, planNext, resolveLimit, simulateRollout } from './rollout.js';
 import { type Window, mayStart, windowState } from './window.js';
 
 /** Everything k8s.reboot decides from its arguments. */
@@ -193,6 +193,8 @@ class Scheduler {
   private wake: () => void = () => {};
   private wakeUp: Promise<void> = Promise.resolve();
   private lastFacts: ClusterFacts | undefined;
+  private readonly podCache: PodCache = new Map();
+  private etaCache: { done: number; at: number; ms: number } | undefined;
 
   constructor(
     private readonly ctx: Context,
@@ -248,7 +250,13 @@ class Scheduler {
     // No ETA from a guess: only once a node was measured, or the operator said how long one takes.
     const measured = [...this.state.records().values()].some((r) => RolloutState.totalMs(r) !== undefined);
     if (!this.lastFacts || (!measured && this.opts.nodeDurationMs === undefined)) return undefined;
-    return estimateRemainingMs(this.planInput(this.lastFacts, this.remaining()));
+    // The simulation behind it is not free: recompute when a node finished or after a while, else count down.
+    const now = this.ctx.clock.now();
+    const done = this.doneCount();
+    if (!this.etaCache || this.etaCache.done !== done || now - this.etaCache.at > 1000) {
+      this.etaCache = { done, at: now, ms: estimateRemainingMs(this.planInput(this.lastFacts, this.remaining())) };
+    }
+    return Math.max(0, this.etaCache.ms - (now - this.etaCache.at));
   }
 
   private progress(node: string, phase: string, message?: string): void {
@@ -306,7 +314,9 @@ class Scheduler {
 
   /** The preflight of one node right before it starts: fresh blockers (pods, alerts incl. its own) and /readyz. */
   private async preflight(node: string): Promise<string | undefined> {
-    if (!(await this.clients.kube.readyz())) return 'cluster not healthy: the API server does not answer /readyz';
+    // The round's snapshot read /readyz a moment ago; only an older one is worth another request.
+    const recent = this.lastFacts && this.ctx.clock.now() - this.lastFacts.at < 2000 && this.lastFacts.readyz;
+    if (!recent && !(await this.clients.kube.readyz())) return 'cluster not healthy: the API server does not answer /readyz';
     if (this.opts.blockOnPod.length) {
       const reason = podBlocker(await this.clients.kube.listPodsOnNode(node), this.opts.blockOnPod);
       if (reason) return reason;
@@ -337,10 +347,8 @@ class Scheduler {
       openstack: this.clients.openstack,
       state: this.state,
       options: this.opts.node,
-      onPhase: (n: string, phase: string) => {
-        this.progress(n, phase);
-        this.signal();
-      },
+      // Only a freed slot or a finished node can let another node start: phases alone do not wake the loop.
+      onPhase: (n: string, phase: string) => this.progress(n, phase),
       onSlotFree: (n: string) => {
         const r = this.inflight.get(n);
         if (r) r.holdsSlot = false;
@@ -362,6 +370,37 @@ class Scheduler {
         this.inflight.delete(node);
         this.signal();
       });
+  }
+
+  /**
+   * False when reading the cluster cannot change the answer: every max-unavailable slot is held by a node in
+   * flight and no pending node is unavailable already (it could start without a slot). Saves a full read of
+   * every node's pods per loop while all slots are busy.
+   */
+  private slotMayBeFree(pending: string[]): boolean {
+    const held = [...this.inflight.values()].filter((r) => r.holdsSlot).length;
+    if (held < this.limits.maxUnavailable || !this.lastFacts) return true;
+    const down = new Set(this.lastFacts.planNodes.filter((n) => n.cordoned || !n.ready).map((n) => n.name));
+    return pending.some((p) => down.has(p));
+  }
+
+  /**
+   * A snapshot for this round. Pods are listed afresh for the nodes that decide it (in flight, and the next
+   * candidates in planner order: a few per free slot); other nodes' lists are reused for up to 5 s, as they only
+   * feed the capacity estimate. A full read of every node per round would cost N requests each time a slot frees.
+   */
+  private async facts(pending: string[]): Promise<ClusterFacts> {
+    // In-flight nodes matter only until drained: their pods left count against PDB budgets and capacity.
+    const undrained = new Set(['pending', 'preflight', 'silence', 'cordon', 'drain']);
+    const fresh = new Set<string>([...this.inflight.keys()].filter((n) => undrained.has(this.state.node(n).phase)));
+    if (this.lastFacts) {
+      const held = [...this.inflight.values()].filter((r) => r.holdsSlot).length;
+      const take = Math.max(3, 2 * Math.max(1, this.limits.maxUnavailable - held));
+      for (const n of candidateOrder({ nodes: this.lastFacts.planNodes, pending, defaultExpectedMs: this.expectedMs() }).slice(0, take)) fresh.add(n);
+    }
+    const facts = await gatherFacts(this.clients.kube, this.ctx.cluster, { filter: this.opts.node.drain, now: this.ctx.clock.now(), cache: this.podCache, fresh, maxAgeMs: 5000 });
+    this.lastFacts = facts;
+    return facts;
   }
 
   /** Waits for every node in flight (after an interruption or at the end). */
@@ -403,9 +442,8 @@ class Scheduler {
           for (const p of pending) this.note(p, win.reason);
           stoppedBy = 'window';
           nextWindow = new Date(windowState(this.opts.window!, ctx.clock.now()).nextStart).toISOString();
-        } else if (mayStartMore && pending.length) {
-          const facts = await gatherFacts(this.clients.kube, ctx.cluster, { filter: this.opts.node.drain, now: ctx.clock.now() });
-          this.lastFacts = facts;
+        } else if (mayStartMore && pending.length && this.slotMayBeFree(pending)) {
+          const facts = await this.facts(pending);
           const controlPending = pending.some((p) => facts.planNodes.find((n) => n.name === p)?.control);
           const clusterProblems = this.clusterProblems(facts);
           const controlProblems = controlPending && !pending.some((p) => !facts.planNodes.find((n) => n.name === p)?.control) ? await this.controlProblems(facts) : [];

@@ -150,30 +150,38 @@ export class RolloutState {
     return new Map(this.nodes);
   }
 
-  /** Updates a node's record and journals it. */
-  update(name: string, patch: Partial<NodeRecord>): NodeRecord {
+  /**
+   * Updates a node's record; journals it unless `persist` is false (then the next journaled update carries
+   * it). Every journal write rewrites the whole file, so only what a resumed run needs is written at once.
+   */
+  update(name: string, patch: Partial<NodeRecord>, persist = true): NodeRecord {
     const rec = { ...this.node(name), ...patch, runId: this.ctx.runId };
     this.nodes.set(name, rec);
-    this.persist(name, rec);
+    if (persist) this.persist(name, rec);
     return rec;
   }
 
-  /** Moves a node into a phase: closes the open span, opens the next. */
-  enter(name: string, phase: NodePhase, now: number): NodeRecord {
+  /** Moves a node into a phase (closes the open span, opens the next), with other facts in the same update. */
+  enter(name: string, phase: NodePhase, now: number, patch: Partial<NodeRecord> = {}, persist = true): NodeRecord {
     const rec = this.node(name);
     const phases = rec.phases.map((p) => ({ ...p }));
     const open = phases.at(-1);
     if (open && open.end === undefined) {
-      if (open.phase === phase) return rec;
+      if (open.phase === phase) return Object.keys(patch).length ? this.update(name, patch, persist) : rec;
       open.end = now;
     }
     if (phase !== 'done' && phase !== 'failed') phases.push({ phase, start: now });
-    return this.update(name, {
-      phase,
-      phases,
-      startedAt: rec.startedAt ?? now,
-      ...(phase === 'done' || phase === 'failed' ? { finishedAt: now } : {}),
-    });
+    return this.update(
+      name,
+      {
+        ...patch,
+        phase,
+        phases,
+        startedAt: rec.startedAt ?? now,
+        ...(phase === 'done' || phase === 'failed' ? { finishedAt: now } : {}),
+      },
+      persist,
+    );
   }
 
   /** Marks the rollout finished: the next run with this selection begins a new one. */

@@ -7,7 +7,7 @@ import { dirname, resolve } from 'node:path';
 import { formatMs } from '../core/retry.js';
 import type { RolloutResult } from './reboot-rollout.js';
 import { type NodePhase, type NodeRecord, type RolloutRecord, RolloutState } from './reboot-state.js';
-import type { Simulation } from './rollout.js';
+import { type Simulation, naturalCompare } from './rollout.js';
 
 /** What the report is drawn from. */
 export interface ReportInput {
@@ -165,7 +165,7 @@ export function renderReport(input: ReportInput): string {
     const sa = input.nodes[a]?.startedAt ?? Number.POSITIVE_INFINITY;
     const sb = input.nodes[b]?.startedAt ?? Number.POSITIVE_INFINITY;
     if (input.simulation) return input.simulation.order.indexOf(a) - input.simulation.order.indexOf(b);
-    return sa - sb || a.localeCompare(b, 'en', { numeric: true });
+    return sa - sb || naturalCompare(a, b);
   });
   const tablePhases = REPORT_PHASES.filter((p) => p.phase !== 'planned' && p.phase !== 'preflight');
   const cards: [string, string][] = [

@@ -98,9 +98,13 @@ export interface Decision {
   unavailable: number;
 }
 
+// One collator for every comparison: String.localeCompare with options builds one per call, which shows in
+// profiles of large rollouts (the planner sorts on every round).
+const collator = new Intl.Collator('en', { numeric: true });
+
 /** Natural order of names: worker-2 before worker-10. */
 export function naturalCompare(a: string, b: string): number {
-  return a.localeCompare(b, 'en', { numeric: true });
+  return collator.compare(a, b);
 }
 
 /** Parses a Kubernetes quantity ("100m", "1.5", "64Mi", "1G", "2e3") into a number of base units. */
