@@ -32,6 +32,7 @@ interface Args {
   silenceMs: number;
   pollMs: number;
   rolloutMaxAgeMs: number;
+  newRollout: boolean;
   deleteEmptyDirData: boolean;
   forceUnmanaged: boolean;
   gracePeriodSeconds?: number;
@@ -103,6 +104,7 @@ export default defineCookbook<Args>({
     'silence-duration': { type: 'string', default: '1h', describe: "Length of each node's alert silence (expired as soon as the node is done)" },
     'poll-interval': { type: 'string', default: '2s', describe: 'How often waiting nodes are re-checked' },
     'rollout-max-age': { type: 'string', default: '7d', describe: 'An unfinished rollout older than this is not continued: a new one begins' },
+    'new-rollout': { type: 'boolean', default: false, describe: 'Begin a new rollout even if an unfinished one with this selection exists' },
     'delete-emptydir-data': { type: 'boolean', default: false, describe: 'Evict pods with emptyDir volumes (their data is lost)' },
     'force-unmanaged': { type: 'boolean', default: false, describe: 'Evict pods that no controller will recreate' },
     'grace-period': { type: 'number', default: -1, describe: "Seconds each pod gets to terminate; -1 uses the pod's own" },
@@ -139,6 +141,7 @@ export default defineCookbook<Args>({
       silenceMs: argDuration(raw, 'silence-duration', 3_600_000)!,
       pollMs: argDuration(raw, 'poll-interval', 2000)!,
       rolloutMaxAgeMs: argDuration(raw, 'rollout-max-age', 7 * 86_400_000)!,
+      newRollout: argFlag(raw, 'new-rollout'),
       deleteEmptyDirData: argFlag(raw, 'delete-emptydir-data'),
       forceUnmanaged: argFlag(raw, 'force-unmanaged'),
       gracePeriodSeconds: ((g) => (g === undefined || g < 0 ? undefined : g))(argInt(raw, 'grace-period', { min: -1, default: -1 })),
@@ -159,6 +162,7 @@ export default defineCookbook<Args>({
       holdTimeoutMs: args.holdTimeoutMs,
       pollMs: args.pollMs,
       rolloutMaxAgeMs: args.rolloutMaxAgeMs,
+      newRollout: args.newRollout,
       reportPath: args.report,
       node: {
         drain: {

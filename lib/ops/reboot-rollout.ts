@@ -37,6 +37,8 @@ export interface RolloutOptions {
   pollMs: number;
   /** An unfinished rollout older than this is not continued: a new one begins. */
   rolloutMaxAgeMs: number;
+  /** Never continue an unfinished rollout: begin a new one. */
+  newRollout?: boolean;
   reportPath?: string;
   node: NodeRunOptions;
 }
@@ -139,7 +141,7 @@ function roleLimits(ctx: Context, names: string[]): Record<string, number> {
 
 async function beginOrContinue(ctx: Context, clients: Clients, opts: RolloutOptions): Promise<RolloutState> {
   const key = selectionKey(ctx.cluster.name, { selection: opts.selection, onlyIfNeeded: opts.onlyIfNeeded });
-  const found = findRollout(ctx, key, opts.rolloutMaxAgeMs);
+  const found = opts.newRollout ? undefined : findRollout(ctx, key, opts.rolloutMaxAgeMs);
   if (found) {
     const done = Object.values(found.nodes).filter((r) => r.phase === 'done').length;
     ctx.log.info(`continuing rollout ${found.rollout.id} (begun ${new Date(found.rollout.startedAt).toISOString()}, ${done} of ${found.rollout.targets.length} done)`);
@@ -484,8 +486,10 @@ class Scheduler {
         if (this.inflight.size === 0 && startedNow === 0) {
           heldSince ??= ctx.clock.now();
           if (ctx.clock.now() - heldSince >= this.opts.holdTimeoutMs) {
+            const held = this.result({});
+            if (this.opts.reportPath) held.report = writeReport(this.opts.reportPath, this.reportInput(held));
             throw new RolloutHeldError(`the rollout has been held for ${formatMs(ctx.clock.now() - heldSince)}: ${heldWhy || 'no node could start'}`, {
-              context: { waiting: Object.fromEntries(this.waitingReason), done: this.doneCount(), remaining: this.remaining() },
+              context: { ...held, waiting: Object.fromEntries(this.waitingReason) },
               hint: 'clear the blockers (alerts, PDBs, cordoned nodes) and run again: the rollout continues where it stopped',
             });
           }

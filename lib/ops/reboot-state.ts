@@ -27,6 +27,8 @@ export interface PhaseSpan {
 export interface NodeRecord {
   phase: NodePhase;
   phases: PhaseSpan[];
+  /** The rollout this record belongs to (a journal copied from an older rollout may still hold its records). */
+  rollout?: string;
   /** The run that last worked on the node. */
   runId: string;
   silenceId?: string;
@@ -81,7 +83,7 @@ export function selectionKey(cluster: string, selection: Record<string, unknown>
 export function findRollout(ctx: Context, key: string, maxAgeMs: number): { rollout: RolloutRecord; nodes: Record<string, NodeRecord>; from: string } | undefined {
   const own = ctx.recall<RolloutRecord>(ROLLOUT_KEY);
   const fresh = (r: RolloutRecord | undefined): r is RolloutRecord => !!r && !r.complete && r.selectionKey === key && ctx.clock.now() - r.startedAt <= maxAgeMs;
-  if (fresh(own)) return { rollout: own, nodes: nodesFromMemo(ctx.journal.data.memo), from: ctx.journal.data.resumedFrom ?? ctx.runId };
+  if (fresh(own)) return { rollout: own, nodes: nodesFromMemo(ctx.journal.data.memo, own.id), from: ctx.journal.data.resumedFrom ?? ctx.runId };
   const dir = journalDir(ctx.stateDir, ctx.cookbook);
   let files: string[];
   try {
@@ -104,12 +106,15 @@ export function findRollout(ctx: Context, key: string, maxAgeMs: number): { roll
   // --fresh on the newest run means: start over.
   if (!newest || newest.data.supersededBy?.startsWith('fresh:')) return undefined;
   const rollout = newest.data.memo[ROLLOUT_KEY] as RolloutRecord;
-  return fresh(rollout) ? { rollout, nodes: nodesFromMemo(newest.data.memo), from: newest.data.runId } : undefined;
+  return fresh(rollout) ? { rollout, nodes: nodesFromMemo(newest.data.memo, rollout.id), from: newest.data.runId } : undefined;
 }
 
-function nodesFromMemo(memo: Record<string, unknown>): Record<string, NodeRecord> {
+function nodesFromMemo(memo: Record<string, unknown>, rolloutId: string): Record<string, NodeRecord> {
   const out: Record<string, NodeRecord> = {};
-  for (const [k, v] of Object.entries(memo)) if (k.startsWith('reboot:node:')) out[k.slice('reboot:node:'.length)] = v as NodeRecord;
+  for (const [k, v] of Object.entries(memo)) {
+    const rec = v as NodeRecord;
+    if (k.startsWith('reboot:node:') && rec.rollout === rolloutId) out[k.slice('reboot:node:'.length)] = rec;
+  }
   return out;
 }
 
@@ -142,7 +147,7 @@ export class RolloutState {
 
   /** A node's record (pending when it has none). */
   node(name: string): NodeRecord {
-    return this.nodes.get(name) ?? { phase: 'pending', phases: [], runId: this.ctx.runId };
+    return this.nodes.get(name) ?? { phase: 'pending', phases: [], runId: this.ctx.runId, rollout: this.rollout.id };
   }
 
   /** Every node with a record. */
@@ -155,7 +160,7 @@ export class RolloutState {
    * it). Every journal write rewrites the whole file, so only what a resumed run needs is written at once.
    */
   update(name: string, patch: Partial<NodeRecord>, persist = true): NodeRecord {
-    const rec = { ...this.node(name), ...patch, runId: this.ctx.runId };
+    const rec = { ...this.node(name), ...patch, runId: this.ctx.runId, rollout: this.rollout.id };
     this.nodes.set(name, rec);
     if (persist) this.persist(name, rec);
     return rec;

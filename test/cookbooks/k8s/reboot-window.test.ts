@@ -75,6 +75,29 @@ describe('k8s.reboot: windows, selection and blockers (lab, injected clock)', fu
     }
   });
 
+  it('--new-rollout begins again instead of continuing an unfinished rollout of the same selection', async () => {
+    const [w1, w2] = workers as [string, string];
+    const api = lab.kube.api;
+    // w2 is held by a blocking pod, so the first run ends unfinished (w1 done, w2 left).
+    api.create(
+      api.res('', 'pods'),
+      'tool-window',
+      { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'hold-w2', namespace: 'tool-window', labels: { app: 'hold' } }, spec: { nodeName: w2, containers: [{ name: 'c', image: 'registry.lab.internal/hold:1' }] } },
+      { internal: true },
+    );
+    const args = rebootArgs(inventory, tempDir('cc-state-'), ['--hostname', w1, '--hostname', w2, '--block-on-pod', 'app=hold', '--hold-timeout', '1s', '--json']);
+    const first = await runInProcess(args, systemClock);
+    assert.equal(first.code, 1, first.stderr.slice(-2000));
+    const ctx1 = resultOf(first.stdout).error!.context;
+    assert.deepEqual(ctx1.done, [w1]);
+    api.delete(api.res('', 'pods'), 'tool-window', 'hold-w2', { gracePeriodSeconds: 0 }, { internal: true });
+    const again = await runInProcess([...args, '--new-rollout'], systemClock);
+    assert.equal(again.code, 0, again.stderr.slice(-2000));
+    const out2 = resultOf(again.stdout).result!;
+    assert.equal(out2.rollout.continued, false);
+    assert.deepEqual([...out2.started].sort(), [w1, w2], 'both nodes again, the one done in the old rollout too');
+  });
+
   it('--only-if-needed reboots just the hosts with the sentinel or a newer installed kernel', async () => {
     const [w1, w2, w3, w4] = workers as [string, string, string, string];
     lab.world.hosts.get(w2)!.files.set('/var/run/reboot-required', '*** System restart required ***\n');
