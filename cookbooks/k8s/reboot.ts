@@ -69,18 +69,12 @@ function parseSelection(raw: Record<string, unknown>): Selection {
 
 export default defineCookbook<Args>({
   summary: 'Rolling reboot of nodes (several at once within limits; resumable; windows and blockers)',
+  // Paragraphs, not pre-wrapped lines: yargs wraps them to the terminal.
   description: [
-    'Reboots the selected nodes a few at a time: never more than --max-unavailable nodes unschedulable or NotReady',
-    '(nodes already down count too), within per-role limits from the inventory, only when the PodDisruptionBudgets',
-    'of the pods to evict allow it and the pods fit on the schedulable nodes. Control nodes go last, one at a time,',
-    'and only while every control node and etcd member is healthy. Per node: preflight (cluster health, blocking',
-    'alerts and pods), alert silence, cordon, drain (k8s.drain semantics), reboot over SSH, a new boot id over SSH',
-    'and in the Node status, Ready, uncordon, and the evicted workloads back to their desired ready replicas.',
-    'A failed drain uncordons the node and never reboots it; nodes cordoned before the run stay cordoned. The',
-    'rollout is journaled: running the same selection again continues it without rebooting finished nodes.',
-    'With --window, no node starts outside the window or when the time left is shorter than a node takes; the',
-    'run then exits 0 with the rollout journaled, and the next run continues it.',
-  ].join('\n'),
+    'Reboots the selected nodes a few at a time: never more than --max-unavailable nodes unschedulable or NotReady (nodes already down count too), within per-role limits from the inventory, only when the PodDisruptionBudgets of the pods to evict allow it and the pods fit on the schedulable nodes. Control nodes go last, one at a time, and only while every control node and etcd member is healthy.',
+    'Per node: preflight (cluster health, blocking alerts and pods), alert silence, cordon, drain (k8s.drain semantics), reboot over SSH, a new boot id in the Node status and over SSH, Ready, uncordon, and the evicted workloads back to their desired ready replicas. A failed drain uncordons the node and never reboots it; nodes cordoned before the run stay cordoned.',
+    'The rollout is journaled: running the same selection again continues it without rebooting finished nodes. With --window, no node starts outside the window or when the time left is shorter than a node takes; the run then exits 0 with the rollout journaled, and the next run continues it.',
+  ].join('\n\n'),
   options: {
     'cluster-name': clusterNameOption,
     all: { type: 'boolean', describe: 'Every node of the cluster (control nodes last)' },
