@@ -457,9 +457,10 @@ export class Kube {
     });
   }
 
-  /** Nothing to release (HTTP agents are per request). */
+  /** Closes the kept-alive API connections. */
   async close(): Promise<void> {
     this.log.debug(`kubernetes: ${this.requestCount()} requests`);
+    this.apis.close();
   }
 }
 
