@@ -9,35 +9,12 @@ import { UsageError } from '../../lib/core/errors.js';
 import { validateHostname } from '../../lib/inventory/naming.js';
 // Only light modules at the top: `cookbook list` loads every cookbook; the rollout (clients) loads in run().
 import { type LabelSelector, parseLabelSelector } from '../../lib/ops/reboot-blockers.js';
+import type { RolloutOptions } from '../../lib/ops/reboot-rollout.js';
 import type { Selection } from '../../lib/ops/reboot-select.js';
 import { type Window, parseWindow } from '../../lib/ops/window.js';
 
-interface Args {
-  clusterName: string;
-  selection: Selection;
-  onlyIfNeeded: boolean;
-  maxUnavailable: number | string;
-  maxFailures: number;
-  window?: Window;
-  nodeDurationMs?: number;
-  blockOnAlert: string[];
-  blockOnPod: LabelSelector[];
-  hardRebootFallback: boolean;
-  report?: string;
-  drainTimeoutMs: number;
-  rebootTimeoutMs: number;
-  readyTimeoutMs: number;
-  recoverTimeoutMs: number;
-  holdTimeoutMs: number;
-  silenceMs: number;
-  pollMs: number;
-  rolloutMaxAgeMs: number;
-  newRollout: boolean;
-  deleteEmptyDirData: boolean;
-  forceUnmanaged: boolean;
-  gracePeriodSeconds?: number;
-  retryIntervalMs: number;
-}
+/** The cookbook's arguments are the rollout's options, validated once here. */
+type Args = RolloutOptions & { clusterName: string };
 
 function parseMaxUnavailable(raw: string): number | string {
   const t = raw.trim();
@@ -125,56 +102,32 @@ export default defineCookbook<Args>({
       nodeDurationMs: argDuration(raw, 'node-duration'),
       blockOnAlert,
       blockOnPod: podSpecs.map((s) => parseLabelSelector(String(s))),
-      hardRebootFallback: argFlag(raw, 'hard-reboot-fallback'),
-      report: argString(raw, 'report'),
-      drainTimeoutMs: argDuration(raw, 'drain-timeout', 600_000)!,
-      rebootTimeoutMs: argDuration(raw, 'reboot-timeout', 900_000)!,
-      readyTimeoutMs: argDuration(raw, 'ready-timeout', 900_000)!,
-      recoverTimeoutMs: argDuration(raw, 'recover-timeout', 900_000)!,
       holdTimeoutMs: argDuration(raw, 'hold-timeout', 3_600_000)!,
-      silenceMs: argDuration(raw, 'silence-duration', 3_600_000)!,
       pollMs: argDuration(raw, 'poll-interval', 2000)!,
       rolloutMaxAgeMs: argDuration(raw, 'rollout-max-age', 7 * 86_400_000)!,
       newRollout: argFlag(raw, 'new-rollout'),
-      deleteEmptyDirData: argFlag(raw, 'delete-emptydir-data'),
-      forceUnmanaged: argFlag(raw, 'force-unmanaged'),
-      gracePeriodSeconds: ((g) => (g === undefined || g < 0 ? undefined : g))(argInt(raw, 'grace-period', { min: -1, default: -1 })),
-      retryIntervalMs: argDuration(raw, 'retry-interval', 5000)!,
+      reportPath: argString(raw, 'report'),
+      node: {
+        drain: {
+          timeoutMs: argDuration(raw, 'drain-timeout', 600_000)!,
+          gracePeriodSeconds: ((g) => (g === undefined || g < 0 ? undefined : g))(argInt(raw, 'grace-period', { min: -1, default: -1 })),
+          deleteEmptyDirData: argFlag(raw, 'delete-emptydir-data'),
+          forceUnmanaged: argFlag(raw, 'force-unmanaged'),
+          ignoreDaemonSets: true,
+          skipWaitForDeleteTimeoutSeconds: 0,
+          retryMinMs: argDuration(raw, 'retry-interval', 5000)!,
+          disableEviction: false,
+        },
+        rebootTimeoutMs: argDuration(raw, 'reboot-timeout', 900_000)!,
+        readyTimeoutMs: argDuration(raw, 'ready-timeout', 900_000)!,
+        recoverTimeoutMs: argDuration(raw, 'recover-timeout', 900_000)!,
+        hardRebootFallback: argFlag(raw, 'hard-reboot-fallback'),
+        silenceMs: argDuration(raw, 'silence-duration', 3_600_000)!,
+      },
     });
   },
   async run(ctx, args) {
     const { runRollout } = await import('../../lib/ops/reboot-rollout.js');
-    return runRollout(ctx, {
-      selection: args.selection,
-      onlyIfNeeded: args.onlyIfNeeded,
-      maxUnavailable: args.maxUnavailable,
-      maxFailures: args.maxFailures,
-      window: args.window,
-      nodeDurationMs: args.nodeDurationMs,
-      blockOnAlert: args.blockOnAlert,
-      blockOnPod: args.blockOnPod,
-      holdTimeoutMs: args.holdTimeoutMs,
-      pollMs: args.pollMs,
-      rolloutMaxAgeMs: args.rolloutMaxAgeMs,
-      newRollout: args.newRollout,
-      reportPath: args.report,
-      node: {
-        drain: {
-          timeoutMs: args.drainTimeoutMs,
-          gracePeriodSeconds: args.gracePeriodSeconds,
-          deleteEmptyDirData: args.deleteEmptyDirData,
-          forceUnmanaged: args.forceUnmanaged,
-          ignoreDaemonSets: true,
-          skipWaitForDeleteTimeoutSeconds: 0,
-          retryMinMs: args.retryIntervalMs,
-          disableEviction: false,
-        },
-        rebootTimeoutMs: args.rebootTimeoutMs,
-        readyTimeoutMs: args.readyTimeoutMs,
-        recoverTimeoutMs: args.recoverTimeoutMs,
-        hardRebootFallback: args.hardRebootFallback,
-        silenceMs: args.silenceMs,
-      },
-    });
+    return runRollout(ctx, args);
   },
 });
