@@ -46,21 +46,35 @@ export function loadKubeConfig(options: { kubeconfig?: string; context?: string;
   return kc;
 }
 
+/**
+ * client-node builds a new agent (a new TLS handshake) for every request; this middleware swaps in one
+ * kept-alive agent with the same TLS settings, so a drain's hundred evictions share a few connections.
+ */
+export function keepAliveMiddleware(maxSockets = 32): { pre(ctx: RequestContext): Promise<RequestContext>; post(ctx: ResponseContext): Promise<ResponseContext>; close(): void } {
+  let shared: Agent | undefined;
+  return {
+    pre: async (ctx) => {
+      const own = ctx.getAgent();
+      if (own instanceof Agent) {
+        shared ??= new Agent({ ...own.options, keepAlive: true, maxSockets });
+        ctx.setAgent(shared);
+      }
+      return ctx;
+    },
+    post: async (ctx) => ctx,
+    close: () => shared?.destroy(),
+  };
+}
+
 /** Builds the API objects for a kubeconfig, with the gate check and request counting. */
 export function makeApis(kc: KubeConfig): KubeApis {
   const cluster = kc.getCurrentCluster();
   if (!cluster) throw new KubeApiError('the kubeconfig has no current cluster', { status: 0, hint: 'check kubernetes.kubeconfig / context in the inventory' });
   const counts: Record<string, number> = {};
-  // client-node builds a new agent (a new TLS handshake) for every request; one kept-alive agent with the same
-  // TLS settings lets a drain's hundred evictions share a few connections.
-  let shared: Agent | undefined;
+  const keepAlive = keepAliveMiddleware();
   const gateCheck = {
     pre: async (ctx: RequestContext): Promise<RequestContext> => {
-      const own = ctx.getAgent();
-      if (own instanceof Agent) {
-        shared ??= new Agent({ ...own.options, keepAlive: true, maxSockets: 32 });
-        ctx.setAgent(shared);
-      }
+      await keepAlive.pre(ctx);
       const method = String(ctx.getHttpMethod()).toUpperCase();
       counts[method] = (counts[method] ?? 0) + 1;
       const url = ctx.getUrl();
@@ -84,7 +98,7 @@ export function makeApis(kc: KubeConfig): KubeApis {
     coordination: new CoordinationV1Api(config),
     objects: new KubernetesObjectApi(config),
     counts,
-    close: () => shared?.destroy(),
+    close: () => keepAlive.close(),
   };
 }
 

@@ -2,6 +2,7 @@
 // Kyverno-style policies, pods) and read everything back with paged lists, the way our own client layer does.
 import * as k8s from '@kubernetes/client-node';
 import type { KubeApiHandle } from './index.js';
+import { keepAliveMiddleware } from '../../k8s/transport.js';
 
 /** How much to create. */
 export interface ScaleSpec {
@@ -17,7 +18,13 @@ export interface ScaleSpec {
 export function clientsFor(api: KubeApiHandle): { kc: k8s.KubeConfig; core: k8s.CoreV1Api; custom: k8s.CustomObjectsApi } {
   const kc = new k8s.KubeConfig();
   kc.loadFromString(api.kubeconfig('scale'));
-  return { kc, core: kc.makeApiClient(k8s.CoreV1Api), custom: kc.makeApiClient(k8s.CustomObjectsApi) };
+  // One kept-alive TLS agent for all requests (client-node alone opens a connection per request).
+  const config = k8s.createConfiguration({
+    baseServer: new k8s.ServerConfiguration(kc.getCurrentCluster()!.server, {}),
+    authMethods: { default: kc },
+    promiseMiddleware: [keepAliveMiddleware(64)],
+  });
+  return { kc, core: new k8s.CoreV1Api(config), custom: new k8s.CustomObjectsApi(config) };
 }
 
 async function pool(n: number, concurrency: number, fn: (i: number) => Promise<unknown>): Promise<void> {
