@@ -7,8 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { openSync, closeSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { freePort, makeTempDir, readPidFile, requireBinary, sleep, stopPid, writePidFile, type PidRecord } from './common.js';
+import { freePort, makeTempDir, readPidFile, requireBinary, runIfMain, sleep, stopPid, writePidFile, type PidRecord } from './common.js';
 
 /** Where Debian installs the binary. */
 export const ALERTMANAGER_BIN = '/usr/bin/prometheus-alertmanager';
@@ -161,9 +160,4 @@ async function main(argv: string[]): Promise<void> {
   }
 }
 
-if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  main(process.argv.slice(2)).catch((err: unknown) => {
-    process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
-    process.exitCode = 1;
-  });
-}
+runIfMain(import.meta.url, main);

@@ -4,7 +4,8 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { randomInt } from 'node:crypto';
 
 /** Thrown when a server binary is missing; its message carries the exact command that installs it. */
@@ -191,4 +192,13 @@ export async function stopPid(record: PidRecord, options: { signal?: NodeJS.Sign
       // Already gone.
     }
   }
+}
+
+/** Runs `main` with the arguments when `moduleUrl` is the process's entry point (each server script is also a CLI). */
+export function runIfMain(moduleUrl: string, main: (argv: string[]) => Promise<void>): void {
+  if (!process.argv[1] || resolve(process.argv[1]) !== fileURLToPath(moduleUrl)) return;
+  main(process.argv.slice(2)).catch((err: unknown) => {
+    process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 1;
+  });
 }

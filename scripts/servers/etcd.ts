@@ -8,7 +8,6 @@
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import {
   freePort,
@@ -20,6 +19,7 @@ import {
   stopPid,
   writePidFile,
   type PidRecord,
+  runIfMain,
 } from './common.js';
 
 /** The etcd server binary (Debian etcd-server). */
@@ -271,9 +271,4 @@ async function main(argv: string[]): Promise<void> {
   }
 }
 
-if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  main(process.argv.slice(2)).catch((err: unknown) => {
-    process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
-    process.exitCode = 1;
-  });
-}
+runIfMain(import.meta.url, main);

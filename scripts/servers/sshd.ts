@@ -26,6 +26,7 @@ import {
   stopPid,
   waitForPort,
   writePidFile,
+  runIfMain,
 } from './common.js';
 
 /** Where Debian installs sshd. */
@@ -449,9 +450,4 @@ async function main(argv: string[]): Promise<void> {
   }
 }
 
-if (process.argv[1] && resolve(process.argv[1]) === thisFile) {
-  main(process.argv.slice(2)).catch((err: unknown) => {
-    process.stderr.write(`${(err as Error).message}\n`);
-    process.exitCode = 1;
-  });
-}
+runIfMain(import.meta.url, main);
