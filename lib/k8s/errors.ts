@@ -1,5 +1,5 @@
 // Kubernetes errors: every API failure names the verb, the object and the API's own Status message.
-import { KubernetesError } from '../core/errors.js';
+import { ExitCode, KubernetesError } from '../core/errors.js';
 
 /** An API request failed (non-2xx). */
 export class KubeApiError extends KubernetesError {
@@ -32,5 +32,9 @@ export class DrainRefusedError extends KubernetesError {}
 /** A drain did not finish: pods (and the PDBs that blocked them) are named in the context. */
 export class DrainFailedError extends KubernetesError {}
 
-/** Uncordon refused: the node was cordoned by someone else. */
-export class NotOurCordonError extends KubernetesError {}
+/** Uncordon refused: the node was cordoned by someone else. Nothing changed, so it exits like bad input (2). */
+export class NotOurCordonError extends KubernetesError {
+  override get exitCode(): number {
+    return ExitCode.usage;
+  }
+}
