@@ -25,16 +25,7 @@ export interface LabHostStatus {
 }
 
 /** GET /status. */
-export interface LabStatus {
-  pid: number;
-  clusterName: string;
-  stateDir: string;
-  speed: number;
-  seed: number;
-  kubernetesVersion: string;
-  startedAt: string;
-  endpoints: LabInfo['endpoints'];
-  ssh: LabInfo['ssh'];
+export interface LabStatus extends Omit<LabInfo, 'adminToken' | 'hosts'> {
   counters: LabCounters;
   faults: LabFaults;
   hosts: LabHostStatus[];

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, statSync, existsSync } from 'node:fs';
-import { connect } from 'node:net';
+import { refused } from '../../helpers/net.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadClusterFile } from '../../../lib/inventory/load.js';
@@ -26,17 +26,6 @@ async function lab(args: string[]): Promise<{ code: number; out: string; err: st
   const io = capture();
   const code = await labMain(args, io);
   return { code, out: io.out, err: io.err };
-}
-
-function refused(address: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const sock = connect({ host: address, port });
-    sock.once('connect', () => {
-      sock.destroy();
-      resolve(false);
-    });
-    sock.once('error', (err: NodeJS.ErrnoException) => resolve(err.code === 'ECONNREFUSED'));
-  });
 }
 
 async function assertGone(info: LabInfo): Promise<void> {
