@@ -5,7 +5,7 @@ import type { ClientContext } from './client.js';
 import { type Clock, throwIfAborted } from './clock.js';
 import { type ConfirmAnswer, type Prompter, confirmOrAbort } from './confirm.js';
 import { CookbookError, DryRunStop, InputError, InterruptedError, VerifyError, errorToJSON } from './errors.js';
-import type { EventBus, RunEvent } from './events.js';
+import type { EventBus, PlanProblem, RunEvent } from './events.js';
 import { failpoint } from './failpoints.js';
 import { type Gate, type Planned, isPlanned, need, planned } from './gate.js';
 import type { Journal } from './journal.js';
@@ -56,6 +56,8 @@ export interface ContextInit {
 
 /** What a cookbook's run() receives. */
 export class Context {
+  /** Problems a dry-run found (see planProblem); empty in a real run. */
+  readonly planProblems: PlanProblem[] = [];
   readonly runId: string;
   readonly cookbook: string;
   readonly dryRun: boolean;
@@ -161,9 +163,18 @@ export class Context {
     this.events.emit({ type: 'progress', ...event });
   }
 
-  /** Asks before a destructive action: always with `always`, otherwise only on production clusters. */
-  async confirm(message: string, options: { always?: boolean } = {}): Promise<void> {
-    if (!options.always && !this.clusterConfig?.production) return;
+  /** Records that the real run would fail or be held (dry-run verdict); the runner turns these into exit 1. */
+  planProblem(problem: PlanProblem): void {
+    this.planProblems.push(problem);
+    this.events.emit({ type: 'plan.problem', problem });
+  }
+
+  /**
+   * Asks before an action: `destructive` (or `always`) asks on every cluster, otherwise only on production
+   * clusters.
+   */
+  async confirm(message: string, options: { always?: boolean; destructive?: boolean } = {}): Promise<void> {
+    if (!options.always && !options.destructive && !this.clusterConfig?.production) return;
     if (this.dryRun) {
       this.log.info(`would ask: ${message}`);
       return;

@@ -29,7 +29,19 @@ export type RunEvent =
     }
   | { type: 'confirm'; message: string; answer: 'yes' | 'no' | 'no-tty' | 'assumed-yes' }
   /** Data a cookbook shows the operator (stdout in human mode; part of `result` in --json mode). */
-  | { type: 'output'; text: string };
+  | { type: 'output'; text: string }
+  /** A dry-run found that the real run would fail at a step, or would be held at a node (the verdict's input). */
+  | { type: 'plan.problem'; problem: PlanProblem };
+
+/** Why a dry-run's verdict is not "would succeed": a step that would fail, or a node the run would be held at. */
+export interface PlanProblem {
+  kind: 'fail' | 'hold';
+  /** The step that would fail or hold. */
+  step?: string;
+  /** The node (or other object) concerned. */
+  node?: string;
+  reason: string;
+}
 
 /** An event with its timestamp. */
 export type StampedEvent = RunEvent & { at: string };
