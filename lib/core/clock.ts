@@ -18,35 +18,57 @@ export function throwIfAborted(signal: AbortSignal | undefined, what = 'operatio
   throw new InterruptedError(`interrupted during ${what}`, { cause: reason });
 }
 
+/** Node's timers hold a signed 32-bit delay: a longer setTimeout fires at once (with a warning). */
+export const maxTimerMs = 2 ** 31 - 1;
+
+/**
+ * A real clock whose sleeps re-arm their timer in pieces of at most `maxChunkMs`, so a wait of 25 days or
+ * more neither fires at once nor overflows. The chunk size is injectable so tests can see the re-arming.
+ */
+export function realClock(options: { maxChunkMs?: number } = {}): Clock {
+  const chunk = Math.max(1, Math.min(maxTimerMs, options.maxChunkMs ?? maxTimerMs));
+  return Object.freeze({
+    now: () => Date.now(),
+    sleep(ms: number, signal?: AbortSignal): Promise<void> {
+      return new Promise<void>((resolve, reject) => {
+        if (signal?.aborted) {
+          try {
+            throwIfAborted(signal, 'sleep');
+          } catch (err) {
+            reject(err);
+          }
+          return;
+        }
+        // Measured against the wall clock, so chunks add no drift and a suspended machine wakes on time.
+        const until = Date.now() + Math.max(0, ms);
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const onAbort = (): void => {
+          clearTimeout(timer);
+          try {
+            throwIfAborted(signal, 'sleep');
+          } catch (err) {
+            reject(err);
+          }
+        };
+        // Always at least one timer, so sleep(0) still yields to the event loop.
+        const arm = (first: boolean): void => {
+          const left = until - Date.now();
+          if (left <= 0 && !first) {
+            signal?.removeEventListener('abort', onAbort);
+            resolve();
+            return;
+          }
+          timer = setTimeout(() => arm(false), Math.max(0, Math.min(left, chunk)));
+        };
+        signal?.addEventListener('abort', onAbort, { once: true });
+        arm(true);
+      });
+    },
+  });
+}
+
 /** The real clock. */
-export const systemClock: Clock = Object.freeze({
-  now: () => Date.now(),
-  sleep(ms: number, signal?: AbortSignal): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      if (signal?.aborted) {
-        try {
-          throwIfAborted(signal, 'sleep');
-        } catch (err) {
-          reject(err);
-        }
-        return;
-      }
-      const onAbort = (): void => {
-        clearTimeout(timer);
-        try {
-          throwIfAborted(signal, 'sleep');
-        } catch (err) {
-          reject(err);
-        }
-      };
-      const timer = setTimeout(() => {
-        signal?.removeEventListener('abort', onAbort);
-        resolve();
-      }, Math.max(0, ms));
-      signal?.addEventListener('abort', onAbort, { once: true });
-    });
-  },
-});
+export const systemClock: Clock = realClock();
 
 /** A clock that only moves when told to (for tests of windows and deadlines). */
 export class ManualClock implements Clock {

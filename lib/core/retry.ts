@@ -49,6 +49,8 @@ export interface WaitOptions {
 export interface RetryOptions extends WaitOptions {
   /** Return false to fail at once on this error. Default: retry every error except CookbookErrors of exit 2-5. */
   retryIf?: (err: unknown) => boolean;
+  /** The smallest delay the failure itself asks for (e.g. an HTTP Retry-After), in ms. */
+  minDelayMs?: (err: unknown) => number | undefined;
 }
 
 /** The delay before attempt `attempt + 1` (attempt counts from 1). */
@@ -56,6 +58,46 @@ export function backoffDelay(attempt: number, backoff: Backoff, random: () => nu
   const base = Math.min(backoff.maxMs, backoff.initialMs * backoff.factor ** Math.max(0, attempt - 1));
   const spread = base * backoff.jitter * (random() * 2 - 1);
   return Math.max(0, Math.round(base + spread));
+}
+
+/** HTTP statuses that say "try again later" for a request that is safe to repeat (429, 500, 502, 503, 504). */
+export const transientHttpStatuses: ReadonlySet<number> = new Set([429, 500, 502, 503, 504]);
+
+/** True for an HTTP status worth retrying (see transientHttpStatuses). */
+export function isTransientStatus(status: number | undefined): boolean {
+  return status !== undefined && transientHttpStatuses.has(status);
+}
+
+/** Longest Retry-After we honour: a server asking for more is treated as asking for this much. */
+export const maxRetryAfterMs = 5 * 60_000;
+
+/**
+ * Parses an HTTP Retry-After header (delay-seconds or an HTTP-date) into milliseconds from `now`.
+ * Undefined when absent or unparsable; never negative; capped at maxRetryAfterMs.
+ */
+export function parseRetryAfter(header: string | string[] | number | null | undefined, now: number = Date.now()): number | undefined {
+  const raw = Array.isArray(header) ? header[0] : header;
+  if (raw === undefined || raw === null) return undefined;
+  const text = String(raw).trim();
+  if (text === '') return undefined;
+  let ms: number;
+  if (/^\d+(\.\d+)?$/.test(text)) ms = Number(text) * 1000;
+  else {
+    const at = Date.parse(text);
+    if (Number.isNaN(at)) return undefined;
+    ms = at - now;
+  }
+  return Math.min(maxRetryAfterMs, Math.max(0, Math.round(ms)));
+}
+
+/**
+ * The delay before retrying a transient failure: the backoff delay for `attempt`, but at least what the
+ * server asked for (Retry-After, in ms), and never past the time that is left (`remainingMs`).
+ */
+export function transientDelay(attempt: number, options: { backoff?: Partial<Backoff>; retryAfterMs?: number; remainingMs?: number; random?: () => number } = {}): number {
+  const backoff = { ...defaultBackoff, ...options.backoff };
+  const delay = Math.max(backoffDelay(attempt, backoff, options.random), options.retryAfterMs ?? 0);
+  return options.remainingMs === undefined ? delay : Math.max(0, Math.min(delay, options.remainingMs));
 }
 
 function defaultRetryIf(err: unknown): boolean {
@@ -80,7 +122,7 @@ export async function retry<T>(fn: (attempt: number) => Promise<T>, options: Ret
     }
     const elapsed = clock.now() - start;
     const remaining = options.timeoutMs - elapsed;
-    const delay = Math.min(backoffDelay(attempt, backoff, options.random), Math.max(0, remaining));
+    const delay = transientDelay(attempt, { backoff, retryAfterMs: options.minDelayMs?.(lastError), remainingMs: remaining, random: options.random });
     options.onAttempt?.({ attempt, elapsedMs: elapsed, remainingMs: remaining, error: lastError, nextDelayMs: delay });
     if (remaining <= 0) {
       throw new TimeoutError(`gave up on ${options.what} after ${attempt} attempts in ${formatMs(elapsed)}: ${messageOf(lastError)}`, {

@@ -1,9 +1,9 @@
 // Waits and retries: deadlines, backoff with jitter, cancellation, progress, durations.
 import { strict as assert } from 'node:assert';
-import { ManualClock, systemClock } from '../../lib/core/clock.js';
+import { ManualClock, realClock, systemClock } from '../../lib/core/clock.js';
 import { InterruptedError, TimeoutError, UsageError } from '../../lib/core/errors.js';
 import { Gate } from '../../lib/core/gate.js';
-import { backoffDelay, formatMs, parseDuration, retry, waitFor } from '../../lib/core/retry.js';
+import { backoffDelay, formatMs, isTransientStatus, maxRetryAfterMs, parseDuration, parseRetryAfter, retry, transientDelay, waitFor } from '../../lib/core/retry.js';
 
 describe('retry and waitFor', () => {
   it('backoff grows by the factor, is capped, and jitter stays within bounds', () => {
@@ -86,5 +86,65 @@ describe('retry and waitFor', () => {
     assert.equal(formatMs(850), '850ms');
     assert.equal(formatMs(12_345), '12.3s');
     assert.equal(formatMs(245_000), '4m05s');
+  });
+
+  it('parses Retry-After as seconds or an HTTP date, capped and never negative', () => {
+    const now = Date.parse('2026-11-30T06:00:00Z');
+    assert.equal(parseRetryAfter('3', now), 3000);
+    assert.equal(parseRetryAfter(['2'], now), 2000);
+    assert.equal(parseRetryAfter('0.5', now), 500);
+    assert.equal(parseRetryAfter('Mon, 30 Nov 2026 06:00:10 GMT', now), 10_000);
+    assert.equal(parseRetryAfter('Mon, 30 Nov 2026 05:00:00 GMT', now), 0);
+    assert.equal(parseRetryAfter('999999', now), maxRetryAfterMs);
+    assert.equal(parseRetryAfter(undefined, now), undefined);
+    assert.equal(parseRetryAfter('soon', now), undefined);
+    assert.deepEqual([429, 500, 502, 503, 504, 400, 404, 409].map(isTransientStatus), [true, true, true, true, true, false, false, false]);
+  });
+
+  it('transientDelay honours Retry-After over a shorter backoff and never passes the time left', () => {
+    const backoff = { initialMs: 100, maxMs: 1000, factor: 2, jitter: 0 };
+    assert.equal(transientDelay(1, { backoff }), 100);
+    assert.equal(transientDelay(1, { backoff, retryAfterMs: 2000 }), 2000);
+    assert.equal(transientDelay(5, { backoff, retryAfterMs: 50 }), 1000);
+    assert.equal(transientDelay(1, { backoff, retryAfterMs: 2000, remainingMs: 300 }), 300);
+  });
+
+  it('retry waits at least what the failure asks for (minDelayMs)', async () => {
+    const delays: number[] = [];
+    let n = 0;
+    const v = await retry(
+      async () => {
+        if (++n < 3) throw Object.assign(new Error('busy'), { retryAfterMs: 30 });
+        return n;
+      },
+      {
+        what: 'busy call',
+        timeoutMs: 5000,
+        backoff: { initialMs: 1, maxMs: 1, jitter: 0 },
+        minDelayMs: (e) => (e as { retryAfterMs?: number }).retryAfterMs,
+        onAttempt: (a) => delays.push(a.nextDelayMs),
+      },
+    );
+    assert.equal(v, 3);
+    assert.deepEqual(delays, [30, 30]);
+  });
+
+  it('a sleep longer than Node\'s timer limit (30 days) neither resolves at once nor leaks', async () => {
+    const ac = new AbortController();
+    let resolved = false;
+    const long = systemClock.sleep(30 * 86_400_000, ac.signal).then(() => (resolved = true));
+    const outcome = long.catch((e: unknown) => e);
+    // A setTimeout over 2^31-1 ms fires after 1 ms; give it several event-loop turns to show that.
+    await systemClock.sleep(30);
+    assert.equal(resolved, false, 'a 30-day sleep resolved at once: the timer overflowed');
+    ac.abort();
+    assert.ok((await outcome) instanceof InterruptedError);
+  });
+
+  it('long sleeps re-arm their timer in chunks and end on time', async () => {
+    const clock = realClock({ maxChunkMs: 10 });
+    const t0 = Date.now();
+    await clock.sleep(45);
+    assert.ok(Date.now() - t0 >= 44, `woke after ${Date.now() - t0} ms`);
   });
 });
