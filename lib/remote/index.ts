@@ -153,7 +153,8 @@ export class Remote {
   async #execute(host: string, command: string, opts: RunOptions, mutating: boolean): Promise<CommandResult> {
     const deadlineMs = opts.timeoutMs ?? this.opts.commandTimeoutMs;
     const deadline = new Deadline(deadlineMs, this.ctx.clock);
-    const signal = combineSignals(this.ctx.signal, opts.signal);
+    // A cleanup (opts.cleanup) must still run after the run was interrupted: only its own deadline and signal apply.
+    const signal = opts.cleanup ? opts.signal : combineSignals(this.ctx.signal, opts.signal);
     const target = await this.#resolve(host);
     if (opts.stdinSecret && typeof opts.stdin === 'string') registerSecret(opts.stdin);
     this.ctx.log.debug(`ssh ${host}: ${mutating ? 'run' : 'read'} ${command}`, { host, address: target.address, port: target.port, command });

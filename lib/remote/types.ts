@@ -58,6 +58,8 @@ export interface RunOptions {
   /** Exit statuses that count as success [[0]]; 'any' never fails on the status. */
   okExitCodes?: number[] | 'any';
   signal?: AbortSignal;
+  /** A cleanup (e.g. deleting a join token): not cancelled by the run's interrupt, only by timeoutMs and `signal`. */
+  cleanup?: boolean;
   /** Limit per output stream in bytes [16 MiB]. */
   maxOutputBytes?: number;
   /** Extra facts for the change record (never secrets). */
