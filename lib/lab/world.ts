@@ -111,7 +111,7 @@ export interface LabHost {
 /** What the Kubernetes side offers to `kubeadm` run on a lab host (implemented in lib/lab/k8s). */
 export interface KubeadmBackend {
   /** Creates a bootstrap token (a kube-system Secret) and returns it with the join command kubeadm prints. */
-  tokenCreate(ttlSeconds: number): { token: string; joinCommand: string };
+  tokenCreate(ttlSeconds: number, description?: string): { token: string; joinCommand: string };
   /** Deletes a token by id or full token; false when it did not exist. */
   tokenDelete(tokenOrId: string): boolean;
   /** Lists tokens as `kubeadm token list` prints them. */

@@ -65,7 +65,7 @@ export class LabKubeadm implements KubeadmBackend {
     return this.api.res('', 'secrets');
   }
 
-  tokenCreate(ttlSeconds: number): { token: string; joinCommand: string } {
+  tokenCreate(ttlSeconds: number, description?: string): { token: string; joinCommand: string } {
     const id = randomToken(6);
     const secret = randomToken(16);
     const data: Record<string, string> = {
@@ -75,6 +75,7 @@ export class LabKubeadm implements KubeadmBackend {
       'usage-bootstrap-signing': 'true',
       'auth-extra-groups': 'system:bootstrappers:kubeadm:default-node-token',
     };
+    if (description) data.description = description;
     if (ttlSeconds > 0) data.expiration = k8sTime(Date.now() + this.world.scaled(ttlSeconds * 1000));
     this.api.create(
       this.secrets,

@@ -335,7 +335,7 @@ async function token(args: string[], io: CommandIO, sh: Shell): Promise<number> 
       const ttl = parseGoDuration(ttlText);
       if (ttl === undefined) throw new KubeadmFailure(`invalid argument "${ttlText}" for "--ttl" flag: time: invalid duration "${ttlText}"`);
       sh.mutation();
-      const created = backend.tokenCreate(ttl);
+      const created = backend.tokenCreate(ttl, one(flags, 'description'));
       // kubeadm ends the printed join command with a space.
       io.out(isTrue(flags, 'print-join-command') ? created.joinCommand.trimEnd() + ' \n' : created.token + '\n');
       return 0;
