@@ -91,7 +91,7 @@ export const clusterSchema = z.strictObject({
     })
     .default({ backend: 'kubernetes', namespace: 'kube-system', ttlSeconds: 60 }),
   alertmanager: z.strictObject({ url: z.url() }).optional(),
-  announce: z.strictObject({ webhook: z.url().optional() }).optional(),
+  announce: z.strictObject({ webhook: z.url().optional(), /** A file each START/END line is appended to (a server admin log). */ logFile: z.string().min(1).optional() }).optional(),
   etcd: z.strictObject({ endpoints: z.array(z.url()).min(1) }).optional(),
   /** Present for clusters backed by the local lab: the lab's generated inventory replaces this entry. */
   lab: z
