@@ -229,9 +229,10 @@ export class Kube {
    * Uncordons a node (idempotent). Refuses a node that someone else cordoned unless `force`: a node an admin
    * cordoned on purpose must not be put back into service by us.
    */
-  async uncordon(name: string, options: { force?: boolean } = {}): Promise<CordonResult | Planned> {
+  async uncordon(name: string, options: { force?: boolean; cordonPlanned?: boolean } = {}): Promise<CordonResult | Planned> {
     const node = await this.requireNode(name);
-    const ours = ourCordon(node) !== undefined;
+    // cordonPlanned: in dry-run our cordon was only planned, so the node is not cordoned yet; plan the uncordon it would get.
+    const ours = ourCordon(node) !== undefined || (this.gate.dryRun && options.cordonPlanned === true);
     if (!isCordoned(node)) {
       if (!ours) return { node: name, changed: false, ours: false };
     } else if (!ours && !options.force) {
