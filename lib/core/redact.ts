@@ -22,16 +22,19 @@ const patterns: [RegExp, string | ((m: string, ...g: string[]) => string)][] = [
   // PEM private keys (RSA, EC, OPENSSH, PKCS#8, encrypted).
   [/-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY-----[\s\S]*?(-----END \1PRIVATE KEY-----|$)/g, REDACTED],
   // HTTP authorisation headers and bearer tokens.
-  [/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{8,}/gi, (_m, kind: string) => `${kind} ${REDACTED}`],
+  // The credential must contain a digit, a capital or a symbol, so prose ("Basic authentication") survives.
+  [/\b([Bb]earer|[Bb]asic|BEARER|BASIC)\s+(?=[A-Za-z0-9._~+/=-]*[0-9A-Z._~+/=])[A-Za-z0-9._~+/=-]{8,}/g, (_m, kind: string) => `${kind} ${REDACTED}`],
   // kubeadm bootstrap tokens: [a-z0-9]{6}.[a-z0-9]{16}.
   [/\b[a-z0-9]{6}\.[a-z0-9]{16}\b/g, REDACTED],
   // kubeadm certificate keys (64 hex chars) after the flag or in a key=value.
   [/(certificate[-_]?key["']?\s*[=:]?\s*["']?)[0-9a-f]{64}/gi, (_m, p: string) => `${p}${REDACTED}`],
   // OpenStack tokens in headers.
   [/(X-(?:Auth|Subject)-Token["']?\s*[:=]\s*["']?)[A-Za-z0-9_-]{16,}/gi, (_m, p: string) => `${p}${REDACTED}`],
-  // key=value and "key": "value" where the key names a secret.
+  // key=value and "key": "value" where the key names a secret. The key is a whole word (not the end of a path
+  // such as /etc/passwd), and a quote after it only counts when the same quote opens it: in
+  // `invalid hostname "../../etc/passwd": must be ...` the quote closes a value, and "must" is no secret.
   [
-    /((?:password|passwd|secret|token|api[-_]?key|private[-_]?key|credential)[a-z_-]*["']?\s*[=:]\s*["']?)([^\s"',}&]+)/gi,
+    /(?<![\w./-])((["']?)[A-Za-z0-9_-]*(?:password|passwd|secret|token|api[-_]?key|private[-_]?key|credential)[A-Za-z_-]*\2\s*[=:]\s*["']?)([^\s"',}&]+)/gi,
     (_m, p: string) => `${p}${REDACTED}`,
   ],
   // URLs with user:password@.

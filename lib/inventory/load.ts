@@ -16,6 +16,9 @@ export interface Inventory {
   readonly dirs: readonly string[];
 }
 
+/** Most alias expansions one inventory file may use (a real inventory uses a handful). */
+export const MAX_ALIAS_COUNT = 100;
+
 const NOT_INVENTORY = new Set(['clouds.yaml', 'clouds.yml', 'secure.yaml', 'secure.yml']);
 
 function yamlFiles(dir: string): string[] {
@@ -60,7 +63,18 @@ export function loadClusterFile(file: string): ClusterConfig {
       context: { file, line: pos.line, column: pos.col },
     });
   }
-  const data: unknown = doc.toJS();
+  let data: unknown;
+  try {
+    // The yaml package counts alias expansions: a file whose aliases multiply (a "billion laughs" bomb) is
+    // refused instead of expanding without bound in memory.
+    data = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (err) {
+    throw new InventoryError(`${file}: YAML aliases expand without bound (more than ${MAX_ALIAS_COUNT} alias expansions): refused`, {
+      context: { file, maxAliasCount: MAX_ALIAS_COUNT },
+      cause: err,
+      hint: 'write the repeated parts out, or use fewer nested aliases',
+    });
+  }
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
     throw new InventoryError(`${file}: expected a mapping describing one cluster`, { context: { file } });
   }

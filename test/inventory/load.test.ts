@@ -35,6 +35,7 @@ const expected: Record<string, RegExp> = {
   '22-provision-shape': /: roles\.worker\.provision\[0\]: Invalid input: expected array, received string$/,
   '23-k8s-version': /: kubernetes\.version: a Kubernetes version like 1\.29\.4$/,
   '24-label-not-string': /: roles\.worker\.labels\.a: Invalid input: expected string, received number$/,
+  '25-alias-bomb': /: YAML aliases expand without bound \(more than 100 alias expansions\): refused$/,
 };
 
 describe('inventory loading', () => {
