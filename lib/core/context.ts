@@ -5,7 +5,7 @@ import type { ClientContext } from './client.js';
 import { type Clock, throwIfAborted } from './clock.js';
 import { type ConfirmAnswer, type Prompter, confirmOrAbort } from './confirm.js';
 import { CookbookError, DryRunStop, InputError, InterruptedError, VerifyError, errorToJSON } from './errors.js';
-import type { EventBus, PlanProblem, RunEvent } from './events.js';
+import type { AuditRecord, EventBus, PlanProblem, RunEvent } from './events.js';
 import { failpoint } from './failpoints.js';
 import { type Gate, type Planned, isPlanned, need, planned } from './gate.js';
 import type { Journal } from './journal.js';
@@ -52,6 +52,8 @@ export interface ContextInit {
   clock: Clock;
   prompter: Prompter;
   clients: Record<string, ClientLoader>;
+  /** Who runs what and why (operator, host, arguments, reason, task id). */
+  audit?: AuditRecord;
 }
 
 /** What a cookbook's run() receives. */
@@ -72,6 +74,8 @@ export class Context {
   readonly signal: AbortSignal;
   readonly clock: Clock;
   readonly inventory: Inventory | undefined;
+  /** Who runs what and why: cookbooks put it in their own reports (the HTML report of a reboot). */
+  readonly audit: AuditRecord;
   private readonly clusterConfig: ClusterConfig | undefined;
   private readonly prompter: Prompter;
   private readonly loaders: Record<string, ClientLoader>;
@@ -92,6 +96,7 @@ export class Context {
     this.signal = init.signal;
     this.clock = init.clock;
     this.inventory = init.inventory;
+    this.audit = init.audit ?? { runId: init.runId, operator: 'unknown', host: 'unknown', cookbook: init.cookbook, cluster: init.cluster?.name, args: {} };
     this.clusterConfig = init.cluster;
     this.prompter = init.prompter;
     this.loaders = init.clients;
@@ -166,20 +171,28 @@ export class Context {
   /** Records that the real run would fail or be held (dry-run verdict); the runner turns these into exit 1. */
   planProblem(problem: PlanProblem): void {
     this.planProblems.push(problem);
+    this.journal.addProblem(problem);
     this.events.emit({ type: 'plan.problem', problem });
   }
 
   /**
    * Asks before an action: `destructive` (or `always`) asks on every cluster, otherwise only on production
-   * clusters.
+   * clusters. A destructive action on a production cluster needs the cluster's name typed, not just "y".
+   * `details` lists what will happen (shown with the question and logged).
    */
-  async confirm(message: string, options: { always?: boolean; destructive?: boolean } = {}): Promise<void> {
-    if (!options.always && !options.destructive && !this.clusterConfig?.production) return;
+  async confirm(message: string, options: { always?: boolean; destructive?: boolean; details?: readonly string[] } = {}): Promise<void> {
+    const production = Boolean(this.clusterConfig?.production);
+    if (!options.always && !options.destructive && !production) return;
     if (this.dryRun) {
-      this.log.info(`would ask: ${message}`);
+      this.log.info(`would ask: ${message}${options.details?.length ? ` (${options.details.join('; ')})` : ''}`);
       return;
     }
-    await confirmOrAbort(this.prompter, this.yes, message, (answer: ConfirmAnswer) => this.events.emit({ type: 'confirm', message, answer }));
+    const typeToConfirm = options.destructive && production ? this.clusterConfig!.name : undefined;
+    for (const d of options.details ?? []) this.log.debug(`confirmation detail: ${d}`);
+    await confirmOrAbort(this.prompter, this.yes, message, (answer: ConfirmAnswer) => this.events.emit({ type: 'confirm', message, answer }), {
+      details: options.details,
+      typeToConfirm,
+    });
   }
 
   /** Returns a decision stored in the journal (from this run or the run it resumes), computing it once. */

@@ -140,6 +140,15 @@ export function exitCodeOf(err: unknown): number {
   return err instanceof CookbookError ? err.exitCode : ExitCode.failed;
 }
 
+/**
+ * The exit code of an error that ended a run, given whether the run had already changed something: exit 2
+ * promises "bad input, nothing was changed", so a usage/input error raised after a change exits 1 instead.
+ */
+export function exitCodeAfter(err: unknown, changedSomething: boolean): number {
+  const code = exitCodeOf(err);
+  return code === ExitCode.usage && changedSomething ? ExitCode.failed : code;
+}
+
 /** The message of any thrown value. */
 export function messageOf(err: unknown): string {
   if (err instanceof Error) return err.message;

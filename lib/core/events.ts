@@ -10,8 +10,8 @@ export type RunStatus = 'success' | 'failed' | 'aborted' | 'interrupted';
 
 /** Every event of a run. */
 export type RunEvent =
-  | { type: 'run.start'; runId: string; cookbook: string; cluster?: string; dryRun: boolean; args: Record<string, unknown>; resumedFrom?: string }
-  | { type: 'run.end'; runId: string; status: RunStatus; durationMs: number; error?: Record<string, unknown> }
+  | ({ type: 'run.start'; dryRun: boolean; resumedFrom?: string } & AuditRecord)
+  | { type: 'run.end'; runId: string; status: RunStatus; durationMs: number; error?: Record<string, unknown>; verdict?: Verdict['outcome'] }
   | { type: 'step.start'; name: string; index: number }
   | { type: 'step.end'; name: string; index: number; status: StepStatus; durationMs: number; note?: string; error?: Record<string, unknown> }
   | { type: 'change'; change: Change }
@@ -32,6 +32,29 @@ export type RunEvent =
   | { type: 'output'; text: string }
   /** A dry-run found that the real run would fail at a step, or would be held at a node (the verdict's input). */
   | { type: 'plan.problem'; problem: PlanProblem };
+
+/** Who ran what, where and why: recorded in the log file, the journal, the --json result and reports. */
+export interface AuditRecord {
+  runId: string;
+  /** The operator's login name. */
+  operator: string;
+  /** The machine the run was started on. */
+  host: string;
+  cookbook: string;
+  cluster?: string;
+  /** The cookbook's arguments, secrets redacted. */
+  args: Record<string, unknown>;
+  /** --reason */
+  reason?: string;
+  /** --task-id */
+  taskId?: string;
+}
+
+/** A dry-run's verdict: what the real run would do. */
+export interface Verdict {
+  outcome: 'would-succeed' | 'would-fail' | 'would-hold';
+  problems: PlanProblem[];
+}
 
 /** Why a dry-run's verdict is not "would succeed": a step that would fail, or a node the run would be held at. */
 export interface PlanProblem {

@@ -7,7 +7,7 @@ import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Change } from './gate.js';
-import type { RunStatus, StepStatus } from './events.js';
+import type { AuditRecord, PlanProblem, RunStatus, StepStatus, Verdict } from './events.js';
 import { redactValue } from './redact.js';
 
 /** One step as recorded. */
@@ -43,6 +43,20 @@ export interface JournalData {
   /** Decisions that must survive a resume (never secrets: everything is redacted on write). */
   memo: Record<string, unknown>;
   error?: Record<string, unknown>;
+  /** Who started the run and why (the audit trail). */
+  operator?: string;
+  reason?: string;
+  taskId?: string;
+  /** Dry-run problems recorded with ctx.planProblem(). */
+  problems?: PlanProblem[];
+  /** A dry-run's verdict, set when it finished. */
+  verdict?: Verdict;
+  /** The cookbook's return value (redacted), so a re-run can report a completed run. */
+  result?: unknown;
+  /** When the end of the run was shown to the operator; missing on a run killed before it could report. */
+  reportedAt?: string;
+  /** A later invocation that reported this (completed but unreported) run instead of repeating it. */
+  reportedBy?: string;
 }
 
 /** Stable JSON with sorted keys, for journal keys. */
@@ -73,7 +87,10 @@ export class Journal {
   }
 
   /** Creates the journal of a new run (optionally resuming from an earlier one) and writes it. */
-  static create(stateDir: string, init: { runId: string; cookbook: string; cluster?: string; args: Record<string, unknown>; dryRun: boolean; resumeFrom?: Journal }): Journal {
+  static create(
+    stateDir: string,
+    init: { runId: string; cookbook: string; cluster?: string; args: Record<string, unknown>; dryRun: boolean; resumeFrom?: Journal; audit?: Pick<AuditRecord, 'operator' | 'reason' | 'taskId'> },
+  ): Journal {
     const dir = journalDir(stateDir, init.cookbook);
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     const data: JournalData = {
@@ -92,6 +109,9 @@ export class Journal {
       steps: [],
       changes: [],
       memo: init.resumeFrom ? { ...init.resumeFrom.data.memo } : {},
+      operator: init.audit?.operator,
+      reason: init.audit?.reason,
+      taskId: init.audit?.taskId,
     };
     const journal = new Journal(join(dir, `${init.runId}.json`), data);
     journal.flush();
@@ -161,6 +181,12 @@ export class Journal {
     this.flush();
   }
 
+  /** Records a dry-run problem (the verdict's input). */
+  addProblem(problem: PlanProblem): void {
+    (this.data.problems ??= []).push(redactValue(problem));
+    this.flush();
+  }
+
   /** Stores a decision for resumes. */
   setMemo(key: string, value: unknown): void {
     this.data.memo[key] = redactValue(value);
@@ -168,10 +194,19 @@ export class Journal {
   }
 
   /** Marks the run finished. */
-  finish(status: RunStatus, error?: Record<string, unknown>): void {
+  finish(status: RunStatus, error?: Record<string, unknown>, extra: { result?: unknown; verdict?: Verdict } = {}): void {
     this.data.status = status;
     this.data.finishedAt = new Date().toISOString();
     if (error) this.data.error = redactValue(error);
+    if (extra.result !== undefined) this.data.result = redactValue(extra.result);
+    if (extra.verdict) this.data.verdict = redactValue(extra.verdict);
+    this.flush();
+  }
+
+  /** Marks the run's end as shown to the operator (summary or --json printed). */
+  reported(by?: string): void {
+    this.data.reportedAt = new Date().toISOString();
+    if (by) this.data.reportedBy = by;
     this.flush();
   }
 
@@ -181,6 +216,54 @@ export class Journal {
     writeFileSync(tmp, JSON.stringify(redactValue(this.data), null, 1), { mode: 0o600 });
     renameSync(tmp, this.path);
   }
+}
+
+/** Every readable journal under the state dir (all cookbooks), oldest first; torn or foreign files are skipped. */
+export function readAllJournals(stateDir: string): Journal[] {
+  const root = join(stateDir, 'journals');
+  let cookbooks: string[];
+  try {
+    cookbooks = readdirSync(root);
+  } catch {
+    return [];
+  }
+  const out: Journal[] = [];
+  for (const c of cookbooks) {
+    let files: string[];
+    try {
+      files = readdirSync(join(root, c)).filter((f) => f.endsWith('.json'));
+    } catch {
+      continue;
+    }
+    for (const f of files) {
+      try {
+        const j = Journal.read(join(root, c, f));
+        if (j.data.version === 1 && typeof j.data.runId === 'string') out.push(j);
+      } catch {
+        // A torn temp file or a foreign file is not a run.
+      }
+    }
+  }
+  return out.sort((a, b) => (a.data.startedAt < b.data.startedAt ? -1 : a.data.startedAt > b.data.startedAt ? 1 : 0));
+}
+
+/** How long a completed run that was never reported counts as "just done" for a re-run with the same arguments. */
+export const COMPLETED_RUN_WINDOW_MS = 24 * 3600_000;
+
+/**
+ * A successful real run with this key whose end was never reported (the process died between writing
+ * "success" and printing its result), if it is still the latest word on its cluster: the newest real run
+ * with this key, no other real run on the same cluster started after it finished, and finished within
+ * COMPLETED_RUN_WINDOW_MS. A re-run reports it as done instead of repeating it (e.g. adding a second node).
+ */
+export function findCompletedUnreported(stateDir: string, key: string, now = Date.now()): Journal | undefined {
+  const all = readAllJournals(stateDir).filter((j) => !j.data.dryRun);
+  const same = all.filter((j) => j.data.key === key);
+  const latest = same.at(-1);
+  if (!latest || latest.data.status !== 'success' || latest.data.reportedAt || !latest.data.finishedAt) return undefined;
+  if (now - Date.parse(latest.data.finishedAt) > COMPLETED_RUN_WINDOW_MS) return undefined;
+  const since = all.some((j) => j !== latest && j.data.cluster === latest.data.cluster && j.data.startedAt >= latest.data.finishedAt!);
+  return since ? undefined : latest;
 }
 
 /** Where a cookbook's journals live. */

@@ -2,8 +2,9 @@
 // and build the Context → announce START → run → rollback on failure → release the lock → announce END →
 // summary or --json result → exit code.
 import { randomBytes } from 'node:crypto';
+import { appendFileSync, mkdirSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { type Clock, systemClock } from '../core/clock.js';
 import type { Prompter } from '../core/confirm.js';
 import type { CookbookDefinition, RawArgs } from '../core/cookbook.js';
@@ -12,17 +13,22 @@ import {
   CookbookError,
   DryRunStop,
   ExitCode,
+  InputError,
   InterruptedError,
   LockError,
   OperatorAbort,
   errorToJSON,
+  exitCodeAfter,
   exitCodeOf,
   messageOf,
 } from '../core/errors.js';
-import { EventBus, type RunStatus } from '../core/events.js';
+import { type AuditRecord, EventBus, type RunStatus, type Verdict } from '../core/events.js';
+import { failpoint } from '../core/failpoints.js';
 import { Gate } from '../core/gate.js';
-import { Journal, journalKey } from '../core/journal.js';
+import { Journal, findCompletedUnreported, journalKey } from '../core/journal.js';
+import { expandPath, unwritableDirReason, unwritableFileReason } from '../core/paths.js';
 import { redactText, redactValue } from '../core/redact.js';
+import { formatMs } from '../core/retry.js';
 import type { ClusterConfig } from '../inventory/schema.js';
 import type { LockBackend, LockHandle, LockHolder } from '../lock/types.js';
 import { describeHolder } from '../lock/types.js';
@@ -30,7 +36,7 @@ import { clientLoaders, lockBackendFor, resolveCluster } from './clients.js';
 import { type GlobalOptions, type RunIO, reportEarlyError } from './report.js';
 
 export type { GlobalOptions, RunIO } from './report.js';
-import { attachLogging, buildResult, renderSummary } from './output.js';
+import { attachLogging, buildResult, renderSummary, verdictOf } from './output.js';
 
 /** A new run id: sortable time plus randomness. */
 export function newRunId(now = new Date()): string {
@@ -38,7 +44,35 @@ export function newRunId(now = new Date()): string {
   return `${t}-${randomBytes(3).toString('hex')}`;
 }
 
+/** One announcement line for the inventory's log file (a server admin log): who, what, where, why, outcome. */
+export function announcementLine(payload: Record<string, unknown>): string {
+  const p = redactValue(payload) as Record<string, unknown>;
+  const q = (v: unknown): string => JSON.stringify(String(v));
+  const parts = [new Date().toISOString(), String(p.event), String(p.cookbook), p.cluster ? `on ${String(p.cluster)}` : '', `by ${String(p.user)}@${String(p.host)}`, `run ${String(p.runId)}`];
+  if (p.event === 'START') {
+    if (p.dryRun) parts.push('dry-run');
+    if (p.reason) parts.push(`reason=${q(p.reason)}`);
+    if (p.taskId) parts.push(`task=${q(p.taskId)}`);
+    parts.push(`args=${JSON.stringify(p.args ?? {})}`);
+  } else {
+    parts.push(`${String(p.result)} (${String(p.status)})`);
+    if (p.verdict) parts.push(`verdict=${String(p.verdict)}`);
+    if (p.durationMs !== undefined) parts.push(`in ${formatMs(Number(p.durationMs))}`);
+  }
+  return redactText(parts.filter(Boolean).join(' ')) + '\n';
+}
+
 async function announce(cluster: ClusterConfig | undefined, payload: Record<string, unknown>, log: EventLog): Promise<void> {
+  const file = cluster?.announce?.logFile;
+  if (file) {
+    try {
+      const path = expandPath(file, process.cwd());
+      mkdirSync(dirname(path), { recursive: true });
+      appendFileSync(path, announcementLine(payload), { mode: 0o640 });
+    } catch (err) {
+      log.warn(`announcement to ${file} failed: ${messageOf(err)}`);
+    }
+  }
   const url = cluster?.announce?.webhook;
   if (!url) return;
   try {
@@ -54,11 +88,51 @@ async function announce(cluster: ClusterConfig | undefined, payload: Record<stri
   }
 }
 
+/**
+ * Finds an unusable --state-dir, --log-dir or report path before anything else happens (no lock, no journal):
+ * bad input, exit 2, naming the path and the reason.
+ */
+export function checkOutputPaths(def: CookbookDefinition<object>, raw: RawArgs, globals: Pick<GlobalOptions, 'stateDir' | 'logDir'>): void {
+  const dirs: [string, string][] = [
+    ['state-dir', globals.stateDir],
+    ['log-dir', globals.logDir],
+  ];
+  for (const [option, dir] of dirs) {
+    const reason = unwritableDirReason(dir);
+    if (reason) {
+      throw new InputError(`--${option} ${dir} is not writable: ${reason}`, {
+        context: { option, path: dir, reason },
+        hint: `pass a --${option} you can write to (or fix the permissions of ${dir})`,
+      });
+    }
+  }
+  // Cookbooks that write a report take it as --report FILE.
+  const report = def.options.report ? raw.report : undefined;
+  for (const file of Array.isArray(report) ? report : [report]) {
+    if (typeof file !== 'string' || !file) continue;
+    const reason = unwritableFileReason(file);
+    if (reason) {
+      throw new InputError(`--report ${file} cannot be written: ${reason}`, {
+        context: { option: 'report', path: file, reason },
+        hint: 'pass a --report path in a directory you can write to',
+      });
+    }
+  }
+}
+
 function lockScopeOf(name: string, def: CookbookDefinition<object>, clusterName: string | undefined): string | undefined {
   const scope = def.lock ?? 'cluster';
   if (scope === 'none') return undefined;
   if (typeof scope === 'object') return scope.scope;
   return clusterName ? `cluster-${clusterName}` : `cookbook-${name}`;
+}
+
+function operatorName(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return process.env.USER ?? 'unknown';
+  }
 }
 
 /** Runs one cookbook to completion and returns the exit code. */
@@ -70,6 +144,8 @@ export async function runCookbook(name: string, def: CookbookDefinition<object>,
   let clusterName: string | undefined;
   try {
     args = def.parse(raw);
+    // Before the cluster (which may start a lab), the lock and the journal: a path we cannot write is bad input.
+    checkOutputPaths(def, raw, globals);
     clusterName = def.cluster ? def.cluster(args) : ((args as { clusterName?: string }).clusterName ?? undefined);
     if (clusterName !== undefined) {
       cluster = await resolveCluster(clusterName, globals, (m) => io.stderr(`cookbook: ${m}\n`));
@@ -80,14 +156,10 @@ export async function runCookbook(name: string, def: CookbookDefinition<object>,
   }
 
   const runId = newRunId();
-  const user = (() => {
-    try {
-      return userInfo().username;
-    } catch {
-      return process.env.USER ?? 'unknown';
-    }
-  })();
+  const user = operatorName();
   const holder: LockHolder = { user, host: hostname(), pid: process.pid, cookbook: name, runId, since: new Date().toISOString() };
+  const argsRecord = args as Record<string, unknown>;
+  const audit: AuditRecord = redactValue({ runId, operator: user, host: holder.host, cookbook: name, cluster: cluster?.name, args: argsRecord, reason: globals.reason, taskId: globals.taskId });
 
   // The lock comes before the journal: a run that cannot take it leaves nothing behind to resume.
   const scope = lockScopeOf(name, def, cluster?.name);
@@ -127,7 +199,7 @@ export async function runCookbook(name: string, def: CookbookDefinition<object>,
   let result: unknown;
   let rollback: 'done' | 'failed' | 'none' = 'none';
   let finalError: unknown;
-  const argsRecord = args as Record<string, unknown>;
+  let verdict: Verdict | undefined;
   const signals = io.signals ?? ['SIGINT', 'SIGTERM'];
   let interrupts = 0;
   const onSignal = (sig: NodeJS.Signals): void => {
@@ -147,9 +219,25 @@ export async function runCookbook(name: string, def: CookbookDefinition<object>,
 
   let ctx: Context | undefined;
   try {
+    const key = journalKey(name, cluster?.name, argsRecord);
+    if (!globals.dryRun && !globals.fresh) {
+      // A run that finished but died before it could say so (killed after its journal said success) is
+      // reported now rather than repeated: repeating it could add a second node.
+      const done = findCompletedUnreported(globals.stateDir, key);
+      if (done) {
+        done.reported(runId);
+        log.info(`run ${done.data.runId} of ${name} with the same arguments already completed at ${done.data.finishedAt} (its end was never reported): reporting it instead of running again; --fresh runs it again`);
+        for (const s of signals) process.off(s, onSignal);
+        await closeAll(undefined, lock, backend);
+        await logging.close();
+        const out = buildResult(done.data, { result: done.data.result, exitCode: ExitCode.success, journalPath: done.path, logPath: logging.file, alreadyDone: { runId: done.data.runId, finishedAt: done.data.finishedAt } });
+        io.stdout((globals.json ? JSON.stringify(out) : renderSummary(out)) + '\n');
+        return ExitCode.success;
+      }
+    }
     let resumeFrom: Journal | undefined;
     if (!globals.dryRun) {
-      const found = Journal.findResumable(globals.stateDir, name, journalKey(name, cluster?.name, argsRecord));
+      const found = Journal.findResumable(globals.stateDir, name, key);
       if (found) {
         const where = `run ${found.data.runId} (${found.data.status}, stopped at "${found.stoppedAt ?? 'start'}")`;
         let resume: boolean;
@@ -166,7 +254,7 @@ export async function runCookbook(name: string, def: CookbookDefinition<object>,
         }
       }
     }
-    journal = Journal.create(globals.stateDir, { runId, cookbook: name, cluster: cluster?.name, args: argsRecord, dryRun: globals.dryRun, resumeFrom });
+    journal = Journal.create(globals.stateDir, { runId, cookbook: name, cluster: cluster?.name, args: argsRecord, dryRun: globals.dryRun, resumeFrom, audit });
     const runJournal = journal;
     const gate = new Gate({
       dryRun: globals.dryRun,
@@ -192,10 +280,13 @@ export async function runCookbook(name: string, def: CookbookDefinition<object>,
       clock,
       prompter: io.prompter,
       clients: clientLoaders(),
+      audit,
     });
     const started = clock.now();
-    events.emit({ type: 'run.start', runId, cookbook: name, cluster: cluster?.name, dryRun: globals.dryRun, args: redactValue(argsRecord), resumedFrom: resumeFrom?.data.runId });
+    events.emit({ type: 'run.start', ...audit, dryRun: globals.dryRun, resumedFrom: resumeFrom?.data.runId });
     await announce(cluster, { event: 'START', ...holder, cluster: cluster?.name, reason: globals.reason, taskId: globals.taskId, dryRun: globals.dryRun, args: argsRecord }, log);
+    // Exit 2 promises that nothing changed: not true once this run (or the run it resumes) changed something.
+    const changedSomething = (): boolean => runJournal.data.changes.some((c) => !c.planned) || (resumeFrom?.data.changes.some((c) => !c.planned) ?? false);
     try {
       result = await def.run(ctx, args);
     } catch (err) {
@@ -213,8 +304,9 @@ export async function runCookbook(name: string, def: CookbookDefinition<object>,
         exitCode = ExitCode.aborted;
       } else {
         status = 'failed';
-        exitCode = exitCodeOf(err);
+        exitCode = exitCodeAfter(err, changedSomething());
         if (exitCode === ExitCode.success) exitCode = ExitCode.failed;
+        if (exitCode !== exitCodeOf(err)) log.warn(`${name} changed things before this error: exit ${exitCode}, not ${exitCodeOf(err)} ("nothing changed")`);
         if (def.rollback && !globals.dryRun) {
           log.warn(`${name} failed (${messageOf(err)}); running its rollback`);
           try {
@@ -227,15 +319,28 @@ export async function runCookbook(name: string, def: CookbookDefinition<object>,
         }
       }
     }
+    if (globals.dryRun && status !== 'aborted' && status !== 'interrupted') {
+      verdict = verdictOf({ problems: runJournal.data.problems ?? [], steps: runJournal.data.steps, error: finalError ? errorToJSON(finalError) : undefined });
+      if (verdict.outcome !== 'would-succeed') {
+        status = 'failed';
+        if (exitCode === ExitCode.success) exitCode = ExitCode.failed;
+      }
+    }
     const durationMs = clock.now() - started;
-    journal.finish(status, finalError ? errorToJSON(finalError) : undefined);
-    events.emit({ type: 'run.end', runId, status, durationMs, error: finalError ? redactValue(errorToJSON(finalError)) : undefined });
-    await announce(cluster, { event: 'END', ...holder, cluster: cluster?.name, status, result: status === 'success' ? 'PASS' : 'FAIL', durationMs }, log);
+    journal.finish(status, finalError ? errorToJSON(finalError) : undefined, { result, verdict });
+    // Crash tests kill the process here: the journal says success, nothing has been reported yet.
+    await failpoint('after', '(run finished)', clock, new AbortController().signal);
+    events.emit({ type: 'run.end', runId, status, durationMs, error: finalError ? redactValue(errorToJSON(finalError)) : undefined, verdict: verdict?.outcome });
+    await announce(
+      cluster,
+      { event: 'END', ...holder, cluster: cluster?.name, status, result: status === 'success' ? 'PASS' : 'FAIL', verdict: verdict?.outcome, durationMs, reason: globals.reason, taskId: globals.taskId },
+      log,
+    );
   } catch (err) {
     // Failures of the machinery itself (journal not writable, ...).
     finalError = err;
     status = err instanceof InterruptedError ? 'interrupted' : 'failed';
-    exitCode = exitCodeOf(err);
+    exitCode = exitCodeAfter(err, journal?.data.changes.some((c) => !c.planned) ?? false);
     if (journal) journal.finish(status, errorToJSON(err));
     else {
       for (const s of signals) process.off(s, onSignal);
@@ -251,6 +356,11 @@ export async function runCookbook(name: string, def: CookbookDefinition<object>,
   const out = buildResult(journal.data, { result, rollback, exitCode, journalPath: journal.path, logPath: logging.file });
   if (globals.json) io.stdout(JSON.stringify(out) + '\n');
   else io.stdout(renderSummary(out) + '\n');
+  try {
+    journal.reported();
+  } catch (err) {
+    io.stderr(`cookbook: warning: could not mark the journal as reported: ${messageOf(err)}\n`);
+  }
   return exitCode;
 }
 
