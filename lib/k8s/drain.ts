@@ -4,13 +4,14 @@
 // least `retryMinMs` apart; a 500 (several PDBs select the pod) fails that pod. One watch over the node's pods
 // tells when each evicted pod is gone, instead of polling every pod every second. Everything shares one
 // deadline; the result names the pods and PDBs that blocked.
-import { Watch, type V1Pod } from '@kubernetes/client-node';
+import type { V1Pod } from '@kubernetes/client-node';
 import { systemClock, type Clock, throwIfAborted } from '../core/clock.js';
-import { CookbookError } from '../core/errors.js';
+import { KubernetesError } from '../core/errors.js';
 import { isPlanned } from '../core/gate.js';
 import { backoffDelay, formatMs } from '../core/retry.js';
 import { type DrainFilterOptions, type DrainPlan, defaultDrainFilterOptions, planDrain, podKey } from './drain-plan.js';
-import { DrainFailedError, DrainRefusedError, KubeApiError, KubeConflictError, KubeNotFoundError } from './errors.js';
+import { DrainFailedError, DrainRefusedError, DrainTimeoutError, KubeAbortedError, KubeApiError, KubeConflictError, KubeNotFoundError } from './errors.js';
+import { watchGone } from './drain-watch.js';
 import type { Kube } from './index.js';
 
 /** Options of a drain. */
@@ -48,9 +49,12 @@ export interface BlockedPod {
 export interface DrainResult {
   node: string;
   planned: boolean;
+  /** Pods that were evicted and are gone (never filled in dry-run). */
   evicted: string[];
   skipped: { pod: string; reason: string }[];
   warnings: string[];
+  /** In dry-run, the pods the drain would evict (evicted is then empty); empty when performed. */
+  wouldEvict?: string[];
   blocked: BlockedPod[];
   failed: { pod: string; error: string }[];
   durationMs: number;
@@ -58,7 +62,8 @@ export interface DrainResult {
   requests: number;
 }
 
-interface Tracked {
+/** A pod the drain evicts, and how far it got. */
+export interface Tracked {
   key: string;
   namespace: string;
   name: string;
@@ -115,31 +120,51 @@ export async function drainNode(kube: Kube, node: string, opts: Partial<DrainOpt
   }));
   if (kube.gate.dryRun) {
     for (const t of tracked) await kube.evictPod(t.namespace, t.name, { uid: t.uid, gracePeriodSeconds: o.gracePeriodSeconds, deleteInstead: o.disableEviction });
-    return { ...base, planned: true, evicted: tracked.map((t) => t.key), blocked: [], failed: [], durationMs: clock.now() - started, requests: kube.requestCount() - requestsBefore };
+    // Nothing was evicted: the pods are only planned (wouldEvict), so no caller can mistake them for gone.
+    return { ...base, planned: true, evicted: [], wouldEvict: tracked.map((t) => t.key), blocked: [], failed: [], durationMs: clock.now() - started, requests: kube.requestCount() - requestsBefore };
   }
 
   const deadline = o.timeoutMs > 0 ? started + o.timeoutMs : Number.POSITIVE_INFINITY;
+  // One signal for everything in flight: the deadline and the run's signal abort it, and with it every
+  // pending eviction request, the pod list and the watch (no request outlives the drain).
   const inner = new AbortController();
   const onOuterAbort = (): void => inner.abort(o.signal?.reason);
+  if (o.signal?.aborted) onOuterAbort();
   o.signal?.addEventListener('abort', onOuterAbort, { once: true });
-  const timer = Number.isFinite(deadline) ? setTimeout(() => inner.abort(new DrainTimeout(`drain of ${node} reached its deadline`)), Math.max(0, deadline - clock.now())) : undefined;
-  const pending = new Map(tracked.map((t) => [t.uid, t]));
-  const watcher = await watchGone(kube, node, pending, o, inner.signal);
-  try {
-    await Promise.all(tracked.map((t) => evictOne(kube, t, o, clock, inner.signal)));
-    await watcher.allGone;
-  } catch (err) {
-    if (!(err instanceof DrainTimeout) && !inner.signal.aborted) throw err;
-    if (o.signal?.aborted) throwIfAborted(o.signal, `drain of ${node}`);
-  } finally {
-    if (timer) clearTimeout(timer);
-    o.signal?.removeEventListener('abort', onOuterAbort);
-    watcher.stop();
+  const timerStop = new AbortController();
+  let timedOut = false;
+  if (Number.isFinite(deadline)) {
+    clock.sleep(Math.max(0, deadline - clock.now()), timerStop.signal).then(
+      () => {
+        timedOut = true;
+        inner.abort(new DrainDeadline(`drain of ${node} reached its deadline (${formatMs(o.timeoutMs)})`));
+      },
+      () => undefined,
+    );
   }
+  const watcher = watchGone(kube, node, tracked, o, clock, inner.signal);
+  const evictions = Promise.all(tracked.map((t) => evictOne(kube, t, o, clock, inner.signal, watcher.poke)));
+  let failure: unknown;
+  try {
+    // Both are awaited together, so neither can reject unobserved while the other is pending.
+    await Promise.all([evictions, watcher.done]);
+  } catch (err) {
+    failure = err;
+  } finally {
+    timerStop.abort();
+    o.signal?.removeEventListener('abort', onOuterAbort);
+    if (!inner.signal.aborted) inner.abort(new DrainDeadline(`drain of ${node} stopped`));
+    watcher.stop();
+    // Aborted requests settle at once; wait for them so nothing of this drain runs on after it returns.
+    await evictions.catch(() => undefined);
+  }
+  if (o.signal?.aborted) throwIfAborted(o.signal, `drain of ${node}`);
+  if (failure !== undefined) throw failure;
   const result: DrainResult = {
     ...base,
     planned: false,
     evicted: tracked.filter((t) => t.state === 'gone').map((t) => t.key),
+    wouldEvict: [],
     blocked: tracked.filter((t) => t.state !== 'gone' && t.blocked).map((t) => t.blocked!),
     failed: tracked.filter((t) => t.state === 'failed').map((t) => ({ pod: t.key, error: t.error ?? 'failed' })),
     durationMs: clock.now() - started,
@@ -151,12 +176,13 @@ export async function drainNode(kube: Kube, node: string, opts: Partial<DrainOpt
     const why = result.blocked.length
       ? `blocked by PodDisruptionBudget${pdbs.length === 1 ? '' : 's'} ${pdbs.join(', ') || '(throttling)'}: ${result.blocked.map((b) => b.pod).join(', ')}`
       : `still terminating: ${remaining.map((t) => t.key).join(', ')}`;
-    throw new DrainFailedError(
-      `drain of ${node} did not finish${Number.isFinite(deadline) ? ` within ${formatMs(o.timeoutMs)}` : ''}: ${remaining.length} pod(s) left; ${why}${
+    const Err = timedOut ? DrainTimeoutError : DrainFailedError;
+    throw new Err(
+      `drain of ${node} did not finish${timedOut ? ` within ${formatMs(o.timeoutMs)}` : ''}: ${remaining.length} pod(s) left; ${why}${
         result.failed.length ? `; failed: ${result.failed.map((f) => `${f.pod} (${f.error})`).join(', ')}` : ''
       }`,
       {
-        context: { node, remaining: remaining.map((t) => t.key), blocked: result.blocked, failed: result.failed, evicted: result.evicted, result },
+        context: { node, timedOut, timeoutMs: o.timeoutMs, remaining: remaining.map((t) => t.key), blocked: result.blocked, failed: result.failed, evicted: result.evicted, result },
         hint: 'the node stays cordoned; fix the blocking PodDisruptionBudgets or pods and run the drain again',
       },
     );
@@ -164,31 +190,34 @@ export async function drainNode(kube: Kube, node: string, opts: Partial<DrainOpt
   return result;
 }
 
-class DrainTimeout extends CookbookError {}
+/** The abort reason of a drain's own deadline (a KubernetesError, so cancelled requests become KubeAbortedError). */
+class DrainDeadline extends KubernetesError {}
 
-async function evictOne(kube: Kube, t: Tracked, o: DrainOptions, clock: Clock, signal: AbortSignal): Promise<void> {
+async function evictOne(kube: Kube, t: Tracked, o: DrainOptions, clock: Clock, signal: AbortSignal, changed: () => void): Promise<void> {
   for (let attempt = 1; !signal.aborted && t.state === 'pending'; attempt++) {
     try {
-      const r = await kube.evictPod(t.namespace, t.name, { uid: t.uid, gracePeriodSeconds: o.gracePeriodSeconds, deleteInstead: o.disableEviction });
+      const r = await kube.evictPod(t.namespace, t.name, { uid: t.uid, gracePeriodSeconds: o.gracePeriodSeconds, deleteInstead: o.disableEviction, signal });
       if (isPlanned(r)) return;
       if (t.state === 'pending') t.state = 'evicting';
       t.blocked = undefined;
       o.onProgress?.({ pod: t.key, state: 'evicting' });
       return;
     } catch (err) {
+      if (signal.aborted || err instanceof KubeAbortedError) return;
       if (err instanceof KubeNotFoundError || err instanceof KubeConflictError) {
         // Gone already, or replaced by a new pod of the same name (UID precondition failed): done with it.
         t.state = 'gone';
         o.onProgress?.({ pod: t.key, state: 'gone' });
+        changed();
         return;
       }
       if (err instanceof KubeApiError && err.status === 429) {
         const pdbs = await kube.pdbsForPod(t.namespace, t.name).catch(() => [] as string[]);
         t.blocked = { pod: t.key, pdbs: pdbs.map((p) => `${t.namespace}/${p}`), message: err.message };
         o.onProgress?.({ pod: t.key, state: 'blocked', detail: t.blocked.pdbs.join(', ') || 'throttled' });
-        const wait = Math.max(o.retryMinMs, backoffDelay(attempt, { initialMs: o.retryMinMs, maxMs: Math.max(o.retryMinMs, 30_000), factor: 1.5, jitter: 0 })) * (1 + Math.random() * 0.2);
+        const backoff = Math.max(o.retryMinMs, backoffDelay(attempt, { initialMs: o.retryMinMs, maxMs: Math.max(o.retryMinMs, 30_000), factor: 1.5, jitter: 0 })) * (1 + Math.random() * 0.2);
         try {
-          await clock.sleep(wait, signal);
+          await clock.sleep(Math.max(backoff, err.retryAfterMs ?? 0), signal);
         } catch {
           return;
         }
@@ -197,73 +226,10 @@ async function evictOne(kube: Kube, t: Tracked, o: DrainOptions, clock: Clock, s
       t.state = 'failed';
       t.error = err instanceof Error ? err.message : String(err);
       o.onProgress?.({ pod: t.key, state: 'failed', detail: t.error });
+      changed();
       return;
     }
   }
-}
-
-/** Watches the node's pods and resolves once every tracked pod is gone (deleted, or failed/refused). */
-async function watchGone(kube: Kube, node: string, pending: Map<string, Tracked>, o: DrainOptions, signal: AbortSignal): Promise<{ allGone: Promise<void>; stop(): void }> {
-  let resolveAll!: () => void;
-  const allGone = new Promise<void>((r) => (resolveAll = r));
-  let stopped = false;
-  let current: AbortController | undefined;
-  const settle = (): void => {
-    if ([...pending.values()].every((t) => t.state === 'gone' || t.state === 'failed')) resolveAll();
-  };
-  const markGone = (uid: string | undefined): void => {
-    const t = uid ? pending.get(uid) : undefined;
-    if (t && t.state !== 'gone') {
-      t.state = 'gone';
-      o.onProgress?.({ pod: t.key, state: 'gone' });
-    }
-  };
-  // Re-list (and re-watch from there) whenever the watch ends: nothing is missed between the two.
-  const relist = async (): Promise<void> => {
-    while (!stopped && !signal.aborted) {
-      const list = await kube.listPodsOnNodeWithVersion(node);
-      const present = new Set(list.pods.map((p) => p.metadata?.uid));
-      for (const [uid, t] of pending) if (!present.has(uid) && t.state !== 'failed') markGone(uid);
-      settle();
-      const ended = new Promise<void>((resolve) => {
-        const w = new Watch(kube.kubeConfig);
-        w.watch(
-          '/api/v1/pods',
-          { fieldSelector: `spec.nodeName=${node}`, resourceVersion: list.resourceVersion, allowWatchBookmarks: true, timeoutSeconds: 300 },
-          (phase, obj: V1Pod) => {
-            if (phase === 'DELETED') {
-              markGone(obj.metadata?.uid);
-              settle();
-            }
-          },
-          () => resolve(),
-        )
-          .then((ac) => {
-            current = ac;
-            if (stopped) ac.abort();
-          })
-          .catch(() => resolve());
-      });
-      kube.countRequest('WATCH');
-      await Promise.race([ended, allGone]);
-      if ([...pending.values()].every((t) => t.state === 'gone' || t.state === 'failed')) return;
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  };
-  relist().catch(() => {
-    // A failing list makes the waiters fall back on the deadline; the drain then reports what is left.
-  });
-  signal.addEventListener('abort', () => resolveAll(), { once: true });
-  settle();
-  return {
-    allGone: allGone.then(() => {
-      if (signal.aborted && !stopped) throw signal.reason instanceof Error ? signal.reason : new DrainTimeout('drain deadline');
-    }),
-    stop: () => {
-      stopped = true;
-      current?.abort();
-    },
-  };
 }
 
 export { podKey };

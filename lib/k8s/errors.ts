@@ -7,12 +7,25 @@ export class KubeApiError extends KubernetesError {
   readonly status: number;
   /** The Status reason (NotFound, Conflict, TooManyRequests, ...), when the API gave one. */
   readonly reason: string | undefined;
-  constructor(message: string, options: { status: number; reason?: string; context?: Record<string, unknown>; cause?: unknown; hint?: string }) {
+  /** What the server asked us to wait before trying again (its Retry-After header), in ms. */
+  readonly retryAfterMs: number | undefined;
+  constructor(message: string, options: { status: number; reason?: string; context?: Record<string, unknown>; cause?: unknown; hint?: string; retryAfterMs?: number }) {
     super(message, { context: { ...options.context, status: options.status, reason: options.reason }, cause: options.cause, hint: options.hint });
     this.status = options.status;
     this.reason = options.reason;
+    this.retryAfterMs = options.retryAfterMs;
   }
 }
+
+/** The kubeconfig cannot be used: missing file, unknown context or cluster. Nothing was sent; exits 2. */
+export class KubeConfigError extends KubeApiError {
+  override get exitCode(): number {
+    return ExitCode.usage;
+  }
+}
+
+/** A request was cancelled: by the run's signal, or by a deadline such as a drain's. */
+export class KubeAbortedError extends KubeApiError {}
 
 /** The object does not exist. */
 export class KubeNotFoundError extends KubeApiError {}
@@ -31,6 +44,9 @@ export class DrainRefusedError extends KubernetesError {}
 
 /** A drain did not finish: pods (and the PDBs that blocked them) are named in the context. */
 export class DrainFailedError extends KubernetesError {}
+
+/** A drain reached its deadline (--timeout) with pods left; the pods and blocking PDBs are in the context. */
+export class DrainTimeoutError extends DrainFailedError {}
 
 /** Uncordon refused: the node was cordoned by someone else. Nothing changed, so it exits like bad input (2). */
 export class NotOurCordonError extends KubernetesError {

@@ -3,7 +3,6 @@
 // evictions, drain, workload readiness, cluster health, server-side apply and Leases. Every method is declared
 // read or mutate and every mutation goes through the gate.
 import {
-  Health,
   PatchStrategy,
   setHeaderOptions,
   type KubeConfig,
@@ -22,14 +21,18 @@ import { waitFor } from '../core/retry.js';
 import { type DrainOptions, type DrainResult, drainNode, planNodeDrain } from './drain.js';
 import type { DrainFilterOptions, DrainPlan } from './drain-plan.js';
 import { controllerOf, selectorMatches } from './drain-plan.js';
-import { KubeApiError, NodeNotFoundError, NotOurCordonError } from './errors.js';
+import { KubeApiError, KubeConfigError, NodeNotFoundError, NotOurCordonError } from './errors.js';
 import { CORDON_ANNOTATION, isCordoned, isNodeReady, mergedTaints, missingLabels, nodeBootId, ourCordon } from './nodes.js';
-import { type KubeApis, call, loadKubeConfig, makeApis, readOptional } from './transport.js';
+import { type ReadyzResult, checkReadyz } from './health.js';
+import { type KubeRetryPolicy, KubeRequester } from './requests.js';
+import { type KubeApis, loadKubeConfig, makeApis } from './transport.js';
 
 export * from './errors.js';
 export * from './nodes.js';
 export type { DrainOptions, DrainResult } from './drain.js';
 export type { DrainFilterOptions, DrainPlan } from './drain-plan.js';
+export type { KubeRetryPolicy, RequestKind } from './requests.js';
+export type { ReadyzResult } from './health.js';
 
 /** A workload to wait for. */
 export interface WorkloadRef {
@@ -61,6 +64,23 @@ export interface CordonResult {
 
 const merge = (): ReturnType<typeof setHeaderOptions> => setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
+/** What a Kube client needs: the gate, a log, and optionally a clock, the run's signal and a retry policy. */
+export interface KubeDeps {
+  gate: Gate;
+  log: Log;
+  clock?: Clock;
+  signal?: AbortSignal;
+  /** Retries of transient API failures (default: 60 s per call, see requests.ts). */
+  retry?: Partial<KubeRetryPolicy>;
+}
+
+/** The stored lease when it is the one we sent (same holder and renew time), else undefined. */
+function sameLease(stored: V1Lease | undefined, sent: V1Lease): V1Lease | undefined {
+  const ms = (t: unknown): number | undefined => (t === undefined || t === null ? undefined : new Date(t as string | Date).getTime());
+  if (!stored || stored.spec?.holderIdentity !== sent.spec?.holderIdentity) return undefined;
+  return ms(stored.spec?.renewTime) === ms(sent.spec?.renewTime) ? stored : undefined;
+}
+
 /** The Kubernetes client of a run. */
 export class Kube {
   static readonly operations: OperationTable<Kube> = {
@@ -80,6 +100,8 @@ export class Kube {
     waitWorkloadsReady: 'read',
     waitNodeReady: 'read',
     readyz: 'read',
+    readyzCheck: 'read',
+    retryCount: 'read',
     clusterHealth: 'read',
     getLease: 'read',
     requestCount: 'read',
@@ -102,14 +124,21 @@ export class Kube {
   private readonly log: Log;
   private readonly clock: Clock | undefined;
   private readonly signal: AbortSignal | undefined;
+  private readonly req: KubeRequester;
   private extraRequests = 0;
 
-  constructor(kc: KubeConfig, deps: { gate: Gate; log: Log; clock?: Clock; signal?: AbortSignal }) {
+  constructor(kc: KubeConfig, deps: KubeDeps) {
     this.apis = makeApis(kc);
     this.gate = deps.gate;
     this.log = deps.log;
     this.clock = deps.clock;
     this.signal = deps.signal;
+    this.req = new KubeRequester({ log: deps.log, clock: deps.clock, signal: deps.signal, retry: deps.retry });
+  }
+
+  /** Retries of transient API failures made so far. */
+  retryCount(): number {
+    return this.req.retries;
   }
 
   /** The kubeconfig in use (for watches). */
@@ -130,13 +159,13 @@ export class Kube {
   /** The server's version (`/version`). */
   async version(): Promise<{ gitVersion: string; minor: string }> {
     const { VersionApi } = await import('@kubernetes/client-node');
-    const v = await call('GET /version', () => this.apis.kc.makeApiClient(VersionApi).getCode());
+    const v = await this.req.call('GET /version', () => this.apis.kc.makeApiClient(VersionApi).getCode());
     return { gitVersion: v.gitVersion, minor: v.minor };
   }
 
   /** A node, or undefined when it does not exist. */
   async getNode(name: string): Promise<V1Node | undefined> {
-    return readOptional(`GET node ${name}`, () => this.apis.core.readNode({ name }), { node: name });
+    return this.req.readOptional(`GET node ${name}`, () => this.apis.core.readNode({ name }), { context: { node: name } });
   }
 
   /** A node, or NodeNotFoundError naming it. */
@@ -153,7 +182,7 @@ export class Kube {
     const out: V1Node[] = [];
     let cont: string | undefined;
     do {
-      const page = await call('LIST nodes', () => this.apis.core.listNode({ labelSelector, limit: 500, _continue: cont }));
+      const page = await this.req.call('LIST nodes', () => this.apis.core.listNode({ labelSelector, limit: 500, _continue: cont }));
       out.push(...page.items);
       cont = page.metadata?._continue || undefined;
     } while (cont);
@@ -166,13 +195,15 @@ export class Kube {
   }
 
   /** The pods bound to a node and the list's resourceVersion (to start a watch from). */
-  async listPodsOnNodeWithVersion(node: string): Promise<{ pods: V1Pod[]; resourceVersion: string }> {
+  async listPodsOnNodeWithVersion(node: string, options: { signal?: AbortSignal } = {}): Promise<{ pods: V1Pod[]; resourceVersion: string }> {
     const pods: V1Pod[] = [];
     let cont: string | undefined;
     let rv = '';
     do {
-      const page = await call(`LIST pods on node ${node}`, () =>
-        this.apis.core.listPodForAllNamespaces({ fieldSelector: `spec.nodeName=${node}`, limit: 500, _continue: cont }),
+      const page = await this.req.call(
+        `LIST pods on node ${node}`,
+        () => this.apis.core.listPodForAllNamespaces({ fieldSelector: `spec.nodeName=${node}`, limit: 500, _continue: cont }),
+        { context: { node }, signal: options.signal },
       );
       pods.push(...page.items);
       cont = page.metadata?._continue || undefined;
@@ -183,19 +214,19 @@ export class Kube {
 
   /** A pod, or undefined. */
   async getPod(namespace: string, name: string): Promise<V1Pod | undefined> {
-    return readOptional(`GET pod ${namespace}/${name}`, () => this.apis.core.readNamespacedPod({ namespace, name }));
+    return this.req.readOptional(`GET pod ${namespace}/${name}`, () => this.apis.core.readNamespacedPod({ namespace, name }));
   }
 
   /** Whether a DaemonSet exists. */
   async daemonSetExists(namespace: string, name: string): Promise<boolean> {
-    return (await readOptional(`GET daemonset ${namespace}/${name}`, () => this.apis.apps.readNamespacedDaemonSet({ namespace, name }))) !== undefined;
+    return (await this.req.readOptional(`GET daemonset ${namespace}/${name}`, () => this.apis.apps.readNamespacedDaemonSet({ namespace, name }))) !== undefined;
   }
 
   /** PodDisruptionBudgets of a namespace (or all). */
   async listPdbs(namespace?: string): Promise<V1PodDisruptionBudget[]> {
     const list = namespace
-      ? await call(`LIST pdbs in ${namespace}`, () => this.apis.policy.listNamespacedPodDisruptionBudget({ namespace }))
-      : await call('LIST pdbs', () => this.apis.policy.listPodDisruptionBudgetForAllNamespaces({}));
+      ? await this.req.call(`LIST pdbs in ${namespace}`, () => this.apis.policy.listNamespacedPodDisruptionBudget({ namespace }))
+      : await this.req.call('LIST pdbs', () => this.apis.policy.listPodDisruptionBudgetForAllNamespaces({}));
     return list.items;
   }
 
@@ -218,8 +249,10 @@ export class Kube {
     if (isCordoned(node)) return { node: name, changed: false, ours: ourCordon(node) !== undefined };
     const value = JSON.stringify({ runId: by.runId, cookbook: by.cookbook, at: new Date().toISOString() });
     return this.gate.mutate({ system: 'k8s', target: `node/${name}`, action: 'cordon' }, async () => {
-      await call(`cordon node ${name}`, () =>
-        this.apis.core.patchNode({ name, body: { spec: { unschedulable: true }, metadata: { annotations: { [CORDON_ANNOTATION]: value } } } }, merge()),
+      await this.req.call(
+        `cordon node ${name}`,
+        () => this.apis.core.patchNode({ name, body: { spec: { unschedulable: true }, metadata: { annotations: { [CORDON_ANNOTATION]: value } } } }, merge()),
+        { kind: 'write', context: { node: name } },
       );
       return { node: name, changed: true, ours: true };
     });
@@ -242,15 +275,17 @@ export class Kube {
       });
     }
     return this.gate.mutate({ system: 'k8s', target: `node/${name}`, action: 'uncordon', detail: { ours } }, async () => {
-      await call(`uncordon node ${name}`, () =>
-        this.apis.core.patchNode({ name, body: { spec: { unschedulable: null }, metadata: { annotations: { [CORDON_ANNOTATION]: null } } } }, merge()),
+      await this.req.call(
+        `uncordon node ${name}`,
+        () => this.apis.core.patchNode({ name, body: { spec: { unschedulable: null }, metadata: { annotations: { [CORDON_ANNOTATION]: null } } } }, merge()),
+        { kind: 'write', context: { node: name } },
       );
       return { node: name, changed: isCordoned(node), ours };
     });
   }
 
   /** Evicts a pod (policy/v1) with its UID as precondition, or deletes it when `deleteInstead`. */
-  async evictPod(namespace: string, name: string, options: { uid?: string; gracePeriodSeconds?: number; deleteInstead?: boolean } = {}): Promise<true | Planned> {
+  async evictPod(namespace: string, name: string, options: { uid?: string; gracePeriodSeconds?: number; deleteInstead?: boolean; signal?: AbortSignal } = {}): Promise<true | Planned> {
     const deleteOptions = {
       ...(options.uid ? { preconditions: { uid: options.uid } } : {}),
       ...(options.gracePeriodSeconds !== undefined ? { gracePeriodSeconds: options.gracePeriodSeconds } : {}),
@@ -258,9 +293,13 @@ export class Kube {
     const action = options.deleteInstead ? 'delete pod' : 'evict pod';
     return this.gate.mutate({ system: 'k8s', target: `pod/${namespace}/${name}`, action }, async () => {
       if (options.deleteInstead) {
-        await call(`delete pod ${namespace}/${name}`, () => this.apis.core.deleteNamespacedPod({ namespace, name, body: deleteOptions }), { pod: `${namespace}/${name}` });
+        await this.req.call(`delete pod ${namespace}/${name}`, () => this.apis.core.deleteNamespacedPod({ namespace, name, body: deleteOptions }), {
+          kind: 'write',
+          context: { pod: `${namespace}/${name}` },
+          signal: options.signal,
+        });
       } else {
-        await call(
+        await this.req.call(
           `evict pod ${namespace}/${name}`,
           () =>
             this.apis.core.createNamespacedPodEviction({
@@ -268,7 +307,7 @@ export class Kube {
               name,
               body: { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name, namespace }, deleteOptions },
             }),
-          { pod: `${namespace}/${name}` },
+          { kind: 'eviction', context: { pod: `${namespace}/${name}` }, signal: options.signal },
         );
       }
       return true as const;
@@ -285,7 +324,7 @@ export class Kube {
     const node = await this.getNode(name);
     if (!node) return false;
     return this.gate.mutate({ system: 'k8s', target: `node/${name}`, action: 'delete node' }, async () => {
-      await readOptional(`delete node ${name}`, () => this.apis.core.deleteNode({ name, body: { preconditions: { uid: node.metadata?.uid } } }));
+      await this.req.readOptional(`delete node ${name}`, () => this.apis.core.deleteNode({ name, body: { preconditions: { uid: node.metadata?.uid } } }), { kind: 'write', context: { node: name } });
       return true;
     });
   }
@@ -299,7 +338,15 @@ export class Kube {
     return this.gate.mutate({ system: 'k8s', target: `node/${name}`, action: 'set labels and taints', detail: { labels: addLabels, taints: newTaints } }, async () => {
       const body: Record<string, unknown> = { metadata: { resourceVersion: node.metadata?.resourceVersion, ...(addLabels ? { labels: addLabels } : {}) } };
       if (newTaints) body.spec = { taints: newTaints };
-      await call(`label/taint node ${name}`, () => this.apis.core.patchNode({ name, body }, merge()));
+      await this.req.call(`label/taint node ${name}`, () => this.apis.core.patchNode({ name, body }, merge()), {
+        kind: 'write',
+        context: { node: name },
+        // A retry after an answer we never saw meets our own change as a resourceVersion conflict.
+        confirm: async () => {
+          const now = await this.getNode(name);
+          return now && !missingLabels(now, labels) && !mergedTaints(now, taints) ? now : undefined;
+        },
+      });
       return true;
     });
   }
@@ -311,8 +358,10 @@ export class Kube {
       const out: KubernetesObject[] = [];
       for (const obj of objects) {
         out.push(
-          await call(`apply ${obj.kind} ${obj.metadata?.name}`, () =>
-            this.apis.objects.patch(obj, undefined, undefined, options.fieldManager ?? 'cluster-cookbooks', true, PatchStrategy.ServerSideApply),
+          await this.req.call(
+            `apply ${obj.kind} ${obj.metadata?.name}`,
+            () => this.apis.objects.patch(obj, undefined, undefined, options.fieldManager ?? 'cluster-cookbooks', true, PatchStrategy.ServerSideApply),
+            { kind: 'write' },
           ),
         );
       }
@@ -329,25 +378,25 @@ export class Kube {
       let ready = 0;
       let isReady = false;
       if (ref.kind === 'Deployment') {
-        const d = await readOptional(`GET deployment ${namespace}/${name}`, () => this.apis.apps.readNamespacedDeployment({ namespace, name }));
+        const d = await this.req.readOptional(`GET deployment ${namespace}/${name}`, () => this.apis.apps.readNamespacedDeployment({ namespace, name }));
         if (!d) continue;
         desired = d.spec?.replicas ?? 1;
         ready = d.status?.readyReplicas ?? 0;
         isReady = ready >= desired && (d.status?.updatedReplicas ?? 0) >= desired && (d.status?.observedGeneration ?? 0) >= (d.metadata?.generation ?? 0);
       } else if (ref.kind === 'StatefulSet') {
-        const s = await readOptional(`GET statefulset ${namespace}/${name}`, () => this.apis.apps.readNamespacedStatefulSet({ namespace, name }));
+        const s = await this.req.readOptional(`GET statefulset ${namespace}/${name}`, () => this.apis.apps.readNamespacedStatefulSet({ namespace, name }));
         if (!s) continue;
         desired = s.spec?.replicas ?? 1;
         ready = s.status?.readyReplicas ?? 0;
         isReady = ready >= desired;
       } else if (ref.kind === 'DaemonSet') {
-        const d = await readOptional(`GET daemonset ${namespace}/${name}`, () => this.apis.apps.readNamespacedDaemonSet({ namespace, name }));
+        const d = await this.req.readOptional(`GET daemonset ${namespace}/${name}`, () => this.apis.apps.readNamespacedDaemonSet({ namespace, name }));
         if (!d) continue;
         desired = d.status?.desiredNumberScheduled ?? 0;
         ready = d.status?.numberReady ?? 0;
         isReady = ready >= desired;
       } else {
-        const r = await readOptional(`GET replicaset ${namespace}/${name}`, () => this.apis.apps.readNamespacedReplicaSet({ namespace, name }));
+        const r = await this.req.readOptional(`GET replicaset ${namespace}/${name}`, () => this.apis.apps.readNamespacedReplicaSet({ namespace, name }));
         if (!r) continue;
         desired = r.spec?.replicas ?? 1;
         ready = r.status?.readyReplicas ?? 0;
@@ -367,7 +416,7 @@ export class Kube {
       if (!c) continue;
       let ref: WorkloadRef | undefined;
       if (c.kind === 'ReplicaSet') {
-        const rs = await readOptional(`GET replicaset ${namespace}/${c.name}`, () => this.apis.apps.readNamespacedReplicaSet({ namespace, name: c.name }));
+        const rs = await this.req.readOptional(`GET replicaset ${namespace}/${c.name}`, () => this.apis.apps.readNamespacedReplicaSet({ namespace, name: c.name }));
         const owner = rs?.metadata?.ownerReferences?.find((r) => r.controller);
         ref = owner?.kind === 'Deployment' ? { kind: 'Deployment', namespace, name: owner.name } : { kind: 'ReplicaSet', namespace, name: c.name };
       } else if (c.kind === 'StatefulSet' || c.kind === 'DaemonSet' || c.kind === 'Deployment') {
@@ -410,20 +459,24 @@ export class Kube {
     );
   }
 
-  /** The API server's /readyz. */
+  /** The API server's /readyz (false when it is not ready or cannot be reached; see readyzCheck for why). */
   async readyz(): Promise<boolean> {
-    try {
-      return await new Health(this.apis.kc).readyz({ timeout: 5000 });
-    } catch {
-      return false;
-    }
+    const r = await this.readyzCheck();
+    if (!r.ready) this.log.debug(`kubernetes: /readyz: ${r.error?.message ?? 'not ready'}`, { status: r.status, cause: r.error?.cause instanceof Error ? r.error.cause.message : undefined });
+    return r.ready;
   }
 
-  /** Cluster health: /readyz answers and which nodes are not Ready. */
-  async clusterHealth(): Promise<{ readyz: boolean; nodes: number; notReady: string[]; cordoned: string[] }> {
-    const [readyz, nodes] = await Promise.all([this.readyz(), this.listNodes()]);
+  /** /readyz with the reason when it is not ready: the HTTP status and body, or the typed error and its cause. */
+  async readyzCheck(): Promise<ReadyzResult> {
+    return checkReadyz(this.apis.kc, { timeoutMs: 5000, signal: this.signal });
+  }
+
+  /** Cluster health: /readyz answers (and why not) and which nodes are not Ready. */
+  async clusterHealth(): Promise<{ readyz: boolean; readyzError?: string; nodes: number; notReady: string[]; cordoned: string[] }> {
+    const [readyz, nodes] = await Promise.all([this.readyzCheck(), this.listNodes()]);
     return {
-      readyz,
+      readyz: readyz.ready,
+      ...(readyz.error ? { readyzError: readyz.error.message } : {}),
       nodes: nodes.length,
       notReady: nodes.filter((n) => !isNodeReady(n)).map((n) => n.metadata?.name ?? '?'),
       cordoned: nodes.filter(isCordoned).map((n) => n.metadata?.name ?? '?'),
@@ -432,13 +485,18 @@ export class Kube {
 
   /** A Lease, or undefined. */
   async getLease(namespace: string, name: string): Promise<V1Lease | undefined> {
-    return readOptional(`GET lease ${namespace}/${name}`, () => this.apis.coordination.readNamespacedLease({ namespace, name }));
+    return this.req.readOptional(`GET lease ${namespace}/${name}`, () => this.apis.coordination.readNamespacedLease({ namespace, name }));
   }
 
   /** Creates a Lease (409 when it exists). */
   async createLease(namespace: string, lease: V1Lease): Promise<V1Lease | Planned> {
-    return this.gate.mutate({ system: 'k8s', target: `lease/${namespace}/${lease.metadata?.name}`, action: 'create lease' }, () =>
-      call(`create lease ${namespace}/${lease.metadata?.name}`, () => this.apis.coordination.createNamespacedLease({ namespace, body: lease })),
+    const name = lease.metadata?.name ?? '';
+    return this.gate.mutate({ system: 'k8s', target: `lease/${namespace}/${name}`, action: 'create lease' }, () =>
+      this.req.call(`create lease ${namespace}/${name}`, () => this.apis.coordination.createNamespacedLease({ namespace, body: lease }), {
+        kind: 'create',
+        context: { lease: `${namespace}/${name}` },
+        confirm: async () => sameLease(await this.getLease(namespace, name), lease),
+      }),
     );
   }
 
@@ -446,14 +504,21 @@ export class Kube {
   async replaceLease(namespace: string, lease: V1Lease): Promise<V1Lease | Planned> {
     const name = lease.metadata?.name ?? '';
     return this.gate.mutate({ system: 'k8s', target: `lease/${namespace}/${name}`, action: 'update lease' }, () =>
-      call(`update lease ${namespace}/${name}`, () => this.apis.coordination.replaceNamespacedLease({ namespace, name, body: lease })),
+      this.req.call(`update lease ${namespace}/${name}`, () => this.apis.coordination.replaceNamespacedLease({ namespace, name, body: lease }), {
+        kind: 'write',
+        context: { lease: `${namespace}/${name}` },
+        confirm: async () => sameLease(await this.getLease(namespace, name), lease),
+      }),
     );
   }
 
   /** Deletes a Lease with preconditions (idempotent). */
   async deleteLease(namespace: string, name: string, preconditions: { uid?: string; resourceVersion?: string } = {}): Promise<boolean | Planned> {
     return this.gate.mutate({ system: 'k8s', target: `lease/${namespace}/${name}`, action: 'delete lease' }, async () => {
-      const r = await readOptional(`delete lease ${namespace}/${name}`, () => this.apis.coordination.deleteNamespacedLease({ namespace, name, body: { preconditions } }));
+      const r = await this.req.readOptional(`delete lease ${namespace}/${name}`, () => this.apis.coordination.deleteNamespacedLease({ namespace, name, body: { preconditions } }), {
+        kind: 'write',
+        context: { lease: `${namespace}/${name}` },
+      });
       return r !== undefined;
     });
   }
@@ -472,6 +537,7 @@ export async function create(ctx: ClientContext): Promise<Kube> {
   try {
     kc = loadKubeConfig({ kubeconfig: k.kubeconfig ?? process.env.KUBECONFIG, context: k.context });
   } catch (err) {
+    if (err instanceof KubeConfigError) throw err;
     throw new InputError(`cannot load the kubeconfig for cluster ${ctx.cluster.name}: ${(err as Error).message}`, {
       cause: err,
       context: { cluster: ctx.cluster.name, kubeconfig: k.kubeconfig },
@@ -482,7 +548,7 @@ export async function create(ctx: ClientContext): Promise<Kube> {
 }
 
 /** Builds a client straight from a kubeconfig file (tools, tests, the lock backend). */
-export function kubeFromFile(path: string, deps: { gate: Gate; log: Log; clock?: Clock; signal?: AbortSignal; context?: string }): Kube {
+export function kubeFromFile(path: string, deps: KubeDeps & { context?: string }): Kube {
   return new Kube(loadKubeConfig({ kubeconfig: path, context: deps.context }), deps);
 }
 
