@@ -7,7 +7,7 @@ import { registerSecret } from '../core/redact.js';
 import { backoffDelay, defaultBackoff } from '../core/retry.js';
 import { nullLog, type Log } from '../core/log.js';
 import type { CloudConfig, EndpointInterface } from './config.js';
-import { OpenStackAuthError, OpenStackConfigError, OpenStackConnectionError, OpenStackServiceError } from './errors.js';
+import { OpenStackAuthError, OpenStackConfigError, OpenStackConnectionError, OpenStackRateLimitError, OpenStackServiceError } from './errors.js';
 import { send, toApiError } from './wire.js';
 
 /** One endpoint of a catalog entry. */
@@ -171,9 +171,12 @@ export class KeystoneAuth {
         this.log.debug(`authenticated to ${this.config.authUrl}${this.who()}; token valid for ${Math.round((token.expiresAt - this.clock.now()) / 1000)}s`);
         return token;
       } catch (err) {
-        const transient = err instanceof OpenStackConnectionError || (err instanceof OpenStackServiceError && err.status >= 502);
-        if (!transient || attempt >= 3) throw err;
-        await this.clock.sleep(backoffDelay(attempt, defaultBackoff), this.signal);
+        // 429 and 5xx from Keystone (or the proxy in front of it) pass; a refused credential never does.
+        const transient = err instanceof OpenStackConnectionError || err instanceof OpenStackServiceError || err instanceof OpenStackRateLimitError;
+        if (!transient || attempt >= 5) throw err;
+        const delay = Math.max(backoffDelay(attempt, defaultBackoff), (err as { retryAfterMs?: number }).retryAfterMs ?? 0);
+        this.log.debug(`POST ${new URL(url).pathname} (authenticate) failed (${(err as Error).message}); retry ${attempt + 1}/5 in ${delay}ms`);
+        await this.clock.sleep(delay, this.signal);
       }
     }
   }

@@ -19,7 +19,7 @@ import {
   OpenStackServerFaultError,
   OpenStackServiceError,
 } from './errors.js';
-import type { OpenStackHttp } from './http.js';
+import { type ApiResponse, type OpenStackHttp, isTransient } from './http.js';
 import type {
   ComputeQuotas,
   Flavor,
@@ -149,6 +149,11 @@ export class OpenStackClient {
     return res.body.server;
   }
 
+  /** Every server with exactly this name (Nova's name filter is a regex, so exactness is checked here). */
+  private async namesakes(name: string): Promise<Server[]> {
+    return (await this.listServers({ name })).filter((s) => s.name === name);
+  }
+
   /** The server with exactly this name, undefined when there is none; OpenStackAmbiguousError for several. */
   async findServer(name: string): Promise<Server | undefined> {
     requireServerName(name);
@@ -165,20 +170,19 @@ export class OpenStackClient {
 
   /**
    * Creates a server and returns it as Nova shows it right after the request (usually BUILD); Planned in
-   * dry-run. Names are resolved first, so dry-run still fails for an unknown flavor, image or network. A
-   * create whose answer was lost (connection error, 5xx) is never sent again: the server is looked up by name.
+   * dry-run. Names are resolved first, so dry-run still fails for an unknown flavor, image or network. The name
+   * is checked again right before every POST (names are the project's invariant; Nova allows duplicates): a
+   * namesake that appeared meanwhile is refused with OpenStackExistsError. A POST that failed transiently (lost
+   * answer, 429, 5xx) is never repeated blindly: when exactly one new server of the name exists it is ours;
+   * when none does, the create did not happen and is sent again, within the transport's attempts and deadline.
    */
   async createServer(spec: CreateServerSpec): Promise<Server | Planned> {
     requireServerName(spec.name);
+    const unique = spec.unique !== false;
     // Servers of this name that exist before the create: a lost answer must not be mistaken for one of them.
-    const namesakes = (await this.listServers({ name: spec.name })).filter((s) => s.name === spec.name);
-    if (spec.unique !== false && namesakes.length > 0) {
-      const existing = namesakes[0]!;
-      throw new OpenStackExistsError(`a server named ${spec.name} exists already (${existing.id}, ${existing.status})`, {
-        context: { name: spec.name, id: existing.id, status: existing.status },
-        hint: 'pick another name, or delete the existing server first',
-      });
-    }
+    // Checked here too so that a dry-run predicts the refusal.
+    const namesakes = await this.namesakes(spec.name);
+    if (unique && namesakes.length > 0) throw existsError(spec.name, namesakes[0]!);
     const preexisting = new Set(namesakes.map((s) => s.id));
     const flavor = await this.requireFlavor(spec.flavor);
     const image = await this.requireImage(spec.image);
@@ -204,28 +208,44 @@ export class OpenStackClient {
 
     const detail = { flavor: flavor.name, image: image.name, networks: networks.map((n) => n.name), serverGroup: group?.name ?? (isPlanned(spec.serverGroup) ? 'planned' : undefined) };
     return this.gate.mutate({ system: 'openstack', target: `server/${spec.name}`, action: 'create server', detail }, async () => {
-      let id: string;
-      try {
-        const res = await this.http.call<{ server: { id: string; adminPass?: string } }>('compute', 'POST', '/servers', {
-          body,
-          what: `create server ${spec.name}`,
-        });
-        registerSecret(res.body.server.adminPass);
-        id = res.body.server.id;
-      } catch (err) {
-        if (!(err instanceof OpenStackConnectionError || err instanceof OpenStackServiceError)) throw err;
-        // The POST may have created the server although its answer was lost: look, never POST again.
-        const fresh = await this.listServers({ name: spec.name })
-          .then((list) => list.filter((s) => s.name === spec.name && !preexisting.has(s.id)))
-          .catch(() => []);
-        // Exactly one new namesake is ours; none means the create did not happen, several cannot be told apart.
-        if (fresh.length !== 1) throw err;
-        const found = fresh[0]!;
-        this.log.warn(`create of ${spec.name} failed (${messageOf(err)}) but the server exists (${found.id}); using it`, { server: found.id });
-        return found;
+      const began = this.clock.now();
+      let failed: unknown;
+      for (let attempt = 1; ; attempt++) {
+        // Right before the POST: another run (or another inventory name for this cluster) may have created it
+        // since the check above, and a POST of ours whose answer was lost may have created it too.
+        const now = await this.namesakes(spec.name);
+        const fresh = now.filter((s) => !preexisting.has(s.id));
+        if (failed !== undefined && fresh.length === 1) {
+          const found = fresh[0]!;
+          this.log.warn(`create of ${spec.name} failed (${messageOf(failed)}) but the server exists (${found.id}); using it`, { server: found.id });
+          return found;
+        }
+        // Several new namesakes cannot be told apart; any namesake at all is refused for a unique name.
+        if (failed !== undefined && fresh.length > 1) throw failed;
+        if (unique && now.length > 0) throw existsError(spec.name, now[0]!);
+        try {
+          const res = await this.http.call<{ server: { id: string; adminPass?: string } }>('compute', 'POST', '/servers', {
+            body,
+            what: `create server ${spec.name}`,
+          });
+          registerSecret(res.body.server.adminPass);
+          const id = res.body.server.id;
+          this.log.info(`created server ${spec.name} (${id}) flavor ${flavor.name} image ${image.name}`, { server: id });
+          return this.getServer(id);
+        } catch (err) {
+          if (!isTransient(err)) throw err;
+          const delay = this.http.retryDelay(attempt, err, began);
+          // Out of attempts: one last look, so a create that did happen is still found.
+          if (delay === undefined) {
+            const last = (await this.namesakes(spec.name).catch(() => [])).filter((s) => !preexisting.has(s.id));
+            if (last.length === 1) return last[0]!;
+            throw err;
+          }
+          this.log.debug(`POST /servers (create ${spec.name}) failed (${messageOf(err)}); checking the name, then attempt ${attempt + 1} in ${delay}ms`);
+          failed = err;
+          await this.http.pause(delay);
+        }
       }
-      this.log.info(`created server ${spec.name} (${id}) flavor ${flavor.name} image ${image.name}`, { server: id });
-      return this.getServer(id);
     });
   }
 
@@ -251,7 +271,8 @@ export class OpenStackClient {
     requireId(id, 'server');
     if (type !== 'SOFT' && type !== 'HARD') throw new InputError(`reboot type must be SOFT or HARD, not ${String(type)}`);
     return this.gate.mutate({ system: 'openstack', target: `server/${name}`, action: `${type.toLowerCase()} reboot server`, detail: { id } }, async () => {
-      await this.http.call('compute', 'POST', `/servers/${encodeURIComponent(id)}/action`, { body: { reboot: { type } }, what: `${type} reboot of ${name}` });
+      // Repeated only when the API says it did not process the request (429, 503): two reboots are not one.
+      await this.http.call('compute', 'POST', `/servers/${encodeURIComponent(id)}/action`, { body: { reboot: { type } }, retryUnprocessed: true, what: `${type} reboot of ${name}` });
       this.log.info(`${type} reboot of server ${name} (${id}) requested`, { server: id });
     });
   }
@@ -386,11 +407,22 @@ export class OpenStackClient {
       return existing;
     }
     return this.gate.mutate({ system: 'openstack', target: `server-group/${name}`, action: 'create server group', detail: { policy } }, async () => {
-      const res = await this.http.call<{ server_group: RawServerGroup }>('compute', 'POST', '/os-server-groups', {
-        body: { server_group: { name, policies: [policy] } },
-        headers: SERVER_GROUP_MICROVERSION,
-        what: `create server group ${name}`,
-      });
+      let res: ApiResponse<{ server_group: RawServerGroup }>;
+      try {
+        res = await this.http.call<{ server_group: RawServerGroup }>('compute', 'POST', '/os-server-groups', {
+          body: { server_group: { name, policies: [policy] } },
+          headers: SERVER_GROUP_MICROVERSION,
+          // 429 and 503 were not processed; other failures are looked up by name below, never re-sent blindly.
+          retryUnprocessed: true,
+          what: `create server group ${name}`,
+        });
+      } catch (err) {
+        if (!isTransient(err)) throw err;
+        const found = await this.findServerGroup(name).catch(() => undefined);
+        if (!found) throw err;
+        this.log.warn(`create of server group ${name} failed (${messageOf(err)}) but the group exists (${found.id}); using it`, { serverGroup: found.id });
+        return found;
+      }
       const group = normaliseGroup(res.body.server_group);
       this.log.info(`created server group ${name} (${group.id}, ${policy})`, { serverGroup: group.id });
       return group;
@@ -557,6 +589,13 @@ export function encodeUserData(data: string | Buffer): string {
     });
   }
   return encoded;
+}
+
+function existsError(name: string, existing: Server): OpenStackExistsError {
+  return new OpenStackExistsError(`a server named ${name} exists already (${existing.id}, ${existing.status})`, {
+    context: { name, id: existing.id, status: existing.status },
+    hint: `server names are unique in this project: pick another name, or delete the existing server first (openstack server delete ${existing.id})`,
+  });
 }
 
 function describe(server: string | Server | Planned): string {

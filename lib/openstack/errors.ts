@@ -17,6 +17,8 @@ export class OpenStackApiError extends OpenStackError {
   readonly status: number;
   readonly requestId: string | undefined;
   readonly apiMessage: string;
+  /** How long the API asked us to wait before trying again (Retry-After of a 429 or 503), in ms. */
+  retryAfterMs: number | undefined;
   constructor(message: string, facts: ApiErrorFacts, options: ErrorOptions = {}) {
     super(message, { ...options, context: { ...facts, ...options.context } });
     this.status = facts.status;

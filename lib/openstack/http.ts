@@ -1,7 +1,9 @@
 // The service transport: JSON calls to catalog endpoints with the token, the mutation-gate check before any
-// request that changes state, one re-authentication on 401, and retries with backoff for idempotent calls
-// only. A POST that creates something is never retried blindly: a second POST after a lost answer would make
-// a second VM; callers re-check by name instead.
+// request that changes state, one re-authentication on 401, and retries of transient failures (429, 500, 502,
+// 503, 504, lost connections) with backoff and jitter under a deadline, honouring Retry-After. Only calls
+// that are safe to repeat are retried: reads, idempotent writes (a DELETE), and writes the API cannot have
+// processed (429 and 503 say so) when the caller allows it. A POST that creates something is never retried
+// here: a second POST after a lost answer would make a second VM; callers re-check by name instead.
 import { type Clock, systemClock } from '../core/clock.js';
 import { assertMayMutate } from '../core/gate.js';
 import { nullLog, type Log } from '../core/log.js';
@@ -20,6 +22,8 @@ export interface CallOptions {
   headers?: Record<string, string>;
   /** Safe to send again (GET always is; a DELETE of a server is). */
   idempotent?: boolean;
+  /** A write that is safe to send again when the API says it did not process it (429, 503): a reboot action. */
+  retryUnprocessed?: boolean;
   /** A POST that only reads (Nova's os-getConsoleOutput action): allowed outside the mutation gate. */
   readOnly?: boolean;
   /** Use the endpoint URL as the catalog lists it, without the API version this client adds (paging links). */
@@ -45,6 +49,8 @@ export interface OpenStackHttpOptions {
   timeoutMs?: number;
   /** Attempts for idempotent calls (default 5). */
   maxAttempts?: number;
+  /** Time budget of one call's retries in ms (default 60 s): no retry starts after it. */
+  deadlineMs?: number;
   /** Backoff between attempts (tests make it short). */
   backoff?: Partial<typeof defaultBackoff>;
 }
@@ -53,6 +59,13 @@ export interface OpenStackHttpOptions {
 const VERSION_SUFFIX: Record<string, string> = { image: '/v2', network: '/v2.0' };
 
 const RETRYABLE = new Set([429, 500, 502, 503, 504]);
+// Statuses that say the request was not processed at all, so even a non-idempotent write may be repeated.
+const UNPROCESSED = new Set([429, 503]);
+
+/** True for an error worth another attempt of a call that is safe to repeat (transient status or lost connection). */
+export function isTransient(err: unknown): boolean {
+  return err instanceof OpenStackConnectionError || (err instanceof OpenStackApiError && RETRYABLE.has(err.status));
+}
 
 /** JSON transport for the OpenStack service APIs. */
 export class OpenStackHttp {
@@ -61,7 +74,10 @@ export class OpenStackHttp {
   private readonly clock: Clock;
   private readonly signal: AbortSignal | undefined;
   private readonly timeoutMs: number;
-  private readonly maxAttempts: number;
+  /** Attempts of a call that is safe to repeat (also the client's create loop). */
+  readonly maxAttempts: number;
+  /** Time budget of one call's retries (ms). */
+  readonly deadlineMs: number;
   private readonly backoff: typeof defaultBackoff;
   /** Requests sent, by method (diagnostics and tests). */
   readonly sent: Record<string, number> = {};
@@ -73,7 +89,25 @@ export class OpenStackHttp {
     this.signal = options.signal;
     this.timeoutMs = options.timeoutMs ?? 30_000;
     this.maxAttempts = options.maxAttempts ?? 5;
+    this.deadlineMs = options.deadlineMs ?? 60_000;
     this.backoff = { ...defaultBackoff, ...options.backoff };
+  }
+
+  /**
+   * The delay before attempt `attempt + 1` of a call that began at `startedAt` and failed with `err`: backoff
+   * with jitter, at least the Retry-After the API asked for. Undefined when no attempt is left or the next one
+   * would start after the call's deadline.
+   */
+  retryDelay(attempt: number, err: unknown, startedAt: number): number | undefined {
+    if (attempt >= this.maxAttempts) return undefined;
+    const asked = err instanceof OpenStackApiError ? (err.retryAfterMs ?? 0) : 0;
+    const delay = Math.max(backoffDelay(attempt, this.backoff), asked);
+    return this.clock.now() + delay - startedAt > this.deadlineMs ? undefined : delay;
+  }
+
+  /** Sleeps `ms` on the transport's clock, cancelled by its signal. */
+  pause(ms: number): Promise<void> {
+    return this.clock.sleep(ms, this.signal);
   }
 
   /** The base URL of a service (with the API version this client speaks). */
@@ -90,6 +124,8 @@ export class OpenStackHttp {
     const mutation = method !== 'GET' && !options.readOnly;
     if (mutation) assertMayMutate(`${method} ${safeUrl(url)}`);
     const idempotent = method === 'GET' || options.idempotent === true || options.readOnly === true;
+    const where = safePath(url);
+    const began = this.clock.now();
     let reauthenticated = false;
     for (let attempt = 1; ; attempt++) {
       const token = await this.auth.token();
@@ -106,9 +142,10 @@ export class OpenStackHttp {
           signal: this.signal,
         });
       } catch (err) {
-        if (err instanceof OpenStackConnectionError && idempotent && attempt < this.maxAttempts) {
-          this.log.debug(`${method} ${safeUrl(url)} failed (${err.message}); retrying`);
-          await this.clock.sleep(backoffDelay(attempt, this.backoff), this.signal);
+        const delay = err instanceof OpenStackConnectionError && idempotent ? this.retryDelay(attempt, err, began) : undefined;
+        if (delay !== undefined) {
+          this.log.debug(`${method} ${where} failed (${err instanceof Error ? err.message : String(err)}); retry ${attempt + 1}/${this.maxAttempts} in ${delay}ms`);
+          await this.pause(delay);
           continue;
         }
         if (err instanceof OpenStackConnectionError && !idempotent) {
@@ -117,7 +154,7 @@ export class OpenStackHttp {
         }
         throw err;
       }
-      this.log.debug(`${method} ${safeUrl(url)} -> ${res.status} in ${this.clock.now() - started}ms${res.requestId ? ` [${res.requestId}]` : ''}`);
+      this.log.debug(`${method} ${where} -> ${res.status} in ${this.clock.now() - started}ms${res.requestId ? ` [${res.requestId}]` : ''}`);
       if (res.status === 401 && !reauthenticated) {
         // The token expired early or was revoked: one fresh token, then the same request again (a 401 was not
         // processed, so repeating even a POST is safe).
@@ -130,10 +167,11 @@ export class OpenStackHttp {
         return { status: res.status, headers: res.headers, body: parseBody<T>(res.text), requestId: res.requestId };
       }
       const err = toApiError(method, url, res, options.what);
-      if (idempotent && RETRYABLE.has(res.status) && attempt < this.maxAttempts) {
-        const delay = Math.max(backoffDelay(attempt, this.backoff), retryAfterMs(res.headers));
-        this.log.debug(`${method} ${safeUrl(url)} answered ${res.status}; retry ${attempt + 1}/${this.maxAttempts} in ${delay}ms`);
-        await this.clock.sleep(delay, this.signal);
+      const repeatable = idempotent ? RETRYABLE.has(res.status) : options.retryUnprocessed === true && UNPROCESSED.has(res.status);
+      const delay = repeatable ? this.retryDelay(attempt, err, began) : undefined;
+      if (delay !== undefined) {
+        this.log.debug(`${method} ${where} answered ${res.status}${res.requestId ? ` [${res.requestId}]` : ''}; retry ${attempt + 1}/${this.maxAttempts} in ${delay}ms`);
+        await this.pause(delay);
         continue;
       }
       throw err;
@@ -189,14 +227,13 @@ function parseBody<T>(text: string): T {
   }
 }
 
-function retryAfterMs(headers: Headers): number {
-  const value = headers.get('retry-after');
-  if (!value) return 0;
-  const seconds = Number(value);
-  // Capped: a Retry-After of minutes would outlast the caller's deadline anyway.
-  if (Number.isFinite(seconds)) return Math.min(30_000, seconds * 1000);
-  const at = Date.parse(value);
-  return Number.isFinite(at) ? Math.min(30_000, Math.max(0, at - Date.now())) : 0;
+/** Method-less path of a URL for logs: no credentials, no query (markers and filters are noise). */
+function safePath(url: string): string {
+  try {
+    return new URL(url).pathname;
+  } catch {
+    return safeUrl(url);
+  }
 }
 
 function nextLink(body: Record<string, unknown>, key: string): string | undefined {

@@ -126,6 +126,21 @@ export function toApiError(method: string, url: string, res: WireResponse, what?
   const rid = res.requestId ? ` [request ${res.requestId}]` : '';
   const text = (summary: string): string => `${summary}: ${apiMessage} (${call})${rid}`;
   const s = res.status;
+  const err = typedApiError(s, text, facts, apiMessage);
+  err.retryAfterMs = retryAfterMs(res.headers);
+  return err;
+}
+
+/** The Retry-After header in ms (seconds or an HTTP date), capped at 60 s; undefined when absent or unreadable. */
+export function retryAfterMs(headers: Headers, now: number = Date.now()): number | undefined {
+  const value = headers.get('retry-after')?.trim();
+  if (!value) return undefined;
+  const at = /^\d+(\.\d+)?$/.test(value) ? now + Number(value) * 1000 : Date.parse(value);
+  // Capped: a server asking for minutes would outlast the caller's deadline anyway.
+  return Number.isFinite(at) ? Math.min(60_000, Math.max(0, Math.round(at - now))) : undefined;
+}
+
+function typedApiError(s: number, text: (summary: string) => string, facts: ApiErrorFacts, apiMessage: string): OpenStackApiError {
   if ((s === 403 || s === 413) && /quota|over ?limit|exceed/i.test(apiMessage)) {
     const quota = quotaOf(apiMessage);
     return new OpenStackQuotaError(text(`over quota${quota ? ` for ${quota}` : ''}`), facts, quota, {

@@ -114,21 +114,27 @@ describe('openstack client: a create whose answer is lost', function () {
     await client.waitForStatus(created as Server, 'DELETED', { timeoutMs: 10_000, pollMs: 50 });
   });
 
-  it('surfaces the connection error when no server of that name exists afterwards', async () => {
-    // The lab refuses this create (quota) and the proxy drops that answer: no server of the name exists, so
-    // the client has nothing to recover and reports the lost answer.
+  it('sends the create again only after finding no server of that name; surfaces the error when attempts run out', async () => {
+    // The lab refuses this create (quota) and the proxy drops every answer: after each lost answer no server of
+    // the name exists, so the create did not happen and may be sent again, up to the transport's attempts.
     const cluster = loadClusterFile(join(lab.stateDir, 'inventory.yaml'));
     const cloudsFile = join(dir, 'clouds-proxy.yaml');
-    const client = await create({
-      cluster: { ...cluster, openstack: { ...cluster.openstack, cloudsFile } },
-      gate: new Gate({ dryRun: false }),
-      log: new MemoryLog(),
-      signal: new AbortController().signal,
-      clock: systemClock,
-      stateDir: dir,
-    });
+    const log = new MemoryLog();
+    const client = await create(
+      {
+        cluster: { ...cluster, openstack: { ...cluster.openstack, cloudsFile } },
+        gate: new Gate({ dryRun: false }),
+        log,
+        signal: new AbortController().signal,
+        clock: systemClock,
+        stateDir: dir,
+      },
+      { maxAttempts: 3, backoff: { initialMs: 5, maxMs: 20 } },
+    );
     const saved = lab.openstack.cloud.quotas.instances;
     lab.openstack.cloud.quotas.instances = lab.openstack.cloud.servers.size;
+    const droppedBefore = proxy.dropped;
+    const serversBefore = lab.openstack.cloud.servers.size;
     try {
       await assert.rejects(
         client.createServer({ name: 'local-k8s-worker-3', flavor: 'lab.small', image: 'debian-12-bookworm', network: 'lab-net' }),
@@ -141,6 +147,8 @@ describe('openstack client: a create whose answer is lost', function () {
     } finally {
       lab.openstack.cloud.quotas.instances = saved;
     }
-    assert.equal(proxy.dropped, 2);
+    assert.equal(proxy.dropped - droppedBefore, 3, 'three attempts, each after a look by name');
+    assert.equal(log.lines.filter((l) => /checking the name, then attempt \d/.test(l.message)).length, 2);
+    assert.equal(lab.openstack.cloud.servers.size, serversBefore, 'nothing was created');
   });
 });
