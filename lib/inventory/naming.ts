@@ -2,6 +2,7 @@
 // exactly, so `worker` and `worker-nfs` are separate series (the bug of today's prefix matching).
 import { InputError } from '../core/errors.js';
 import type { ClusterConfig, RoleConfig } from './schema.js';
+import { suggest } from './suggest.js';
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
@@ -29,15 +30,42 @@ export function rolePattern(cluster: ClusterConfig, role: RoleConfig): RegExp {
   return new RegExp(`^${escapeRe(cluster.prefix)}-${escapeRe(role.prefix)}-(\\d+)$`);
 }
 
-/** The role config, or an InputError listing the roles. */
-export function getRole(cluster: ClusterConfig, roleName: string): RoleConfig {
+/** Which roles a caller takes (e.g. only Kubernetes node roles), and what to call them in errors. */
+export interface RoleFilter {
+  accept(role: RoleConfig, name: string): boolean;
+  /** e.g. "Kubernetes node role". */
+  kind: string;
+}
+
+/** Roles that join Kubernetes (not `node: none`, such as etcd). */
+export const NODE_ROLES: RoleFilter = Object.freeze({ accept: (role: RoleConfig) => role.node !== 'none', kind: 'Kubernetes node role' });
+
+/** The names of the cluster's roles a filter accepts, sorted. */
+export function roleNames(cluster: ClusterConfig, filter?: RoleFilter): string[] {
+  return Object.entries(cluster.roles)
+    .filter(([name, role]) => !filter || filter.accept(role, name))
+    .map(([name]) => name)
+    .sort();
+}
+
+/**
+ * The role config, or an InputError that suggests the closest valid name (`worker-nfs` -> `worker_nfs`) and
+ * lists only the roles the filter accepts.
+ */
+export function getRole(cluster: ClusterConfig, roleName: string, filter?: RoleFilter): RoleConfig {
   const role = cluster.roles[roleName];
-  if (!role) {
-    throw new InputError(`unknown role "${roleName}" in cluster ${cluster.name}; roles: ${Object.keys(cluster.roles).sort().join(', ')}`, {
-      context: { cluster: cluster.name, role: roleName },
-    });
-  }
-  return role;
+  const valid = roleNames(cluster, filter);
+  if (role && (!filter || filter.accept(role, roleName))) return role;
+  const kind = filter?.kind ?? 'role';
+  const list = `${kind}s: ${valid.join(', ') || '(none)'}`;
+  const close = suggest(roleName, valid);
+  const message = role
+    ? `role ${roleName} of cluster ${cluster.name} is not a ${kind}; ${list}`
+    : `unknown ${kind} "${roleName}" in cluster ${cluster.name}; ${close.length ? `did you mean ${close.join(', ')}? ` : ''}${list}`;
+  throw new InputError(message, {
+    context: { cluster: cluster.name, role: roleName, valid },
+    hint: `pick one of: ${valid.join(', ')} (cookbook inventory.show --cluster-name ${cluster.name} --roles shows them)`,
+  });
 }
 
 /** The index of `hostname` in the role's series, or undefined when it does not belong to the role. */

@@ -3,12 +3,15 @@
 // `list` and `--help` load no client module.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { closest, distance } from 'fastest-levenshtein';
 import yargs, { type Argv, type Options } from 'yargs';
 import { ttyPrompter } from '../core/confirm.js';
 import { ExitCode, UnknownCookbookError, UsageError, messageOf } from '../core/errors.js';
 import { defaultStateDir, packageRoot } from '../core/paths.js';
+import { checkGivenValues, hasDottedHost, joinDashValues, translateOldName } from './cli-argv.js';
+import { suggest } from '../inventory/suggest.js';
 import { type LoadedCookbook, discover, loadCookbook } from './discovery.js';
+
+export { suggest } from '../inventory/suggest.js';
 import { type GlobalOptions, type RunIO, reportEarlyError } from './report.js';
 
 /** Global options, valid with every cookbook. */
@@ -29,6 +32,13 @@ export const globalOptions: Record<string, Options> = {
 const VALUE_OPTIONS = new Set(['inventory', 'log-dir', 'state-dir', 'reason', 'task-id']);
 const BUILTINS = ['list', 'completion', 'lab', 'schedule', 'help'] as const;
 
+/** The built-in commands `cookbook list` shows beside the cookbooks. */
+export const COMMANDS: readonly { name: string; summary: string }[] = Object.freeze([
+  { name: 'lab', summary: 'The local lab: up, down, status (fake Kubernetes, OpenStack and SSH hosts)' },
+  { name: 'schedule', summary: 'Scheduled runs as systemd timers: install, list, remove' },
+  { name: 'completion', summary: 'Print a bash/zsh completion script' },
+]);
+
 /** Finds the command word: the first positional argument that is not a global option's value. */
 export function findCommand(argv: readonly string[]): { command: string | undefined; index: number } {
   for (let i = 0; i < argv.length; i++) {
@@ -43,20 +53,6 @@ export function findCommand(argv: readonly string[]): { command: string | undefi
     return { command: a, index: i };
   }
   return { command: undefined, index: -1 };
-}
-
-/** Up to three known names close to `name` (edit distance or substring). */
-export function suggest(name: string, known: readonly string[]): string[] {
-  const scored = known
-    .map((k) => ({ k, d: distance(name, k) - (k.includes(name) || name.includes(k) ? 3 : 0) }))
-    .filter(({ k, d }) => d <= Math.max(2, Math.floor(k.length / 3)))
-    .sort((a, b) => a.d - b.d)
-    .map(({ k }) => k);
-  if (scored.length === 0 && known.length) {
-    const c = closest(name, known as string[]);
-    if (distance(name, c) <= Math.max(3, Math.floor(name.length / 2))) scored.push(c);
-  }
-  return scored.slice(0, 3);
 }
 
 function packageVersion(): string {
@@ -130,15 +126,19 @@ async function loadAll(): Promise<LoadedCookbook[]> {
 async function listCommand(args: string[], io: RunIO): Promise<number> {
   const argv = await baseParser(args).strict().parseAsync();
   if (argv.help) {
-    io.stdout('Usage: cookbook list [--json]\n\nLists every cookbook with its one-line summary.\n');
+    io.stdout('Usage: cookbook list [--json]\n\nLists every cookbook and built-in command with its one-line summary.\n');
     return 0;
   }
   const all = await loadAll();
+  // A cookbook of the same name (e.g. a `history` cookbook) is listed once, as the cookbook.
+  const commands = COMMANDS.filter((c) => !all.some((k) => k.name === c.name));
   if (argv.json) {
-    io.stdout(JSON.stringify(all.map((c) => (c.definition ? { name: c.name, summary: c.definition.summary } : { name: c.name, summary: null, error: c.error!.message }))) + '\n');
+    const cookbooks = all.map((c) => (c.definition ? { name: c.name, summary: c.definition.summary } : { name: c.name, summary: null, error: c.error!.message }));
+    io.stdout(JSON.stringify([...cookbooks, ...commands.map((c) => ({ ...c, command: true }))]) + '\n');
   } else {
     const width = Math.max(10, ...all.map((c) => c.name.length)) + 2;
     const lines = all.map((c) => `${c.name.padEnd(width)}${c.definition ? c.definition.summary : `FAILED TO LOAD: ${c.error!.message}`}`);
+    lines.push(...commands.map((c) => `${c.name.padEnd(width)}${c.summary}`));
     io.stdout(lines.join('\n') + '\n');
   }
   for (const c of all) if (c.error) io.stderr(`cookbook: ${c.error.message}\n`);
@@ -167,8 +167,21 @@ function topHelp(all: LoadedCookbook[]): string {
 
 async function cookbookCommand(name: string, args: string[], io: RunIO, env: NodeJS.ProcessEnv): Promise<number> {
   const entries = discover();
-  const entry = entries.find((e) => e.name === name);
   const wantsJson = args.includes('--json');
+  if (!entries.some((e) => e.name === name)) {
+    let renamed: ReturnType<typeof translateOldName>;
+    try {
+      renamed = translateOldName(name, args, entries.map((e) => e.name));
+    } catch (err) {
+      return reportEarlyError(err, { json: wantsJson }, io, { cookbook: name });
+    }
+    if (renamed) {
+      io.stderr(renamed.note);
+      name = renamed.command;
+      args = renamed.args;
+    }
+  }
+  const entry = entries.find((e) => e.name === name);
   if (!entry) {
     const close = suggest(name, entries.map((e) => e.name));
     const err = new UnknownCookbookError(`no cookbook named "${name}"${close.length ? `; did you mean ${close.join(', ')}?` : ''}`, {
@@ -180,12 +193,16 @@ async function cookbookCommand(name: string, args: string[], io: RunIO, env: Nod
   const loaded = await loadCookbook(entry);
   if (!loaded.definition) return reportEarlyError(loaded.error, { json: wantsJson }, io, { cookbook: name });
   const def = loaded.definition;
+  const allOptions = { ...globalOptions, ...def.options };
+  args = joinDashValues(args, allOptions);
   const parser = baseParser(args)
     .usage(`Usage: cookbook ${name} [options]\n\n${def.summary}${def.description ? `\n\n${def.description}` : ''}`)
     .options(def.options)
     .group(Object.keys(def.options), 'Cookbook options:')
-    .group([...Object.keys(globalOptions), 'help'], 'Global options:')
-    .strict();
+    .strict()
+    // Global options are listed once, under `cookbook --help`; here one line points there.
+    .epilogue(`Global options (${Object.keys(globalOptions).map((k) => `--${k}`).join(', ')}): see cookbook --help`);
+  for (const key of [...Object.keys(globalOptions), 'help']) parser.hide(key);
   for (const [cmd, text] of def.examples) parser.example(cmd, text);
   if (args.includes('--help') || args.includes('-h')) {
     io.stdout((await parser.getHelp()) + '\n');
@@ -196,6 +213,7 @@ async function cookbookCommand(name: string, args: string[], io: RunIO, env: Nod
     argv = (await parser.parseAsync()) as Record<string, unknown>;
     const positionals = (argv._ as unknown[]).filter((p) => p !== name);
     if (positionals.length) throw new UsageError(`unexpected argument${positionals.length > 1 ? 's' : ''}: ${positionals.join(' ')}`);
+    checkGivenValues(argv, allOptions, name);
   } catch (err) {
     const usage = err instanceof UsageError ? err : new UsageError(messageOf(err), { cause: err });
     if (!usage.hint) (usage as { hint?: string }).hint = `see: cookbook ${name} --help`;
@@ -204,6 +222,14 @@ async function cookbookCommand(name: string, args: string[], io: RunIO, env: Nod
   let globals: GlobalOptions;
   try {
     globals = toGlobals(argv, env);
+    // A host given as an FQDN (as alerts show it) becomes its short name once the cluster's domain is known.
+    // (The inventory modules load only then: zod is too heavy for every start-up.)
+    const clusterName = argv['cluster-name'];
+    if (typeof clusterName === 'string' && hasDottedHost(argv, Object.keys(def.options))) {
+      const { findCluster, shortenHostArgs } = await import('../inventory/resolve.js');
+      const inventory = globals.inventory;
+      shortenHostArgs(argv, Object.keys(def.options), () => findCluster(clusterName, inventory));
+    }
   } catch (err) {
     return reportEarlyError(err, { json: wantsJson }, io, { cookbook: name });
   }
