@@ -15,8 +15,8 @@ async function importLib<T>(rel: string): Promise<T> {
 
 /** Loads the inventory and returns the named cluster; for a lab cluster, starts the lab and uses its entry. */
 export async function resolveCluster(name: string, globals: { inventory: string[] }, note: (message: string) => void): Promise<ClusterConfig> {
-  const { loadInventory, getCluster, loadClusterFile } = await import('../inventory/load.js');
-  const cluster = getCluster(loadInventory(globals.inventory), name);
+  const { loadClusterFile } = await import('../inventory/load.js');
+  const cluster = (await import('../inventory/resolve.js')).findCluster(name, globals.inventory);
   if (!cluster.lab) return cluster;
   if (cluster.lab.stateDir && cluster.kubernetes.kubeconfig) {
     // A lab's own generated entry: its process must still be there (it may run inside a test process).
