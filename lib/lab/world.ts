@@ -34,6 +34,8 @@ export interface LabFaults {
   k8s429Rate?: number;
   /** Fraction of OpenStack API requests answered 503. */
   openstackErrorRate?: number;
+  /** Pod lists and watches answered 500 after this many (counted from when the faults were set). */
+  k8sPodListFailAfter?: number;
   /** Extra delay (ms, unscaled) before an eviction is answered. */
   slowEvictionMs?: number;
   /** Pods (`namespace/name`) that never finish terminating. */

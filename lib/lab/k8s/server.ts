@@ -5,7 +5,7 @@ import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { parse as parseYaml } from 'yaml';
-import type { World } from '../world.js';
+import type { LabFaults, World } from '../world.js';
 import { apiGroup, apiGroupList, apiResourceList, apiVersions, openApiV2Doc, openApiV3Doc, openApiV3Root, versionInfo } from './discovery.js';
 import { ApiError, badRequest, internalError, methodNotAllowed, notFound, tooManyRequests } from './errors.js';
 import { evictPod, evictionSuccess } from './eviction.js';
@@ -50,6 +50,8 @@ export class KubeServer {
   private server: Server | undefined;
   private readonly watches = new Set<WatchStream>();
   private readonly sockets = new Set<Socket>();
+  /** Pod lists/watches seen since the k8sPodListFailAfter fault was (re)set. */
+  private podLists = { faults: undefined as LabFaults | undefined, seen: 0 };
   private address = '';
 
   constructor(private readonly d: ServerDeps) {}
@@ -174,6 +176,10 @@ export class KubeServer {
       const r = w.random();
       if (r < errRate) throw internalError('the lab injected a server error (k8sErrorRate)', 1);
       if (r < errRate + tmrRate) throw tooManyRequests('Too many requests, please try again later.', 1);
+    }
+    if (f.k8sPodListFailAfter !== undefined && method === 'GET' && route.spec.kind === 'Pod' && route.name === undefined) {
+      if (this.podLists.faults !== f) this.podLists = { faults: f, seen: 0 };
+      if (++this.podLists.seen > f.k8sPodListFailAfter) throw internalError('the lab injected a server error on pod lists (k8sPodListFailAfter)');
     }
 
     const dryRunParam = q.getAll('dryRun');
