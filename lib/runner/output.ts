@@ -268,7 +268,9 @@ export function renderSummary(r: RunResult): string {
   if (r.rollback && r.rollback !== 'none') lines.push(`Rollback: ${r.rollback}`);
   if (r.error) {
     const ctx = r.error.context as Record<string, unknown> | undefined;
-    const step = typeof ctx?.step === 'string' ? ` at step "${ctx.step}"` : '';
+    // A plain Error from a step carries no context: the last failed step is where it happened.
+    const stepName = typeof ctx?.step === 'string' ? ctx.step : r.steps.filter((s) => s.status === 'failed').at(-1)?.name;
+    const step = stepName ? ` at step "${stepName}"` : '';
     lines.push(`Error${step} (${String(r.error.class)}): ${String(r.error.message)}`);
     if (r.error.hint) lines.push(`Hint: ${String(r.error.hint)}`);
   }
