@@ -2,8 +2,8 @@
 // role's minimum or to break the control plane's majority; every step still correct after a partial run.
 import { argDuration, argFlag, argHostname, argString, clusterNameOption, frozen } from '../../lib/core/args.js';
 import { defineCookbook } from '../../lib/core/cookbook.js';
-import { checkRemovalSafe, chooseHostToRemove, removeNodeSteps } from '../../lib/ops/lifecycle.js';
-import { clusterHost, requireNodeRole } from '../../lib/ops/nodes.js';
+import { checkRemovalSafe, chooseHostToRemove, removalDetails, removeNodeSteps } from '../../lib/ops/lifecycle.js';
+import { checkHostsFirst, clusterHost, requireNodeRole } from '../../lib/ops/nodes.js';
 
 interface Args {
   clusterName: string;
@@ -46,7 +46,9 @@ export default defineCookbook<Args>({
   async run(ctx, args) {
     const hostname = await chooseHostToRemove(ctx, args.role, args.hostname);
     await checkRemovalSafe(ctx, args.role, hostname);
-    await ctx.confirm(`Remove node ${hostname} from ${ctx.cluster.name} and delete its VM.`);
+    // kubeadm reset runs on the host: a changed host key stops the run before the drain, not after it.
+    await checkHostsFirst(ctx, await ctx.k8s(), { controls: false, optional: [hostname] });
+    await ctx.confirm(`Remove node ${hostname} from ${ctx.cluster.name} and delete its VM.`, { destructive: true, details: removalDetails(hostname) });
     ctx.log.info(`removing ${args.role} node ${hostname}`);
     return removeNodeSteps(ctx, hostname, {
       drain: { timeoutMs: args.timeoutMs, deleteEmptyDirData: true, forceUnmanaged: args.forceUnmanaged, retryMinMs: args.retryIntervalMs },

@@ -2,8 +2,8 @@
 // image or flavor). Both halves are the add-node and remove-node steps, journaled in one run.
 import { argDuration, argHostname, argString, argVmOverrides, clusterNameOption, frozen, hostnameOption, vmOverrideOptions } from '../../lib/core/args.js';
 import { defineCookbook } from '../../lib/core/cookbook.js';
-import { addNodeSteps, removeNodeSteps } from '../../lib/ops/lifecycle.js';
-import { chooseNewHostname, clusterHost, requireClusterNode, requireNodeRole } from '../../lib/ops/nodes.js';
+import { addNodeSteps, preflightAddNode, removalDetails, removeNodeSteps } from '../../lib/ops/lifecycle.js';
+import { checkHostsFirst, chooseNewHostname, clusterHost, requireClusterNode, requireNodeRole } from '../../lib/ops/nodes.js';
 
 interface Args {
   clusterName: string;
@@ -41,9 +41,15 @@ export default defineCookbook<Args>({
     requireNodeRole(ctx.cluster, role);
     const kube = await ctx.k8s();
     if (!ctx.recall('replace:added')) await requireClusterNode(kube, ctx.cluster, args.hostname);
-    await ctx.confirm(`Replace ${args.hostname} on ${ctx.cluster.name}: add a new ${role} node, then remove this one.`);
     const newHost = await chooseNewHostname(ctx, role);
-    const added = await addNodeSteps(ctx, role, newHost, args);
+    // Before anything changes: the new VM's settings, the control nodes' and the old host's SSH host keys.
+    const controls = await preflightAddNode(ctx, role, newHost, args);
+    await checkHostsFirst(ctx, kube, { controls: false, optional: [args.hostname] });
+    await ctx.confirm(`Replace ${args.hostname} on ${ctx.cluster.name}: add ${role} node ${newHost}, then remove ${args.hostname}.`, {
+      destructive: true,
+      details: [`create VM ${newHost} and join it as a ${role} node`, ...removalDetails(args.hostname)],
+    });
+    const added = await addNodeSteps(ctx, role, newHost, args, controls);
     ctx.remember('replace:added', newHost);
     const removed = await removeNodeSteps(ctx, args.hostname, {
       drain: { timeoutMs: args.timeoutMs, deleteEmptyDirData: true, forceUnmanaged: false, retryMinMs: args.retryIntervalMs },

@@ -4,6 +4,7 @@ import { defineCookbook } from '../../lib/core/cookbook.js';
 import { InputError } from '../../lib/core/errors.js';
 import { isPlanned } from '../../lib/core/gate.js';
 import { isNodeReady } from '../../lib/k8s/nodes.js';
+import { roleOf } from '../../lib/inventory/naming.js';
 import { clusterHost } from '../../lib/ops/nodes.js';
 
 interface Args {
@@ -29,12 +30,20 @@ export default defineCookbook<Args>({
     const os = await ctx.openstack();
     const node = await kube.getNode(args.hostname);
     if (node && isNodeReady(node) && !args.force) {
+      const role = roleOf(ctx.cluster, args.hostname);
       throw new InputError(`${args.hostname} is a Ready Kubernetes node; refusing to delete its VM`, {
-        context: { hostname: args.hostname },
-        hint: `remove it properly with: cookbook k8s.remove-node --cluster-name ${ctx.cluster.name} --hostname ${args.hostname} (or pass --force)`,
+        context: { cluster: ctx.cluster.name, hostname: args.hostname, role },
+        hint: `remove it properly with: cookbook k8s.remove-node --cluster-name ${ctx.cluster.name} --role ${role} --hostname ${args.hostname} (or pass --force to delete the VM anyway)`,
       });
     }
-    await ctx.confirm(`Delete the VM ${args.hostname} on ${ctx.cluster.name}.`);
+    const server = await os.findServer(args.hostname);
+    await ctx.confirm(`Delete the VM ${args.hostname} on ${ctx.cluster.name}.`, {
+      destructive: true,
+      details: [
+        server ? `delete server ${server.name} (${server.id}, ${server.status}): its disk is gone for good` : `no VM named ${args.hostname} exists: nothing to delete`,
+        ...(node ? [`the Node ${args.hostname} stays (${isNodeReady(node) ? 'Ready' : 'not Ready'}); remove it with k8s.remove-node`] : []),
+      ],
+    });
     await ctx.step(`delete VM ${args.hostname}`, {
       target: `server/${args.hostname}`,
       check: async () => ((await os.findServer(args.hostname)) ? undefined : true),

@@ -2,21 +2,46 @@
 // k8s.replace-node. Each step re-checks the world, so a run interrupted anywhere and run again converges:
 // the add finishes the same node (its name is journaled before the VM exists), the remove never deletes a VM
 // before its node was drained and never leaves a Node object whose VM is gone.
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Context } from '../core/context.js';
 import { InputError, messageOf } from '../core/errors.js';
 import { type Planned, isPlanned } from '../core/gate.js';
+import { type JournalData, journalDir } from '../core/journal.js';
 import { getRole, hostsOfRole, oldestHostname } from '../inventory/naming.js';
 import type { DrainOptions } from '../k8s/index.js';
 import { isNodeReady, missingLabels, mergedTaints } from '../k8s/nodes.js';
 import { HostUnreachableError } from '../remote/errors.js';
-import { type VmOverrides, cordonStep, drainStep, ensureVm, joinNode, knownHostnames, requireNodeRole } from './nodes.js';
+import { checkHostsFirst, leftoverTokens, sweepLeftoverTokens } from './node-join.js';
+import { type VmOverrides, checkVmSettings, closeNames, ensureVm } from './node-vm.js';
+import { cordonStep, drainStep, joinNode, knownHostnames, requireNodeRole } from './nodes.js';
+
+/**
+ * Checks what adding `hostname` needs before anything changes (reads only): the VM's flavor, image and
+ * network exist (unless the VM does already), and the control nodes answer over SSH with the host keys we
+ * know (a changed key is an error naming the host). Returns the control nodes that answered.
+ */
+export async function preflightAddNode(ctx: Context, roleName: string, hostname: string, overrides: VmOverrides = {}): Promise<string[]> {
+  const os = await ctx.openstack();
+  if (!(await os.findServer(hostname))) await checkVmSettings(ctx, roleName, overrides);
+  return checkHostsFirst(ctx, await ctx.k8s(), { excludeControls: [hostname] });
+}
 
 /** Adds a node of `roleName` named `hostname` (create VM, provision, join, wait Ready, labels and taints). */
-export async function addNodeSteps(ctx: Context, roleName: string, hostname: string, overrides: VmOverrides = {}): Promise<{ hostname: string; role: string }> {
+export async function addNodeSteps(ctx: Context, roleName: string, hostname: string, overrides: VmOverrides = {}, checkedControls?: string[]): Promise<{ hostname: string; role: string }> {
   const role = requireNodeRole(ctx.cluster, roleName);
   const kube = await ctx.k8s();
   const remote = await ctx.remote();
   const sudo = ctx.cluster.ssh.sudo;
+  const controls = checkedControls ?? (await preflightAddNode(ctx, roleName, hostname, overrides));
+
+  // A run killed between creating a join token and deleting it left one behind: delete it first.
+  await ctx.step('delete leftover join tokens', {
+    target: `cluster/${ctx.cluster.name}`,
+    check: async () => ((await leftoverTokens(ctx, controls[0]!)).length === 0 ? [] : undefined),
+    apply: () => sweepLeftoverTokens(ctx, controls[0]!),
+  });
+
   const vm = await ensureVm(ctx, roleName, hostname, overrides);
 
   await ctx.step(`provision ${hostname}`, {
@@ -24,7 +49,8 @@ export async function addNodeSteps(ctx: Context, roleName: string, hostname: str
     // A node that joined was provisioned; provisioning commands themselves are idempotent (apt-get, systemctl).
     check: async () => ((await kube.getNode(hostname)) ? true : undefined),
     apply: async () => {
-      ctx.need(vm, `VM ${hostname}`);
+      // In dry-run the VM is only planned: its commands are planned all the same (nothing is sent).
+      if (!ctx.dryRun) ctx.need(vm, `VM ${hostname}`);
       let last: true | Planned = true;
       for (const argv of role.provision) {
         const r = await remote.run(hostname, argv, { sudo, timeoutMs: 15 * 60_000 });
@@ -38,7 +64,7 @@ export async function addNodeSteps(ctx: Context, roleName: string, hostname: str
     target: `node/${hostname}`,
     check: async () => ((await kube.getNode(hostname)) ? true : undefined),
     apply: async () => {
-      ctx.need(vm, `VM ${hostname}`);
+      if (!ctx.dryRun) ctx.need(vm, `VM ${hostname}`);
       await joinNode(ctx, kube, hostname, role.node === 'control-plane');
       return true;
     },
@@ -79,11 +105,55 @@ export interface RemoveOptions {
   drain: Partial<DrainOptions>;
 }
 
+/** True when a journal in this state dir names the host (an earlier, maybe interrupted, run acted on it). */
+function journalsMention(ctx: Context, hostname: string): boolean {
+  const root = join(ctx.stateDir, 'journals');
+  const mentions = new RegExp(`(^|[^a-z0-9-])${hostname.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}($|[^a-z0-9-])`);
+  let cookbooks: string[];
+  try {
+    cookbooks = readdirSync(root);
+  } catch {
+    return false;
+  }
+  for (const cb of cookbooks) {
+    let files: string[] = [];
+    try {
+      files = readdirSync(journalDir(ctx.stateDir, cb)).filter((f) => f.endsWith('.json'));
+    } catch {
+      continue;
+    }
+    for (const f of files) {
+      if (f === `${ctx.runId}.json`) continue;
+      try {
+        const data = JSON.parse(readFileSync(join(journalDir(ctx.stateDir, cb), f), 'utf8')) as JournalData;
+        if (data.cluster !== ctx.cluster.name || data.dryRun) continue;
+        // What the run did or decided, not its arguments: a refused typo's own journal names the typo too.
+        const did = JSON.stringify([data.memo, data.changes, data.steps.map((st) => st.name)]);
+        if (mentions.test(did)) return true;
+      } catch {
+        // A torn or foreign file names nothing.
+      }
+    }
+  }
+  return false;
+}
+
 /** The host to remove: the one asked for, else the oldest of the role (exact naming: worker never picks worker-nfs). */
 export async function chooseHostToRemove(ctx: Context, roleName: string, requested?: string): Promise<string> {
   return ctx.memo(`remove:${roleName}`, async () => {
-    if (requested) return requested;
     const { names } = await knownHostnames(ctx);
+    if (requested) {
+      // A host that is neither a Node nor a VM nor named by any journal is a typo: "nothing to remove" over a
+      // typo would report success for a removal that never happened.
+      if (!names.has(requested) && !journalsMention(ctx, requested)) {
+        const close = closeNames(requested, [...names]);
+        throw new InputError(`${requested} is not a node, a VM or a host of any earlier run of cluster ${ctx.cluster.name}${close.length ? `; did you mean ${close.join(', ')}?` : ''}`, {
+          context: { cluster: ctx.cluster.name, hostname: requested, suggestions: close },
+          hint: close.length ? `check the name; e.g. cookbook ${ctx.cookbook} --cluster-name ${ctx.cluster.name} --role ${roleName} --hostname ${close[0]}` : 'check the name with: kubectl get nodes',
+        });
+      }
+      return requested;
+    }
     const oldest = oldestHostname(ctx.cluster, roleName, names);
     if (!oldest) throw new InputError(`cluster ${ctx.cluster.name} has no ${roleName} host to remove`, { context: { cluster: ctx.cluster.name, role: roleName } });
     return oldest;
@@ -117,6 +187,16 @@ export async function checkRemovalSafe(ctx: Context, roleName: string, hostname:
       );
     }
   }
+}
+
+/** What a removal does, for its confirmation. */
+export function removalDetails(hostname: string): string[] {
+  return [
+    `cordon ${hostname} and drain it: its pods are evicted (emptyDir data is lost)`,
+    `kubeadm reset on ${hostname} (when it answers)`,
+    `delete the Node ${hostname}`,
+    `delete the VM ${hostname}: its disk is gone for good`,
+  ];
 }
 
 /** Removes a host: cordon, drain, kubeadm reset (when reachable), delete the Node, delete the VM. */

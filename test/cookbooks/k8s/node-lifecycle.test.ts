@@ -86,7 +86,7 @@ describe('node lifecycle cookbooks (lab, end to end)', function () {
   });
 
   it('k8s.remove-node removes the oldest of the role, never a worker-nfs node for worker', async () => {
-    const r = await cb.json('k8s.remove-node', ['--role', 'worker', '--retry-interval', '200ms']);
+    const r = await cb.json('k8s.remove-node', ['--role', 'worker', '--retry-interval', '200ms', '--yes']);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.out.result.hostname, name('worker', 1));
     const nodes = await nodeNames(lab);
@@ -99,17 +99,17 @@ describe('node lifecycle cookbooks (lab, end to end)', function () {
 
   it('k8s.remove-node refuses to go below the role minimum', async () => {
     // local/lab inventory: control has min 3; there are 4 control nodes now, so one may go, not two.
-    const first = await cb.json('k8s.remove-node', ['--role', 'control', '--hostname', name('control', 4), '--retry-interval', '200ms']);
+    const first = await cb.json('k8s.remove-node', ['--role', 'control', '--hostname', name('control', 4), '--retry-interval', '200ms', '--yes']);
     assert.equal(first.code, 0, first.stderr);
     const before = await nodeNames(lab);
-    const r = await cb.run('k8s.remove-node', ['--role', 'control']);
+    const r = await cb.run('k8s.remove-node', ['--role', 'control', '--yes']);
     assert.equal(r.code, 2);
     assert.match(r.stderr, /below its minimum of 3/);
     assert.deepEqual(await nodeNames(lab), before);
   });
 
   it('k8s.replace-node adds a node of the same role, then removes the old one', async () => {
-    const r = await cb.json('k8s.replace-node', ['--hostname', name('worker', 2), '--retry-interval', '200ms']);
+    const r = await cb.json('k8s.replace-node', ['--hostname', name('worker', 2), '--retry-interval', '200ms', '--yes']);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.out.result.added.hostname, name('worker', 4));
     const nodes = await nodeNames(lab);
@@ -122,15 +122,15 @@ describe('node lifecycle cookbooks (lab, end to end)', function () {
     const c = await cb.json('vm.create', ['--role', 'worker', '--hostname', name('worker', 9)]);
     assert.equal(c.code, 0, c.stderr);
     assert.equal((await openstackServers(lab)).find((s) => s.Name === name('worker', 9))?.Status, 'ACTIVE');
-    const refuse = await cb.run('vm.delete', ['--hostname', name('worker', 3)]);
+    const refuse = await cb.run('vm.delete', ['--hostname', name('worker', 3), '--yes']);
     assert.equal(refuse.code, 2);
     assert.match(refuse.stderr, /is a Ready Kubernetes node/);
     const before = lab.world.hosts.get(name('worker', 9))!.bootId;
-    const fr = await cb.json('vm.force-reboot', ['--hostname', name('worker', 9)]);
+    const fr = await cb.json('vm.force-reboot', ['--hostname', name('worker', 9), '--yes']);
     assert.equal(fr.code, 0, fr.stderr);
     assert.equal(fr.out.result.previousBootId, before);
     assert.notEqual(lab.world.hosts.get(name('worker', 9))!.bootId, before);
-    const d = await cb.run('vm.delete', ['--hostname', name('worker', 9)]);
+    const d = await cb.run('vm.delete', ['--hostname', name('worker', 9), '--yes']);
     assert.equal(d.code, 0, d.stderr);
     assert.ok(!(await openstackServers(lab)).some((s) => s.Name === name('worker', 9)));
   });
