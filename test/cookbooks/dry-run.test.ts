@@ -1,52 +1,142 @@
-// --dry-run of every node lifecycle cookbook: zero mutating requests to the lab (Kubernetes, OpenStack, SSH
-// counters), and the planned steps are exactly the steps the real run then performs.
+// --dry-run of every mutating cookbook: zero mutating requests reach the lab (Kubernetes, OpenStack, SSH
+// counters), and the mutations it plans are exactly the mutations the real run then performs on the same lab
+// (same system, action and target, in the same order), which must be at least one, seen by the lab's counters.
 import { strict as assert } from 'node:assert';
+import type { LabOptions } from '../../lib/lab/index.js';
 import { cleanupTempDirs } from '../helpers/cli.js';
 import { type TestLab, startTestLab } from '../helpers/lab.js';
 import { labRunner } from '../helpers/lab-cli.js';
 
-describe('dry-run of every node lifecycle cookbook', function () {
-  this.timeout(300_000);
-  let lab: TestLab;
-  before(async () => {
-    lab = await startTestLab({ clusterName: 'dry', workers: 3, workersNfs: 1, control: 3, ingress: 0, etcd: 0, speed: 40, namespaces: 1 });
-  });
+/** One change as the `--json` result lists it. */
+interface JsonChange {
+  system: string;
+  action: string;
+  target: string;
+  planned: boolean;
+}
+
+/** One mutating cookbook run: dry-run first, then for real. */
+interface Row {
+  title: string;
+  cookbook: string;
+  args: string[];
+  /**
+   * Runs on the lab the previous row left (whose real run made the state this row needs: a VM, a cordon),
+   * instead of a fresh one: saves a setup run per row.
+   */
+  continues?: boolean;
+  /**
+   * A rollout over several nodes evicts, from each later node, the pods the scheduler moved there while earlier
+   * nodes drained: those pod names exist only at run time. For such rows a node's evictions are compared as one
+   * "evict pods" entry, and every pod the plan names must still be among the real evictions.
+   */
+  evictionsKnownAtRunTime?: boolean;
+}
+
+const LAB: LabOptions = { clusterName: 'dry', workers: 3, workersNfs: 1, control: 1, ingress: 0, etcd: 0, speed: 100, namespaces: 1 };
+
+const rows: Row[] = [
+  { title: 'k8s.add-node of a worker', cookbook: 'k8s.add-node', args: ['--role', 'worker'] },
+  { title: 'k8s.add-node of a control node', cookbook: 'k8s.add-node', args: ['--role', 'control'] },
+  { title: 'k8s.remove-node', cookbook: 'k8s.remove-node', args: ['--role', 'worker', '--hostname', 'dry-k8s-worker-3', '--retry-interval', '200ms'] },
+  { title: 'k8s.replace-node', cookbook: 'k8s.replace-node', args: ['--hostname', 'dry-k8s-worker-2', '--retry-interval', '200ms'] },
+  {
+    title: 'k8s.reboot of two workers',
+    cookbook: 'k8s.reboot',
+    args: ['--hostname', 'dry-k8s-worker-1,dry-k8s-worker-2', '--delete-emptydir-data', '--poll-interval', '200ms', '--retry-interval', '200ms'],
+    evictionsKnownAtRunTime: true,
+  },
+  { title: 'k8s.cordon', cookbook: 'k8s.cordon', args: ['--hostname', 'dry-k8s-worker-1'] },
+  { title: 'k8s.uncordon of the node k8s.cordon cordoned', cookbook: 'k8s.uncordon', args: ['--hostname', 'dry-k8s-worker-1'], continues: true },
+  {
+    title: 'k8s.drain',
+    cookbook: 'k8s.drain',
+    args: ['--hostname', 'dry-k8s-worker-1', '--delete-emptydir-data', '--retry-interval', '200ms', '--timeout', '60s'],
+    continues: true,
+  },
+  { title: 'vm.create', cookbook: 'vm.create', args: ['--role', 'worker', '--hostname', 'dry-k8s-worker-8'] },
+  { title: 'vm.force-reboot of the VM vm.create made (not a node)', cookbook: 'vm.force-reboot', args: ['--hostname', 'dry-k8s-worker-8'], continues: true },
+  { title: 'vm.delete of the VM vm.create made (not a node)', cookbook: 'vm.delete', args: ['--hostname', 'dry-k8s-worker-8'], continues: true },
+];
+
+/** Lab counter that sees a change of this system. */
+const COUNTER = { k8s: 'k8s_mutations', openstack: 'openstack_mutations', remote: 'ssh_mutations' } as const;
+
+/**
+ * The comparable form of a change list: `system | action | target`, the run's own lock left out. A drain evicts
+ * its pods concurrently, so each run of consecutive evictions is compared in name order (or, when the pods
+ * are known only at run time, as one entry).
+ */
+function mutationList(changes: JsonChange[], groupEvictions: boolean): string[] {
+  // The lock Lease is the run's bookkeeping, not the cookbook's work, and a dry-run takes no lock.
+  const work = changes.filter((c) => !(c.system === 'k8s' && c.target.startsWith('lease/')));
+  const out: string[] = [];
+  let evictions: string[] = [];
+  const flush = (): void => {
+    if (evictions.length) out.push(...(groupEvictions ? ['k8s | evict pods'] : evictions.sort()));
+    evictions = [];
+  };
+  for (const c of work) {
+    if (c.system === 'k8s' && c.action === 'evict pod') {
+      evictions.push(`${c.system} | ${c.action} | ${c.target}`);
+      continue;
+    }
+    flush();
+    out.push(`${c.system} | ${c.action} | ${c.target}`);
+  }
+  flush();
+  return out;
+}
+
+describe('dry-run of every mutating cookbook plans exactly the mutations the real run performs', function () {
+  this.timeout(120_000);
+  let lab: TestLab | undefined;
   after(async () => {
     await lab?.stop();
     cleanupTempDirs();
   });
 
-  const mutations = (): number[] => [lab.counters().k8s_mutations, lab.counters().openstack_mutations, lab.counters().ssh_mutations];
-  const cases: [string, string[]][] = [
-    ['k8s.cordon', ['--hostname', 'dry-k8s-worker-1']],
-    ['k8s.drain', ['--hostname', 'dry-k8s-worker-1', '--delete-emptydir-data', '--retry-interval', '200ms', '--timeout', '60s']],
-    ['k8s.uncordon', ['--hostname', 'dry-k8s-worker-1']],
-    ['vm.create', ['--role', 'worker', '--hostname', 'dry-k8s-worker-8']],
-    ['vm.force-reboot', ['--hostname', 'dry-k8s-worker-8']],
-    ['vm.delete', ['--hostname', 'dry-k8s-worker-8']],
-    ['k8s.add-node', ['--role', 'worker_nfs']],
-    ['k8s.remove-node', ['--role', 'worker', '--retry-interval', '200ms']],
-    ['k8s.replace-node', ['--hostname', 'dry-k8s-worker-2', '--retry-interval', '200ms']],
-    ['inventory.show', []],
-  ];
+  const mutations = (l: TestLab): number[] => [l.counters().k8s_mutations, l.counters().openstack_mutations, l.counters().ssh_mutations];
 
-  for (const [name, args] of cases) {
-    it(`${name}: plans without a write, then the real run performs the planned steps`, async () => {
-      const cb = labRunner(lab);
-      const before = mutations();
-      const dry = await cb.json(name, [...args, '--dry-run']);
+  for (const row of rows) {
+    it(`${row.title}: the same mutations planned and performed, none while planning`, async () => {
+      if (!row.continues || !lab) {
+        await lab?.stop();
+        lab = await startTestLab(LAB);
+      }
+      const l = lab;
+      const cb = labRunner(l);
+
+      const before = mutations(l);
+      const dry = await cb.json(row.cookbook, [...row.args, '--yes', '--dry-run']);
       assert.equal(dry.code, 0, dry.stderr);
       assert.equal(dry.out.dryRun, true);
-      assert.deepEqual(mutations(), before, 'no mutating request reached the lab');
-      assert.ok((dry.out.changes as { planned: boolean }[]).every((c) => c.planned));
-      const real = await labRunner(lab).json(name, args);
+      assert.deepEqual(mutations(l), before, 'no mutating request reached the lab while planning');
+      const plannedChanges = dry.out.changes as JsonChange[];
+      assert.ok(plannedChanges.every((c) => c.planned), 'every change of a dry-run is marked planned');
+
+      const counters = { ...l.counters() };
+      const real = await cb.json(row.cookbook, [...row.args, '--yes']);
       assert.equal(real.code, 0, real.stderr);
-      const plannedSteps = (dry.out.steps as { name: string }[]).map((s) => s.name);
-      const realSteps = (real.out.steps as { name: string }[]).map((s) => s.name);
-      assert.deepEqual(plannedSteps, realSteps);
-      // Every change the dry-run could name is one the real run made.
-      const realChanges = new Set((real.out.changes as { action: string; target: string }[]).map((c) => `${c.action} ${c.target}`));
-      for (const c of dry.out.changes as { action: string; target: string }[]) assert.ok(realChanges.has(`${c.action} ${c.target}`), `${c.action} ${c.target}`);
+      const realChanges = real.out.changes as JsonChange[];
+      assert.ok(realChanges.every((c) => !c.planned), 'every change of a real run is marked performed');
+
+      const performed = mutationList(realChanges, !!row.evictionsKnownAtRunTime);
+      assert.ok(performed.length > 0, 'the real run changed something');
+      // The lab saw at least as many mutating requests per protocol as the run reports changes (so the list
+      // above is not just words: the lab changed).
+      for (const [system, counter] of Object.entries(COUNTER)) {
+        const reported = realChanges.filter((c) => c.system === system && !c.target.startsWith('lease/')).length;
+        const seen = l.counters()[counter] - counters[counter];
+        assert.ok(seen >= reported, `${system}: the lab counted ${seen} mutating requests for ${reported} reported changes`);
+      }
+      assert.deepEqual(mutationList(plannedChanges, !!row.evictionsKnownAtRunTime), performed, 'planned mutations = performed mutations, in order');
+      if (row.evictionsKnownAtRunTime) {
+        const evicted = new Set(realChanges.filter((c) => c.action === 'evict pod').map((c) => c.target));
+        for (const c of plannedChanges.filter((p) => p.action === 'evict pod')) assert.ok(evicted.has(c.target), `planned eviction of ${c.target} was performed`);
+      }
+      const stepNames = (steps: { name: string }[]): string[] => steps.map((s) => s.name);
+      assert.deepEqual(stepNames(dry.out.steps), stepNames(real.out.steps), 'planned steps = performed steps');
     });
   }
 });
