@@ -48,7 +48,7 @@ export function renderEvent(e: StampedEvent): string | undefined {
 }
 
 /** A change as one line: a remote command shows its whole (redacted) command line, not just its first words. */
-export function describeChange(c: Pick<Change, 'action' | 'target' | 'detail'>): string {
+export function describeChange(c: Pick<Change, 'action' | 'target' | 'detail'> & Partial<Change>): string {
   const command = c.detail?.command;
   if (typeof command === 'string' && command.trim() && c.action.startsWith('run ')) return `run \`${redactText(command)}\` on ${c.target}`;
   return `${c.action} ${c.target}`;

@@ -1,0 +1,58 @@
+// Exit codes of every typed error (DESIGN section 3), and the rule that exit 2 ("bad input, nothing was
+// changed") never follows a change.
+import { strict as assert } from 'node:assert';
+import * as errors from '../../lib/core/errors.js';
+import { CookbookError, ExitCode, exitCodeAfter, exitCodeOf } from '../../lib/core/errors.js';
+
+const EXPECTED: Record<string, number> = {
+  CookbookError: 1,
+  UsageError: 2,
+  InputError: 2,
+  UnknownCookbookError: 5,
+  CookbookLoadError: 1,
+  OperatorAbort: 4,
+  InterruptedError: 130,
+  LockHeldError: 3,
+  LockError: 1,
+  TimeoutError: 1,
+  VerifyError: 1,
+  GateViolation: 1,
+  RemoteError: 1,
+  KubernetesError: 1,
+  OpenStackError: 1,
+  AlertingError: 1,
+  EtcdError: 1,
+  LabError: 1,
+  DryRunStop: 1,
+};
+
+describe('error exit codes', () => {
+  const classes = Object.entries(errors).filter(([, v]) => typeof v === 'function' && (v === CookbookError || (v as { prototype?: unknown }).prototype instanceof CookbookError)) as [
+    string,
+    new (m: string) => CookbookError,
+  ][];
+
+  it('every error class of lib/core/errors.ts has its DESIGN exit code (a new class must be added here)', () => {
+    assert.deepEqual(classes.map(([n]) => n).sort(), Object.keys(EXPECTED).sort());
+    for (const [name, Cls] of classes) {
+      const err = new Cls('x');
+      assert.equal(exitCodeOf(err), EXPECTED[name], name);
+      assert.equal(err.name, name);
+    }
+  });
+
+  it('anything that is not ours exits 1', () => {
+    assert.equal(exitCodeOf(new Error('x')), ExitCode.failed);
+    assert.equal(exitCodeOf(Object.assign(new Error('EACCES'), { code: 'EACCES' })), ExitCode.failed);
+    assert.equal(exitCodeOf('a string'), ExitCode.failed);
+  });
+
+  it('a usage or input error after a change exits 1; other codes are kept', () => {
+    assert.equal(exitCodeAfter(new errors.InputError('x'), false), 2);
+    assert.equal(exitCodeAfter(new errors.InputError('x'), true), 1);
+    assert.equal(exitCodeAfter(new errors.UsageError('x'), true), 1);
+    assert.equal(exitCodeAfter(new errors.OperatorAbort('x'), true), 4);
+    assert.equal(exitCodeAfter(new errors.LockHeldError('x'), true), 3);
+    assert.equal(exitCodeAfter(new errors.InterruptedError('x'), true), 130);
+  });
+});
