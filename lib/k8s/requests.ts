@@ -5,7 +5,7 @@
 // A create is repeated blindly only after an answer that proves nothing was created (429, 503); after any
 // other failure it first asks `confirm` whether the object exists. Each retry is logged at debug with the
 // request (method and path only: the token lives in a header and never reaches a message).
-import { type Clock, systemClock } from '../core/clock.js';
+import { type Clock, systemClock, throwIfAborted } from '../core/clock.js';
 import type { Log } from '../core/log.js';
 import { type Backoff, formatMs, isTransientStatus, transientDelay } from '../core/retry.js';
 import { KubeAbortedError, KubeApiError, KubeConflictError, KubeNotFoundError, KubeUnreachableError } from './errors.js';
@@ -86,6 +86,7 @@ export class KubeRequester {
         if (signal?.aborted) throw signal.reason;
         return await requestScope.run(scope, fn);
       } catch (raw) {
+        if (signal?.aborted) throw this.aborted(what, options.context, scope.last ?? what, signal);
         err = toKubeError(raw, what, options.context, scope.last, signal);
       }
       if (!(err instanceof KubeApiError) || err instanceof KubeAbortedError) throw err;
@@ -121,7 +122,7 @@ export class KubeRequester {
       try {
         await this.clock.sleep(delay, signal);
       } catch (abort) {
-        throw toKubeError(abort, what, options.context, request, signal);
+        throw signal?.aborted ? this.aborted(what, options.context, request, signal) : abort;
       }
     }
   }
@@ -134,6 +135,22 @@ export class KubeRequester {
       if (err instanceof KubeNotFoundError) return undefined;
       throw err;
     }
+  }
+
+  /**
+   * The error for a cancelled call: the run's own interruption stays what it is (InterruptedError, exit 130);
+   * a call's signal (a drain deadline) gives KubeAbortedError naming the request.
+   */
+  private aborted(what: string, context: Record<string, unknown> | undefined, request: string, signal: AbortSignal): Error {
+    const run = this.deps.signal;
+    if (run?.aborted) {
+      try {
+        throwIfAborted(run, what);
+      } catch (err) {
+        return err as Error;
+      }
+    }
+    return toKubeError(signal.reason ?? new Error('aborted'), what, context, request, signal);
   }
 
   private async confirmed<T>(what: string, options: CallOptions<T>, signal: AbortSignal | undefined): Promise<T | undefined> {

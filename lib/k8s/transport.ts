@@ -207,13 +207,13 @@ export function isConnectionReset(err: unknown): boolean {
  */
 export function toKubeError(err: unknown, what: string, context: Record<string, unknown> = {}, request?: string, signal?: AbortSignal): Error {
   if (err instanceof KubeApiError) return err;
-  if (err instanceof CookbookError && !(err instanceof KubernetesError)) return err;
-  const ctx = { ...context, request: request ?? what, ...(request ? { operation: what } : {}) };
+  const ctx = { ...context, request: request ?? what, ...(request && request !== what ? { operation: what } : {}) };
   if (signal?.aborted) {
     const reason: unknown = signal.reason;
     if (reason instanceof CookbookError && !(reason instanceof KubernetesError)) return reason;
     return new KubeAbortedError(`${what}: cancelled: ${messageOf(reason)}`, { status: 0, context: ctx, cause: reason ?? err });
   }
+  if (err instanceof CookbookError && !(err instanceof KubernetesError)) return err;
   if (err instanceof ApiException) {
     const body = parseBody(err.body);
     const status = err.code;
