@@ -3,15 +3,39 @@
 // a time; per node: preflight, silence, cordon, drain, reboot, new boot id over SSH and in the Node status,
 // Ready, uncordon, workloads recovered. Journaled, so a re-run continues the rollout; --window keeps it inside
 // a maintenance window and exits cleanly when the window cannot fit another node.
-import { argDuration, argFlag, argInt, argList, argString, clusterNameOption, frozen } from '../../lib/core/args.js';
+import { type DurationSpec, argDuration, argFlag, argInt, argList, argString, clusterNameOption, durationOption, frozen } from '../../lib/core/args.js';
 import { defineCookbook } from '../../lib/core/cookbook.js';
 import { UsageError } from '../../lib/core/errors.js';
 import { validateHostname } from '../../lib/inventory/naming.js';
 // Only light modules at the top: `cookbook list` loads every cookbook; the rollout (clients) loads in run().
 import { type LabelSelector, parseLabelSelector } from '../../lib/ops/reboot-blockers.js';
-import type { RolloutOptions } from '../../lib/ops/reboot-rollout.js';
+import type { RolloutOptions } from '../../lib/ops/reboot-result.js';
 import type { Selection } from '../../lib/ops/reboot-select.js';
 import { type Window, parseWindow } from '../../lib/ops/window.js';
+
+const SECOND = 1000;
+const MINUTE = 60 * SECOND;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
+
+/**
+ * Valid ranges of the duration options (anything else exits 2): a timeout of 0 would fail a node that was
+ * already rebooted, and an interval of days would never re-check.
+ */
+const DURATIONS = {
+  'node-duration': { min: SECOND, max: DAY },
+  'hold-timeout': { default: HOUR, min: SECOND, max: 7 * DAY },
+  'poll-interval': { default: 2 * SECOND, min: 50, max: 10 * MINUTE },
+  'rollout-max-age': { default: 7 * DAY, min: MINUTE, max: 365 * DAY },
+  'drain-timeout': { default: 10 * MINUTE, min: SECOND, max: DAY },
+  'reboot-timeout': { default: 15 * MINUTE, min: SECOND, max: DAY },
+  'ready-timeout': { default: 15 * MINUTE, min: SECOND, max: DAY },
+  'recover-timeout': { default: 15 * MINUTE, min: SECOND, max: DAY },
+  'silence-duration': { default: HOUR, min: MINUTE, max: 7 * DAY },
+  'retry-interval': { default: 5 * SECOND, min: 50, max: 10 * MINUTE },
+} satisfies Record<string, DurationSpec>;
+
+const ms = (raw: Record<string, unknown>, option: keyof typeof DURATIONS): number => argDuration(raw, option, DURATIONS[option])!;
 
 /** The cookbook's arguments are the rollout's options, validated once here. */
 type Args = RolloutOptions & { clusterName: string };
@@ -49,8 +73,10 @@ export default defineCookbook<Args>({
   // Paragraphs, not pre-wrapped lines: yargs wraps them to the terminal.
   description: [
     'Reboots the selected nodes a few at a time: never more than --max-unavailable nodes unschedulable or NotReady (nodes already down count too), within per-role limits from the inventory, only when the PodDisruptionBudgets of the pods to evict allow it and the pods fit on the schedulable nodes. Control nodes go last, one at a time, and only while every control node and etcd member is healthy.',
-    'Per node: preflight (cluster health, blocking alerts and pods), alert silence, cordon, drain (k8s.drain semantics), reboot over SSH, a new boot id in the Node status and over SSH, Ready, uncordon, and the evicted workloads back to their desired ready replicas. A failed drain uncordons the node and never reboots it; nodes cordoned before the run stay cordoned.',
-    'The rollout is journaled: running the same selection again continues it without rebooting finished nodes. With --window, no node starts outside the window or when the time left is shorter than a node takes; the run then exits 0 with the rollout journaled, and the next run continues it.',
+    'Before anything changes, every target must answer over SSH with a host key that verifies. Per node: preflight (cluster health, blocking alerts and pods), alert silence, cordon, drain (k8s.drain semantics), reboot over SSH, a new boot id in the Node status and over SSH, Ready, uncordon, and the evicted workloads back to their desired ready replicas. A failed drain uncordons the node and never reboots it; nodes cordoned before the run stay cordoned.',
+    'Pods with emptyDir volumes are evicted and their emptyDir data deleted, as kured does (it is scratch space, and the pod is evicted anyway); --no-delete-emptydir-data refuses them instead, and a node running one then fails its drain.',
+    'The rollout is journaled: running the same selection again continues it without rebooting finished nodes. With --window, no node starts outside the window or when the time left is shorter than a node takes; the run then exits 0 with the rollout journaled, and the next run continues it. Before a node was measured, the time a node takes comes from earlier rollouts of the cluster (or --node-duration). SIGINT/SIGTERM stop at the next safe point, naming the nodes left cordoned.',
+    'A dry-run prints the plan and ends with a verdict: exit 0 when the run would succeed, exit 1 naming each node and step that would fail (pods that need an opt-in, an unreachable host) or be held (a PDB that allows no disruption, an unhealthy etcd member, a blocker).',
   ].join('\n\n'),
   options: {
     'cluster-name': clusterNameOption,
@@ -62,24 +88,24 @@ export default defineCookbook<Args>({
     'max-unavailable': { type: 'string', default: '1', describe: 'Most nodes unschedulable or NotReady at once, counting nodes already down: N or P%' },
     'max-failures': { type: 'number', default: 0, describe: 'Node failures tolerated before no new node starts (0: stop at the first)' },
     window: { type: 'string', requiresArg: true, describe: 'Maintenance window, e.g. "Mon-Fri 06:00-16:00 Europe/Madrid"' },
-    'node-duration': { type: 'string', requiresArg: true, describe: 'Expected time per node (default: measured; 10m before the first node)' },
+    'node-duration': durationOption('Expected time per node (default: measured in this rollout; before that, from earlier rollouts of the cluster)', DURATIONS['node-duration']),
     'block-on-alert': { type: 'string', array: true, requiresArg: true, describe: 'Hold while an alert matching these matchers fires, e.g. \'severity=critical\' ({node} = the node\'s name)' },
     'block-on-pod': { type: 'string', array: true, requiresArg: true, describe: 'Hold a node while a pod matching this label selector runs on it' },
     'hard-reboot-fallback': { type: 'boolean', default: false, describe: 'Hard-reboot through OpenStack a drained node that does not come back' },
     report: { type: 'string', requiresArg: true, describe: 'Write a self-contained HTML report (timeline and table) to this file' },
-    'drain-timeout': { type: 'string', default: '10m', describe: 'Deadline of each drain' },
-    'reboot-timeout': { type: 'string', default: '15m', describe: 'How long a node may take to come back with a new boot id' },
-    'ready-timeout': { type: 'string', default: '15m', describe: 'How long a rebooted node may take to be Ready' },
-    'recover-timeout': { type: 'string', default: '15m', describe: 'How long evicted workloads may take to be ready again' },
-    'hold-timeout': { type: 'string', default: '1h', describe: 'Give up (exit 1) when no node could start for this long' },
-    'silence-duration': { type: 'string', default: '1h', describe: "Length of each node's alert silence (expired as soon as the node is done)" },
-    'poll-interval': { type: 'string', default: '2s', describe: 'How often waiting nodes are re-checked' },
-    'rollout-max-age': { type: 'string', default: '7d', describe: 'An unfinished rollout older than this is not continued: a new one begins' },
+    'drain-timeout': durationOption('Deadline of each drain (a drain that fails uncordons the node)', DURATIONS['drain-timeout']),
+    'reboot-timeout': durationOption('How long a node may take to come back with a new boot id (once, from the reboot command)', DURATIONS['reboot-timeout']),
+    'ready-timeout': durationOption('How long a rebooted node may take to be Ready', DURATIONS['ready-timeout']),
+    'recover-timeout': durationOption('How long evicted workloads may take to be ready again', DURATIONS['recover-timeout']),
+    'hold-timeout': durationOption('Give up (exit 1) when no node could start for this long ("still held" is logged every minute)', DURATIONS['hold-timeout']),
+    'silence-duration': durationOption("Length of each node's alert silence (expired as soon as the node is done)", DURATIONS['silence-duration']),
+    'poll-interval': durationOption('How often waiting nodes are re-checked', DURATIONS['poll-interval']),
+    'rollout-max-age': durationOption('An unfinished rollout older than this is not continued: a new one begins', DURATIONS['rollout-max-age']),
     'new-rollout': { type: 'boolean', default: false, describe: 'Begin a new rollout even if an unfinished one with this selection exists' },
-    'delete-emptydir-data': { type: 'boolean', default: false, describe: 'Evict pods with emptyDir volumes (their data is lost)' },
+    'delete-emptydir-data': { type: 'boolean', default: true, describe: 'Evict pods with emptyDir volumes, deleting their emptyDir data (default, as kured); --no-delete-emptydir-data refuses them' },
     'force-unmanaged': { type: 'boolean', default: false, describe: 'Evict pods that no controller will recreate' },
     'grace-period': { type: 'number', default: -1, describe: "Seconds each pod gets to terminate; -1 uses the pod's own" },
-    'retry-interval': { type: 'string', default: '5s', describe: 'Least time between two eviction attempts of a pod a PDB refused' },
+    'retry-interval': durationOption('Least time between two eviction attempts of a pod a PDB refused', DURATIONS['retry-interval']),
   },
   examples: [
     ['cookbook k8s.reboot --cluster-name tools --all-workers --max-unavailable 3', 'Reboot every worker, three at a time'],
@@ -90,8 +116,10 @@ export default defineCookbook<Args>({
   parse: (raw) => {
     const window = argString(raw, 'window');
     // Alert matchers are checked at the start of run(), before anything changes (the parser is in lib/alerting).
-    const blockOnAlert = (Array.isArray(raw['block-on-alert']) ? raw['block-on-alert'] : raw['block-on-alert'] === undefined ? [] : [raw['block-on-alert']]).map(String).filter((s) => s.trim());
-    const podSpecs = Array.isArray(raw['block-on-pod']) ? raw['block-on-pod'] : raw['block-on-pod'] === undefined ? [] : [raw['block-on-pod']];
+    // Matchers and selectors contain commas: one value per option. An empty one is refused (an unset variable
+    // in a timer unit must not mean "no blocker").
+    const blockOnAlert = argList(raw, 'block-on-alert', { split: false });
+    const podSpecs = argList(raw, 'block-on-pod', { split: false });
     return frozen({
       clusterName: argString(raw, 'cluster-name', { required: true }),
       selection: parseSelection(raw),
@@ -99,30 +127,31 @@ export default defineCookbook<Args>({
       maxUnavailable: parseMaxUnavailable(argString(raw, 'max-unavailable') ?? '1'),
       maxFailures: argInt(raw, 'max-failures', { min: 0, default: 0 })!,
       window: window ? parseWindow(window) : undefined,
-      nodeDurationMs: argDuration(raw, 'node-duration'),
+      nodeDurationMs: argDuration(raw, 'node-duration', DURATIONS['node-duration']),
       blockOnAlert,
       blockOnPod: podSpecs.map((s) => parseLabelSelector(String(s))),
-      holdTimeoutMs: argDuration(raw, 'hold-timeout', 3_600_000)!,
-      pollMs: argDuration(raw, 'poll-interval', 2000)!,
-      rolloutMaxAgeMs: argDuration(raw, 'rollout-max-age', 7 * 86_400_000)!,
+      holdTimeoutMs: ms(raw, 'hold-timeout'),
+      pollMs: ms(raw, 'poll-interval'),
+      rolloutMaxAgeMs: ms(raw, 'rollout-max-age'),
       newRollout: argFlag(raw, 'new-rollout'),
       reportPath: argString(raw, 'report'),
       node: {
         drain: {
-          timeoutMs: argDuration(raw, 'drain-timeout', 600_000)!,
+          timeoutMs: ms(raw, 'drain-timeout'),
           gracePeriodSeconds: ((g) => (g === undefined || g < 0 ? undefined : g))(argInt(raw, 'grace-period', { min: -1, default: -1 })),
-          deleteEmptyDirData: argFlag(raw, 'delete-emptydir-data'),
+          // Default on (yargs gives the default); only --no-delete-emptydir-data turns it off.
+          deleteEmptyDirData: raw['delete-emptydir-data'] === undefined ? true : argFlag(raw, 'delete-emptydir-data'),
           forceUnmanaged: argFlag(raw, 'force-unmanaged'),
           ignoreDaemonSets: true,
           skipWaitForDeleteTimeoutSeconds: 0,
-          retryMinMs: argDuration(raw, 'retry-interval', 5000)!,
+          retryMinMs: ms(raw, 'retry-interval'),
           disableEviction: false,
         },
-        rebootTimeoutMs: argDuration(raw, 'reboot-timeout', 900_000)!,
-        readyTimeoutMs: argDuration(raw, 'ready-timeout', 900_000)!,
-        recoverTimeoutMs: argDuration(raw, 'recover-timeout', 900_000)!,
+        rebootTimeoutMs: ms(raw, 'reboot-timeout'),
+        readyTimeoutMs: ms(raw, 'ready-timeout'),
+        recoverTimeoutMs: ms(raw, 'recover-timeout'),
         hardRebootFallback: argFlag(raw, 'hard-reboot-fallback'),
-        silenceMs: argDuration(raw, 'silence-duration', 3_600_000)!,
+        silenceMs: ms(raw, 'silence-duration'),
       },
     });
   },

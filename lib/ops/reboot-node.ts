@@ -7,14 +7,15 @@
 import type { AlertmanagerClient } from '../alerting/index.js';
 import { hostMatchers } from '../alerting/index.js';
 import type { Context } from '../core/context.js';
-import { CookbookError, DryRunStop, InterruptedError, TimeoutError, messageOf } from '../core/errors.js';
+import { CookbookError, DryRunStop, InterruptedError, OpenStackError, TimeoutError, messageOf } from '../core/errors.js';
 import { type Planned, isPlanned } from '../core/gate.js';
+import { formatMs } from '../core/retry.js';
 import type { DrainFilterOptions } from '../k8s/drain-plan.js';
-import { type DrainOptions, type Kube, isCordoned, isNodeReady, nodeBootId, ourCordon } from '../k8s/index.js';
+import { type DrainOptions, type DrainResult, type Kube, isCordoned, isNodeReady, nodeBootId, ourCordon } from '../k8s/index.js';
 import type { OpenStackClient } from '../openstack/index.js';
 import { RebootNeverCameBackError, RebootNeverWentDownError, type Remote } from '../remote/index.js';
 import { isRebootTransient } from '../remote/reboot.js';
-import { cordonStep, drainStep, uncordonStep } from './nodes.js';
+import { cordonStep, uncordonStep } from './nodes.js';
 import { evictablePods } from './reboot-facts.js';
 import type { NodePhase, NodeRecord, RolloutState } from './reboot-state.js';
 
@@ -62,6 +63,9 @@ export class NodeRebootError extends CookbookError {
   }
 }
 
+/** The OpenStack fallback could not hard-reboot a node that did not come back. */
+export class HardRebootError extends OpenStackError {}
+
 function isInterruption(err: unknown, ctx: Context): boolean {
   return err instanceof InterruptedError || ctx.signal.aborted;
 }
@@ -73,6 +77,8 @@ export async function rebootNode(env: NodeRunEnv, name: string): Promise<void> {
   const cordonedBefore = rollout.cordonedBefore.includes(name);
   const startBootId = rollout.bootIds[name] ?? undefined;
   let phase: NodePhase = state.node(name).phase;
+  // An earlier run interrupted while the node was cordoned by us: still so until this run uncordons it.
+  let cordonedByUs = state.node(name).leftCordoned === true;
   // Phase changes are journaled only where a resumed run needs them (the workloads before the drain, the
   // boot id before the reboot, the end); the others ride along with the next write. Every journal write
   // rewrites the whole file, and a large rollout makes thousands of them otherwise.
@@ -109,11 +115,13 @@ export async function rebootNode(env: NodeRunEnv, name: string): Promise<void> {
     enter('cordon');
     const cordon = await cordonStep(ctx, kube, name);
     const ours = isPlanned(cordon) ? true : cordon.ours && !cordonedBefore;
+    // From here until the uncordon, an interruption leaves the node cordoned by us: the run names it.
+    cordonedByUs = !isPlanned(cordon) && ours;
 
     // The workloads to wait for after the reboot: read before the drain evicts their pods, journaled with it.
     const owners = state.node(name).owners ?? (await kube.ownersOf(evictablePods(await kube.listPodsOnNode(name), env.options.drain, ctx.clock.now())));
     enter('drain', { cordonOurs: ours, owners });
-    await drainStep(ctx, kube, name, { ...env.options.drain, uncordonOnFailure: !cordonedBefore });
+    await drainForReboot(env, name, { ours, cordonPlanned: isPlanned(cordon) });
 
     enter('reboot');
     const sent = await ctx.step(`reboot ${name}`, {
@@ -180,15 +188,13 @@ export async function rebootNode(env: NodeRunEnv, name: string): Promise<void> {
     enter('uncordon', isPlanned(newBootId) ? {} : { bootIdAfter: newBootId });
     if (cordonedBefore) {
       ctx.log.info(`${name} was cordoned before the rollout: it stays cordoned`);
-    } else if (isPlanned(cordon)) {
-      // The cordon was only planned, so the node is not cordoned to check: plan the uncordon it would get.
-      await ctx.gate.mutate({ system: 'k8s', target: `node/${name}`, action: 'uncordon' }, async () => undefined);
     } else {
-      await uncordonStep(ctx, kube, name);
+      await uncordonOurs(env, name, isPlanned(cordon));
     }
+    cordonedByUs = false;
     env.onSlotFree(name);
 
-    enter('recover');
+    enter('recover', { leftCordoned: false });
     await ctx.step(`wait workloads of ${name}`, {
       target: `node/${name}`,
       check: async () => {
@@ -213,7 +219,11 @@ export async function rebootNode(env: NodeRunEnv, name: string): Promise<void> {
     enter('done');
   } catch (err) {
     if (err instanceof DryRunStop && ctx.dryRun) return;
-    if (isInterruption(err, ctx)) throw err;
+    if (isInterruption(err, ctx)) {
+      // Journaled so the interrupted run (and a later one) can name the node left cordoned.
+      state.update(name, { leftCordoned: cordonedByUs, interruptedPhase: phase });
+      throw err;
+    }
     const failedPhase = phase;
     let leftCordoned = false;
     try {
@@ -238,6 +248,10 @@ const NODE_POLL = { initialMs: 100, maxMs: 2000, factor: 1.5 };
  */
 async function waitRebooted(env: NodeRunEnv, name: string, previous: string): Promise<string> {
   const { ctx, kube, remote } = env;
+  const timeoutMs = env.options.rebootTimeoutMs;
+  // One deadline for both proofs: --reboot-timeout is how long the node may take, not how long each wait may.
+  const deadline = ctx.clock.now() + timeoutMs;
+  let reported = false;
   try {
     await ctx.waitFor(
       async () => {
@@ -245,13 +259,79 @@ async function waitRebooted(env: NodeRunEnv, name: string, previous: string): Pr
         const id = n && nodeBootId(n);
         return id && id !== previous ? id : undefined;
       },
-      { what: `node ${name} to report a new boot id`, timeoutMs: env.options.rebootTimeoutMs, backoff: NODE_POLL },
+      { what: `node ${name} to report a new boot id`, timeoutMs, backoff: NODE_POLL },
     );
+    reported = true;
   } catch (err) {
     if (!(err instanceof TimeoutError)) throw err;
   }
-  const r = await remote.waitRebootSince(name, previous, { timeoutMs: Math.min(env.options.rebootTimeoutMs, 30_000) });
-  return r.bootId;
+  // The Node says it rebooted: the SSH proof should answer at once (a little grace past the deadline for
+  // that one connection). It did not: what is left of the deadline, at least one probe, tells why.
+  const left = deadline - ctx.clock.now();
+  try {
+    const r = await remote.waitRebootSince(name, previous, { timeoutMs: reported ? Math.max(left, 10_000) : Math.max(left, 1) });
+    return r.bootId;
+  } catch (err) {
+    if (reported || !(err instanceof RebootNeverCameBackError || err instanceof RebootNeverWentDownError)) throw err;
+    // Say how long the node really had (the whole --reboot-timeout), not the last probe's share of it.
+    const Cls = err instanceof RebootNeverCameBackError ? RebootNeverCameBackError : RebootNeverWentDownError;
+    const what = err instanceof RebootNeverCameBackError ? 'did not come back with a new boot id' : 'did not reboot: it still answers with its old boot id';
+    throw new Cls(`${name} ${what} within ${formatMs(timeoutMs)} (--reboot-timeout)`, {
+      context: { ...err.context, host: name, timeoutMs, previousBootId: previous },
+      cause: err.cause ?? err,
+      hint: err.hint,
+    });
+  }
+}
+
+/**
+ * The drain of a node being rebooted. A drain that fails (refused, blocked, out of time) never leads to a
+ * reboot, and the node goes back into service when the cordon is ours: that is the promise of k8s.reboot,
+ * not an opt-in, so the text says so instead of naming k8s.drain's --uncordon-on-failure.
+ */
+async function drainForReboot(env: NodeRunEnv, name: string, cordon: { ours: boolean; cordonPlanned: boolean }): Promise<DrainResult | Planned | undefined> {
+  const { ctx, kube } = env;
+  const options = env.options.drain;
+  try {
+    return await ctx.step<DrainResult>(`drain ${name}`, {
+      target: `node/${name}`,
+      check: async () => {
+        const plan = await kube.planDrain(name, options);
+        return plan.evict.length === 0 && plan.refuse.length === 0 ? ({ node: name, planned: false, evicted: [], skipped: [], warnings: [], blocked: [], failed: [], durationMs: 0, requests: 0 } satisfies DrainResult) : undefined;
+      },
+      apply: async () => {
+        const r = await kube.drain(name, { ...options, onProgress: (e) => ctx.progress({ scope: 'drain', target: e.pod, phase: e.state, message: e.detail }) });
+        for (const w of r.warnings) ctx.log.warn(w);
+        return r;
+      },
+    });
+  } catch (err) {
+    if (isInterruption(err, ctx) || err instanceof DryRunStop) throw err;
+    const why = messageOf(err).split('\n')[0];
+    if (!cordon.ours) {
+      ctx.log.warn(`drain of ${name} failed (${why}); it is not rebooted, and it stays cordoned as it was before the rollout`);
+      throw err;
+    }
+    ctx.log.warn(`drain of ${name} failed (${why}); it is not rebooted, and k8s.reboot uncordons it (the cordon was ours)`);
+    try {
+      await uncordonOurs(env, name, cordon.cordonPlanned);
+    } catch (uncordonErr) {
+      if (isInterruption(uncordonErr, ctx)) throw uncordonErr;
+      // The drain's failure is the one to report; the node is then named as left cordoned.
+      ctx.log.error(`could not uncordon ${name} after its failed drain: ${messageOf(uncordonErr)}`);
+    }
+    throw err;
+  }
+}
+
+/**
+ * Uncordons a node we cordoned, through Kube.uncordon (the gate). In dry-run the cordon was only planned and
+ * the node is not cordoned: Kube.uncordon then plans the uncordon the real run would make.
+ */
+async function uncordonOurs(env: NodeRunEnv, name: string, cordonPlanned: boolean): Promise<unknown> {
+  const { ctx, kube } = env;
+  if (!cordonPlanned) return uncordonStep(ctx, kube, name);
+  return ctx.step(`uncordon ${name}`, { target: `node/${name}`, apply: () => kube.uncordon(name, { cordonPlanned: true }) });
 }
 
 /** A hard reboot through OpenStack, as a journaled step. */
@@ -262,7 +342,12 @@ async function hardReboot(env: NodeRunEnv, name: string): Promise<void | Planned
     target: `server/${name}`,
     apply: async () => {
       const server = await os.findServer(name);
-      if (!server) throw new CookbookError(`no VM named ${name} to hard-reboot`, { context: { node: name } });
+      if (!server) {
+        throw new HardRebootError(`no VM named ${name} to hard-reboot (--hard-reboot-fallback)`, {
+          context: { node: name, server: name, request: 'find server by name' },
+          hint: `check the VM in OpenStack (openstack server show ${name}); the node stays cordoned until it is back`,
+        });
+      }
       return os.rebootServer(server, 'HARD');
     },
   });

@@ -42,8 +42,10 @@ export interface NodeRecord {
   hardReboot?: boolean;
   failedPhase?: NodePhase;
   error?: string;
-  /** We cordoned it and could not uncordon it (it is named in the failure report). */
+  /** We cordoned it and could not uncordon it, or an interruption stopped it while cordoned (named in the report). */
   leftCordoned?: boolean;
+  /** The phase an interruption (SIGINT/SIGTERM) stopped it in. */
+  interruptedPhase?: NodePhase;
   startedAt?: number;
   finishedAt?: number;
 }
@@ -84,12 +86,23 @@ export function findRollout(ctx: Context, key: string, maxAgeMs: number): { roll
   const own = ctx.recall<RolloutRecord>(ROLLOUT_KEY);
   const fresh = (r: RolloutRecord | undefined): r is RolloutRecord => !!r && !r.complete && r.selectionKey === key && ctx.clock.now() - r.startedAt <= maxAgeMs;
   if (fresh(own)) return { rollout: own, nodes: nodesFromMemo(ctx.journal.data.memo, own.id), from: ctx.journal.data.resumedFrom ?? ctx.runId };
+  const newest = earlierJournals(ctx)
+    .filter((j) => (j.data.memo[ROLLOUT_KEY] as RolloutRecord).selectionKey === key)
+    .sort((a, b) => (a.data.startedAt < b.data.startedAt ? 1 : -1))[0];
+  // --fresh on the newest run means: start over.
+  if (!newest || newest.data.supersededBy?.startsWith('fresh:')) return undefined;
+  const rollout = newest.data.memo[ROLLOUT_KEY] as RolloutRecord;
+  return fresh(rollout) ? { rollout, nodes: nodesFromMemo(newest.data.memo, rollout.id), from: newest.data.runId } : undefined;
+}
+
+/** The journals of earlier real (not dry-run) rollouts of this cluster by this cookbook. */
+function earlierJournals(ctx: Context): Journal[] {
   const dir = journalDir(ctx.stateDir, ctx.cookbook);
   let files: string[];
   try {
     files = readdirSync(dir).filter((f) => f.endsWith('.json'));
   } catch {
-    return undefined;
+    return [];
   }
   const journals: Journal[] = [];
   for (const f of files) {
@@ -100,13 +113,28 @@ export function findRollout(ctx: Context, key: string, maxAgeMs: number): { roll
       // A torn or foreign file is not a rollout to continue.
     }
   }
-  const newest = journals
-    .filter((j) => (j.data.memo[ROLLOUT_KEY] as RolloutRecord).selectionKey === key)
-    .sort((a, b) => (a.data.startedAt < b.data.startedAt ? 1 : -1))[0];
-  // --fresh on the newest run means: start over.
-  if (!newest || newest.data.supersededBy?.startsWith('fresh:')) return undefined;
-  const rollout = newest.data.memo[ROLLOUT_KEY] as RolloutRecord;
-  return fresh(rollout) ? { rollout, nodes: nodesFromMemo(newest.data.memo, rollout.id), from: newest.data.runId } : undefined;
+  return journals;
+}
+
+/**
+ * The time a node took in earlier rollouts of this cluster (median of the newest `sample` finished nodes),
+ * so the first estimate of a rollout is calibrated on this cluster instead of a guess; undefined without any.
+ */
+export function earlierNodeMs(ctx: Context, sample = 20): { perNodeMs: number; nodes: number } | undefined {
+  // Journals copy the records of the runs they continue: one entry per rollout and node.
+  const seen = new Map<string, { ms: number; at: number }>();
+  for (const j of earlierJournals(ctx)) {
+    for (const [k, v] of Object.entries(j.data.memo)) {
+      if (!k.startsWith('reboot:node:')) continue;
+      const rec = v as NodeRecord;
+      const ms = RolloutState.totalMs(rec);
+      if (ms !== undefined && !rec.error) seen.set(`${rec.rollout}/${k}`, { ms, at: rec.finishedAt ?? 0 });
+    }
+  }
+  const newest = [...seen.values()].sort((a, b) => b.at - a.at).slice(0, sample).map((e) => e.ms).sort((a, b) => a - b);
+  if (newest.length === 0) return undefined;
+  const mid = Math.floor(newest.length / 2);
+  return { perNodeMs: newest.length % 2 ? newest[mid]! : (newest[mid - 1]! + newest[mid]!) / 2, nodes: newest.length };
 }
 
 function nodesFromMemo(memo: Record<string, unknown>, rolloutId: string): Record<string, NodeRecord> {

@@ -2,6 +2,7 @@
 // simulate a whole rollout (the --dry-run plan and the ETA) and resolve the limits. It knows nothing of
 // clients: the cookbook gathers node, pod and PDB facts from the cluster and hands them over, so every rule
 // (max-unavailable, per-role limits, PDB budgets, capacity, control nodes last) is testable as plain code.
+import { InputError } from '../core/errors.js';
 
 /** CPU in cores and memory in bytes. */
 export interface Resources {
@@ -135,13 +136,21 @@ export function parseQuantity(text: string | number | undefined): number {
   return n * factors[unit]!;
 }
 
-/** Resolves "N" or "P%" against a total: at least 1, a percentage rounded down (as Kubernetes does). */
-export function resolveLimit(spec: number | string, total: number): number {
-  if (typeof spec === 'number') return Math.max(1, Math.floor(spec));
-  const m = /^(\d+)%$/.exec(spec.trim());
+/**
+ * Resolves "N" or "P%" against a total: at least 1, a percentage rounded down (as Kubernetes does). `what`
+ * names where the value came from (an option, an inventory role) for the error a bad value gets (exit 2).
+ */
+export function resolveLimit(spec: number | string, total: number, what = 'max-unavailable'): number {
+  if (typeof spec === 'number' && Number.isFinite(spec)) return Math.max(1, Math.floor(spec));
+  const m = /^(\d+)%$/.exec(String(spec).trim());
   if (m) return Math.max(1, Math.floor((total * Number(m[1])) / 100));
   const n = Number(spec);
-  if (!Number.isInteger(n) || n < 1) throw new RangeError(`not a count or percentage: "${spec}"`);
+  if (!Number.isInteger(n) || n < 1) {
+    throw new InputError(`${what}: expected a count (3) or a percentage (25%), got ${JSON.stringify(spec)}`, {
+      context: { limit: what, value: spec, total },
+      hint: 'give a whole number of nodes of at least 1, or a percentage from 1% to 100%',
+    });
+  }
   return n;
 }
 

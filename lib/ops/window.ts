@@ -3,7 +3,8 @@
 // by hand. A window opens on each listed day at its start time (local) and closes at its end time, on the next
 // day when the end is not after the start.
 import { DateTime } from 'luxon';
-import { UsageError } from '../core/errors.js';
+import { InputError, UsageError } from '../core/errors.js';
+import { formatMs } from '../core/retry.js';
 
 /** A parsed window. */
 export interface Window {
@@ -16,6 +17,13 @@ export interface Window {
   spec: string;
 }
 
+const EXAMPLE = 'e.g. --window "Mon-Fri 06:00-16:00 Europe/Madrid" (days: Mon-Fri, Sat,Sun, daily; an end before the start crosses midnight)';
+
+/** A malformed --window (exit 2, nothing changed). */
+function bad(why: string, value: string, hint = EXAMPLE): UsageError {
+  return new UsageError(`--window: ${why}`, { context: { option: 'window', value }, hint });
+}
+
 const DAYS: Record<string, number> = { mon: 1, tue: 2, wed: 3, thu: 4, fri: 5, sat: 6, sun: 7 };
 
 function parseDays(text: string): Set<number> {
@@ -26,7 +34,7 @@ function parseDays(text: string): Set<number> {
     const m = /^([a-z]{3})(?:-([a-z]{3}))?$/.exec(part.trim());
     const a = m && DAYS[m[1]!];
     const b = m?.[2] ? DAYS[m[2]] : a;
-    if (!a || !b) throw new UsageError(`--window: unknown day range "${part}" (use e.g. Mon-Fri, Sat,Sun or daily)`);
+    if (!a || !b) throw bad(`unknown day range "${part}"`, text);
     // Ranges wrap around the week: Fri-Mon is Fri, Sat, Sun, Mon.
     for (let d = a; ; d = (d % 7) + 1) {
       out.add(d);
@@ -39,7 +47,7 @@ function parseDays(text: string): Set<number> {
 function parseTime(text: string): number {
   const m = /^(\d{1,2}):(\d{2})$/.exec(text);
   if (!m || Number(m[1]) > 24 || Number(m[2]) > 59 || (Number(m[1]) === 24 && Number(m[2]) !== 0)) {
-    throw new UsageError(`--window: "${text}" is not a time (HH:MM)`);
+    throw bad(`"${text}" is not a time (HH:MM, 00:00 to 24:00)`, text);
   }
   return Number(m[1]) * 60 + Number(m[2]);
 }
@@ -47,14 +55,14 @@ function parseTime(text: string): number {
 /** Parses "DAYS HH:MM-HH:MM [ZONE]" (zone defaults to UTC). */
 export function parseWindow(spec: string): Window {
   const parts = spec.trim().split(/\s+/);
-  if (parts.length < 2 || parts.length > 3) throw new UsageError(`--window: expected "DAYS HH:MM-HH:MM [TIME ZONE]", got "${spec}"`);
+  if (parts.length < 2 || parts.length > 3) throw bad(`expected "DAYS HH:MM-HH:MM [TIME ZONE]", got "${spec}"`, spec);
   const [daysText, range, zone = 'UTC'] = parts as [string, string, string?];
   const m = /^(\d{1,2}:\d{2})-(\d{1,2}:\d{2})$/.exec(range);
-  if (!m) throw new UsageError(`--window: "${range}" is not a time range (HH:MM-HH:MM)`);
+  if (!m) throw bad(`"${range}" is not a time range (HH:MM-HH:MM)`, spec);
   const startMinute = parseTime(m[1]!);
   const endMinute = parseTime(m[2]!);
-  if (startMinute === endMinute) throw new UsageError('--window: start and end are the same time');
-  if (!DateTime.now().setZone(zone).isValid) throw new UsageError(`--window: unknown time zone "${zone}"`);
+  if (startMinute === endMinute) throw bad('start and end are the same time', spec);
+  if (!DateTime.now().setZone(zone).isValid) throw bad(`unknown time zone "${zone}"`, spec, 'use an IANA zone name such as Europe/Madrid or UTC');
   return Object.freeze({ days: parseDays(daysText), startMinute, endMinute, zone, spec });
 }
 
@@ -91,17 +99,27 @@ function nextStartAfter(w: Window, now: number): number {
     const occ = occurrence(w, day);
     if (occ.start > now) return occ.start;
   }
-  throw new Error(`window "${w.spec}" never opens`);
+  // Unreachable for a parsed window (it has at least one day); typed anyway, naming the window.
+  throw new InputError(`the window "${w.spec}" never opens`, { context: { option: 'window', value: w.spec, zone: w.zone }, hint: EXAMPLE });
+}
+
+/** An instant as the operator of the window reads it: its weekday, date and time in the window's zone. */
+export function formatInZone(w: Pick<Window, 'zone'>, ms: number): string {
+  return DateTime.fromMillis(ms, { zone: w.zone }).toFormat('ccc yyyy-MM-dd HH:mm ZZZZ');
 }
 
 /** True when a unit of work of `durationMs` may start now: the window is open and will not end before it is done. */
 export function mayStart(w: Window | undefined, now: number, durationMs: number): { ok: true } | { ok: false; reason: string; retryAt?: number } {
   if (!w) return { ok: true };
   const s = windowState(w, now);
-  if (!s.open) return { ok: false, reason: `outside the window ${w.spec}; it opens at ${new Date(s.nextStart).toISOString()}`, retryAt: s.nextStart };
+  if (!s.open) return { ok: false, reason: `outside the window ${w.spec}: it opens ${formatInZone(w, s.nextStart)}`, retryAt: s.nextStart };
   const left = s.endsAt! - now;
   if (left < durationMs) {
-    return { ok: false, reason: `only ${Math.round(left / 1000)}s left in the window ${w.spec}, a node takes about ${Math.round(durationMs / 1000)}s` };
+    return {
+      ok: false,
+      reason: `only ${formatMs(left)} left in the window ${w.spec} (it closes ${formatInZone(w, s.endsAt!)}), a node takes about ${formatMs(durationMs)}; it opens next ${formatInZone(w, s.nextStart)}`,
+      retryAt: s.nextStart,
+    };
   }
   return { ok: true };
 }

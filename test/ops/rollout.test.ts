@@ -2,6 +2,7 @@
 // NotReady node, already-down ones too), per-role limits, PDB budgets, capacity, control nodes last, the
 // order that finishes soonest, the simulation behind --dry-run and the ETA.
 import { strict as assert } from 'node:assert';
+import { InputError } from '../../lib/core/errors.js';
 import {
   type NodeFacts,
   type PlanInput,
@@ -75,8 +76,14 @@ describe('rollout planner', () => {
       assert.equal(resolveLimit('10%', 5), 1);
       assert.equal(resolveLimit('33%', 10), 3);
       assert.equal(resolveLimit('4', 10), 4);
-      assert.throws(() => resolveLimit('0', 10), RangeError);
-      assert.throws(() => resolveLimit('x%', 10), RangeError);
+      // A bad limit is bad input (exit 2) naming where it came from, not a bare RangeError.
+      for (const bad of ['0', 'x%', '-1']) {
+        assert.throws(
+          () => resolveLimit(bad, 10, 'role worker maxUnavailable'),
+          (err: unknown) => err instanceof InputError && err.exitCode === 2 && err.context.value === bad && /^role worker maxUnavailable: /.test(err.message) && !!err.hint,
+          bad,
+        );
+      }
     });
 
     it('sorts names naturally and takes medians', () => {

@@ -1,7 +1,7 @@
 // Window arithmetic with fixed instants: weekdays, midnight crossing, daylight-saving changes.
 import { strict as assert } from 'node:assert';
 import { UsageError } from '../../lib/core/errors.js';
-import { mayStart, parseWindow, windowState } from '../../lib/ops/window.js';
+import { formatInZone, mayStart, parseWindow, windowState } from '../../lib/ops/window.js';
 
 const t = (iso: string): number => Date.parse(iso);
 
@@ -59,9 +59,32 @@ describe('maintenance windows', () => {
     assert.deepEqual(mayStart(w, t('2026-11-23T15:50:00Z'), 5 * 60_000), { ok: true });
     const late = mayStart(w, t('2026-11-23T15:57:00Z'), 5 * 60_000);
     assert.equal(late.ok, false);
-    assert.match((late as { reason: string }).reason, /only 180s left/);
+    assert.match((late as { reason: string }).reason, /^only 3m00s left in the window daily 06:00-16:00 UTC \(it closes Mon 2026-11-23 16:00 UTC\), a node takes about 5m00s; it opens next Tue 2026-11-24 06:00 UTC$/);
     const outside = mayStart(w, t('2026-11-23T17:00:00Z'), 1000);
     assert.equal((outside as { retryAt: number }).retryAt, t('2026-11-24T06:00:00Z'));
     assert.deepEqual(mayStart(undefined, 0, 1e9), { ok: true });
+  });
+
+  it('says when a window that has not opened yet opens, in the window\'s own zone (not "cannot fit")', () => {
+    const w = parseWindow('Mon-Fri 06:00-16:00 Europe/Madrid');
+    // Friday 16:30 in Madrid: the next opening is Monday 06:00 CET (05:00Z).
+    const r = mayStart(w, t('2026-11-20T15:30:00Z'), 60_000);
+    assert.equal(r.ok, false);
+    assert.equal((r as { reason: string }).reason, 'outside the window Mon-Fri 06:00-16:00 Europe/Madrid: it opens Mon 2026-11-23 06:00 GMT+1');
+    assert.doesNotMatch((r as { reason: string }).reason, /cannot fit/);
+    // Summer time is printed as the zone has it then.
+    assert.equal(formatInZone(w, t('2026-07-01T04:00:00Z')), 'Wed 2026-07-01 06:00 GMT+2');
+  });
+
+  it('malformed windows are usage errors naming the option and the value, with a runnable example', () => {
+    try {
+      parseWindow('Mon-Fri 06:00-16:00 Mars/Olympus');
+      assert.fail('accepted an unknown zone');
+    } catch (err) {
+      assert.ok(err instanceof UsageError);
+      assert.equal(err.exitCode, 2);
+      assert.deepEqual(err.context, { option: 'window', value: 'Mon-Fri 06:00-16:00 Mars/Olympus' });
+      assert.match(err.hint ?? '', /IANA zone/);
+    }
   });
 });

@@ -41,24 +41,43 @@ describe('k8s.reboot: windows, selection and blockers (lab, injected clock)', fu
     assert.deepEqual(out.done, []);
     assert.deepEqual([lab.counters().k8s_mutations, lab.counters().ssh_mutations], [0, 0]);
     assert.deepEqual(bootIds(lab), before);
-    assert.match(r.stderr, /outside the window Mon-Fri 06:00-16:00 Europe\/Madrid/);
+    // Said as the operator of the window reads it: when it opens, in its own zone; not "cannot fit".
+    assert.match(r.stderr, /the window Mon-Fri 06:00-16:00 Europe\/Madrid is closed; it opens next Mon 2026-11-23 06:00 GMT\+1/);
+    assert.doesNotMatch(r.stderr, /cannot fit/);
+    assert.equal(out.nextWindowLocal, 'Mon 2026-11-23 06:00 GMT+1');
   });
 
   it('a window closing at midnight stops the rollout cleanly; the next window (after the DST change) continues it', async () => {
     const state = tempDir('cc-state-');
-    const args = rebootArgs(inventory, state, ['--all-workers', '--window', 'daily 23:00-00:00 Europe/Madrid', '--node-duration', '5s', '--json']);
+    const args = rebootArgs(inventory, state, ['--all-workers', '--window', 'daily 23:00-00:00 Europe/Madrid', '--node-duration', '15s', '--json']);
     const before = bootIds(lab);
     const reboots = countReboots(lab);
+    // The injected clock stands at 23:59:30 CET on Saturday 2026-03-28 (30 s left, a node is expected to take
+    // 15 s) until the first node is back from its reboot; then it jumps to 23:59:48, leaving less than a node
+    // takes. Conditions, not margins: a slow machine cannot change which nodes fit.
+    const jump = Date.parse('2026-03-28T22:59:48Z') - Date.parse('2026-03-28T22:59:30Z');
+    let offset = Date.parse('2026-03-28T22:59:30Z') - Date.now();
+    let jumped = false;
+    const onUp = (): void => {
+      if (!jumped) offset += jump;
+      jumped = true;
+    };
+    lab.world.on('host-up', onUp);
+    const clock = { now: () => Date.now() + offset, sleep: systemClock.sleep };
     try {
-      // 23:59:54 CET on Saturday 2026-03-28: six seconds of window left, a node is expected to take five.
-      const first = await runInProcess(args, clockAt('2026-03-28T22:59:54Z'));
+      const first = await runInProcess(args, clock);
+      lab.world.off('host-up', onUp);
+      assert.ok(jumped, 'a node was rebooted before the window closed');
       assert.equal(first.code, 0, first.stderr.slice(-2000));
       const out1 = resultOf(first.stdout).result!;
       assert.equal(out1.stoppedBy, 'window');
-      assert.ok(out1.done.length >= 1 && out1.remaining.length >= 1, `some done (${out1.done.join(',')}), some left (${out1.remaining.join(',')})`);
+      assert.equal(out1.done.length, 1, `exactly the node started before the jump is done (${out1.done.join(',')})`);
+      assert.equal(out1.remaining.length, workers.length - 1);
+      assert.match(first.stderr, /the window daily 23:00-00:00 Europe\/Madrid cannot fit another node \(only \d+(\.\d)?s left in the window .*it closes Sun 2026-03-29 00:00 GMT\+1\), a node takes about \d+(\.\d)?s; it opens next Sun 2026-03-29 23:00 GMT\+2\): stopping with 3 node\(s\) left/);
       assert.equal(out1.done.length + out1.remaining.length, workers.length);
       // Clocks went forward that night: the next 23:00 in Madrid is 21:00 UTC, not 22:00.
       assert.equal(out1.nextWindow, '2026-03-29T21:00:00.000Z');
+      assert.equal(out1.nextWindowLocal, 'Sun 2026-03-29 23:00 GMT+2');
       assert.deepEqual(cordonedNodes(lab), [], 'nothing left cordoned at the window end');
       for (const w of out1.remaining) assert.equal(bootIds(lab)[w], before[w], `${w} not touched yet`);
 
@@ -71,6 +90,7 @@ describe('k8s.reboot: windows, selection and blockers (lab, injected clock)', fu
       assert.equal(out2.rollout.complete, true);
       for (const w of workers) assert.equal(reboots.counts.get(w), 1, `${w} rebooted once over both windows`);
     } finally {
+      lab.world.off('host-up', onUp);
       reboots.stop();
     }
   });
@@ -176,16 +196,19 @@ describe('k8s.reboot: windows, selection and blockers (lab, injected clock)', fu
     );
     for (let i = 0; i < 200 && (lab.kube.store.get(api.res('apps', 'deployments'), 'tool-scratch', 'scratch')?.status?.readyReplicas ?? 0) < 1; i++) await new Promise((r) => setTimeout(r, 20));
     const before = bootIds(lab);
-    const r = await runInProcess(rebootArgs(inventory, tempDir('cc-state-'), ['--hostname', w2, '--json']), systemClock);
+    const r = await runInProcess(rebootArgs(inventory, tempDir('cc-state-'), ['--hostname', w2, '--no-delete-emptydir-data', '--json']), systemClock);
     assert.equal(r.code, 1);
     const out = resultOf(r.stdout);
     assert.match(out.error!.message, new RegExp(`${w2} \\(drain: cannot drain ${w2}: .*tool-scratch/scratch-.*emptyDir`));
+    // Uncordoning is what k8s.reboot promises, not k8s.drain's opt-in: the text must not claim anyone asked.
+    assert.match(r.stderr, new RegExp(`drain of ${w2} failed .*it is not rebooted, and k8s.reboot uncordons it \\(the cordon was ours\\)`));
+    assert.doesNotMatch(r.stderr, /as asked|--uncordon-on-failure/);
     assert.deepEqual(out.error!.context.leftCordoned, []);
     assert.equal(bootIds(lab)[w2], before[w2], 'never rebooted');
     assert.deepEqual(cordonedNodes(lab), [], 'uncordoned again');
     assert.ok(!out.changes.some((c) => c.action === 'reboot'));
 
-    const moved = await runInProcess(rebootArgs(inventory, tempDir('cc-state-'), ['--hostname', w2, '--hostname', w3, '--max-failures', '1', '--json']), systemClock);
+    const moved = await runInProcess(rebootArgs(inventory, tempDir('cc-state-'), ['--hostname', w2, '--hostname', w3, '--max-failures', '1', '--no-delete-emptydir-data', '--json']), systemClock);
     assert.equal(moved.code, 1, 'a failure is still a failed run');
     const out2 = resultOf(moved.stdout);
     assert.deepEqual(out2.error!.context.failed.map((f) => f.node), [w2]);

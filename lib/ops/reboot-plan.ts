@@ -1,0 +1,64 @@
+// The dry-run of a rolling reboot: the exact order and batches the planner would use (with the same cluster,
+// control-plane/etcd and blocker checks as the real run), every step each node would take, and a verdict.
+// Whatever would stop the real run is recorded with ctx.planProblem: a step that would fail (pods that need
+// an opt-in, an unreachable host) is "would fail", a node the planner could never start (a PDB that allows no
+// disruption, an unhealthy etcd member, a blocking pod or alert) is "would hold".
+import { DryRunStop, messageOf } from '../core/errors.js';
+import { formatMs } from '../core/retry.js';
+import { controlProblems, roundBlockers } from './reboot-checks.js';
+import { gatherFacts } from './reboot-facts.js';
+import { NodeRebootError, rebootNode } from './reboot-node.js';
+import type { RolloutResult } from './reboot-result.js';
+import type { Scheduler } from './reboot-scheduler.js';
+import { writeReport } from './report.js';
+import { type Simulation, simulateRollout } from './rollout.js';
+import { mayStart } from './window.js';
+
+/** Plans the rollout without changing anything; see the module comment. */
+export async function planRollout(s: Scheduler): Promise<RolloutResult> {
+  const ctx = s.ctx;
+  const facts = await gatherFacts(s.clients.kube, ctx.cluster, { filter: s.opts.node.drain, now: ctx.clock.now() });
+  s.lastFacts = facts;
+  const pending = s.remaining();
+  // Control nodes go last, only while every control node and etcd member is healthy: a plan that includes
+  // them checks that now, as the real run would when their turn comes.
+  const control = pending.some((p) => facts.planNodes.find((n) => n.name === p)?.control) ? await controlProblems(ctx, s.clients, facts) : [];
+  const blocked = await roundBlockers(s.clients, s.opts, facts, pending);
+  const sim: Simulation = simulateRollout(s.planInput(facts, pending, { clusterProblems: s.clusterProblems(facts), controlProblems: control, blocked }));
+  const expected = s.expected();
+  ctx.print(`Plan for ${pending.length} node(s), max ${s.limits.maxUnavailable} unavailable at once (expected ${formatMs(expected.perNodeMs)} per node, ${expected.source}):`);
+  sim.batches.forEach((b, i) => ctx.print(`  batch ${i + 1} at +${formatMs(b.atMs)}: ${b.nodes.join(', ')}`));
+  for (const st of sim.stuck) {
+    ctx.print(`  cannot start ${st.node}: ${st.reason}`);
+    ctx.planProblem({ kind: 'hold', node: st.node, step: `start ${st.node}`, reason: st.reason });
+  }
+  const window = s.opts.window ? mayStart(s.opts.window, ctx.clock.now(), s.expectedMs()) : undefined;
+  if (window && !window.ok) ctx.print(`  no node would start now: ${window.reason}`);
+  ctx.print(`  expected to take ${formatMs(sim.totalMs)}`);
+  const drain = s.opts.node.drain;
+  ctx.print(
+    drain.deleteEmptyDirData
+      ? '  pods with emptyDir volumes are evicted and their emptyDir data deleted (the default; --no-delete-emptydir-data refuses them instead)'
+      : '  pods with emptyDir volumes are refused (--no-delete-emptydir-data): a node running one would fail its drain',
+  );
+  for (const node of sim.order) {
+    await rebootNode(s.nodeEnv(() => {}), node).catch((err: unknown) => {
+      if (err instanceof DryRunStop) return;
+      // The real run would stop here for this node (and, without --max-failures, start no other): say so.
+      const cause = err instanceof NodeRebootError ? err.cause : err;
+      const phase = err instanceof NodeRebootError ? err.phase : undefined;
+      const step = (cause as { context?: { step?: unknown } })?.context?.step;
+      const reason = messageOf(cause).split('\n')[0]!;
+      ctx.log.warn(`the real run would fail at ${node}${phase ? ` (${phase})` : ''}: ${reason}`);
+      ctx.planProblem({ kind: 'fail', node, step: typeof step === 'string' ? step : phase ? `${phase} ${node}` : undefined, reason });
+    });
+    s.started.push(node);
+  }
+  const result = s.result({});
+  result.plan = { order: sim.order, batches: sim.batches.map((b) => b.nodes), predictedMs: sim.totalMs, stuck: sim.stuck };
+  result.done = s.targets.filter((t) => s.state.node(t).phase === 'done' && !sim.order.includes(t));
+  result.rebootedThisRun = [];
+  result.remaining = pending;
+  if (s.opts.reportPath) result.report = writeReport(s.opts.reportPath, s.reportInput(result, sim));
+  return result;
+}
