@@ -57,8 +57,9 @@ export function isHostOption(key: string): boolean {
  * (`tb-k8s-worker-1.toolsbeta.eqiad1.wikimedia.cloud` -> `tb-k8s-worker-1`); a short name is returned as is.
  */
 export function shortHostname(cluster: ClusterConfig, host: string, option = 'hostname'): string {
-  if (!host.includes('.')) return host;
   const name = host.replace(/\.$/, '').toLowerCase();
+  // Only a well-formed DNS name is a full name; anything else is left to the host name check to refuse.
+  if (!name.includes('.') || !name.split('.').every(isDnsLabel)) return host;
   const domain = cluster.domain?.replace(/^\.|\.$/g, '').toLowerCase();
   const context = { cluster: cluster.name, [option]: host, domain: domain ?? null };
   if (!domain) {

@@ -70,7 +70,7 @@ export function checkGivenValues(argv: Record<string, unknown>, options: Record<
 
 /** True when a host-name option (hostname, *-hostname) has a value with a dot: an FQDN to shorten. */
 export function hasDottedHost(argv: Record<string, unknown>, keys: readonly string[]): boolean {
-  const dotted = (v: unknown): boolean => (Array.isArray(v) ? v.some(dotted) : typeof v === 'string' && v.includes('.'));
+  const dotted = (v: unknown): boolean => (Array.isArray(v) ? v.some(dotted) : typeof v === 'string' && /[a-z0-9]\.[a-z0-9]/i.test(v));
   return keys.some((k) => (k === 'hostname' || k.endsWith('-hostname')) && dotted(argv[k]));
 }
 
