@@ -20,11 +20,12 @@ import type { Log } from '../core/log.js';
 import { waitFor } from '../core/retry.js';
 import { type DrainOptions, type DrainResult, drainNode, planNodeDrain } from './drain.js';
 import type { DrainFilterOptions, DrainPlan } from './drain-plan.js';
-import { controllerOf, selectorMatches } from './drain-plan.js';
+import { selectorMatches } from './drain-plan.js';
 import { KubeApiError, KubeConfigError, NodeNotFoundError, NotOurCordonError } from './errors.js';
 import { CORDON_ANNOTATION, isCordoned, isNodeReady, mergedTaints, missingLabels, nodeBootId, ourCordon } from './nodes.js';
 import { type ReadyzResult, checkReadyz } from './health.js';
 import { type KubeRetryPolicy, KubeRequester } from './requests.js';
+import { type WorkloadRef, type WorkloadStatus, readWorkloadStatus, sameLease, workloadOwners } from './workloads.js';
 import { type KubeApis, loadKubeConfig, makeApis } from './transport.js';
 
 export * from './errors.js';
@@ -33,20 +34,7 @@ export type { DrainOptions, DrainResult } from './drain.js';
 export type { DrainFilterOptions, DrainPlan } from './drain-plan.js';
 export type { KubeRetryPolicy, RequestKind } from './requests.js';
 export type { ReadyzResult } from './health.js';
-
-/** A workload to wait for. */
-export interface WorkloadRef {
-  kind: 'Deployment' | 'StatefulSet' | 'DaemonSet' | 'ReplicaSet';
-  namespace: string;
-  name: string;
-}
-
-/** Readiness of one workload. */
-export interface WorkloadStatus extends WorkloadRef {
-  desired: number;
-  ready: number;
-  isReady: boolean;
-}
+export type { WorkloadRef, WorkloadStatus } from './workloads.js';
 
 /** Who is cordoning (recorded on the node). */
 export interface CordonBy {
@@ -72,13 +60,6 @@ export interface KubeDeps {
   signal?: AbortSignal;
   /** Retries of transient API failures (default: 60 s per call, see requests.ts). */
   retry?: Partial<KubeRetryPolicy>;
-}
-
-/** The stored lease when it is the one we sent (same holder and renew time), else undefined. */
-function sameLease(stored: V1Lease | undefined, sent: V1Lease): V1Lease | undefined {
-  const ms = (t: unknown): number | undefined => (t === undefined || t === null ? undefined : new Date(t as string | Date).getTime());
-  if (!stored || stored.spec?.holderIdentity !== sent.spec?.holderIdentity) return undefined;
-  return ms(stored.spec?.renewTime) === ms(sent.spec?.renewTime) ? stored : undefined;
 }
 
 /** The Kubernetes client of a run. */
@@ -371,60 +352,12 @@ export class Kube {
 
   /** Readiness of workloads: Deployments, StatefulSets, DaemonSets (ReplicaSets by their own counts). */
   async workloadStatus(refs: readonly WorkloadRef[]): Promise<WorkloadStatus[]> {
-    const out: WorkloadStatus[] = [];
-    for (const ref of refs) {
-      const { namespace, name } = ref;
-      let desired = 0;
-      let ready = 0;
-      let isReady = false;
-      if (ref.kind === 'Deployment') {
-        const d = await this.req.readOptional(`GET deployment ${namespace}/${name}`, () => this.apis.apps.readNamespacedDeployment({ namespace, name }));
-        if (!d) continue;
-        desired = d.spec?.replicas ?? 1;
-        ready = d.status?.readyReplicas ?? 0;
-        isReady = ready >= desired && (d.status?.updatedReplicas ?? 0) >= desired && (d.status?.observedGeneration ?? 0) >= (d.metadata?.generation ?? 0);
-      } else if (ref.kind === 'StatefulSet') {
-        const s = await this.req.readOptional(`GET statefulset ${namespace}/${name}`, () => this.apis.apps.readNamespacedStatefulSet({ namespace, name }));
-        if (!s) continue;
-        desired = s.spec?.replicas ?? 1;
-        ready = s.status?.readyReplicas ?? 0;
-        isReady = ready >= desired;
-      } else if (ref.kind === 'DaemonSet') {
-        const d = await this.req.readOptional(`GET daemonset ${namespace}/${name}`, () => this.apis.apps.readNamespacedDaemonSet({ namespace, name }));
-        if (!d) continue;
-        desired = d.status?.desiredNumberScheduled ?? 0;
-        ready = d.status?.numberReady ?? 0;
-        isReady = ready >= desired;
-      } else {
-        const r = await this.req.readOptional(`GET replicaset ${namespace}/${name}`, () => this.apis.apps.readNamespacedReplicaSet({ namespace, name }));
-        if (!r) continue;
-        desired = r.spec?.replicas ?? 1;
-        ready = r.status?.readyReplicas ?? 0;
-        isReady = ready >= desired;
-      }
-      out.push({ ...ref, desired, ready, isReady });
-    }
-    return out;
+    return readWorkloadStatus(this.req, this.apis, refs);
   }
 
   /** The workloads that own pods (ReplicaSets resolved to their Deployment), deduplicated. */
   async ownersOf(pods: readonly V1Pod[]): Promise<WorkloadRef[]> {
-    const seen = new Map<string, WorkloadRef>();
-    for (const pod of pods) {
-      const c = controllerOf(pod);
-      const namespace = pod.metadata?.namespace ?? 'default';
-      if (!c) continue;
-      let ref: WorkloadRef | undefined;
-      if (c.kind === 'ReplicaSet') {
-        const rs = await this.req.readOptional(`GET replicaset ${namespace}/${c.name}`, () => this.apis.apps.readNamespacedReplicaSet({ namespace, name: c.name }));
-        const owner = rs?.metadata?.ownerReferences?.find((r) => r.controller);
-        ref = owner?.kind === 'Deployment' ? { kind: 'Deployment', namespace, name: owner.name } : { kind: 'ReplicaSet', namespace, name: c.name };
-      } else if (c.kind === 'StatefulSet' || c.kind === 'DaemonSet' || c.kind === 'Deployment') {
-        ref = { kind: c.kind, namespace, name: c.name };
-      }
-      if (ref) seen.set(`${ref.kind}/${ref.namespace}/${ref.name}`, ref);
-    }
-    return [...seen.values()];
+    return workloadOwners(this.req, this.apis, pods);
   }
 
   /** Waits until every workload is back to its desired ready replicas. */
@@ -535,7 +468,7 @@ export async function create(ctx: ClientContext): Promise<Kube> {
   const k = ctx.cluster.kubernetes;
   let kc: KubeConfig;
   try {
-    kc = loadKubeConfig({ kubeconfig: k.kubeconfig ?? process.env.KUBECONFIG, context: k.context });
+    kc = loadKubeConfig({ kubeconfig: k.kubeconfig, context: k.context });
   } catch (err) {
     if (err instanceof KubeConfigError) throw err;
     throw new InputError(`cannot load the kubeconfig for cluster ${ctx.cluster.name}: ${(err as Error).message}`, {

@@ -236,23 +236,3 @@ export function toKubeError(err: unknown, what: string, context: Record<string, 
   // Anything else client-node throws (a response it could not parse, a bug): still typed, with the request.
   return new KubeApiError(`${what}: ${messageOf(err)}`, { status: 0, context: ctx, cause: err });
 }
-
-/** Runs one API call (no retries) inside a request scope, and maps its failure with toKubeError. */
-export async function call<T>(what: string, fn: () => Promise<T>, context: Record<string, unknown> = {}, signal?: AbortSignal): Promise<T> {
-  const scope: RequestScope = { signal };
-  try {
-    return await requestScope.run(scope, fn);
-  } catch (err) {
-    throw toKubeError(err, what, context, scope.last, signal);
-  }
-}
-
-/** Runs a read that may 404: undefined when the object does not exist. */
-export async function readOptional<T>(what: string, fn: () => Promise<T>, context: Record<string, unknown> = {}): Promise<T | undefined> {
-  try {
-    return await call(what, fn, context);
-  } catch (err) {
-    if (err instanceof KubeNotFoundError) return undefined;
-    throw err;
-  }
-}
