@@ -212,7 +212,8 @@ async function evictOne(kube: Kube, t: Tracked, o: DrainOptions, clock: Clock, s
         return;
       }
       if (err instanceof KubeApiError && err.status === 429) {
-        const pdbs = await kube.pdbsForPod(t.namespace, t.name).catch(() => [] as string[]);
+        // Only for the message: a failure here must not fail the pod, and the deadline cancels it like the rest.
+        const pdbs = await kube.pdbsForPod(t.namespace, t.name, { signal }).catch(() => [] as string[]);
         t.blocked = { pod: t.key, pdbs: pdbs.map((p) => `${t.namespace}/${p}`), message: err.message };
         o.onProgress?.({ pod: t.key, state: 'blocked', detail: t.blocked.pdbs.join(', ') || 'throttled' });
         const backoff = Math.max(o.retryMinMs, backoffDelay(attempt, { initialMs: o.retryMinMs, maxMs: Math.max(o.retryMinMs, 30_000), factor: 1.5, jitter: 0 })) * (1 + Math.random() * 0.2);

@@ -194,8 +194,8 @@ export class Kube {
   }
 
   /** A pod, or undefined. */
-  async getPod(namespace: string, name: string): Promise<V1Pod | undefined> {
-    return this.req.readOptional(`GET pod ${namespace}/${name}`, () => this.apis.core.readNamespacedPod({ namespace, name }));
+  async getPod(namespace: string, name: string, options: { signal?: AbortSignal } = {}): Promise<V1Pod | undefined> {
+    return this.req.readOptional(`GET pod ${namespace}/${name}`, () => this.apis.core.readNamespacedPod({ namespace, name }), { signal: options.signal });
   }
 
   /** Whether a DaemonSet exists. */
@@ -204,18 +204,18 @@ export class Kube {
   }
 
   /** PodDisruptionBudgets of a namespace (or all). */
-  async listPdbs(namespace?: string): Promise<V1PodDisruptionBudget[]> {
+  async listPdbs(namespace?: string, options: { signal?: AbortSignal } = {}): Promise<V1PodDisruptionBudget[]> {
     const list = namespace
-      ? await this.req.call(`LIST pdbs in ${namespace}`, () => this.apis.policy.listNamespacedPodDisruptionBudget({ namespace }))
-      : await this.req.call('LIST pdbs', () => this.apis.policy.listPodDisruptionBudgetForAllNamespaces({}));
+      ? await this.req.call(`LIST pdbs in ${namespace}`, () => this.apis.policy.listNamespacedPodDisruptionBudget({ namespace }), options)
+      : await this.req.call('LIST pdbs', () => this.apis.policy.listPodDisruptionBudgetForAllNamespaces({}), options);
     return list.items;
   }
 
   /** Names of the PDBs that select a pod. */
-  async pdbsForPod(namespace: string, name: string): Promise<string[]> {
-    const pod = await this.getPod(namespace, name);
+  async pdbsForPod(namespace: string, name: string, options: { signal?: AbortSignal } = {}): Promise<string[]> {
+    const pod = await this.getPod(namespace, name, options);
     if (!pod) return [];
-    const pdbs = await this.listPdbs(namespace);
+    const pdbs = await this.listPdbs(namespace, options);
     return pdbs.filter((p) => selectorMatches(p.spec?.selector, pod.metadata?.labels)).map((p) => p.metadata?.name ?? '?');
   }
 
