@@ -16,6 +16,7 @@ import { Gate, assertMayMutate, type OperationTable, isPlanned } from '../core/g
 import { nullLog, type Log } from '../core/log.js';
 import { formatMs } from '../core/retry.js';
 import { processAlive } from './file.js';
+import { lockScopeFor } from './identity.js';
 import { describeHolder, type LockBackend, type LockHandle, type LockHolder, type LockOptions } from './types.js';
 
 /** Where lock keys live in etcd. */
@@ -43,6 +44,8 @@ export interface EtcdLockOptions {
   requestTimeoutMs?: number;
   /** Extra etcd3 client options (TLS credentials, auth). */
   client?: Partial<IOptions>;
+  /** The cluster this backend locks: the runner's scope for it then maps to a key of the cluster's identity. */
+  cluster?: Pick<ClusterConfig, 'name' | 'kubernetes'>;
 }
 
 /** A lock handle of the etcd backend, with the lease id for diagnostics. */
@@ -69,6 +72,7 @@ export class EtcdLockBackend implements LockBackend {
   private readonly gate: Gate;
   private readonly log: Log;
   private readonly held = new Set<HeldLock>();
+  private readonly cluster: Pick<ClusterConfig, 'name' | 'kubernetes'> | undefined;
   private closed = false;
 
   constructor(options: EtcdLockOptions) {
@@ -80,6 +84,7 @@ export class EtcdLockBackend implements LockBackend {
     this.endpoints = [...options.endpoints];
     this.gate = options.gate;
     this.log = options.log ?? nullLog;
+    this.cluster = options.cluster;
     const timeout = options.requestTimeoutMs ?? 5_000;
     this.client = new Etcd3({
       hosts: [...options.endpoints],
@@ -97,7 +102,7 @@ export class EtcdLockBackend implements LockBackend {
    */
   async acquire(scope: string, holder: LockHolder, options: LockOptions): Promise<EtcdLockHandle> {
     this.assertOpen();
-    const key = lockKey(scope);
+    const key = lockKey(lockScopeFor(scope, this.cluster));
     const ttlSeconds = Math.max(1, Math.ceil(options.ttlMs / 1000));
     throwIfAborted(options.signal, scope);
     if (this.gate.dryRun) {
@@ -116,7 +121,7 @@ export class EtcdLockBackend implements LockBackend {
   /** The current holder of `scope`, or undefined when the lock is free. */
   async inspect(scope: string): Promise<LockHolder | undefined> {
     this.assertOpen();
-    const key = lockKey(scope);
+    const key = lockKey(lockScopeFor(scope, this.cluster));
     return this.gate.read(async () => {
       let value: string | null;
       try {
@@ -320,7 +325,7 @@ interface HeldLock {
 export async function create(ctx: ClientContext): Promise<EtcdLockBackend> {
   const endpoints = ctx.cluster.lock?.etcdEndpoints ?? ctx.cluster.etcd?.endpoints ?? [];
   if (endpoints.length === 0) throw noEndpoints(ctx.cluster);
-  return new EtcdLockBackend({ endpoints, gate: ctx.gate, log: ctx.log });
+  return new EtcdLockBackend({ endpoints, gate: ctx.gate, log: ctx.log, cluster: ctx.cluster });
 }
 
 /**
@@ -330,7 +335,7 @@ export async function create(ctx: ClientContext): Promise<EtcdLockBackend> {
 export async function createEtcdLockBackend(cluster: ClusterConfig, log?: Log): Promise<EtcdLockBackend> {
   const endpoints = cluster.lock?.etcdEndpoints ?? cluster.etcd?.endpoints ?? [];
   if (endpoints.length === 0) throw noEndpoints(cluster);
-  return new EtcdLockBackend({ endpoints, gate: new Gate({ dryRun: false }), log });
+  return new EtcdLockBackend({ endpoints, gate: new Gate({ dryRun: false }), log, cluster });
 }
 
 function noEndpoints(cluster: ClusterConfig): LockError {

@@ -5,6 +5,8 @@ import { mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync, close
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { LockError, LockHeldError } from '../core/errors.js';
+import type { ClusterConfig } from '../inventory/schema.js';
+import { lockScopeFor } from './identity.js';
 import { type LockBackend, type LockHandle, type LockHolder, type LockOptions, describeHolder } from './types.js';
 
 /** True when a process with this pid exists on this host. */
@@ -26,10 +28,17 @@ export function lockFileName(scope: string): string {
 export class FileLockBackend implements LockBackend {
   readonly name = 'file' as const;
 
-  constructor(private readonly dir: string) {}
+  /**
+   * `cluster`, when given, is the cluster this backend locks: the runner's scope for it (named after the
+   * inventory entry) then maps to a file named after the cluster's API server.
+   */
+  constructor(
+    private readonly dir: string,
+    private readonly cluster?: Pick<ClusterConfig, 'name' | 'kubernetes'>,
+  ) {}
 
   private path(scope: string): string {
-    return join(this.dir, lockFileName(scope));
+    return join(this.dir, lockFileName(lockScopeFor(scope, this.cluster)));
   }
 
   /** Reads the holder of a scope, if any. */
@@ -100,4 +109,12 @@ export class FileLockBackend implements LockBackend {
 
   /** Nothing to close for files. */
   async close(): Promise<void> {}
+}
+
+/**
+ * The file lock backend for a cluster (or for cluster-less work when `cluster` is undefined): lock files in
+ * `dir`, the cluster's named after its API server, so two inventory names for one cluster share one lock.
+ */
+export function createFileLockBackend(cluster: ClusterConfig | undefined, dir: string): FileLockBackend {
+  return new FileLockBackend(dir, cluster);
 }

@@ -13,13 +13,16 @@ import type { ClusterConfig } from '../inventory/schema.js';
 import { KubeConflictError, KubeNotFoundError, type Kube, Kube as KubeClient, kubeFromFile } from '../k8s/index.js';
 import { loadKubeConfig } from '../k8s/transport.js';
 import { processAlive } from './file.js';
+import { CLUSTER_LEASE_NAME, CLUSTER_SCOPE_PREFIX, lockScopeFor } from './identity.js';
 import { type LockBackend, type LockHandle, type LockHolder, type LockOptions, describeHolder } from './types.js';
 
 /** Annotation holding the holder as JSON. */
 export const HOLDER_ANNOTATION = 'cluster-cookbooks.io/holder';
 
-/** The Lease name for a scope: a DNS-1123 subdomain. */
+/** The Lease name for a scope: a DNS-1123 subdomain; the one fixed name for the whole-cluster scope. */
 export function leaseName(scope: string): string {
+  // The Lease lives in the cluster it locks: whatever an inventory calls the cluster, this is its lock.
+  if (scope.startsWith(CLUSTER_SCOPE_PREFIX)) return CLUSTER_LEASE_NAME;
   const clean = scope.toLowerCase().replace(/[^a-z0-9.-]+/g, '-').replace(/^[-.]+|[-.]+$/g, '');
   return `cluster-cookbooks-${clean}`.slice(0, 253);
 }
@@ -46,15 +49,24 @@ export function leaseActive(lease: V1Lease | undefined, now: number): boolean {
 export class KubernetesLockBackend implements LockBackend {
   readonly name = 'kubernetes' as const;
 
+  /**
+   * `cluster`, when given, is the cluster this backend locks: the runner's scope for it (named after the
+   * inventory entry) then maps to the cluster's one Lease.
+   */
   constructor(
     private readonly kube: Kube,
     private readonly namespace: string,
     private readonly clock: Clock = systemClock,
+    private readonly cluster?: Pick<ClusterConfig, 'name' | 'kubernetes'>,
   ) {}
+
+  private leaseOf(scope: string): string {
+    return leaseName(lockScopeFor(scope, this.cluster));
+  }
 
   /** The live holder of a scope, if any. */
   async inspect(scope: string): Promise<LockHolder | undefined> {
-    const lease = await this.kube.getLease(this.namespace, leaseName(scope));
+    const lease = await this.kube.getLease(this.namespace, this.leaseOf(scope));
     return leaseActive(lease, this.clock.now()) ? (holderOf(lease) ?? unknownHolder(lease)) : undefined;
   }
 
@@ -82,7 +94,7 @@ export class KubernetesLockBackend implements LockBackend {
 
   /** Takes the lease: creates it, or takes over an expired or released one; otherwise LockHeldError. */
   async acquire(scope: string, holder: LockHolder, options: LockOptions): Promise<LockHandle> {
-    const name = leaseName(scope);
+    const name = this.leaseOf(scope);
     let lease: V1Lease | undefined;
     for (let attempt = 0; attempt < 3 && !lease; attempt++) {
       const existing = await this.kube.getLease(this.namespace, name);
@@ -103,8 +115,8 @@ export class KubernetesLockBackend implements LockBackend {
   private held(scope: string, lease: V1Lease | undefined): LockHeldError {
     const h = holderOf(lease) ?? unknownHolder(lease);
     return new LockHeldError(`lock ${scope} is held by ${describeHolder(h)}`, {
-      context: { scope, lease: `${this.namespace}/${leaseName(scope)}`, holder: h, renewTime: lease?.spec?.renewTime },
-      hint: `wait for that run to finish; a dead holder loses the lock ${lease?.spec?.leaseDurationSeconds ?? '?'}s after its last renewal`,
+      context: { scope, lease: `${this.namespace}/${this.leaseOf(scope)}`, holder: h, renewTime: lease?.spec?.renewTime },
+      hint: `wait for that run to finish; a dead holder loses the lock ${lease?.spec?.leaseDurationSeconds ?? '?'}s after its last renewal (Lease ${this.namespace}/${this.leaseOf(scope)})`,
     });
   }
 
@@ -163,12 +175,15 @@ function wrap(err: unknown, scope: string): LockError {
   return err instanceof LockError ? err : new LockError(`lock ${scope}: ${messageOf(err)}`, { cause: err, context: { scope } });
 }
 
-/** The backend for a cluster: a Lease in `lock.namespace`, through a client of its own (never dry-run). */
+/**
+ * The backend for a cluster: its one Lease (cluster-cookbooks-lock) in `lock.namespace`, through a client of
+ * its own (never dry-run).
+ */
 export async function createKubernetesLockBackend(cluster: ClusterConfig): Promise<LockBackend> {
   const gate = new Gate({ dryRun: false });
   const k = cluster.kubernetes;
   const kube = k.kubeconfig
     ? kubeFromFile(k.kubeconfig, { gate, log: nullLog, context: k.context })
     : new KubeClient(loadKubeConfig({ kubeconfig: process.env.KUBECONFIG, context: k.context }), { gate, log: nullLog });
-  return new KubernetesLockBackend(kube, cluster.lock.namespace);
+  return new KubernetesLockBackend(kube, cluster.lock.namespace, systemClock, cluster);
 }

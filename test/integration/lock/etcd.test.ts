@@ -358,4 +358,25 @@ describe('etcd lock against a real 3-member etcd cluster', function () {
     await handle.release();
     await assert.rejects(createEtcdLockBackend(base as unknown as ClusterConfig), LockError);
   });
+
+  it('keys the cluster lock on the API server: two inventory names for one cluster exclude each other', async () => {
+    const entry = (name: string, apiServer: string): ClusterConfig =>
+      ({ name, source: `/tmp/${name}.yaml`, kubernetes: { apiServer }, lock: { backend: 'etcd', namespace: 'kube-system', ttlSeconds: 60, etcdEndpoints: cluster.endpoints } }) as unknown as ClusterConfig;
+    const oldName = await createEtcdLockBackend(entry('old', 'https://k8s.tb:6443'));
+    const newName = await createEtcdLockBackend(entry('new', 'https://K8S.tb:6443/'));
+    const other = await createEtcdLockBackend(entry('other', 'https://k8s.tools:6443'));
+    backends.push(oldName, newName, other);
+    const handle = await oldName.acquire('cluster-old', holderFor('k8s.add-node'), { ttlMs: 5000 });
+    const key = `${LOCK_PREFIX}cluster/k8s.tb:6443`;
+    assert.equal(JSON.parse((await keyValue(cluster, key))!.value).cookbook, 'k8s.add-node', `the lock lives at ${key}`);
+    await assert.rejects(newName.acquire('cluster-new', holderFor('k8s.add-node'), { ttlMs: 5000 }), (err: unknown) => {
+      assert.ok(err instanceof LockHeldError);
+      assert.match(err.message, /^lock cluster-new is held by .* running k8s\.add-node since /);
+      assert.equal(err.context.key, key);
+      return true;
+    });
+    const unrelated = await other.acquire('cluster-other', holderFor('k8s.drain'), { ttlMs: 5000 });
+    await unrelated.release();
+    await handle.release();
+  });
 });
