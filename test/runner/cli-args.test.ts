@@ -13,6 +13,7 @@ import {
   formatDuration,
 } from '../../lib/core/args.js';
 import { UsageError } from '../../lib/core/errors.js';
+import { cookbookRoots, discover, loadCookbook } from '../../lib/runner/discovery.js';
 
 const DAY = 86_400_000;
 
@@ -117,5 +118,22 @@ describe('argument helpers', () => {
       assert.equal(opt.default, '10m');
       assert.equal(opt.type, 'string');
     });
+  });
+
+  it('every duration option of the built-in cookbooks states its valid range in --help', async () => {
+    const builtin = discover(cookbookRoots({})).filter((e) => e.origin === 'builtin');
+    assert.ok(builtin.length > 5, 'cookbooks found');
+    let checked = 0;
+    for (const entry of builtin) {
+      const { definition, error } = await loadCookbook(entry);
+      assert.ok(definition, `${entry.name}: ${String(error)}`);
+      for (const [key, opt] of Object.entries(definition.options)) {
+        // Durations are strings (90s, 5m); number options such as --skip-wait-for-delete-timeout count seconds.
+        if (!/timeout|interval|duration|max-age/.test(key) || opt.type !== 'string') continue;
+        checked++;
+        assert.match(String(opt.describe), /\[\S+ to \S+(; 0: no limit)?\]$/, `${entry.name} --${key}: ${String(opt.describe)}`);
+      }
+    }
+    assert.ok(checked >= 10, `duration options checked: ${checked}`);
   });
 });

@@ -70,6 +70,10 @@ describe('cookbook CLI input', function () {
       assertRefused(await refusedRun(['fixture.steps', '--cluster-name', 'fixture', '--work-dir', tempDir(), '--steps', '-1']), /--steps: must be at least 0/);
     });
 
+    it('0 is refused where it makes no sense (--reboot-timeout 0)', async () => {
+      assertRefused(await refusedRun(['k8s.reboot', '--cluster-name', 'fixture', '--all', '--reboot-timeout', '0']), /--reboot-timeout: 0 is out of range \(valid: /);
+    });
+
     it('an absurd duration (more than 365 days) is refused with the valid range', async () => {
       assertRefused(await refusedRun(['k8s.reboot', '--cluster-name', 'fixture', '--all', '--poll-interval', '400d']), /--poll-interval: 400d is out of range \(valid: /);
     });
