@@ -1,9 +1,12 @@
 // Drain execution: the plan comes from the pure filter chain (drain-plan.ts); this performs it. Evictions run
 // in parallel and carry the pod's UID precondition (so a StatefulSet pod recreated elsewhere under the same
 // name is never evicted by mistake). A 429 (PDB or throttling) is retried per pod with backoff and jitter, at
-// least `retryMinMs` apart; a 500 (several PDBs select the pod) fails that pod. One watch over the node's pods
-// tells when each evicted pod is gone, instead of polling every pod every second. Everything shares one
-// deadline; the result names the pods and PDBs that blocked.
+// least `retryMinMs` apart (or longer, when the server's Retry-After asks); a 500 (several PDBs select the pod)
+// fails that pod, while transient 5xx are retried by the client. One watch over the node's pods tells when each
+// evicted pod is gone (drain-watch.ts), instead of polling every pod every second. Everything shares one
+// deadline, measured with the injected Clock: reaching it aborts every request still in flight and ends the
+// drain with DrainTimeoutError naming the pods and PDBs that blocked. A list or watch that keeps failing ends
+// it with the typed API error, so even a drain without timeout cannot wait forever on a broken API.
 import type { V1Pod } from '@kubernetes/client-node';
 import { systemClock, type Clock, throwIfAborted } from '../core/clock.js';
 import { KubernetesError } from '../core/errors.js';

@@ -1,6 +1,7 @@
 // Building client-node API objects that pass through the mutation gate: a promise middleware inspects every
 // request before it is sent; a write that is not a server-side dry-run needs the gate's permit. It also
-// counts requests, so drains and benches can report how many they made.
+// counts requests, so drains and benches can report how many they made, hands each request the signal of the
+// call in progress (so a deadline cancels it on the wire) and records "METHOD /path" for errors and logs.
 import {
   ApiException,
   AppsV1Api,
