@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import yargs, { type Argv, type Options } from 'yargs';
 import { ttyPrompter } from '../core/confirm.js';
+import type { CookbookDefinition, RawArgs } from '../core/cookbook.js';
 import { ExitCode, UnknownCookbookError, UsageError, messageOf } from '../core/errors.js';
 import { defaultStateDir, packageRoot } from '../core/paths.js';
 import { checkGivenValues, hasDottedHost, joinDashValues, translateOldName } from './cli-argv.js';
@@ -165,6 +166,49 @@ function topHelp(all: LoadedCookbook[]): string {
   ].join('\n');
 }
 
+/** The parser of one cookbook's command line; its --help lists the cookbook's options and points to the global ones. */
+function cookbookParser(name: string, def: CookbookDefinition<object>, args: string[]): Argv {
+  const parser = baseParser(args)
+    .usage(`Usage: cookbook ${name} [options]\n\n${def.summary}${def.description ? `\n\n${def.description}` : ''}`)
+    .options(def.options)
+    .group(Object.keys(def.options), 'Cookbook options:')
+    .strict()
+    // Global options are listed once, under `cookbook --help`; here one line points there.
+    .epilogue(`Global options (${Object.keys(globalOptions).map((k) => `--${k}`).join(', ')}): see cookbook --help`);
+  for (const key of [...Object.keys(globalOptions), 'help']) parser.hide(key);
+  for (const [cmd, text] of def.examples) parser.example(cmd, text);
+  return parser;
+}
+
+/**
+ * Parses a cookbook's command line (without the cookbook name) exactly as a run does: yargs, then repeated
+ * single values and empty values refused, and FQDN hosts shortened with the cluster's domain. Throws
+ * UsageError/InputError (exit 2); `schedule install` uses it to validate what a timer will run.
+ */
+export async function parseCookbookArgs(name: string, def: CookbookDefinition<object>, args: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<{ argv: RawArgs; globals: GlobalOptions }> {
+  const allOptions = { ...globalOptions, ...def.options };
+  let argv: RawArgs;
+  try {
+    argv = (await cookbookParser(name, def, joinDashValues(args, allOptions)).parseAsync()) as RawArgs;
+    const positionals = (argv._ as unknown[]).filter((p) => p !== name);
+    if (positionals.length) throw new UsageError(`unexpected argument${positionals.length > 1 ? 's' : ''}: ${positionals.join(' ')}`);
+    checkGivenValues(argv, allOptions, name);
+  } catch (err) {
+    const usage = err instanceof UsageError ? err : new UsageError(messageOf(err), { cause: err });
+    if (!usage.hint) (usage as { hint?: string }).hint = `see: cookbook ${name} --help`;
+    throw usage;
+  }
+  const globals = toGlobals(argv, env);
+  // A host given as an FQDN (as alerts show it) becomes its short name once the cluster's domain is known.
+  // (The inventory modules load only then: zod is too heavy for every start-up.)
+  const clusterName = argv['cluster-name'];
+  if (typeof clusterName === 'string' && hasDottedHost(argv, Object.keys(def.options))) {
+    const { findCluster, shortenHostArgs } = await import('../inventory/resolve.js');
+    shortenHostArgs(argv, Object.keys(def.options), () => findCluster(clusterName, globals.inventory));
+  }
+  return { argv, globals };
+}
+
 async function cookbookCommand(name: string, args: string[], io: RunIO, env: NodeJS.ProcessEnv): Promise<number> {
   const entries = discover();
   const wantsJson = args.includes('--json');
@@ -193,46 +237,17 @@ async function cookbookCommand(name: string, args: string[], io: RunIO, env: Nod
   const loaded = await loadCookbook(entry);
   if (!loaded.definition) return reportEarlyError(loaded.error, { json: wantsJson }, io, { cookbook: name });
   const def = loaded.definition;
-  const allOptions = { ...globalOptions, ...def.options };
-  args = joinDashValues(args, allOptions);
-  const parser = baseParser(args)
-    .usage(`Usage: cookbook ${name} [options]\n\n${def.summary}${def.description ? `\n\n${def.description}` : ''}`)
-    .options(def.options)
-    .group(Object.keys(def.options), 'Cookbook options:')
-    .strict()
-    // Global options are listed once, under `cookbook --help`; here one line points there.
-    .epilogue(`Global options (${Object.keys(globalOptions).map((k) => `--${k}`).join(', ')}): see cookbook --help`);
-  for (const key of [...Object.keys(globalOptions), 'help']) parser.hide(key);
-  for (const [cmd, text] of def.examples) parser.example(cmd, text);
   if (args.includes('--help') || args.includes('-h')) {
-    io.stdout((await parser.getHelp()) + '\n');
+    io.stdout((await cookbookParser(name, def, joinDashValues(args, { ...globalOptions, ...def.options })).getHelp()) + '\n');
     return 0;
   }
-  let argv: Record<string, unknown>;
+  let parsed: { argv: RawArgs; globals: GlobalOptions };
   try {
-    argv = (await parser.parseAsync()) as Record<string, unknown>;
-    const positionals = (argv._ as unknown[]).filter((p) => p !== name);
-    if (positionals.length) throw new UsageError(`unexpected argument${positionals.length > 1 ? 's' : ''}: ${positionals.join(' ')}`);
-    checkGivenValues(argv, allOptions, name);
-  } catch (err) {
-    const usage = err instanceof UsageError ? err : new UsageError(messageOf(err), { cause: err });
-    if (!usage.hint) (usage as { hint?: string }).hint = `see: cookbook ${name} --help`;
-    return reportEarlyError(usage, { json: wantsJson }, io, { cookbook: name });
-  }
-  let globals: GlobalOptions;
-  try {
-    globals = toGlobals(argv, env);
-    // A host given as an FQDN (as alerts show it) becomes its short name once the cluster's domain is known.
-    // (The inventory modules load only then: zod is too heavy for every start-up.)
-    const clusterName = argv['cluster-name'];
-    if (typeof clusterName === 'string' && hasDottedHost(argv, Object.keys(def.options))) {
-      const { findCluster, shortenHostArgs } = await import('../inventory/resolve.js');
-      const inventory = globals.inventory;
-      shortenHostArgs(argv, Object.keys(def.options), () => findCluster(clusterName, inventory));
-    }
+    parsed = await parseCookbookArgs(name, def, args, env);
   } catch (err) {
     return reportEarlyError(err, { json: wantsJson }, io, { cookbook: name });
   }
+  const { argv, globals } = parsed;
   const { runCookbook } = await import('./run.js');
   return runCookbook(name, def, argv, globals, io);
 }
