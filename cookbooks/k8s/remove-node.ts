@@ -1,9 +1,12 @@
 // k8s.remove-node: cordon, drain, kubeadm reset, delete the Node, delete the VM; refuses to go below the
 // role's minimum or to break the control plane's majority; every step still correct after a partial run.
-import { argDuration, argFlag, argHostname, argString, clusterNameOption, frozen } from '../../lib/core/args.js';
+import { type DurationSpec, argDuration, argFlag, argHostname, argString, clusterNameOption, frozen, durationOption } from '../../lib/core/args.js';
 import { defineCookbook } from '../../lib/core/cookbook.js';
 import { checkRemovalSafe, chooseHostToRemove, removalDetails, removeNodeSteps } from '../../lib/ops/lifecycle.js';
 import { checkHostsFirst, clusterHost, requireNodeRole } from '../../lib/ops/nodes.js';
+
+const DRAIN_TIMEOUT: DurationSpec = { default: 10 * 60_000, min: 1000, zeroMeansNoLimit: true };
+const RETRY_INTERVAL: DurationSpec = { default: 5000, min: 100, max: 10 * 60_000 };
 
 interface Args {
   clusterName: string;
@@ -22,9 +25,9 @@ export default defineCookbook<Args>({
     'cluster-name': clusterNameOption,
     role: { type: 'string', demandOption: true, requiresArg: true, describe: 'Role of the node' },
     hostname: { type: 'string', requiresArg: true, describe: 'Node to remove (default: the oldest of the role)' },
-    'drain-timeout': { type: 'string', default: '10m', describe: 'Deadline for the drain' },
+    'drain-timeout': durationOption('Deadline for the drain', DRAIN_TIMEOUT),
     'force-unmanaged': { type: 'boolean', default: false, describe: 'Evict pods that no controller will recreate' },
-    'retry-interval': { type: 'string', default: '5s', describe: 'Least time between two eviction attempts of a pod a PDB refused' },
+    'retry-interval': durationOption('Least time between two eviction attempts of a pod a PDB refused', RETRY_INTERVAL),
   },
   examples: [
     ['cookbook k8s.remove-node --cluster-name toolsbeta --role worker_nfs', 'Remove the oldest NFS worker'],
@@ -35,9 +38,9 @@ export default defineCookbook<Args>({
       clusterName: argString(raw, 'cluster-name', { required: true }),
       role: argString(raw, 'role', { required: true }),
       hostname: argHostname(raw, 'hostname'),
-      timeoutMs: argDuration(raw, 'drain-timeout', 600_000)!,
+      timeoutMs: argDuration(raw, 'drain-timeout', DRAIN_TIMEOUT)!,
       forceUnmanaged: argFlag(raw, 'force-unmanaged'),
-      retryIntervalMs: argDuration(raw, 'retry-interval', 5000)!,
+      retryIntervalMs: argDuration(raw, 'retry-interval', RETRY_INTERVAL)!,
     }),
   validate(cluster, args) {
     requireNodeRole(cluster, args.role);

@@ -1,9 +1,12 @@
 // k8s.replace-node: add a node of the same role, then remove the old one (how operators move nodes to a new
 // image or flavor). Both halves are the add-node and remove-node steps, journaled in one run.
-import { argDuration, argHostname, argString, argVmOverrides, clusterNameOption, frozen, hostnameOption, vmOverrideOptions } from '../../lib/core/args.js';
+import { type DurationSpec, argDuration, argHostname, argString, argVmOverrides, clusterNameOption, frozen, hostnameOption, vmOverrideOptions, durationOption } from '../../lib/core/args.js';
 import { defineCookbook } from '../../lib/core/cookbook.js';
 import { addNodeSteps, preflightAddNode, removalDetails, removeNodeSteps } from '../../lib/ops/lifecycle.js';
 import { checkHostsFirst, chooseNewHostname, clusterHost, requireClusterNode, requireNodeRole } from '../../lib/ops/nodes.js';
+
+const DRAIN_TIMEOUT: DurationSpec = { default: 10 * 60_000, min: 1000, zeroMeansNoLimit: true };
+const RETRY_INTERVAL: DurationSpec = { default: 5000, min: 100, max: 10 * 60_000 };
 
 interface Args {
   clusterName: string;
@@ -21,8 +24,8 @@ export default defineCookbook<Args>({
     'cluster-name': clusterNameOption,
     hostname: hostnameOption('Node to replace'),
     ...vmOverrideOptions,
-    'drain-timeout': { type: 'string', default: '10m', describe: 'Deadline for draining the old node' },
-    'retry-interval': { type: 'string', default: '5s', describe: 'Least time between two eviction attempts of a pod a PDB refused' },
+    'drain-timeout': durationOption('Deadline for draining the old node', DRAIN_TIMEOUT),
+    'retry-interval': durationOption('Least time between two eviction attempts of a pod a PDB refused', RETRY_INTERVAL),
   },
   examples: [['cookbook k8s.replace-node --cluster-name toolsbeta --hostname toolsbeta-test-k8s-worker-3 --image debian-13', 'Move a worker to a new image']],
   parse: (raw) =>
@@ -30,8 +33,8 @@ export default defineCookbook<Args>({
       clusterName: argString(raw, 'cluster-name', { required: true }),
       hostname: argHostname(raw, 'hostname', { required: true }),
       ...argVmOverrides(raw),
-      timeoutMs: argDuration(raw, 'drain-timeout', 600_000)!,
-      retryIntervalMs: argDuration(raw, 'retry-interval', 5000)!,
+      timeoutMs: argDuration(raw, 'drain-timeout', DRAIN_TIMEOUT)!,
+      retryIntervalMs: argDuration(raw, 'retry-interval', RETRY_INTERVAL)!,
     }),
   validate(cluster, args) {
     requireNodeRole(cluster, clusterHost(cluster, args.hostname).role);

@@ -1,12 +1,15 @@
 // vm.force-reboot: hard reboot through OpenStack (for a host that no longer answers), then wait for a new
 // boot id over SSH, so "it came back" means it really rebooted.
 import type { V1Pod } from '@kubernetes/client-node';
-import { argDuration, argFlag, argHostname, argString, clusterNameOption, frozen, hostnameOption } from '../../lib/core/args.js';
+import { type DurationSpec, argDuration, argFlag, argHostname, argString, clusterNameOption, durationOption, frozen, hostnameOption } from '../../lib/core/args.js';
 import { defineCookbook } from '../../lib/core/cookbook.js';
 import { InputError, messageOf } from '../../lib/core/errors.js';
 import { isPlanned } from '../../lib/core/gate.js';
 import { isNodeReady, nodeBootId } from '../../lib/k8s/nodes.js';
 import { closeNames, clusterHost, knownHostnames } from '../../lib/ops/nodes.js';
+
+/** 0 would fail at once after resetting the host: a wait for it to come back needs some time. */
+const TIMEOUT: DurationSpec = { default: 15 * 60_000, min: 10_000, max: 24 * 3600_000 };
 
 interface Args {
   clusterName: string;
@@ -27,7 +30,7 @@ export default defineCookbook<Args>({
   options: {
     'cluster-name': clusterNameOption,
     hostname: hostnameOption('VM to reboot'),
-    timeout: { type: 'string', default: '15m', describe: 'How long to wait for the host to come back' },
+    timeout: durationOption('How long to wait for the host to come back', TIMEOUT),
     force: { type: 'boolean', default: false, describe: 'Hard-reset even a Ready node that runs pods (use k8s.reboot for those)' },
   },
   examples: [['cookbook vm.force-reboot --cluster-name toolsbeta --hostname toolsbeta-test-k8s-worker-3', 'Hard-reboot a hung worker']],
@@ -35,7 +38,7 @@ export default defineCookbook<Args>({
     frozen({
       clusterName: argString(raw, 'cluster-name', { required: true }),
       hostname: argHostname(raw, 'hostname', { required: true }),
-      timeoutMs: argDuration(raw, 'timeout', 900_000)!,
+      timeoutMs: argDuration(raw, 'timeout', TIMEOUT)!,
       force: argFlag(raw, 'force'),
     }),
   validate(cluster, args) {

@@ -155,7 +155,12 @@ export async function chooseHostToRemove(ctx: Context, roleName: string, request
       return requested;
     }
     const oldest = oldestHostname(ctx.cluster, roleName, names);
-    if (!oldest) throw new InputError(`cluster ${ctx.cluster.name} has no ${roleName} host to remove`, { context: { cluster: ctx.cluster.name, role: roleName } });
+    if (!oldest) {
+      throw new InputError(`cluster ${ctx.cluster.name} has no ${roleName} host to remove`, {
+        context: { cluster: ctx.cluster.name, role: roleName, known: [...names].sort() },
+        hint: 'check the role (kubectl get nodes shows the hosts), or name the host with --hostname',
+      });
+    }
     return oldest;
   });
 }

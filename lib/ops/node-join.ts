@@ -13,7 +13,7 @@ import { HostKeyMismatchError, HostKeyUnknownError, RemoteHostError } from '../r
 /** Every bootstrap token this tool creates has a description starting with this (how re-runs find leftovers). */
 export const TOKEN_DESCRIPTION_PREFIX = 'cluster-cookbooks:';
 /** Journal key of the ids of tokens this run (or the run it resumes) created: ids only, never the secret. */
-const TOKENS_MEMO = 'join:tokens';
+const TOKENS_MEMO = 'join:issued-ids';
 /** A cleanup's own deadline: short, and not cancelled by SIGINT (the token must not outlive the run). */
 const CLEANUP_TIMEOUT_MS = 20_000;
 

@@ -41,7 +41,10 @@ export async function requireClusterNode(kube: Kube, cluster: ClusterConfig, hos
 export function requireNodeRole(cluster: ClusterConfig, roleName: string): RoleConfig {
   const role = getRole(cluster, roleName);
   if (role.node === 'none') {
-    throw new InputError(`role ${roleName} of cluster ${cluster.name} is not a Kubernetes node role`, { context: { cluster: cluster.name, role: roleName } });
+    throw new InputError(`role ${roleName} of cluster ${cluster.name} is not a Kubernetes node role`, {
+      context: { cluster: cluster.name, role: roleName },
+      hint: `choose a role whose hosts are Kubernetes nodes: ${Object.keys(cluster.roles).filter((r) => cluster.roles[r]?.node !== 'none').join(', ')}`,
+    });
   }
   return role;
 }

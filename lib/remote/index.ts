@@ -128,10 +128,15 @@ export class Remote {
     return this.ctx.cluster.ssh.sudo;
   }
 
+  /** The last address each name resolved to: a cleanup after an interrupt reuses it (the resolver obeys the run's signal). */
+  readonly #lastResolved = new Map<string, ResolvedHost>();
+
   /** Validates a host and finds its address: raw addresses use cluster.ssh.port, names go to the resolver. */
-  async #resolve(host: string): Promise<ResolvedHost> {
+  async #resolve(host: string, cleanup = false): Promise<ResolvedHost> {
     const t = validateTarget(host);
     if (t.kind === 'address') return { host, address: host, port: this.ctx.cluster.ssh.port };
+    const known = cleanup ? this.#lastResolved.get(host) : undefined;
+    if (known) return known;
     let answer: { address: string; port: number };
     try {
       answer = await this.deps.resolveHost(host);
@@ -139,7 +144,9 @@ export class Remote {
       if (err instanceof CookbookError) throw err;
       throw new HostUnreachableError(`cannot resolve ${host}: ${messageOf(err)}`, { context: { host }, cause: err, hint: 'check the host name, the cluster domain and that the server exists' });
     }
-    return validateResolved(host, answer);
+    const resolved = validateResolved(host, answer);
+    this.#lastResolved.set(host, resolved);
+    return resolved;
   }
 
   /** The command as an argv with sudo applied, and as the quoted line that is sent. */
@@ -155,7 +162,7 @@ export class Remote {
     const deadline = new Deadline(deadlineMs, this.ctx.clock);
     // A cleanup (opts.cleanup) must still run after the run was interrupted: only its own deadline and signal apply.
     const signal = opts.cleanup ? opts.signal : combineSignals(this.ctx.signal, opts.signal);
-    const target = await this.#resolve(host);
+    const target = await this.#resolve(host, opts.cleanup);
     if (opts.stdinSecret && typeof opts.stdin === 'string') registerSecret(opts.stdin);
     this.ctx.log.debug(`ssh ${host}: ${mutating ? 'run' : 'read'} ${command}`, { host, address: target.address, port: target.port, command });
     let result: CommandResult | undefined;

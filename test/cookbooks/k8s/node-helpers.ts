@@ -1,0 +1,58 @@
+// Helpers of the node lifecycle tests: seeded choices (printed, so a failure can be replayed), runs killed by
+// a failpoint (asserted dead by SIGKILL), and the lab's bootstrap tokens as kubectl shows them.
+import { strict as assert } from 'node:assert';
+import type { TestLab } from '../../helpers/lab.js';
+import { kubectlJson, type labRunner } from '../../helpers/lab-cli.js';
+
+/** A small deterministic PRNG (mulberry32). */
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * Seeded choices for one suite: the seed comes from NODE_TEST_SEED (to replay) or the clock, and is printed
+ * with the command that replays it.
+ */
+export function seededChoices(suite: string): { seed: number; pick<T>(items: readonly T[], n: number): T[] } {
+  const seed = process.env.NODE_TEST_SEED ? Number(process.env.NODE_TEST_SEED) : Date.now() % 1_000_000;
+  // eslint-disable-next-line no-console
+  console.log(`      ${suite}: seed ${seed} (replay with NODE_TEST_SEED=${seed})`);
+  const rand = mulberry32(seed);
+  return {
+    seed,
+    pick<T>(items: readonly T[], n: number): T[] {
+      const pool = [...items];
+      const out: T[] = [];
+      while (out.length < n && pool.length) out.push(pool.splice(Math.floor(rand() * pool.length), 1)[0]!);
+      return out;
+    },
+  };
+}
+
+/** Runs a cookbook with a failpoint that kills it, and asserts that it died by SIGKILL (not of something else). */
+export async function runKilled(cb: ReturnType<typeof labRunner>, cookbook: string, args: string[], failpoint: string): Promise<void> {
+  const p = cb.start(cookbook, args, { env: { COOKBOOK_FAILPOINTS: failpoint }, timeoutMs: 120_000 });
+  const out = await p;
+  assert.equal(out.signal, 'SIGKILL', `${failpoint}: the run died by SIGKILL (exit ${out.exitCode}; ${out.stderr.slice(-400)})`);
+}
+
+/** Bootstrap tokens in the lab (kubectl): id and description. */
+export async function bootstrapTokens(lab: TestLab): Promise<{ id: string; description: string }[]> {
+  const list = await kubectlJson(lab, ['get', 'secrets', '-n', 'kube-system', '--field-selector', 'type=bootstrap.kubernetes.io/token']);
+  const dec = (v: string | undefined): string => (v ? Buffer.from(v, 'base64').toString('utf8') : '');
+  return (list.items as { data?: Record<string, string> }[]).map((s) => ({ id: dec(s.data?.['token-id']), description: dec(s.data?.description) }));
+}
+
+/** The next numbered name of `base` (`base-N` with N one above the highest among `names`). */
+export function nextIndexName(names: readonly string[], base: string): string {
+  const re = new RegExp(`^${base}-(\\d+)$`);
+  const max = Math.max(0, ...names.map((n) => Number(re.exec(n)?.[1] ?? 0)));
+  return `${base}-${max + 1}`;
+}
