@@ -1,6 +1,6 @@
 // Shared set-up of the SSH layer's integration tests: a Remote client wired to real sshd hosts started by
 // scripts/servers/sshd.ts, with an in-memory log and its own gate.
-import { readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import type { ClientContext } from '../../../lib/core/client.js';
 import { systemClock } from '../../../lib/core/clock.js';
 import { Gate } from '../../../lib/core/gate.js';
@@ -77,6 +77,58 @@ export function processList(): string[] {
     }
   }
   return out;
+}
+
+/**
+ * Polls the process list until `seen` holds for one of its command lines (a remote command is running), and
+ * returns that snapshot: a check of "no process shows X" then looks at a list known to hold the command.
+ */
+export async function processListWhile(seen: (cmdline: string) => boolean, what: string, timeoutMs = 20_000): Promise<string[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const list = processList();
+    if (list.some(seen)) return list;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} to show in the process list`);
+    await sleep(10);
+  }
+}
+
+/** Resolves once `path` exists (polled), or rejects after the timeout naming it. */
+export function waitForPath(path: string, timeoutMs = 20_000): Promise<void> {
+  return until(() => existsSync(path), path, timeoutMs);
+}
+
+/** PIDs of the processes on this machine whose command line is exactly `cmdline` (argv joined by spaces). */
+export function pidsOf(cmdline: string): number[] {
+  const out: number[] = [];
+  for (const e of readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      if (readFileSync(`/proc/${e}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ') === cmdline) out.push(Number(e));
+    } catch {
+      // ended meanwhile
+    }
+  }
+  return out;
+}
+
+/** True while a process with this PID exists. */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Polls until `condition` holds, or rejects after the timeout naming `what`. */
+export async function until(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(10);
+  }
 }
 
 /** Promise-based sleep. */

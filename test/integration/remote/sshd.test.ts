@@ -31,12 +31,8 @@ import { execCommand } from '../../../lib/remote/exec.js';
 import { KnownHosts } from '../../../lib/remote/known-hosts.js';
 import { descendantsOf } from '../../../scripts/servers/common.js';
 import { type SshdHosts, requireSshd, sshKeygen, startSshdHosts } from '../../../scripts/servers/sshd.js';
-import { type TestRemote, logins, makeRemote, processList, sleep } from './helpers.js';
-
-async function waitForFile(path: string): Promise<void> {
-  for (let i = 0; i < 200 && !existsSync(path); i++) await sleep(10);
-  assert.ok(existsSync(path), `${path} never appeared`);
-}
+import { refused } from '../../helpers/net.js';
+import { type TestRemote, alive, logins, makeRemote, pidsOf, processListWhile, until, waitForPath } from './helpers.js';
 
 const NAMES = [...Array.from({ length: 50 }, (_, i) => `h${i + 1}`), 'jump'];
 
@@ -129,16 +125,19 @@ describe('remote against real sshd hosts', function () {
     it('re-establishes a connection that dropped', async () => {
       await t.remote.query('h3', ['true']);
       const before = logins(set, 'h3');
-      // Kill the per-connection sshd processes (not the listener): the client's connection drops.
-      for (const pid of descendantsOf(set.host('h3').pid)) process.kill(pid, 'SIGKILL');
-      await sleep(200);
+      // Kill the per-connection sshd processes (not the listener): the client's connection drops. Whether the
+      // client has noticed yet or not, the next command must reconnect.
+      const killed = descendantsOf(set.host('h3').pid);
+      assert.ok(killed.length > 0, 'a per-connection sshd process to kill');
+      for (const pid of killed) process.kill(pid, 'SIGKILL');
+      await until(() => !killed.some(alive), 'the killed sshd processes to be gone');
       assert.equal((await t.remote.query('h3', ['hostname'])).stdout, 'h3\n');
       assert.equal(logins(set, 'h3') - before, 1);
     });
 
     it('reports a host that closes mid-command as ChannelClosedError', async () => {
-      const running = t.remote.query('h6', ['sleep', '5']).catch((e: unknown) => e);
-      await sleep(400);
+      const running = t.remote.query('h6', ['sleep', '5.2718']).catch((e: unknown) => e);
+      await until(() => pidsOf('sleep 5.2718').length > 0, 'the command to run on h6');
       await set.kill('h6');
       const err = await running;
       assert.ok(err instanceof ChannelClosedError, String(err));
@@ -149,10 +148,12 @@ describe('remote against real sshd hosts', function () {
     });
 
     it('stops waiting for a command that exceeds its deadline and closes its channel', async () => {
-      const t0 = Date.now();
-      const err = await t.remote.query('h7', ['sleep', '3.3142'], { timeoutMs: 500 }).catch((e: unknown) => e);
+      const err = await t.remote.query('h7', ['sleep', '30.3142'], { timeoutMs: 500 }).catch((e: unknown) => e);
+      // Proof that it stopped waiting rather than seeing the command end: the command still runs.
+      const still = pidsOf('sleep 30.3142');
+      for (const pid of still) process.kill(pid, 'SIGKILL');
       assert.ok(err instanceof RemoteTimeoutError, String(err));
-      assert.ok(Date.now() - t0 < 2_000);
+      assert.equal(still.length, 1, 'the command was still running when the wait ended');
       assert.match(err.message, /did not finish within 500ms; its channel was closed/);
       assert.equal(err.context.host, 'h7');
       assert.match(err.hint!, /may still be running/);
@@ -203,7 +204,7 @@ describe('remote against real sshd hosts', function () {
       const sock = join(set.dir, 'agent.sock');
       const agent = spawn('ssh-agent', ['-D', '-a', sock], { stdio: 'ignore' });
       try {
-        await waitForFile(sock);
+        await waitForPath(sock);
         execFileSync('ssh-add', ['-q', set.identityFile], { env: { ...process.env, SSH_AUTH_SOCK: sock }, stdio: 'ignore' });
         const s = await makeRemote(set, { knownHosts, identityFile: '', options: { agentSocket: sock } });
         try {
@@ -279,14 +280,17 @@ describe('remote against real sshd hosts', function () {
 
     it('enforces the overall deadline: running commands time out, the rest never start', async () => {
       const hosts = ['h21', 'h22', 'h23', 'h24', 'h25', 'h26'];
-      const err = await t.remote.runOnHosts(hosts, ['sleep', '3'], { readOnly: true, concurrency: 2, overallTimeoutMs: 800 }).catch((e: unknown) => e);
+      const err = await t.remote.runOnHosts(hosts, ['sleep', '30.2718'], { readOnly: true, concurrency: 2, overallTimeoutMs: 800 }).catch((e: unknown) => e);
+      // The deadline ended the wait, not the commands: both that started still run.
+      const still = pidsOf('sleep 30.2718');
+      for (const pid of still) process.kill(pid, 'SIGKILL');
+      assert.equal(still.length, 2, 'the two started commands were still running when the deadline ended the wait');
       assert.ok(err instanceof RemoteBatchError);
       const r = err.result!;
       assert.equal(r.failed.length, 2);
       assert.ok(r.results.filter((x) => x.status === 'failed').every((x) => x.error instanceof RemoteTimeoutError));
       assert.equal(r.skipped.length, 4);
       assert.ok(r.results.filter((x) => x.status === 'skipped').every((x: HostResult) => x.skipReason === 'deadline'));
-      assert.ok(r.durationMs < 2_500);
     });
   });
 
@@ -298,13 +302,15 @@ describe('remote against real sshd hosts', function () {
     it('sends a secret through stdin, never the command line, and redacts it in errors and logs', async () => {
       const h = set.host('h26');
       const out = join(h.dir, 'received');
-      const seen: string[][] = [];
-      const running = t.remote.run('h26', ['sh', '-c', 'cat > "$1"; sleep 0.4; kubeadm token create --print-join-command', 'sh', out], { stdin: SECRET, stdinSecret: true });
-      await sleep(250);
-      seen.push(processList());
+      const release = join(h.dir, 'release-stdin');
+      // The command holds until the test has looked at the process list (no guess at how long it runs).
+      const script = 'cat > "$1"; while [ ! -e "$2" ]; do sleep 0.02; done; kubeadm token create --print-join-command';
+      const running = t.remote.run('h26', ['sh', '-c', script, 'sh', out, release], { stdin: SECRET, stdinSecret: true });
+      const during = await processListWhile((c) => c.includes(release), 'the remote command on h26');
+      writeFileSync(release, '');
       await running;
       assert.equal(readFileSync(out, 'utf8'), SECRET);
-      assert.ok(!seen.flat().some((c) => c.includes(SECRET)), 'the secret is in no process command line');
+      assert.ok(!during.some((c) => c.includes(SECRET)), 'the secret is in no process command line');
       assert.ok(set.calls('h26').some((c) => c[0] === 'kubeadm'));
       assert.ok(!readFileSync(h.callsLog, 'utf8').includes(SECRET));
 
@@ -320,13 +326,16 @@ describe('remote against real sshd hosts', function () {
       const h = set.host('h27');
       const modeOut = join(h.dir, 'mode');
       const copyOut = join(h.dir, 'copy');
+      const release = join(h.dir, 'release-file');
       let path = '';
       const running = t.remote.runWithSecretFile('h27', SECRET, (p) => {
         path = p;
-        return ['sh', '-c', 'stat -c %a "$1" > "$2"; cat "$1" > "$3"; kubeadm join --config "$1"; sleep 0.4', 'sh', p, modeOut, copyOut];
+        return ['sh', '-c', 'stat -c %a "$1" > "$2"; cat "$1" > "$3"; kubeadm join --config "$1"; while [ ! -e "$4" ]; do sleep 0.02; done', 'sh', p, modeOut, copyOut, release];
       });
-      await sleep(250);
-      const during = processList();
+      // Looked at while the command runs (it holds until released), after the file was read.
+      await waitForPath(copyOut);
+      const during = await processListWhile((c) => c.includes(release), 'the remote command on h27');
+      writeFileSync(release, '');
       await running;
       assert.match(path, /^\/tmp\/\.cc-secret-[0-9a-f]{24}$/);
       assert.equal(readFileSync(modeOut, 'utf8').trim(), '600');
@@ -423,7 +432,10 @@ describe('remote against real sshd hosts', function () {
       set.setRebootMode('h34', 'never-return');
       const req = await t.remote.reboot('h34');
       assert.ok(!isPlanned(req));
-      const err = await t.remote.waitRebootSince('h34', req.previousBootId, { timeoutMs: 2_000 }).catch((e: unknown) => e);
+      // Down first (the shim powers off in the background), so the wait can only end as "never came back".
+      const h34 = set.host('h34');
+      await until(() => refused(h34.address, h34.port), 'h34 to go down');
+      const err = await t.remote.waitRebootSince('h34', req.previousBootId, { timeoutMs: 1_000 }).catch((e: unknown) => e);
       assert.ok(err instanceof RebootNeverCameBackError, String(err));
       assert.match(err.message, /h34 has been unreachable since/);
       assert.equal(err.context.address, set.host('h34').address);
