@@ -6,6 +6,7 @@ import { LineCounter, parseDocument } from 'yaml';
 import { InputError } from '../core/errors.js';
 import { expandPath } from '../core/paths.js';
 import { type ClusterConfig, clusterSchema } from './schema.js';
+import { suggest } from './suggest.js';
 
 /** A malformed inventory file: names the file, the path inside it and what is wrong. */
 export class InventoryError extends InputError {}
@@ -156,7 +157,8 @@ export function getCluster(inventory: Inventory, name: string): ClusterConfig {
   const cluster = inventory.clusters.get(name);
   if (!cluster) {
     const known = [...inventory.clusters.keys()].sort();
-    throw new InputError(`unknown cluster "${name}"; known clusters: ${known.join(', ') || '(none)'}`, {
+    const close = suggest(name, known);
+    throw new InputError(`unknown cluster "${name}"; ${close.length ? `did you mean ${close.join(', ')}? ` : ''}known clusters: ${known.join(', ') || '(none)'}`, {
       context: { cluster: name, inventory: inventory.dirs },
       hint: 'pick one of the known clusters or add its file with --inventory DIR',
     });

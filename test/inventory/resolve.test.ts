@@ -68,6 +68,11 @@ describe('names the operator types', () => {
   });
 
   describe('findCluster', () => {
+    it('an unknown cluster suggests the closest name', () => {
+      inputError(() => findCluster('toolbeta', [join(ROOT, 'inventory')]), /^unknown cluster "toolbeta"; did you mean toolsbeta\? known clusters: local, tools, toolsbeta$/);
+    });
+
+
     it('finds inventory clusters and lists the known ones with a hint naming lab up', () => {
       assert.equal(findCluster('tools', [join(ROOT, 'inventory')]).name, 'tools');
       inputError(() => findCluster('nolab-here', [join(ROOT, 'inventory')]), /unknown cluster "nolab-here"; known clusters: local, tools, toolsbeta/);
