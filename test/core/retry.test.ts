@@ -143,8 +143,20 @@ describe('retry and waitFor', () => {
 
   it('long sleeps re-arm their timer in chunks and end on time', async () => {
     const clock = realClock({ maxChunkMs: 10 });
+    // Watch the timers the sleep arms (a thin wrapper over Node's own setTimeout, restored at once).
+    const real = globalThis.setTimeout;
+    const armed: number[] = [];
+    globalThis.setTimeout = ((fn: () => void, ms?: number) => {
+      armed.push(ms ?? 0);
+      return real(fn, ms);
+    }) as typeof setTimeout;
     const t0 = Date.now();
-    await clock.sleep(45);
+    try {
+      await clock.sleep(45);
+    } finally {
+      globalThis.setTimeout = real;
+    }
     assert.ok(Date.now() - t0 >= 44, `woke after ${Date.now() - t0} ms`);
+    assert.ok(armed.length >= 2 && armed.every((ms) => ms <= 10), `timers armed: ${armed.join(', ')}`);
   });
 });
