@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, w
 import { join, resolve } from 'node:path';
 import yargs from 'yargs';
 import { ExitCode, InputError, UnknownCookbookError, UsageError, messageOf } from '../core/errors.js';
-import { compiledRoot } from '../core/paths.js';
+import { compiledRoot, packageRoot } from '../core/paths.js';
 import { discover, loadCookbook } from './discovery.js';
 import { type RunIO, reportEarlyError } from './report.js';
 
@@ -178,7 +178,18 @@ export async function validateCookbookArgs(cookbook: string, args: readonly stri
   }
   if ((argv._ as unknown[]).length) throw new UsageError(`arguments of ${cookbook}: unexpected ${(argv._ as unknown[]).join(' ')}`);
   if (argv['dry-run']) throw new UsageError('a scheduled run with --dry-run would change nothing, ever; drop --dry-run');
-  loaded.definition.parse(argv);
+  const def = loaded.definition;
+  const parsed = def.parse(argv);
+  // Also what a run checks before its lock: the cluster exists in the inventory the timer will use, and the
+  // cookbook accepts the arguments for it (roles, hosts). A lab is not started for this.
+  const clusterName = def.cluster ? def.cluster(parsed) : (parsed as { clusterName?: string }).clusterName;
+  if (clusterName !== undefined) {
+    const given = argv.inventory as string[] | undefined;
+    const dirs = given?.length ? given : [join(packageRoot(), 'inventory'), ...(process.env.COOKBOOK_INVENTORY ?? '').split(':').filter((d) => d.trim())];
+    const { findCluster } = await import('../inventory/resolve.js');
+    const cluster = findCluster(clusterName, dirs);
+    def.validate?.(cluster, parsed);
+  }
 }
 
 /** One installed schedule, as list shows it. */

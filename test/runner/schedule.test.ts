@@ -117,6 +117,9 @@ describe('cookbook schedule', function () {
       [['install', 'k8s.reboot', '--', '--cluster-name', 'tools', '--all'], 2, /needs --on-calendar/],
       [['install', 'k8s.reboot', '--on-calendar', 'daily', '--name', 'bad name', '--', '--cluster-name', 'tools', '--all'], 2, /not a valid systemd unit name/],
       [['frobnicate'], 2, /unknown schedule action "frobnicate"/],
+      // Checked as a run would before its lock: the cluster, and the cookbook's arguments against it.
+      [['install', 'k8s.reboot', '--on-calendar', 'daily', '--', '--cluster-name', 'no-such-cluster', '--all'], 2, /no-such-cluster/],
+      [['install', 'k8s.add-node', '--on-calendar', 'daily', '--', '--cluster-name', 'tools', '--role', 'wrker'], 2, /wrker/],
     ];
     for (const [args, code, message] of cases) {
       // --unit-dir belongs before the "--" that starts the cookbook's arguments.
@@ -132,14 +135,16 @@ describe('cookbook schedule', function () {
     const dir = tempDir('cc-units-');
     writeFileSync(join(dir, 'foreign.service'), '[Service]\nExecStart=/bin/true\n');
     writeFileSync(join(dir, 'foreign.timer'), '[Timer]\nOnCalendar=daily\n');
+    // The inventory directory must exist: install checks the cluster in it as the timer's run would.
+    const inventory = tempDir('cc-inv-');
     const r = await runCli(['schedule', 'install', 'k8s.reboot', '--on-calendar', 'daily', '--unit-dir', dir, '--name', 'weekly-reboot', '--json', '--', '--cluster-name', 'toolsbeta', '--role', 'worker_nfs'], {
-      env: { COOKBOOK_INVENTORY: '/srv/inventory' },
+      env: { COOKBOOK_INVENTORY: inventory },
     });
     assert.equal(r.code, 0, r.stderr);
     const out = JSON.parse(r.stdout) as { installed: string; command: string[] };
     assert.equal(out.installed, 'weekly-reboot');
     assert.deepEqual(out.command.slice(2), ['k8s.reboot', '--cluster-name', 'toolsbeta', '--role', 'worker_nfs', '--yes']);
-    assert.match(readFileSync(join(dir, 'weekly-reboot.service'), 'utf8'), /^Environment=COOKBOOK_INVENTORY=\/srv\/inventory$/m);
+    assert.ok(readFileSync(join(dir, 'weekly-reboot.service'), 'utf8').split('\n').includes(`Environment=COOKBOOK_INVENTORY=${inventory}`));
     const list = JSON.parse((await runCli(['schedule', 'list', '--unit-dir', dir, '--json'])).stdout) as { name: string }[];
     assert.deepEqual(list.map((s) => s.name), ['weekly-reboot']);
     const rm = await runCli(['schedule', 'remove', 'foreign', '--unit-dir', dir]);
