@@ -3,7 +3,6 @@
 // A lab is identified by its state directory; the default one is found by cluster name.
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import yargs from 'yargs';
@@ -11,8 +10,13 @@ import { LabError, UsageError, exitCodeOf, messageOf } from '../core/errors.js';
 import { parseFaults } from './admin.js';
 import { LabClient } from './client.js';
 import type { DaemonOptions } from './daemon.js';
-import { type LabInfo, STATE_FILES, ensureStateDir, labStateDir, readLabInfo, removeStateDir } from './state.js';
+import { isLabDaemon, listRunningLabs, pidAlive } from './running.js';
+import { stopLab } from './stop.js';
+import { type LabInfo, STATE_FILES, ensureStateDir, labStateDir, readLabInfo } from './state.js';
 import type { LabFaults } from './world.js';
+
+export { findLabInventoryDir, isLabDaemon, listRunningLabs, pidAlive } from './running.js';
+export { labPorts, stopLab } from './stop.js';
 
 /** Where labMain writes (tests capture it). */
 export interface LabIO {
@@ -23,32 +27,6 @@ export interface LabIO {
 const defaultIO: LabIO = { stdout: (t) => process.stdout.write(t), stderr: (t) => process.stderr.write(t) };
 
 const START_LOCK = '.start.lock';
-
-/** True when a process with this pid exists and is not a zombie. */
-export function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-  try {
-    // A zombie still answers kill(0) until its parent reaps it; it holds no ports any more.
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return true;
-  }
-}
-
-/** True when `pid` is a lab daemon (so a recycled pid is never signalled). */
-export function isLabDaemon(pid: number): boolean {
-  try {
-    const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-    return cmd.some((a) => a.endsWith('/daemon.js')) && cmd.includes('--options');
-  } catch {
-    return pidAlive(pid);
-  }
-}
 
 /** The running lab of this cluster (state dir), or undefined when none answers. */
 export async function findLab(clusterName: string, stateDir?: string): Promise<LabInfo | undefined> {
@@ -126,6 +104,8 @@ export async function startLabProcess(o: StartOptions): Promise<{ info: LabInfo;
     child.unref();
     const pid = child.pid;
     if (pid === undefined) throw new LabError('lab: could not start the lab process', { context: { stateDir: dir } });
+    // Kept until `lab down` has seen the process exit: lab.json goes away while the daemon is still stopping.
+    writeFileSync(join(dir, STATE_FILES.pid), `${pid}\n`, { mode: 0o600 });
     for (;;) {
       const info = readLabInfo(dir);
       if (info?.pid === pid && (await new LabClient(info).healthy())) return { info, started: true };
@@ -153,63 +133,6 @@ export async function ensureLab(o: { clusterName: string; stateDir?: string; onS
   o.onStart?.(`starting the ${o.clusterName} lab (cookbook lab up)…`);
   const { info } = await startLabProcess({ ...o.options, clusterName: o.clusterName, stateDir: o.stateDir });
   return info;
-}
-
-/** Resolves when nothing accepts connections on address:port (true) or the deadline passed (false). */
-function portClosed(address: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const sock = connect({ host: address, port });
-    sock.setTimeout(1000);
-    sock.once('connect', () => {
-      sock.destroy();
-      resolve(false);
-    });
-    sock.once('timeout', () => {
-      sock.destroy();
-      resolve(false);
-    });
-    sock.once('error', () => resolve(true));
-  });
-}
-
-/** Every address:port a lab listened on, from its lab.json. */
-export function labPorts(info: LabInfo): { address: string; port: number }[] {
-  const out = [info.endpoints.kubernetes, info.endpoints.openstack, info.endpoints.admin]
-    .filter(Boolean)
-    .map((u) => new URL(u))
-    .map((u) => ({ address: u.hostname, port: Number(u.port) }));
-  for (const h of info.hosts) out.push({ address: h.address, port: h.port });
-  return out;
-}
-
-/** Stops a lab by its pid (SIGTERM, SIGKILL after a deadline), checks its ports are closed, removes its state. */
-export async function stopLab(clusterName: string, stateDir?: string, io: LabIO = defaultIO): Promise<{ wasRunning: boolean }> {
-  const dir = labStateDir(clusterName, stateDir);
-  const info = readLabInfo(dir);
-  let wasRunning = false;
-  if (info && pidAlive(info.pid) && isLabDaemon(info.pid)) {
-    wasRunning = true;
-    process.kill(info.pid, 'SIGTERM');
-    let end = Date.now() + 10_000;
-    while (pidAlive(info.pid) && Date.now() < end) await sleep(50);
-    if (pidAlive(info.pid)) {
-      io.stderr(`lab ${clusterName}: pid ${info.pid} ignored SIGTERM for 10 s, sending SIGKILL\n`);
-      process.kill(info.pid, 'SIGKILL');
-      end = Date.now() + 5000;
-      while (pidAlive(info.pid) && Date.now() < end) await sleep(50);
-      if (pidAlive(info.pid)) throw new LabError(`lab ${clusterName}: pid ${info.pid} survived SIGKILL`, { context: { pid: info.pid } });
-    }
-  }
-  if (info) {
-    const open: string[] = [];
-    for (const p of labPorts(info)) if (!(await portClosed(p.address, p.port))) open.push(`${p.address}:${p.port}`);
-    if (open.length) {
-      throw new LabError(`lab ${clusterName}: still listening after stop: ${open.join(', ')}`, { context: { pid: info.pid, open }, hint: 'find the process with: ss -ltnp' });
-    }
-  }
-  const { left } = removeStateDir(dir);
-  if (left.length) io.stderr(`lab ${clusterName}: left ${dir} in place: it holds files the lab did not write (${left.join(', ')})\n`);
-  return { wasRunning };
 }
 
 function describeLab(info: LabInfo): string {
@@ -252,10 +175,25 @@ export function parseFaultArgs(values: string[]): LabFaults {
   }
 }
 
+/** `lab status` without a name: one line per running lab (or one JSON object listing them); 1 when none runs. */
+function listLabs(labs: LabInfo[], json: boolean, io: LabIO): number {
+  if (json) {
+    io.stdout(JSON.stringify({ running: labs.length > 0, labs: labs.map(publicInfo) }) + '\n');
+    return labs.length > 0 ? 0 : 1;
+  }
+  if (labs.length === 0) {
+    io.stderr('no lab is running; start one with: cookbook lab up [--cluster-name NAME]\n');
+    return 1;
+  }
+  const rows = labs.map((l) => `  ${l.clusterName.padEnd(20)}${String(l.pid).padEnd(9)}${String(l.speed).padEnd(7)}${String(l.hosts.length).padEnd(7)}${l.startedAt.padEnd(26)}${l.stateDir}`);
+  io.stdout([`${labs.length} lab${labs.length === 1 ? '' : 's'} running (details: cookbook lab status --cluster-name NAME)`, '  NAME'.padEnd(22) + 'PID'.padEnd(9) + 'SPEED'.padEnd(7) + 'HOSTS'.padEnd(7) + 'SINCE'.padEnd(26) + 'STATE DIR', ...rows].join('\n') + '\n');
+  return 0;
+}
+
 /** The parsed arguments labMain acts on. */
 interface LabArgs {
   _: (string | number)[];
-  clusterName: string;
+  clusterName?: string;
   stateDir?: string;
   json: boolean;
   control: number;
@@ -277,7 +215,7 @@ export async function labMain(argv: string[], io: LabIO = defaultIO): Promise<nu
   let args: LabArgs;
   try {
     const y = yargs(argv)
-      .option('cluster-name', { type: 'string', default: 'local', describe: 'Cluster the lab models (inventory/local.yaml; other names get prefix NAME-k8s)' })
+      .option('cluster-name', { type: 'string', describe: 'Cluster the lab models (default local; inventory/local.yaml, other names get prefix NAME-k8s). `status` without it lists every running lab' })
       .option('state-dir', { type: 'string', describe: 'State directory (default: $XDG_STATE_HOME/cluster-cookbooks/labs/NAME)' })
       .option('json', { type: 'boolean', default: false, describe: 'Print one JSON object' })
       .scriptName('cookbook lab')
@@ -333,6 +271,14 @@ export async function labMain(argv: string[], io: LabIO = defaultIO): Promise<nu
   const command = String(args._[0]);
   try {
     if (!['up', 'down', 'status'].includes(command) || args._.length > 1) throw new UsageError(`unknown lab command: ${args._.join(' ')}`);
+    if (command === 'status' && args.clusterName === undefined && args.stateDir === undefined) {
+      const named = listRunningLabs();
+      // Counters belong to one lab: resetting needs it named, unless only one runs.
+      if (!args.resetCounters) return listLabs(named, args.json, io);
+      if (named.length !== 1) throw new UsageError(`--reset-counters: name the lab with --cluster-name (${named.length} labs run${named.length ? `: ${named.map((l) => l.clusterName).join(', ')}` : ''})`);
+      args.clusterName = named[0]!.clusterName;
+    }
+    args.clusterName ??= 'local';
     // The name becomes host names, a kubeconfig context and a directory: it must be a DNS label.
     if (!/^[a-z0-9]([-a-z0-9]{0,40}[a-z0-9])?$/.test(args.clusterName)) throw new UsageError(`--cluster-name ${JSON.stringify(args.clusterName)}: must be a DNS label (lowercase letters, digits and "-")`);
     const counts = { control: args.control, workers: args.workers, workersNfs: args.workersNfs, ingress: args.ingress, etcd: args.etcd };
@@ -360,12 +306,13 @@ export async function labMain(argv: string[], io: LabIO = defaultIO): Promise<nu
       return 0;
     }
     if (command === 'down') {
-      const { wasRunning } = await stopLab(args.clusterName, args.stateDir, io);
-      if (args.json) io.stdout(JSON.stringify({ clusterName: args.clusterName, stopped: wasRunning }) + '\n');
-      else io.stdout(wasRunning ? `lab ${args.clusterName} stopped; state removed\n` : `no lab ${args.clusterName} was running; nothing to stop\n`);
+      const { wasRunning, pid } = await stopLab(args.clusterName, args.stateDir, io);
+      if (args.json) io.stdout(JSON.stringify({ clusterName: args.clusterName, stopped: wasRunning, ...(pid ? { pid } : {}) }) + '\n');
+      else io.stdout(wasRunning ? `lab ${args.clusterName} stopped (pid ${pid} exited); state removed\n` : `no lab ${args.clusterName} was running; nothing to stop\n`);
       return 0;
     }
-    const info = await findLab(args.clusterName, args.stateDir);
+    const clusterName = args.clusterName;
+    const info = await findLab(clusterName, args.stateDir);
     if (!info) {
       const dir = labStateDir(args.clusterName, args.stateDir);
       if (args.json) io.stdout(JSON.stringify({ running: false, clusterName: args.clusterName, stateDir: dir }) + '\n');

@@ -25,6 +25,7 @@ import {
 import { type LabFaults, type LabRole, type LabTimings, World } from './world.js';
 
 export type { LabInfo } from './state.js';
+export { findLabInventoryDir, listRunningLabs } from './running.js';
 
 /** Options of startLab. Counts are per inventory role. */
 export interface LabOptions {

@@ -8,6 +8,9 @@ import { LabError } from '../core/errors.js';
 import { defaultStateDir, packageRoot } from '../core/paths.js';
 import { loadClusterFile } from '../inventory/load.js';
 import type { ClusterConfig } from '../inventory/schema.js';
+import { DAEMON_PID, LAB_JSON, readLabInfo } from './running.js';
+
+export { readLabInfo };
 
 /** File names inside a lab state directory. */
 export const STATE_FILES = Object.freeze({
@@ -16,9 +19,10 @@ export const STATE_FILES = Object.freeze({
   key: 'id_ed25519',
   publicKey: 'id_ed25519.pub',
   knownHosts: 'known_hosts',
-  labJson: 'lab.json',
+  labJson: LAB_JSON,
   inventory: 'inventory.yaml',
   log: 'lab.log',
+  pid: DAEMON_PID,
 });
 
 /** One host as lab.json lists it. */
@@ -63,16 +67,6 @@ export function writeStateFile(dir: string, name: string, content: string, mode 
   writeFileSync(tmp, content, { mode });
   chmodSync(tmp, mode);
   renameSync(tmp, target);
-}
-
-/** lab.json of a state directory, or undefined when there is none (or it is unreadable). */
-export function readLabInfo(dir: string): LabInfo | undefined {
-  try {
-    const info = JSON.parse(readFileSync(join(dir, STATE_FILES.labJson), 'utf8')) as LabInfo;
-    return typeof info.pid === 'number' && info.endpoints ? info : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /**

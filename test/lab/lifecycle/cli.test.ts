@@ -4,7 +4,7 @@ import { refused } from '../../helpers/net.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadClusterFile } from '../../../lib/inventory/load.js';
-import { type LabIO, ensureLab, findLab, labMain, labPorts, pidAlive } from '../../../lib/lab/cli.js';
+import { type LabIO, ensureLab, findLab, findLabInventoryDir, labMain, labPorts, pidAlive } from '../../../lib/lab/cli.js';
 import { LabClient } from '../../../lib/lab/client.js';
 import { type LabInfo, readLabInfo } from '../../../lib/lab/state.js';
 
@@ -142,12 +142,54 @@ describe('lab lifecycle (cookbook lab up|status|down, detached daemon)', functio
     await assert.rejects(client.host('nope'), /404 no lab host named nope/);
   });
 
+  it('status without --cluster-name lists every running lab; findLabInventoryDir finds one by name', async () => {
+    const up = await lab(['up', '--cluster-name', 'second', '--speed', '20', '--control', '1', '--workers', '1', '--workers-nfs', '0', '--ingress', '0', '--etcd', '0']);
+    assert.equal(up.code, 0, up.err);
+    const dir = join(xdg, 'cluster-cookbooks', 'labs', 'second');
+    started.push(readLabInfo(dir)!);
+    const human = await lab(['status']);
+    assert.equal(human.code, 0, human.err);
+    assert.match(human.out, /^2 labs running/);
+    for (const name of ['lifecycle', 'second']) {
+      const info = readLabInfo(join(xdg, 'cluster-cookbooks', 'labs', name))!;
+      assert.match(human.out, new RegExp(`^  ${name}\\s+${info.pid}\\s+20\\s+${info.hosts.length}\\s+\\S+\\s+${join(xdg, 'cluster-cookbooks', 'labs', name)}$`, 'm'));
+    }
+    const json = await lab(['status', '--json']);
+    const listed = JSON.parse(json.out) as { running: boolean; labs: { clusterName: string; adminToken?: string }[] };
+    assert.deepEqual(listed.labs.map((l) => l.clusterName), ['lifecycle', 'second']);
+    assert.ok(listed.labs.every((l) => l.adminToken === undefined), 'no admin token in the listing');
+    // Counters belong to one lab: with two running, the lab must be named.
+    assert.equal((await lab(['status', '--reset-counters'])).code, 2);
+
+    // What `--cluster-name second` without --inventory resolves to: the lab's own state dir with its inventory.
+    assert.equal(findLabInventoryDir('second'), dir);
+    assert.equal(loadClusterFile(join(findLabInventoryDir('second')!, 'inventory.yaml')).name, 'second');
+    assert.equal(findLabInventoryDir('nosuchlab'), undefined);
+    assert.equal(findLabInventoryDir('../labs/second'), undefined);
+  });
+
+  it('down waits for a daemon that already removed its lab.json (stopping), found by its daemon.pid', async () => {
+    const dir = join(xdg, 'cluster-cookbooks', 'labs', 'second');
+    const info = readLabInfo(dir)!;
+    assert.equal(readFileSync(join(dir, 'daemon.pid'), 'utf8').trim(), String(info.pid));
+    // The window in which the daemon is on its way out: lab.json is gone, the process is not.
+    rmSync(join(dir, 'lab.json'));
+    const down = await lab(['down', '--cluster-name', 'second']);
+    assert.equal(down.code, 0, down.err);
+    assert.match(down.out, new RegExp(`lab second stopped \\(pid ${info.pid} exited\\)`));
+    assert.throws(() => process.kill(info.pid, 0), { code: 'ESRCH' }, `pid ${info.pid} is gone when down returns`);
+    assert.equal(existsSync(dir), false);
+    assert.equal(findLabInventoryDir('second'), undefined);
+  });
+
   it('down stops the process by pid, leaves no listening port and removes the state dir', async () => {
     const dir = join(xdg, 'cluster-cookbooks', 'labs', 'lifecycle');
     const info = readLabInfo(dir)!;
     const down = await lab(['down', '--cluster-name', 'lifecycle']);
+    // Right when down returns, not after a grace period: the process no longer exists.
+    assert.throws(() => process.kill(info.pid, 0), { code: 'ESRCH' }, `pid ${info.pid} is gone when down returns`);
     assert.equal(down.code, 0, down.err);
-    assert.match(down.out, /lab lifecycle stopped/);
+    assert.match(down.out, /lab lifecycle stopped \(pid \d+ exited\)/);
     await assertGone(info);
     assert.equal(existsSync(dir), false);
     assert.equal(await findLab('lifecycle'), undefined);
