@@ -14,6 +14,9 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
   process.exitCode = 1;
 });
 
+// The same for stderr (`cookbook ... 2>&1 | head`): there is nowhere left to report anything.
+process.stderr.on('error', () => {});
+
 const code = await main(process.argv.slice(2));
 // Open SSH connections or timers of a finished run must not keep the process alive.
 if (stdoutClosed || process.stdout.destroyed) process.exit(code);

@@ -129,6 +129,11 @@ describe('cookbook CLI input', function () {
         assert.equal(code, 0, `${args.join(' ')}: ${stderr}`);
         assert.doesNotMatch(stderr, /EPIPE/);
       }
+      // Both streams closed (cookbook list 2>&1 | head): the list prints a load error on stderr too.
+      const both = spawn(process.execPath, [BIN, 'list'], { env: { ...process.env, COOKBOOK_PATH: FIXTURE_COOKBOOKS }, stdio: ['ignore', 'pipe', 'pipe'] });
+      both.stdout.destroy();
+      both.stderr.destroy();
+      assert.equal(await new Promise<number | null>((resolve) => both.on('close', (c) => resolve(c))), 0);
     });
   });
 
