@@ -67,6 +67,19 @@ describe('confirmations', function () {
     assert.ok(existsSync(join(work, 'marker-1')), '--yes answers it');
   });
 
+  it('a non-destructive confirmation asks only on production clusters', async () => {
+    const plain = (cluster: string, work: string): string[] => problems(cluster, work).filter((a) => a !== '--destructive').concat('--confirm-plain');
+    const work = join(tempDir(), 'w');
+    const dev = await runCli(plain('fixture', work));
+    assert.equal(dev.code, 0, dev.stderr);
+    assert.ok(existsSync(join(work, 'marker-1')), 'not asked on a non-production cluster');
+    const prodWork = join(tempDir(), 'w');
+    const prod = await runCli(plain('fixture-prod', prodWork));
+    assert.equal(prod.code, 4, prod.stderr);
+    assert.match(prod.stderr, /no TTY to ask on: Write a marker/);
+    assert.ok(!existsSync(prodWork));
+  });
+
   it('on a production cluster the prompt shows what will happen and goes on only once the cluster name is typed', async () => {
     const work = join(tempDir(), 'w');
     const run = onPty(problems('fixture-prod', work));
