@@ -81,12 +81,15 @@ describe('remote/fanout', () => {
   });
 
   it('aborts running tasks and skips the rest at the overall deadline', async () => {
-    const out = await fanOut(hosts(6), (_h, signal) => sleep(1_000, signal), { concurrency: 2, overallTimeoutMs: 100 });
+    const cancelled: string[] = [];
+    // Tasks far longer than any test: the run can only end through the deadline cancelling them.
+    const task = (h: string, signal: AbortSignal): Promise<void> => sleep(600_000, signal).finally(() => signal.aborted && cancelled.push(h));
+    const out = await fanOut(hosts(6), task, { concurrency: 2, overallTimeoutMs: 100 });
     assert.equal(out.failed, 2);
     assert.equal(out.skipped, 4);
     assert.ok(out.outcomes.filter((o) => o.status === 'failed').every((o) => o.error instanceof TimeoutError));
     assert.ok(out.outcomes.filter((o) => o.status === 'skipped').every((o) => o.skipReason === 'deadline'));
-    assert.ok(out.durationMs < 600);
+    assert.deepEqual(cancelled.sort(), ['h1', 'h2'], 'the two running tasks were cancelled');
   });
 
   it('skips everything not started after the caller aborts', async () => {

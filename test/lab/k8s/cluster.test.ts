@@ -126,10 +126,19 @@ describe('lab k8s: scheduler, controllers, kubelets', function () {
   });
 
   it('keeps stuck pods terminating; a host that is removed leaves a NotReady node', async () => {
-    const web = (await lab.core.listNamespacedPod({ namespace: 'tool-alpha', labelSelector: 'app=worker' })).items[0]!;
+    const pods = (await lab.core.listNamespacedPod({ namespace: 'tool-alpha' })).items.filter((p) => !p.metadata!.deletionTimestamp);
+    const web = pods.find((p) => p.metadata!.labels?.app === 'worker')!;
+    const peer = pods.find((p) => p.metadata!.name !== web.metadata!.name)!;
     lab.world.faults.stuckPods = [`tool-alpha/${web.metadata!.name}`];
     await lab.core.deleteNamespacedPod({ namespace: 'tool-alpha', name: web.metadata!.name! });
-    await new Promise((r) => setTimeout(r, lab.world.scaled(lab.world.timings.podTerminateMs) * 4));
+    await lab.core.deleteNamespacedPod({ namespace: 'tool-alpha', name: peer.metadata!.name! });
+    // A pod deleted at the same moment is gone: a termination's whole time has passed for the stuck one too.
+    await until('the other deleted pod to be gone', async () =>
+      lab.core.readNamespacedPod({ namespace: 'tool-alpha', name: peer.metadata!.name! }).then(
+        () => false,
+        (e) => codeOf(e) === 404,
+      ),
+    );
     const still = await lab.core.readNamespacedPod({ namespace: 'tool-alpha', name: web.metadata!.name! });
     assert.ok(still.metadata!.deletionTimestamp);
     lab.world.faults.stuckPods = [];
