@@ -157,6 +157,7 @@ describe('retry and waitFor', () => {
       globalThis.setTimeout = real;
     }
     assert.ok(Date.now() - t0 >= 44, `woke after ${Date.now() - t0} ms`);
-    assert.ok(armed.length >= 2 && armed.every((ms) => ms <= 10), `timers armed: ${armed.join(', ')}`);
+    // Other code may arm timers meanwhile; ours are the short ones, and none spans the whole sleep.
+    assert.ok(armed.filter((ms) => ms <= 10).length >= 2 && !armed.some((ms) => ms >= 44), `timers armed: ${armed.join(', ')}`);
   });
 });
