@@ -41,6 +41,29 @@ describe('error exit codes', () => {
     }
   });
 
+  it("every error class of every system module is typed (a CookbookError) and has a DESIGN exit code; exit 2 only for nothing-changed refusals", async () => {
+    const modules = ['k8s/errors.js', 'openstack/errors.js', 'remote/errors.js', 'remote/exec.js', 'alerting/errors.js', 'inventory/load.js', 'ops/reboot-node.js', 'ops/reboot-result.js'];
+    // Not InputError/UsageError, yet exit 2: refusals that happen before anything is sent or changed.
+    const refusals = new Set(['KubeConfigError', 'NotOurCordonError']);
+    const codes = new Set(Object.values(ExitCode));
+    let seen = 0;
+    for (const m of modules) {
+      const mod = (await import(new URL(`../../lib/${m}`, import.meta.url).href)) as Record<string, unknown>;
+      for (const [name, value] of Object.entries(mod)) {
+        if (typeof value !== 'function' || !/Error$/.test(name) || !(value.prototype instanceof Error)) continue;
+        seen++;
+        assert.ok(value.prototype instanceof CookbookError, `${m}: ${name} extends CookbookError`);
+        // The exit code is a getter on the prototype chain: no constructor arguments needed to read it.
+        const code = exitCodeOf(Object.create(value.prototype as object));
+        assert.ok(codes.has(code as never), `${name}: exit ${code} is a DESIGN code`);
+        if (code === ExitCode.usage) {
+          assert.ok(value.prototype instanceof errors.InputError || value.prototype instanceof errors.UsageError || refusals.has(name), `${name} exits 2 but is not an input error`);
+        }
+      }
+    }
+    assert.ok(seen >= 20, `found ${seen} error classes`);
+  });
+
   it('anything that is not ours exits 1', () => {
     assert.equal(exitCodeOf(new Error('x')), ExitCode.failed);
     assert.equal(exitCodeOf(Object.assign(new Error('EACCES'), { code: 'EACCES' })), ExitCode.failed);
