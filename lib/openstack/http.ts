@@ -7,7 +7,7 @@
 import { type Clock, systemClock } from '../core/clock.js';
 import { assertMayMutate } from '../core/gate.js';
 import { nullLog, type Log } from '../core/log.js';
-import { backoffDelay, defaultBackoff } from '../core/retry.js';
+import { backoffDelay, defaultBackoff, transientHttpStatuses } from '../core/retry.js';
 import type { KeystoneAuth } from './auth.js';
 import { OpenStackApiError, OpenStackConnectionError } from './errors.js';
 import { safeUrl, send, toApiError, type WireResponse } from './wire.js';
@@ -58,7 +58,7 @@ export interface OpenStackHttpOptions {
 // Glance and Neutron list unversioned URLs in the catalog; Nova's includes /v2.1.
 const VERSION_SUFFIX: Record<string, string> = { image: '/v2', network: '/v2.0' };
 
-const RETRYABLE = new Set([429, 500, 502, 503, 504]);
+const RETRYABLE = transientHttpStatuses;
 // Statuses that say the request was not processed at all, so even a non-idempotent write may be repeated.
 const UNPROCESSED = new Set([429, 503]);
 

@@ -22,6 +22,8 @@ export interface CreateOptions {
   env?: NodeJS.ProcessEnv;
   timeoutMs?: number;
   maxAttempts?: number;
+  /** Time budget of one call's retries (ms, default 60 s). */
+  deadlineMs?: number;
   backoff?: { initialMs?: number; maxMs?: number; factor?: number; jitter?: number };
 }
 
@@ -45,6 +47,7 @@ export async function create(ctx: ClientContext, options: CreateOptions = {}): P
     signal: ctx.signal,
     timeoutMs: options.timeoutMs,
     maxAttempts: options.maxAttempts,
+    deadlineMs: options.deadlineMs,
     backoff: options.backoff,
   });
   return new OpenStackClient({ http, gate: ctx.gate, log: ctx.log, clock: ctx.clock, signal: ctx.signal });

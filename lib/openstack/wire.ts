@@ -3,6 +3,7 @@
 // the same way: method, URL without credentials, status, request id and the API's own message.
 import { messageOf } from '../core/errors.js';
 import { throwIfAborted } from '../core/clock.js';
+import { parseRetryAfter } from '../core/retry.js';
 import {
   type ApiErrorFacts,
   OpenStackApiError,
@@ -131,13 +132,9 @@ export function toApiError(method: string, url: string, res: WireResponse, what?
   return err;
 }
 
-/** The Retry-After header in ms (seconds or an HTTP date), capped at 60 s; undefined when absent or unreadable. */
+/** The Retry-After header in ms from now (seconds or an HTTP date); undefined when absent or unreadable. */
 export function retryAfterMs(headers: Headers, now: number = Date.now()): number | undefined {
-  const value = headers.get('retry-after')?.trim();
-  if (!value) return undefined;
-  const at = /^\d+(\.\d+)?$/.test(value) ? now + Number(value) * 1000 : Date.parse(value);
-  // Capped: a server asking for minutes would outlast the caller's deadline anyway.
-  return Number.isFinite(at) ? Math.min(60_000, Math.max(0, Math.round(at - now))) : undefined;
+  return parseRetryAfter(headers.get('retry-after'), now);
 }
 
 function typedApiError(s: number, text: (summary: string) => string, facts: ApiErrorFacts, apiMessage: string): OpenStackApiError {

@@ -3,7 +3,6 @@
 // cuts the connection after forwarding POST /servers, so the lab really creates the server and the client
 // sees a connection error.
 import assert from 'node:assert/strict';
-import { createServer, type IncomingMessage, type Server as HttpServer } from 'node:http';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,60 +12,7 @@ import { MemoryLog } from '../../lib/core/log.js';
 import { loadClusterFile } from '../../lib/inventory/load.js';
 import { type LabHandle, startLab } from '../../lib/lab/index.js';
 import { OpenStackConnectionError, create, type Server } from '../../lib/openstack/index.js';
-
-interface Proxy {
-  url: string;
-  dropped: number;
-  close(): Promise<void>;
-}
-
-async function readAll(req: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const c of req) chunks.push(c as Buffer);
-  return Buffer.concat(chunks);
-}
-
-/** Forwards to `target`, rewriting catalog URLs to itself; drops the answer of requests `drop` selects. */
-async function startProxy(target: string, drop: (method: string, path: string) => boolean): Promise<Proxy> {
-  let base = '';
-  const state = { dropped: 0 };
-  const server: HttpServer = createServer((req, res) => {
-    void (async () => {
-      const body = await readAll(req);
-      const headers: Record<string, string> = {};
-      for (const h of ['x-auth-token', 'content-type', 'accept', 'openstack-api-version', 'x-openstack-nova-api-version']) {
-        const v = req.headers[h];
-        if (typeof v === 'string') headers[h] = v;
-      }
-      const upstream = await fetch(target + req.url, { method: req.method, headers, body: body.length ? body : undefined });
-      const text = (await upstream.text()).split(target).join(base);
-      if (drop(req.method ?? 'GET', new URL(req.url ?? '/', base).pathname)) {
-        state.dropped++;
-        req.socket.destroy();
-        return;
-      }
-      const out: Record<string, string> = {};
-      upstream.headers.forEach((v, k) => {
-        if (k !== 'content-length' && k !== 'transfer-encoding' && k !== 'connection') out[k] = v;
-      });
-      res.writeHead(upstream.status, out);
-      res.end(text);
-    })().catch(() => res.socket?.destroy());
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
-  return {
-    url: base,
-    get dropped() {
-      return state.dropped;
-    },
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-}
+import { type Proxy, startProxy } from './proxy.js';
 
 describe('openstack client: a create whose answer is lost', function () {
   this.timeout(60_000);

@@ -2,7 +2,7 @@
 // through a cloud that answers 20% of its requests with 503, creating each server exactly once; and a server
 // whose name appears between the start of a create and its POST is refused at the POST, not created twice.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { systemClock } from '../../lib/core/clock.js';
@@ -11,7 +11,8 @@ import { MemoryLog } from '../../lib/core/log.js';
 import { loadClusterFile } from '../../lib/inventory/load.js';
 import type { ClusterConfig } from '../../lib/inventory/schema.js';
 import { type LabHandle, startLab } from '../../lib/lab/index.js';
-import { OpenStackExistsError, type OpenStackClient, type Server, create } from '../../lib/openstack/index.js';
+import { OpenStackExistsError, OpenStackRateLimitError, type OpenStackClient, type Server, create } from '../../lib/openstack/index.js';
+import { startProxy } from './proxy.js';
 
 describe('openstack client: transient failures and unique names (lab)', function () {
   this.timeout(60_000);
@@ -104,6 +105,40 @@ describe('openstack client: transient failures and unique names (lab)', function
     } finally {
       Object.defineProperty(cloud, 'images', { value: images, writable: true, configurable: true, enumerable: true });
       if (other) cloud.servers.delete(other.id);
+    }
+  });
+
+  it('honours Retry-After of a 429, and gives up at once when waiting would pass the deadline', async () => {
+    let limited = 0;
+    const proxy = await startProxy(lab.openstack.url, () => false, (method, path) => {
+      if (method !== 'GET' || !path.endsWith('/servers/detail') || limited >= 1) return undefined;
+      limited++;
+      return { status: 429, headers: { 'retry-after': '1' }, body: '{"overLimit": {"code": 429, "message": "Over limit"}}' };
+    });
+    try {
+      const cloudsFile = join(dir, 'clouds-429.yaml');
+      writeFileSync(cloudsFile, readFileSync(cluster.openstack.cloudsFile!, 'utf8').split(lab.openstack.url).join(proxy.url), { mode: 0o600 });
+      const through = { ...cluster, openstack: { ...cluster.openstack, cloudsFile } };
+      const log = new MemoryLog();
+      const ctx = { cluster: through, gate: new Gate({ dryRun: false }), log, signal: new AbortController().signal, clock: systemClock, stateDir: dir };
+      const os = await create(ctx, { maxAttempts: 8, backoff: { initialMs: 5, maxMs: 40 } });
+      await os.listFlavors(); // authenticated first, so the timing below is the list's alone
+      const started = Date.now();
+      assert.ok((await os.listServers()).length >= 2);
+      const took = Date.now() - started;
+      assert.equal(limited, 1);
+      assert.ok(took >= 1000, `waited for Retry-After (${took} ms)`);
+      assert.ok(log.lines.some((l) => /^GET \/compute\/v2\.1\/servers\/detail answered 429; retry 2\/8 in 1000ms$/.test(l.message)), 'the retry is logged at debug with method and path');
+
+      // A deadline shorter than what the API asks for: no pointless wait, the 429 is the answer.
+      limited = 0;
+      const hurried = await create({ ...ctx, log: new MemoryLog() }, { maxAttempts: 8, deadlineMs: 500, backoff: { initialMs: 5, maxMs: 40 } });
+      await hurried.listFlavors();
+      const t0 = Date.now();
+      await assert.rejects(hurried.listServers(), (err: unknown) => err instanceof OpenStackRateLimitError && err.retryAfterMs === 1000);
+      assert.ok(Date.now() - t0 < 900, 'gave up without waiting');
+    } finally {
+      await proxy.close();
     }
   });
 });
