@@ -40,7 +40,8 @@ export function realClock(options: { maxChunkMs?: number } = {}): Clock {
           return;
         }
         // Measured against the wall clock, so chunks add no drift and a suspended machine wakes on time.
-        const until = Date.now() + Math.max(0, ms);
+        // NaN counts as 0 (as setTimeout does); Infinity sleeps until the signal aborts.
+        const until = Date.now() + (Number.isNaN(ms) ? 0 : Math.max(0, ms));
         let timer: ReturnType<typeof setTimeout> | undefined;
         const onAbort = (): void => {
           clearTimeout(timer);
