@@ -2,29 +2,13 @@
 // `cookbook lab up --cluster-name NAME`, which writes its own inventory into its state directory), so
 // `--cluster-name NAME` works without `--inventory`. Also: host names given as FQDNs (as alerts show them)
 // are shortened to the names used everywhere else, once the cluster and its domain are known.
-import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { InputError } from '../core/errors.js';
-import { defaultStateDir } from '../core/paths.js';
+// Light by design (fs and paths only): inventory loading may ask it on every run.
+import { findLabInventoryDir } from '../lab/running.js';
 import { type Inventory, getCluster, loadClusterFile, loadInventory } from './load.js';
 import { isDnsLabel } from './naming.js';
 import type { ClusterConfig } from './schema.js';
-
-/** The inventory directory of a running lab of this cluster name (its state dir), or undefined. */
-export function runningLabInventoryDir(clusterName: string): string | undefined {
-  if (!isDnsLabel(clusterName)) return undefined;
-  const dir = join(defaultStateDir(), 'labs', clusterName);
-  if (!existsSync(join(dir, 'inventory.yaml'))) return undefined;
-  try {
-    const info = JSON.parse(readFileSync(join(dir, 'lab.json'), 'utf8')) as { pid?: unknown };
-    if (typeof info.pid !== 'number') return undefined;
-    process.kill(info.pid, 0);
-    return dir;
-  } catch (err) {
-    // EPERM: the process exists but is not ours to signal; it is still running.
-    return (err as NodeJS.ErrnoException).code === 'EPERM' ? dir : undefined;
-  }
-}
 
 /**
  * The named cluster from the inventory directories; when none defines it, the inventory of a running lab of
@@ -32,7 +16,7 @@ export function runningLabInventoryDir(clusterName: string): string | undefined 
  */
 export function findCluster(name: string, dirs: readonly string[], inventory: Inventory = loadInventory(dirs)): ClusterConfig {
   if (inventory.clusters.has(name)) return getCluster(inventory, name);
-  const labDir = runningLabInventoryDir(name);
+  const labDir = findLabInventoryDir(name);
   if (labDir) {
     const cluster = loadClusterFile(join(labDir, 'inventory.yaml'));
     if (cluster.name === name) return cluster;
