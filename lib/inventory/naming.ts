@@ -16,6 +16,7 @@ export function validateHostname(name: string, what = 'hostname'): string {
   if (typeof name !== 'string' || !isDnsLabel(name)) {
     throw new InputError(`invalid ${what} ${JSON.stringify(name)}: must be a DNS label (lowercase letters, digits and "-", at most 63 characters)`, {
       context: { [what]: name },
+      hint: 'give the host name as a DNS label, e.g. tools-k8s-worker-1 (a full name ending in the cluster domain works too)',
     });
   }
   return name;
@@ -117,10 +118,14 @@ export function requireHostOfRole(cluster: ClusterConfig, hostname: string, role
   if (!role) {
     throw new InputError(`host ${hostname} does not belong to cluster ${cluster.name}: names there are ${cluster.prefix}-<role prefix>-<N>`, {
       context: { cluster: cluster.name, hostname },
+      hint: `check the name (cookbook inventory.show --cluster-name ${cluster.name} --roles lists the role prefixes)`,
     });
   }
   if (roleName !== undefined && role !== roleName) {
-    throw new InputError(`host ${hostname} is a ${role} host, not ${roleName}`, { context: { cluster: cluster.name, hostname, role, expected: roleName } });
+    throw new InputError(`host ${hostname} is a ${role} host, not ${roleName}`, {
+      context: { cluster: cluster.name, hostname, role, expected: roleName },
+      hint: `use --role ${role}, or a ${roleName} host`,
+    });
   }
   return hostname;
 }

@@ -70,7 +70,9 @@ function toGlobals(argv: Record<string, unknown>, env: NodeJS.ProcessEnv): Globa
   const inventory = inv?.length
     ? inv
     : [join(packageRoot(), 'inventory'), ...(env.COOKBOOK_INVENTORY ?? '').split(':').filter((d) => d.trim())];
-  if (argv.resume && argv.fresh) throw new UsageError('--resume and --fresh exclude each other');
+  if (argv.resume && argv.fresh) {
+    throw new UsageError('--resume and --fresh exclude each other', { context: { option: 'resume' }, hint: 'give --resume to continue the unfinished run, or --fresh to start over' });
+  }
   return {
     dryRun: Boolean(argv['dry-run']),
     yes: Boolean(argv.yes),
