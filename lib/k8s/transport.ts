@@ -200,6 +200,13 @@ export function isConnectionReset(err: unknown): boolean {
   return RESET_CODES.has(code) || (err instanceof Error && /socket hang up|ECONNRESET|EPIPE/i.test(err.message));
 }
 
+function hintFor(status: number): string | undefined {
+  if (status === 429) return 'the API server is throttling requests; run again later';
+  if (status >= 500) return 'the API server failed; check its health (kubectl get --raw /readyz) and run again';
+  if (status === 400 || status === 422) return 'the API server rejected the request as invalid (see the message for the field); check the cluster version';
+  return undefined;
+}
+
 /**
  * Turns any failure of an API call into a typed error describing `what` was attempted: a KubeApiError (or
  * subclass) with context.request ("METHOD /path" when known) and the original as cause. A cancelled call is
@@ -212,7 +219,12 @@ export function toKubeError(err: unknown, what: string, context: Record<string, 
   if (signal?.aborted) {
     const reason: unknown = signal.reason;
     if (reason instanceof CookbookError && !(reason instanceof KubernetesError)) return reason;
-    return new KubeAbortedError(`${what}: cancelled: ${messageOf(reason)}`, { status: 0, context: ctx, cause: reason ?? err });
+    return new KubeAbortedError(`${what}: cancelled: ${messageOf(reason)}`, {
+      status: 0,
+      context: ctx,
+      cause: reason ?? err,
+      hint: 'the request was cancelled by a deadline or an interruption; whatever it changed is re-checked on the next run',
+    });
   }
   if (err instanceof CookbookError && !(err instanceof KubernetesError)) return err;
   if (err instanceof ApiException) {
@@ -225,7 +237,7 @@ export function toKubeError(err: unknown, what: string, context: Record<string, 
     if (status === 404) return new KubeNotFoundError(message, opts);
     if (status === 409) return new KubeConflictError(message, opts);
     if (status === 401 || status === 403) return new KubeApiError(message, { ...opts, hint: 'check the credentials in the kubeconfig and their RBAC permissions' });
-    return new KubeApiError(message, opts);
+    return new KubeApiError(message, { ...opts, hint: hintFor(status) });
   }
   const unreachable = { status: 0, context: ctx, cause: err, hint: 'check the API server address in the kubeconfig and that it is up' };
   if (err instanceof Error && 'code' in err && typeof (err as { code: unknown }).code === 'string') {
@@ -235,5 +247,5 @@ export function toKubeError(err: unknown, what: string, context: Record<string, 
     return new KubeUnreachableError(`${what}: cannot reach the API server: ${err.message}`, unreachable);
   }
   // Anything else client-node throws (a response it could not parse, a bug): still typed, with the request.
-  return new KubeApiError(`${what}: ${messageOf(err)}`, { status: 0, context: ctx, cause: err });
+  return new KubeApiError(`${what}: ${messageOf(err)}`, { status: 0, context: ctx, cause: err, hint: 'an unexpected failure of the Kubernetes client; the cause says more' });
 }
