@@ -62,7 +62,7 @@ export function getRole(cluster: ClusterConfig, roleName: string, filter?: RoleF
   const close = suggest(roleName, valid);
   const message = role
     ? `role ${roleName} of cluster ${cluster.name} is not a ${kind}; ${list}`
-    : `unknown ${kind} "${roleName}" in cluster ${cluster.name}; ${close.length ? `did you mean ${close.join(', ')}? ` : ''}${list}`;
+    : `unknown role "${roleName}" in cluster ${cluster.name}; ${close.length ? `did you mean ${close.join(', ')}? ` : ''}${list}`;
   throw new InputError(message, {
     context: { cluster: cluster.name, role: roleName, valid },
     hint: `pick one of: ${valid.join(', ')} (cookbook inventory.show --cluster-name ${cluster.name} --roles shows them)`,

@@ -31,7 +31,7 @@ describe('names the operator types', () => {
     it('with a filter only the roles the cookbook takes are listed and suggested', () => {
       assert.deepEqual(roleNames(toolsbeta, NODE_ROLES), ['control', 'ingress', 'worker', 'worker_nfs']);
       inputError(() => getRole(toolsbeta, 'etcd', NODE_ROLES), /^role etcd of cluster toolsbeta is not a Kubernetes node role; Kubernetes node roles: control, ingress, worker, worker_nfs$/);
-      inputError(() => getRole(toolsbeta, 'etc', NODE_ROLES), /^unknown Kubernetes node role "etc" in cluster toolsbeta; (?!did you mean etcd)/);
+      inputError(() => getRole(toolsbeta, 'etc', NODE_ROLES), /^unknown role "etc" in cluster toolsbeta; (?!did you mean etcd)Kubernetes node roles: control, ingress, worker, worker_nfs$/);
       assert.equal(getRole(toolsbeta, 'control', NODE_ROLES).node, 'control-plane');
     });
 
