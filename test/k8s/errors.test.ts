@@ -80,6 +80,9 @@ describe('k8s errors and retry policy', () => {
     assert.equal(err.context.request, 'GET /api/v1/nodes');
     assert.equal(err.context.operation, 'LIST nodes');
     assert.equal(err.cause, cause);
+    assert.ok(err instanceof KubeApiError && err.hint, 'it tells the operator what to do');
+    const serverError = toKubeError(apiError(503), 'GET x');
+    assert.ok(serverError instanceof KubeApiError && /readyz/.test(serverError.hint ?? ''));
   });
 
   it('/readyz keeps the cause when the API server cannot be reached', async () => {
