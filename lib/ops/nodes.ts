@@ -108,6 +108,8 @@ export async function drainStep(
     });
   } catch (err) {
     // Any failure of the drain (refused, timed out, API errors), but not an interrupt: that stops at once.
+    // In dry-run nothing was cordoned: the verdict names the failure, there is nothing to undo.
+    if (ctx.dryRun) throw err;
     if (err instanceof DrainFailedError || err instanceof DrainRefusedError || (err instanceof CookbookError && !(err instanceof InterruptedError) && !ctx.signal.aborted)) {
       if (options.uncordonOnFailure) {
         const n = await kube.getNode(node);
