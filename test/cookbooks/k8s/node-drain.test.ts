@@ -1,0 +1,82 @@
+// k8s.drain's options that had no test: --disable-eviction (pods deleted, PDBs bypassed), --grace-period
+// (every pod gets that many seconds), --uncordon-on-failure (a failed drain puts the node back into service).
+import { strict as assert } from 'node:assert';
+import { cleanupTempDirs } from '../../helpers/cli.js';
+import { type TestLab, startTestLab } from '../../helpers/lab.js';
+import { cordonedNodes, labRunner } from '../../helpers/lab-cli.js';
+
+/** One change as the --json result lists it. */
+interface JsonChange {
+  action: string;
+  target: string;
+}
+
+type DeleteFn = (spec: { resource?: string; plural?: string }, ns: string | undefined, name: string, options?: { gracePeriodSeconds?: number | null }, opts?: unknown) => unknown;
+
+describe('k8s.drain --disable-eviction, --grace-period and --uncordon-on-failure', function () {
+  this.timeout(240_000);
+  let lab: TestLab;
+  let cb: ReturnType<typeof labRunner>;
+  let originalDelete: DeleteFn;
+  /** Pod deletions the lab's API performed (evictions end in one too), with the grace period asked for. */
+  const podDeletes: { pod: string; grace: number | null | undefined }[] = [];
+  before(async () => {
+    lab = await startTestLab({ clusterName: 'drn', workers: 3, workersNfs: 0, control: 1, ingress: 0, etcd: 0, speed: 60, namespaces: 1 });
+    cb = labRunner(lab);
+    const api = lab.kube.api as unknown as { delete: DeleteFn };
+    originalDelete = api.delete.bind(api);
+    const pods = lab.kube.api.res('', 'pods');
+    api.delete = (spec, ns, name, options, opts) => {
+      if (spec === pods) podDeletes.push({ pod: `${ns}/${name}`, grace: options?.gracePeriodSeconds });
+      return originalDelete(spec, ns, name, options, opts);
+    };
+  });
+  after(async () => {
+    if (lab) (lab.kube.api as unknown as { delete: DeleteFn }).delete = originalDelete;
+    await lab?.stop();
+    cleanupTempDirs();
+  });
+
+  it('--disable-eviction deletes the pods instead of evicting them', async () => {
+    podDeletes.length = 0;
+    const r = await cb.json('k8s.drain', ['--hostname', 'drn-k8s-worker-1', '--delete-emptydir-data', '--disable-eviction', '--timeout', '60s', '--retry-interval', '200ms']);
+    assert.equal(r.code, 0, r.stderr.slice(-400));
+    const podChanges = (r.out.changes as JsonChange[]).filter((c) => c.target.startsWith('pod/'));
+    assert.ok(podChanges.length > 0, 'pods were removed');
+    assert.deepEqual([...new Set(podChanges.map((c) => c.action))], ['delete pod'], 'deleted, never evicted');
+    const deleted = podChanges.map((c) => c.target.replace(/^pod\//, '')).sort();
+    assert.deepEqual([...new Set(podDeletes.map((d) => d.pod))].sort(), deleted, 'the lab deleted exactly those pods');
+  });
+
+  it('--grace-period gives every pod exactly that many seconds', async () => {
+    podDeletes.length = 0;
+    const r = await cb.json('k8s.drain', ['--hostname', 'drn-k8s-worker-2', '--delete-emptydir-data', '--grace-period', '7', '--timeout', '60s', '--retry-interval', '200ms']);
+    assert.equal(r.code, 0, r.stderr.slice(-400));
+    const evicted = (r.out.changes as JsonChange[]).filter((c) => c.action === 'evict pod').map((c) => c.target.replace(/^pod\//, ''));
+    assert.ok(evicted.length > 0, 'pods were evicted');
+    for (const pod of evicted) {
+      assert.deepEqual(podDeletes.filter((d) => d.pod === pod).map((d) => d.grace), [7], `${pod} got --grace-period 7`);
+    }
+  });
+
+  it('--uncordon-on-failure puts the node back into service when the drain fails', async () => {
+    const node = 'drn-k8s-worker-3';
+    const api = lab.kube.api;
+    api.create(api.res('', 'pods'), 'kube-system', {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'sticky', namespace: 'kube-system', ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'gone', uid: 'x', controller: true }] },
+      spec: { nodeName: node, containers: [{ name: 'c', image: 'x' }] },
+    });
+    lab.world.faults.stuckPods = ['kube-system/sticky'];
+    try {
+      const r = await cb.run('k8s.drain', ['--hostname', node, '--delete-emptydir-data', '--uncordon-on-failure', '--timeout', '2s', '--retry-interval', '200ms']);
+      assert.equal(r.code, 1, r.stderr.slice(-400));
+      assert.match(r.stderr, /drain of drn-k8s-worker-3 failed; uncordoning it as asked \(--uncordon-on-failure\)/);
+      assert.ok(!(await cordonedNodes(lab)).includes(node), 'uncordoned again');
+    } finally {
+      lab.world.faults.stuckPods = [];
+      api.delete(api.res('', 'pods'), 'kube-system', 'sticky', { gracePeriodSeconds: 0 });
+    }
+  });
+});
