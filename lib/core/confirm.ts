@@ -17,10 +17,20 @@ export interface Prompter {
 /** A prompter on the process's stdin/stderr; interactive only when both are TTYs. */
 export function ttyPrompter(): Prompter {
   const interactive = Boolean(process.stdin.isTTY && process.stderr.isTTY);
-  const line = async (question: string): Promise<string> => {
+  // Ctrl-C on the prompt (raw mode: it is a key, not a signal) or Ctrl-D answers "no" instead of hanging.
+  const line = async (question: string): Promise<string | undefined> => {
     const rl = createInterface({ input: process.stdin, output: process.stderr });
+    const stop = new AbortController();
+    rl.on('SIGINT', () => stop.abort());
+    rl.on('close', () => stop.abort());
     try {
-      return (await rl.question(question)).trim();
+      return (await rl.question(question, { signal: stop.signal })).trim();
+    } catch (err) {
+      if (stop.signal.aborted) {
+        process.stderr.write('\n');
+        return undefined;
+      }
+      throw err;
     } finally {
       rl.close();
     }
@@ -29,13 +39,14 @@ export function ttyPrompter(): Prompter {
     interactive,
     async ask(question: string, defaultYes = false): Promise<boolean> {
       if (!interactive) return false;
-      const answer = (await line(question + (defaultYes ? ' [Y/n] ' : ' [y/N] '))).toLowerCase();
+      const answer = (await line(question + (defaultYes ? ' [Y/n] ' : ' [y/N] ')))?.toLowerCase();
+      if (answer === undefined) return false;
       if (answer === '') return defaultYes;
       return answer === 'y' || answer === 'yes';
     },
     async askText(question: string): Promise<string> {
       if (!interactive) return '';
-      return line(question);
+      return (await line(question)) ?? '';
     },
   };
 }
@@ -70,7 +81,7 @@ export async function confirmOrAbort(prompter: Prompter, yes: boolean, message: 
   if (!prompter.interactive) {
     onAnswer?.('no-tty');
     throw new OperatorAbort(`confirmation needed but no TTY to ask on: ${message}`, {
-      context: { question: message, ...(options.typeToConfirm ? { mustType: options.typeToConfirm } : {}) },
+      context: { question: message, ...(options.details?.length ? { details: options.details } : {}), ...(options.typeToConfirm ? { mustType: options.typeToConfirm } : {}) },
       hint: 'run it on a terminal to answer the question, or pass --yes to answer yes (after checking the plan with --dry-run)',
     });
   }

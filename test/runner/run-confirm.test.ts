@@ -105,6 +105,16 @@ describe('confirmations', function () {
     assert.ok(!existsSync(work));
   });
 
+  it('Ctrl-C at the prompt refuses (exit 4) instead of hanging', async () => {
+    const work = join(tempDir(), 'w');
+    const run = onPty(problems('fixture-prod', work));
+    await run.waitFor(/Type the cluster name "fixture-prod" to continue: /);
+    run.child.stdin!.write('\x03');
+    assert.equal(await run.exit, 4, run.output().slice(-2000));
+    assert.match(run.output(), /aborted by the operator/);
+    assert.ok(!existsSync(work));
+  });
+
   it('on a non-production cluster a destructive action asks y/N on the terminal', async () => {
     const work = join(tempDir(), 'w');
     const run = onPty(problems('fixture', work));
