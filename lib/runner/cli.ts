@@ -8,7 +8,7 @@ import { ttyPrompter } from '../core/confirm.js';
 import type { CookbookDefinition, RawArgs } from '../core/cookbook.js';
 import { ExitCode, UnknownCookbookError, UsageError, messageOf } from '../core/errors.js';
 import { defaultStateDir, packageRoot } from '../core/paths.js';
-import { checkGivenValues, hasDottedHost, joinDashValues, translateOldName } from './cli-argv.js';
+import { OLD_NAMES, checkGivenValues, hasDottedHost, joinDashValues, translateOldName } from './cli-argv.js';
 import { suggest } from '../inventory/suggest.js';
 import { type LoadedCookbook, discover, loadCookbook } from './discovery.js';
 
@@ -148,6 +148,12 @@ async function listCommand(args: string[], io: RunIO): Promise<number> {
   return 0;
 }
 
+function globalHelpLines(): string[] {
+  const names = Object.entries(globalOptions).map(([k, o]) => [`--${k}${o.alias ? `, -${String(o.alias)}` : ''}${o.type === 'boolean' ? '' : ' <value>'}`, String(o.describe)] as const);
+  const width = Math.max(...names.map(([n]) => n.length)) + 2;
+  return names.map(([n, d]) => `  ${n.padEnd(width)}${d}`);
+}
+
 function topHelp(all: LoadedCookbook[]): string {
   const width = Math.max(10, ...all.map((c) => c.name.length)) + 2;
   return [
@@ -161,8 +167,10 @@ function topHelp(all: LoadedCookbook[]): string {
     'Cookbooks:',
     ...all.map((c) => `  ${c.name.padEnd(width)}${c.definition?.summary ?? 'FAILED TO LOAD'}`),
     '',
-    'Global options (before or after the cookbook name):',
-    ...Object.entries(globalOptions).map(([k, o]) => `  --${k}${o.alias ? `, -${String(o.alias)}` : ''}  ${o.describe}`),
+    'Global options (valid with every cookbook, before or after its name):',
+    ...globalHelpLines(),
+    '',
+    `Old names (${Object.keys(OLD_NAMES)[0]}, ...) still work: they run the new cookbook and print its command line.`,
     '',
     'Exit codes: 0 success, 1 failed, 2 bad usage/input, 3 lock held, 4 aborted, 5 no such cookbook, 130 interrupted.',
   ].join('\n');

@@ -115,7 +115,8 @@ describe('cookbook CLI input', function () {
       assert.doesNotMatch(r.stdout, /--state-dir\s+Directory/);
       assert.match(r.stdout, /Global options \(--dry-run, --yes, .*\): see cookbook --help/s);
       const top = await runCli(['--help']);
-      assert.match(top.stdout, /--state-dir\s+Directory for journals and locks/);
+      assert.match(top.stdout, /^ {2}--state-dir <value>\s+Directory for journals and locks/m);
+      assert.match(top.stdout, /^ {2}--dry-run, -d\s+Plan only/m);
     });
 
     it('a stdout closed early (cookbook list | head) does not turn success into failure', async () => {
