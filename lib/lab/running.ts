@@ -40,6 +40,27 @@ export function isLabDaemon(pid: number): boolean {
   }
 }
 
+/**
+ * True when `pid` is the lab daemon of state directory `dir` (its --options name that directory), so a stale
+ * pid file whose pid now belongs to another lab's daemon never gets that lab stopped.
+ */
+export function isLabDaemonOf(pid: number, dir: string): boolean {
+  let cmd: string[];
+  try {
+    cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+  } catch {
+    // No /proc: fall back to "alive" (the same answer isLabDaemon gives there).
+    return pidAlive(pid);
+  }
+  const i = cmd.indexOf('--options');
+  if (i < 0 || !cmd.some((a) => a.endsWith('/daemon.js'))) return false;
+  try {
+    return (JSON.parse(cmd[i + 1] ?? '') as { stateDir?: string }).stateDir === dir;
+  } catch {
+    return false;
+  }
+}
+
 /** lab.json of a state directory, or undefined when there is none (or it is unreadable). */
 export function readLabInfo(dir: string): LabInfo | undefined {
   try {

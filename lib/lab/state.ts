@@ -2,7 +2,7 @@
 // token, the OpenStack password, the Kubernetes token, the SSH private key) are written only here, in files of
 // mode 0600 inside a 0700 directory, atomically (temporary file + rename) so readers never see half a file.
 import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { LabError } from '../core/errors.js';
 import { defaultStateDir, packageRoot } from '../core/paths.js';
@@ -51,7 +51,8 @@ export interface LabInfo {
 
 /** The state directory of a lab: the given one, or <XDG state>/cluster-cookbooks/labs/<cluster>. */
 export function labStateDir(clusterName: string, stateDir?: string): string {
-  return stateDir ?? join(defaultStateDir(), 'labs', clusterName);
+  // Absolute: the daemon runs in its state directory, and `lab down` finds its daemon by this path.
+  return resolve(stateDir ?? join(defaultStateDir(), 'labs', clusterName));
 }
 
 /** Creates the state directory (0700, also when it existed with looser permissions). */

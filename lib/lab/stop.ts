@@ -2,7 +2,7 @@
 // (kill(pid, 0) answers ESRCH) and its ports are closed; then its state directory goes.
 import { connect } from 'node:net';
 import { LabError } from '../core/errors.js';
-import { isLabDaemon, isZombie, pidAlive, readDaemonPid } from './running.js';
+import { isLabDaemonOf, isZombie, pidAlive, readDaemonPid } from './running.js';
 import { type LabInfo, labStateDir, readLabInfo, removeStateDir } from './state.js';
 
 /** Where stopLab reports what it had to do. */
@@ -75,7 +75,7 @@ export async function stopLab(clusterName: string, stateDir?: string, io: StopIO
   const info = readLabInfo(dir);
   const pid = info?.pid ?? readDaemonPid(dir);
   let wasRunning = false;
-  if (pid !== undefined && pidAlive(pid) && isLabDaemon(pid)) {
+  if (pid !== undefined && pidAlive(pid) && isLabDaemonOf(pid, dir)) {
     wasRunning = true;
     process.kill(pid, 'SIGTERM');
     let ended = await waitForExit(pid, 10_000);

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, statSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, existsSync, writeFileSync } from 'node:fs';
 import { refused } from '../../helpers/net.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -172,6 +172,17 @@ describe('lab lifecycle (cookbook lab up|status|down, detached daemon)', functio
     const dir = join(xdg, 'cluster-cookbooks', 'labs', 'second');
     const info = readLabInfo(dir)!;
     assert.equal(readFileSync(join(dir, 'daemon.pid'), 'utf8').trim(), String(info.pid));
+    // A stale daemon.pid elsewhere that names this lab's pid must not stop this lab.
+    const stale = mkdtempSync(join(tmpdir(), 'lab-stale-'));
+    try {
+      writeFileSync(join(stale, 'daemon.pid'), `${info.pid}\n`);
+      const other = await lab(['down', '--state-dir', stale]);
+      assert.equal(other.code, 0, other.err);
+      assert.match(other.out, /no lab local was running/);
+      assert.equal(pidAlive(info.pid), true, 'the lab of another state dir still runs');
+    } finally {
+      rmSync(stale, { recursive: true, force: true });
+    }
     // The window in which the daemon is on its way out: lab.json is gone, the process is not.
     rmSync(join(dir, 'lab.json'));
     const down = await lab(['down', '--cluster-name', 'second']);
