@@ -4,7 +4,7 @@ import { argHostname, argString, argVmOverrides, clusterNameOption, frozen, vmOv
 import { defineCookbook } from '../../lib/core/cookbook.js';
 import { isPlanned } from '../../lib/core/gate.js';
 import { getRole } from '../../lib/inventory/naming.js';
-import { chooseNewHostname, clusterHost, ensureVm } from '../../lib/ops/nodes.js';
+import { checkVmSettings, chooseNewHostname, clusterHost, ensureVm } from '../../lib/ops/nodes.js';
 
 interface Args {
   clusterName: string;
@@ -37,6 +37,8 @@ export default defineCookbook<Args>({
   },
   async run(ctx, args) {
     const hostname = await chooseNewHostname(ctx, args.role, args.hostname);
+    // An unknown flavor, image or network is bad input: refused before anything is created.
+    if (!(await (await ctx.openstack()).findServer(hostname))) await checkVmSettings(ctx, args.role, args);
     ctx.log.info(`VM: ${hostname}`);
     const server = await ensureVm(ctx, args.role, hostname, args);
     return { hostname, server: isPlanned(server) ? 'planned' : { id: server.id, status: server.status, addresses: server.addresses } };
