@@ -2,7 +2,9 @@
 // scripts/servers/etcd.ts. Contention and SIGKILL use separate node processes (fixtures/contender.ts).
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { hostname, userInfo } from 'node:os';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir, userInfo } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LockError, LockHeldError } from '../../../lib/core/errors.js';
 import { Gate } from '../../../lib/core/gate.js';
@@ -45,6 +47,15 @@ class Contender {
     });
     this.child.stderr!.on('data', (chunk: Buffer) => (this.stderr += chunk.toString()));
     this.exited = new Promise((resolve) => this.child.once('exit', (code) => resolve(code)));
+  }
+  async waitForAny(events: string[], timeoutMs = 15_000): Promise<Event> {
+    const until = Date.now() + timeoutMs;
+    for (;;) {
+      const found = this.events.find((e) => events.includes(e.event));
+      if (found) return found;
+      if (Date.now() > until) assert.fail(`contender never reported ${events.join('/')}: ${JSON.stringify(this.events)} ${this.stderr}`);
+      await sleep(20);
+    }
   }
   async waitFor(event: string, timeoutMs = 15_000): Promise<Event> {
     const until = Date.now() + timeoutMs;
@@ -155,22 +166,34 @@ describe('etcd lock against a real 3-member etcd cluster', function () {
   });
 
   it('lets exactly one of two contending processes proceed', async () => {
-    for (let round = 0; round < 3; round++) {
-      const scope = `cluster/contend-${round}`;
-      const startAt = Date.now() + 1200;
-      const pair = ['p1', 'p2'].map((name) => new Contender({ endpoints: cluster.endpoints, scope, ttlMs: 5000, holdMs: 800, startAt, name }));
-      children.push(...pair);
-      const codes = await Promise.all(pair.map((c) => c.exited));
-      const outcomes = pair.map((c) => c.events[0]);
-      const winners = outcomes.filter((e) => e?.event === 'acquired');
-      const losers = outcomes.filter((e) => e?.event === 'held');
-      assert.equal(winners.length, 1, `round ${round}: ${JSON.stringify(outcomes)}`);
-      assert.equal(losers.length, 1, `round ${round}: ${JSON.stringify(outcomes)}`);
-      assert.deepEqual([...codes].sort(), [0, 3]);
-      // The loser names the winner's process.
-      assert.ok(losers[0]!.message!.includes(`pid ${winners[0]!.pid}`), losers[0]!.message);
-      assert.ok(pair.some((c) => c.events.some((e) => e.event === 'released')));
-      assert.equal(await keyValue(cluster, lockKey(scope)), undefined);
+    const dir = mkdtempSync(join(tmpdir(), 'cc-etcd-race-'));
+    try {
+      for (let round = 0; round < 3; round++) {
+        const scope = `cluster/contend-${round}`;
+        // Both start the race only once both are connected, and the winner holds until the loser has its answer:
+        // conditions, not timings, so a slow machine cannot turn the race into two turns.
+        const goFile = join(dir, `go-${round}`);
+        const releaseFile = join(dir, `release-${round}`);
+        const pair = ['p1', 'p2'].map((name) => new Contender({ endpoints: cluster.endpoints, scope, ttlMs: 5000, holdMs: 0, goFile, releaseFile, name }));
+        children.push(...pair);
+        await Promise.all(pair.map((c) => c.waitFor('ready', 30_000)));
+        writeFileSync(goFile, '');
+        await Promise.all(pair.map((c) => c.waitForAny(['acquired', 'held', 'error'], 30_000)));
+        const outcomes = pair.map((c) => c.events.find((e) => e.event !== 'ready'));
+        const winners = outcomes.filter((e) => e?.event === 'acquired');
+        const losers = outcomes.filter((e) => e?.event === 'held');
+        assert.equal(winners.length, 1, `round ${round}: ${JSON.stringify(outcomes)}`);
+        assert.equal(losers.length, 1, `round ${round}: ${JSON.stringify(outcomes)}`);
+        // The loser names the winner's process.
+        assert.ok(losers[0]!.message!.includes(`pid ${winners[0]!.pid}`), losers[0]!.message);
+        writeFileSync(releaseFile, '');
+        const codes = await Promise.all(pair.map((c) => c.exited));
+        assert.deepEqual([...codes].sort(), [0, 3]);
+        assert.ok(pair.some((c) => c.events.some((e) => e.event === 'released')));
+        assert.equal(await keyValue(cluster, lockKey(scope)), undefined);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
