@@ -3,7 +3,7 @@
 // two workers all succeed, and nothing is created twice (one VM, one Node). Every fault costs the client the
 // lab's Retry-After (1 s), so this file takes about a minute.
 import { strict as assert } from 'node:assert';
-import { nodeReadyStatus } from '../../lib/lab/k8s/types.js';
+import { type KObject, nodeReadyStatus } from '../../lib/lab/k8s/types.js';
 import { cleanupTempDirs } from '../helpers/cli.js';
 import { type TestLab, startTestLab } from '../helpers/lab.js';
 import { labRunner } from '../helpers/lab-cli.js';
@@ -32,8 +32,8 @@ describe('cookbooks against a lab that injects transient API errors', function (
   });
 
   // Read from the lab's own state, not over its (faulty) API.
-  const nodes = (): Record<string, any>[] => [...lab.kube.store.scan(lab.kube.api.res('', 'nodes'))];
-  const node = (name: string): Record<string, any> | undefined => nodes().find((n) => n.metadata.name === name);
+  const nodes = (): KObject[] => [...lab.kube.store.scan(lab.kube.api.res('', 'nodes'))];
+  const node = (name: string): KObject | undefined => nodes().find((n) => n.metadata.name === name);
   const serverNames = (): string[] => [...lab.openstack.cloud.servers.values()].map((s) => s.name).sort();
   const countOf = (list: string[], name: string): number => list.filter((n) => n === name).length;
   const requests = (): number => lab.counters().requests.k8s + lab.counters().requests.openstack;
