@@ -55,7 +55,8 @@ export async function runRollout(ctx: Context, opts: RolloutOptions): Promise<Ro
     }
   }
 
-  const run = new Scheduler(ctx, clients, opts, state, limits, calibration(ctx));
+  const calibrated = calibration(ctx);
+  const run = new Scheduler(ctx, clients, opts, state, limits, calibrated, calibrated.perNodeMs === UNCALIBRATED_NODE_MS ? calibrated.source : undefined);
   // A node an earlier run left rebooting (or that failed to come back) is expected not to answer: its wait
   // (and --hard-reboot-fallback) deals with it, not the preflight.
   const rebooting = (t: string): boolean => ['reboot', 'wait-ready'].includes(state.node(t).phase) || ['reboot', 'wait-ready'].includes(state.node(t).failedPhase ?? '');

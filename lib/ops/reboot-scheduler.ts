@@ -47,6 +47,8 @@ export class Scheduler {
     readonly state: RolloutState,
     readonly limits: Limits,
     private readonly calibration: Calibration,
+    /** The calibration's source when it is only a typical default (no ETA is shown from it). */
+    private readonly uncalibrated?: string,
   ) {
     this.rearm();
   }
@@ -100,7 +102,8 @@ export class Scheduler {
   }
 
   private eta(): number | undefined {
-    if (!this.lastFacts) return undefined;
+    // No ETA from a guess: only from this rollout's measurements, earlier rollouts' or --node-duration.
+    if (!this.lastFacts || this.expected().source === this.uncalibrated) return undefined;
     // The simulation behind it is not free: recompute when a node finished or after a while, else count down.
     const now = this.ctx.clock.now();
     const done = this.doneCount();
@@ -361,7 +364,9 @@ export class Scheduler {
     if (!(err instanceof Error) || !(this.interrupted || this.ctx.signal.aborted) || err instanceof RolloutInterruptedError) return err;
     const result = this.result({});
     const cordoned = result.leftCordoned;
-    const signal = (err as { context?: { signal?: string } }).context?.signal;
+    // The runner aborts with an InterruptedError naming the signal; the error that surfaced may be a wait's.
+    const reason = this.ctx.signal.reason as { context?: { signal?: string } } | undefined;
+    const signal = reason?.context?.signal ?? (err as { context?: { signal?: string } }).context?.signal;
     return new RolloutInterruptedError(
       `the rolling reboot was interrupted${signal ? ` by ${signal}` : ''}: ${cordoned.length ? `left cordoned: ${cordoned.join(', ')}` : 'no node left cordoned'}; ${result.done.length} of ${result.targets.length} done, not rebooted: ${result.remaining.join(', ') || 'none'}`,
       {

@@ -171,6 +171,23 @@ export interface RunJson {
   error?: { class: string; message: string; context: RolloutResult & Record<string, unknown> };
   changes: { action: string; target: string; planned: boolean }[];
   steps: { name: string; status: string }[];
+  /** Dry-runs: what the real run would do. */
+  verdict?: { outcome: 'would-succeed' | 'would-fail' | 'would-hold'; problems: { kind: 'fail' | 'hold'; step?: string; node?: string; reason: string }[] };
+}
+
+/** A clock `factor` times faster than real time from `start` (waits shrink, the window arithmetic sees virtual time). */
+export function warpClock(start: string | number, factor: number): Clock {
+  const t0 = Date.now();
+  const v0 = typeof start === 'number' ? start : Date.parse(start);
+  return { now: () => v0 + (Date.now() - t0) * factor, sleep: (ms, signal) => systemClock.sleep(ms / factor, signal) };
+}
+
+/** Waits until `probe` holds (polling every 10 ms), failing with `what` after `timeoutMs`. */
+export async function until(probe: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
+  for (const end = Date.now() + timeoutMs; !probe(); ) {
+    assert.ok(Date.now() < end, `timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
 }
 
 /** The --json object of a run (the last line of stdout). */
