@@ -48,8 +48,9 @@ function labProcessAlive(stateDir: string): boolean {
 export async function lockBackendFor(cluster: ClusterConfig | undefined, stateDir: string): Promise<LockBackend> {
   const backend = cluster?.lock.backend ?? 'file';
   if (backend === 'file') {
-    const { FileLockBackend } = await import('../lock/file.js');
-    return new FileLockBackend(join(stateDir, 'locks'));
+    // Keyed on the cluster's API server, not the inventory name: two names for one cluster share one lock.
+    const { createFileLockBackend } = await import('../lock/file.js');
+    return createFileLockBackend(cluster, join(stateDir, 'locks'));
   }
   if (backend === 'kubernetes') {
     const mod = await importLib<{ createKubernetesLockBackend(c: ClusterConfig): Promise<LockBackend> }>('lock/kubernetes.js');

@@ -5,6 +5,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync, mkdirSync } from 
 import { createServer, type Server } from 'node:http';
 import { hostname, userInfo } from 'node:os';
 import { join } from 'node:path';
+import { lockFileName } from '../../lib/lock/file.js';
 import { FIXTURE_INVENTORY, cleanupTempDirs, runCli, startCli, tempDir, waitForOutput } from '../helpers/cli.js';
 
 function fixtureArgs(state: string, work: string, extra: string[] = []): string[] {
@@ -246,13 +247,15 @@ describe('cookbook CLI', function () {
     it('a stale lock of a dead process is taken over', async () => {
       const state = tempDir();
       mkdirSync(join(state, 'locks'), { recursive: true });
+      // The file lock is keyed on the cluster's API server (fixture.yaml: https://127.0.0.1:1).
+      const lockFile = join(state, 'locks', lockFileName('cluster/127.0.0.1:1'));
       writeFileSync(
-        join(state, 'locks', 'cluster-fixture.lock'),
+        lockFile,
         JSON.stringify({ user: 'x', host: hostname(), pid: 999_999_9, cookbook: 'fixture.steps', runId: 'old', since: '2026-01-01T00:00:00Z' }),
       );
       const r = await runCli(fixtureArgs(state, tempDir(), ['--steps', '1']));
       assert.equal(r.code, 0, r.stderr);
-      assert.equal(existsSync(join(state, 'locks', 'cluster-fixture.lock')), false);
+      assert.equal(existsSync(lockFile), false);
     });
   });
 
@@ -273,7 +276,7 @@ describe('cookbook CLI', function () {
       const steps = j!.steps as { name: string; status: string; note?: string }[];
       assert.deepEqual(steps.map((s) => s.status), ['done', 'failed']);
       assert.equal(steps[1]!.note, 'interrupted');
-      assert.equal(existsSync(join(state, 'locks', 'cluster-fixture.lock')), false);
+      assert.equal(existsSync(join(state, 'locks', lockFileName('cluster/127.0.0.1:1'))), false);
       assert.match(out.stdout, /interrupted/);
     });
 
