@@ -210,7 +210,7 @@ export async function joinNode(ctx: Context, kube: Kube, hostname: string, contr
       await deleteTokens(ctx, control, [tokenId]);
     } else if (!ctx.dryRun) {
       // The create failed or was interrupted before its answer arrived: the token may exist with an id we
-      // never learned. Ours carry this run's description.
+      // never learned. Ours carry this description (the tool and the node).
       try {
         const listed = parseTokenList((await cleanupRun(ctx, control, ['kubeadm', 'token', 'list'], true)) ?? '');
         await deleteTokens(ctx, control, listed.filter((t) => t.description === description).map((t) => t.id));

@@ -22,7 +22,6 @@ function mulberry32(seed: number): () => number {
  */
 export function seededChoices(suite: string): { seed: number; pick<T>(items: readonly T[], n: number): T[] } {
   const seed = process.env.NODE_TEST_SEED ? Number(process.env.NODE_TEST_SEED) : Date.now() % 1_000_000;
-  // eslint-disable-next-line no-console
   console.log(`      ${suite}: seed ${seed} (replay with NODE_TEST_SEED=${seed})`);
   const rand = mulberry32(seed);
   return {
