@@ -36,6 +36,7 @@ describe('bad input and failures of the node lifecycle cookbooks', function () {
     ['k8s.replace-node', ['--hostname', 'bad-k8s-worker-9'], /host bad-k8s-worker-9 is not a Kubernetes node of cluster bad/, 'after-lock'],
     ['vm.create', ['--role', 'gpu'], /unknown role "gpu" in cluster bad/, 'before-lock'],
     ['vm.create', ['--role', 'worker', '--hostname', 'bad-k8s-control-9'], /host bad-k8s-control-9 is a control host, not worker/, 'before-lock'],
+    ['vm.create', ['--role', 'worker', '--flavor', 'nope'], /--flavor "nope" does not exist/, 'after-lock'],
     ['vm.force-reboot', ['--hostname', 'bad-k8s-worker-1', '--timeout', 'soon'], /--timeout: not a duration: "soon"/, 'before-lock'],
     ['vm.force-reboot', ['--hostname', 'bad-k8s-worker-1'], /bad-k8s-worker-1 is a Ready Kubernetes node running \d+ pod\(s\); refusing/, 'after-lock'],
     ['k8s.reboot', [], /select nodes with --all, --all-workers, --role R or --hostname H/, 'before-lock'],
@@ -67,6 +68,7 @@ describe('bad input and failures of the node lifecycle cookbooks', function () {
   const commands: [string, string[], RegExp][] = [
     ['inventory.show of an unknown cluster', ['inventory.show', '--cluster-name', 'nope', '--inventory', 'LAB'], /unknown cluster "nope"; known clusters: bad/],
     ['inventory.show with an unknown option', ['inventory.show', '--cluster-name', 'bad', '--inventory', 'LAB', '--rolez'], /Unknown argument: rolez/],
+    ['schedule install for an unknown cluster', ['schedule', 'install', 'k8s.reboot', '--on-calendar', 'daily', '--unit-dir', 'UNITS', '--', '--cluster-name', 'nope', '--inventory', 'LAB', '--all'], /unknown cluster "nope"/],
     ['schedule install with a bad calendar', ['schedule', 'install', 'k8s.reboot', '--on-calendar', 'every full moon', '--unit-dir', 'UNITS', '--', '--cluster-name', 'bad', '--inventory', 'LAB', '--all'], /--on-calendar: .*every full moon/],
     [
       'schedule install with a bad cookbook argument',
