@@ -55,6 +55,8 @@ export async function planRollout(s: Scheduler): Promise<RolloutResult> {
     s.started.push(node);
   }
   const result = s.result({});
+  // Planning walks each node to "done" in no time: the estimate is the one the plan was made with.
+  result.expected = expected;
   result.plan = { order: sim.order, batches: sim.batches.map((b) => b.nodes), predictedMs: sim.totalMs, stuck: sim.stuck };
   result.done = s.targets.filter((t) => s.state.node(t).phase === 'done' && !sim.order.includes(t));
   result.rebootedThisRun = [];

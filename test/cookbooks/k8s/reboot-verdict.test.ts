@@ -56,12 +56,32 @@ describe('k8s.reboot: the default workload, dry-run verdicts and the SSH preflig
     assert.equal(plan.code, 0, plan.stderr.slice(-2000));
     assert.match(plan.stdout, /pods with emptyDir volumes are evicted and their emptyDir data deleted \(the default; --no-delete-emptydir-data refuses them instead\)/);
     assert.match(plan.stdout, /WOULD SUCCEED/);
+    // Before anything was measured, the plan says where its estimate comes from (not a flat 10 minutes).
+    assert.match(plan.stdout, /expected 4m00s per node, no measurement yet: 4m00s for a typical VM; --node-duration overrides/);
     const before = bootIds(lab)[scratchNode];
-    const r = await run(['--hostname', scratchNode, '--json']);
+    const state = tempDir('cc-state-');
+    const r = await runInProcess(rebootArgs(inventory, state, ['--hostname', scratchNode, '--json']), systemClock);
     assert.equal(r.code, 0, r.stderr.slice(-3000));
-    assert.deepEqual(resultOf(r.stdout).result!.done, [scratchNode]);
+    const out = resultOf(r.stdout).result!;
+    assert.deepEqual(out.done, [scratchNode]);
     assert.notEqual(bootIds(lab)[scratchNode], before, 'rebooted');
     assert.deepEqual(cordonedNodes(lab), []);
+    // The next rollout of the cluster starts from that measurement: calibrated, not guessed.
+    const other = workers.find((w) => w !== scratchNode)!;
+    const next = await runInProcess(rebootArgs(inventory, state, ['--hostname', other, '--dry-run', '--json']), systemClock);
+    assert.equal(next.code, 0, next.stderr.slice(-2000));
+    const expected = resultOf(next.stdout).result!.expected!;
+    assert.equal(expected.source, 'median of 1 node(s) of earlier rollouts');
+    assert.ok(expected.perNodeMs > 0 && expected.perNodeMs < 60_000, `calibrated ${expected.perNodeMs} ms per node`);
+  });
+
+  it('rebooting more than one node asks on every cluster: without a TTY and without --yes it refuses (exit 4), nothing changed', async () => {
+    lab.world.resetCounters();
+    const args = rebootArgs(inventory, tempDir('cc-state-'), ['--hostname', workers[0]!, '--hostname', workers[1]!, '--json']).filter((a) => a !== '--yes');
+    const r = await runInProcess(args, systemClock);
+    assert.equal(r.code, 4, r.stderr.slice(-2000));
+    assert.match(r.stderr, /Reboot 2 node\(s\) of labtest, at most 1 unavailable at once/);
+    assert.deepEqual([lab.counters().k8s_mutations, lab.counters().ssh_mutations], [0, 0]);
   });
 
   it('a PDB that allows no disruption: the dry-run would hold at that node (exit 1, the node and the PDB named)', async () => {
@@ -96,6 +116,32 @@ describe('k8s.reboot: the default workload, dry-run verdicts and the SSH preflig
     } finally {
       api.delete(api.res('policy', 'poddisruptionbudgets'), 'tool-beta', 'solid', {}, { internal: true });
       api.delete(api.res('apps', 'deployments'), 'tool-beta', 'solid', {}, { internal: true });
+    }
+  });
+
+  it('a drain that reaches --drain-timeout inside a reboot ends as a normal failure: the node uncordoned as promised, never rebooted', async () => {
+    const node = workers.find((w) => w !== scratchNode && podsOn(lab, w).some((p) => p.metadata.namespace === 'tool-gamma' && p.metadata.labels?.app === 'frontend'));
+    assert.ok(node, 'a worker runs a frontend pod');
+    const pod = podsOn(lab, node).find((p) => p.metadata.labels?.app === 'frontend')!;
+    // The pod never finishes terminating: only the drain's deadline ends the wait.
+    lab.world.faults = { stuckPods: [`tool-gamma/${pod.metadata.name}`] };
+    const before = bootIds(lab)[node];
+    try {
+      const started = Date.now();
+      const r = await run(['--hostname', node, '--drain-timeout', '2s', '--json']);
+      assert.equal(r.code, 1, r.stderr.slice(-2000));
+      assert.ok(Date.now() - started < 30_000, 'ended by the deadline');
+      const out = resultOf(r.stdout);
+      assert.equal(out.error!.class, 'RolloutFailedError');
+      assert.match(out.error!.message, new RegExp(`${node} \\(drain: `));
+      assert.deepEqual(out.error!.context.leftCordoned, []);
+      assert.match(r.stderr, new RegExp(`drain of ${node} failed .*k8s.reboot uncordons it \\(the cordon was ours\\)`));
+      assert.doesNotMatch(r.stderr, /--uncordon-on-failure/);
+      assert.deepEqual(cordonedNodes(lab), [], 'uncordoned');
+      assert.equal(bootIds(lab)[node], before, 'never rebooted');
+      assert.ok(!out.changes.some((c) => c.action === 'reboot'));
+    } finally {
+      lab.world.faults = {};
     }
   });
 
