@@ -7,16 +7,7 @@ import { join } from 'node:path';
 import { $ } from 'zx';
 import { descendantsOf } from '../../scripts/servers/common.js';
 import { cleanupTempDirs, runCli, tempDir } from '../helpers/cli.js';
-
-/** True while a process with this PID exists. */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+import { alive } from '../helpers/process.js';
 
 describe("the README's first command", function () {
   // The lab runs at the speed a user gets (1): a VM takes seconds to build, so this test takes ~20 s.

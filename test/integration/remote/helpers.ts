@@ -9,6 +9,8 @@ import type { ClusterConfig } from '../../../lib/inventory/schema.js';
 import { type Remote, type RemoteOptions, create } from '../../../lib/remote/index.js';
 import type { SshdHosts } from '../../../scripts/servers/sshd.js';
 
+export { alive } from '../../helpers/process.js';
+
 /** Options of makeRemote. */
 export interface TestRemoteOptions {
   knownHosts?: string;
@@ -110,16 +112,6 @@ export function pidsOf(cmdline: string): number[] {
     }
   }
   return out;
-}
-
-/** True while a process with this PID exists. */
-export function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Polls until `condition` holds, or rejects after the timeout naming `what`. */
