@@ -178,7 +178,7 @@ export async function checkRemovalSafe(ctx: Context, roleName: string, hostname:
   if (remaining.length < role.min) {
     throw new InputError(`refusing to remove ${hostname}: role ${roleName} would have ${remaining.length} host(s), below its minimum of ${role.min}`, {
       context: { cluster: ctx.cluster.name, role: roleName, hostname, remaining, min: role.min },
-      hint: `add a ${roleName} node first (cookbook k8s.add-node), or use k8s.replace-node`,
+      hint: `add a ${roleName} node first (cookbook k8s.add-node --cluster-name ${ctx.cluster.name} --role ${roleName}), or replace this one (cookbook k8s.replace-node --cluster-name ${ctx.cluster.name} --hostname ${hostname})`,
     });
   }
   if (role.node === 'control-plane') {

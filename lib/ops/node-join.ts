@@ -48,11 +48,12 @@ export async function checkHostsFirst(ctx: Context, kube: Kube, options: { contr
     if (r.error instanceof HostKeyMismatchError || r.error instanceof HostKeyUnknownError) {
       const changed = r.error instanceof HostKeyMismatchError;
       throw new (changed ? HostKeyMismatchError : HostKeyUnknownError)(
-        `${r.host} offers ${changed ? 'a host key different from the one recorded in known_hosts' : 'a host key that known_hosts does not list'}; refusing to use it (a changed key can mean a man in the middle)`,
+        `${r.host} offers ${changed ? 'a host key different from the one recorded in known_hosts' : 'a host key that known_hosts does not list'}; refusing to use it or any other host instead (a changed key can mean a man in the middle): ${r.error.message}`,
         {
           context: { ...r.error.context, host: r.host },
           cause: r.error,
-          hint: `check ${r.host}'s key out of band (its console log or the cloud's fingerprints); if it was legitimately reinstalled, replace its known_hosts entry (ssh-keygen -R ${r.host}), then run the cookbook again`,
+          // The remote layer's hint names the exact known_hosts entry and file.
+          hint: `check ${r.host}'s key out of band (its console log, the cloud's fingerprints) before anything else; ${r.error.hint ?? `if it was legitimately reinstalled, remove its old known_hosts entry (ssh-keygen -R ${r.host})`}; then run the cookbook again`,
         },
       );
     }
