@@ -8,10 +8,10 @@ import { defineCookbook } from '../../lib/core/cookbook.js';
 import { UsageError } from '../../lib/core/errors.js';
 import { validateHostname } from '../../lib/inventory/naming.js';
 // Only light modules at the top: `cookbook list` loads every cookbook; the rollout (clients) loads in run().
-import { type LabelSelector, parseLabelSelector } from '../../lib/ops/reboot-blockers.js';
+import { parseLabelSelector } from '../../lib/ops/reboot-blockers.js';
 import type { RolloutOptions } from '../../lib/ops/reboot-result.js';
 import type { Selection } from '../../lib/ops/reboot-select.js';
-import { type Window, parseWindow } from '../../lib/ops/window.js';
+import { parseWindow } from '../../lib/ops/window.js';
 
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;

@@ -9,8 +9,9 @@ import { clusterProblems, controlProblems, nodePreflight, roundBlockers } from '
 import { type ClusterFacts, type PodCache, gatherFacts } from './reboot-facts.js';
 import { NodeRebootError, type NodeRunEnv, rebootNode } from './reboot-node.js';
 import { type FailedNode, type RolloutClients, RolloutFailedError, RolloutHeldError, RolloutInterruptedError, type RolloutOptions, type RolloutResult } from './reboot-result.js';
-import { type NodeRecord, RolloutState } from './reboot-state.js';
-import { writeReport } from './report.js';
+import { RolloutState } from './reboot-state.js';
+import { type ReportInput, writeReport } from './report.js';
+import { reportInputOf, rolloutResult } from './reboot-summary.js';
 import { type Decision, type InFlight, type Limits, type PlanInput, type Simulation, candidateOrder, estimateRemainingMs, medianOf, planNext } from './rollout.js';
 import { formatInZone, mayStart, windowState } from './window.js';
 
@@ -31,7 +32,8 @@ export interface Calibration {
 export class Scheduler {
   readonly started: string[] = [];
   private readonly inflight = new Map<string, Running>();
-  private readonly failures: FailedNode[] = [];
+  /** Nodes that failed in this run. */
+  readonly failures: FailedNode[] = [];
   private readonly waitingReason = new Map<string, string>();
   private interrupted: unknown;
   private wake: () => void = () => {};
@@ -379,45 +381,12 @@ export class Scheduler {
 
   /** The result of the run so far (--json, reports, error contexts). */
   result(extra: { stoppedBy?: RolloutResult['stoppedBy']; nextStart?: number }): RolloutResult {
-    const records = this.state.records();
-    const perNode: Record<string, number> = {};
-    for (const [name, rec] of records) {
-      const c = RolloutState.cycleMs(rec);
-      if (c !== undefined && rec.phase === 'done') perNode[name] = c;
-    }
-    const failedHere = new Set(this.failures.map((f) => f.node));
-    // Failed nodes we could not uncordon, and nodes an interruption left cordoned in flight (rebootNode records it).
-    const leftCordoned = [
-      ...this.failures.filter((f) => f.leftCordoned).map((f) => f.node),
-      ...this.targets.filter((t) => !failedHere.has(t) && this.state.node(t).phase !== 'done' && this.state.node(t).leftCordoned === true),
-    ];
-    const w = this.opts.window;
-    return {
-      cluster: this.ctx.cluster.name,
-      dryRun: this.ctx.dryRun,
-      rollout: { id: this.state.rollout.id, startedAt: new Date(this.state.rollout.startedAt).toISOString(), continued: this.state.rollout.id !== this.ctx.runId, complete: false },
-      targets: [...this.targets],
-      done: this.targets.filter((t) => this.state.node(t).phase === 'done'),
-      rebootedThisRun: this.started.filter((t) => this.state.node(t).phase === 'done'),
-      started: [...this.started],
-      remaining: this.targets.filter((t) => this.state.node(t).phase !== 'done' && !failedHere.has(t)),
-      skipped: [...this.state.rollout.skipped],
-      failed: [...this.failures],
-      leftCordoned,
-      silencesLeft: this.failures.map((f) => this.state.node(f.node).silenceId).filter((s): s is string => !!s),
-      ...(extra.stoppedBy ? { stoppedBy: extra.stoppedBy } : {}),
-      ...(extra.nextStart !== undefined && w ? { nextWindow: new Date(extra.nextStart).toISOString(), nextWindowLocal: formatInZone(w, extra.nextStart) } : {}),
-      cycleMs: { median: medianOf(Object.values(perNode)), perNode },
-      expected: this.expected(),
-      limits: this.limits,
-    };
+    return rolloutResult(this, extra);
   }
 
   /** What the HTML report is drawn from. */
-  reportInput(result: RolloutResult, sim?: Simulation): Parameters<typeof writeReport>[1] {
-    const nodes: Record<string, NodeRecord> = {};
-    for (const t of this.targets) nodes[t] = this.state.node(t);
-    return { result, rollout: this.state.rollout, nodes, generatedAt: this.ctx.clock.now(), simulation: sim, window: this.opts.window?.spec };
+  reportInput(result: RolloutResult, sim?: Simulation): ReportInput {
+    return reportInputOf(this, result, sim);
   }
 }
 
