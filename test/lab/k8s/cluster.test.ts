@@ -11,7 +11,7 @@ const isReady = (p: k8s.V1Pod) => !!p.status?.conditions?.some((c) => c.type ===
 const nodeReady = (n: k8s.V1Node) => n.status?.conditions?.find((c) => c.type === 'Ready')?.status;
 
 describe('lab k8s: scheduler, controllers, kubelets', function () {
-  this.timeout(30_000);
+  this.timeout(60_000);
   let lab: Lab;
   before(async () => {
     lab = await startLab(makeWorld(40));

@@ -13,7 +13,7 @@ function barePod(name: string, app: string, neverReady = false): k8s.V1Pod {
 }
 
 describe('lab k8s API: eviction and disruption budgets', function () {
-  this.timeout(30_000);
+  this.timeout(60_000);
   let lab: Lab;
   let ns = 0;
   let namespace = '';

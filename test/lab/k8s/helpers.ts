@@ -106,7 +106,7 @@ export function kubectl(lab: Lab, args: string[], timeoutMs = 60_000): Promise<K
 }
 
 /** Polls `fn` until it returns a truthy value or the deadline passes. */
-export async function until<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 10_000, everyMs = 20): Promise<T> {
+export async function until<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 30_000, everyMs = 20): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn();

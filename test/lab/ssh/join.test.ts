@@ -6,7 +6,7 @@ import { LabClient } from '../../../lib/lab/client.js';
 import { type LabHandle, startLab } from '../../../lib/lab/index.js';
 import { nodeReadyStatus } from '../../../lib/lab/k8s/types.js';
 
-async function waitFor(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 15000): Promise<void> {
+async function waitFor(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (Date.now() < end) {
     if (await cond()) return;
