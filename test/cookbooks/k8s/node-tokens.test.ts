@@ -38,12 +38,16 @@ describe('join tokens and secrets of k8s.add-node', function () {
   /** Starts add-node and calls `at` when the lab creates its token or runs its join (in the lab, synchronously). */
   const addNodeInterruptedAt = async (moment: 'token create' | 'join', signal: 'SIGINT' | 'SIGKILL', cb = labRunner(lab)) => {
     let created: string | undefined;
-    const p = cb.start('k8s.add-node', ['--role', 'worker'], { timeoutMs: 120_000 });
+    const p = cb.start('k8s.add-node', ['--role', 'worker', '--json'], { timeoutMs: 120_000 });
     backend.tokenCreate = (ttl, description) => {
       const r = original.tokenCreate(ttl, description);
       created = r.token;
-      // The answer has not left the lab yet: the run never learns the token's id.
-      if (moment === 'token create') p.child!.kill(signal);
+      if (moment === 'token create') {
+        p.child!.kill(signal);
+        // Hold the lab's answer until the run has surely stopped waiting for it: the run never learns the id.
+        const until = Date.now() + 300;
+        while (Date.now() < until);
+      }
       return r;
     };
     backend.join = (host, args) => {
@@ -59,6 +63,11 @@ describe('join tokens and secrets of k8s.add-node', function () {
     it(`SIGINT at the ${moment}: the interrupted run deletes its token itself (exit 130)`, async () => {
       const { out } = await addNodeInterruptedAt(moment, 'SIGINT');
       assert.equal(out.exitCode, 130, `interrupted: ${out.stderr.slice(-500)}`);
+      const commands = (JSON.parse(out.stdout).changes as { detail?: { command?: string } }[]).map((c) => c.detail?.command ?? '');
+      // Interrupted at the create, the run never got its answer (no create recorded as done) and found its token
+      // by description; interrupted at the join, it knew the id. Either way it deleted the token.
+      assert.equal(commands.some((c) => c.includes('kubeadm token create')), moment === 'join', commands.join('\n'));
+      assert.ok(commands.some((c) => c.includes('kubeadm token delete')), commands.join('\n'));
       assert.deepEqual(await bootstrapTokens(lab), [], `no token left after the interrupted run: ${out.stderr.slice(-1500)}`);
     });
   }
