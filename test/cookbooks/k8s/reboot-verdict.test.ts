@@ -84,6 +84,23 @@ describe('k8s.reboot: the default workload, dry-run verdicts and the SSH preflig
     assert.deepEqual([lab.counters().k8s_mutations, lab.counters().ssh_mutations], [0, 0]);
   });
 
+  it('durations outside their range and empty blockers are refused (exit 2, the option named, nothing changed)', async () => {
+    lab.world.resetCounters();
+    const cases: [string[], RegExp][] = [
+      [['--reboot-timeout', '0'], /--reboot-timeout: 0 is out of range \(valid: 1s to 1d\)/],
+      [['--hold-timeout', '25d'], /--hold-timeout: 25d is out of range \(valid: 1s to 7d\)/],
+      [['--drain-timeout', '-5m'], /--drain-timeout: must not be negative/],
+      [['--block-on-alert', ''], /--block-on-alert: /],
+      [['--block-on-pod', ' '], /--block-on-pod: /],
+    ];
+    for (const [extra, message] of cases) {
+      const r = await run(['--hostname', workers[0]!, ...extra, '--json']);
+      assert.equal(r.code, 2, `${extra.join(' ')}: ${r.stderr.slice(-500)}`);
+      assert.match(r.stderr + r.stdout, message, extra.join(' '));
+    }
+    assert.deepEqual([lab.counters().k8s_mutations, lab.counters().ssh_mutations, lab.counters().openstack_mutations], [0, 0, 0]);
+  });
+
   it('a PDB that allows no disruption: the dry-run would hold at that node (exit 1, the node and the PDB named)', async () => {
     const api = lab.kube.api;
     const labels = { app: 'solid' };
