@@ -1,7 +1,7 @@
 // The dry-run verdict of a real cookbook against the lab: k8s.drain of a worker whose pods use emptyDir
 // (the lab's workloads do) would be refused without --delete-emptydir-data, so its dry-run says "would fail",
 // names the step and the reason and exits 1; with the option it says "would succeed" and exits 0. Neither
-// sends a single mutating request.
+// sends a single mutating request. A real run of k8s.add-node then lists its remote commands whole.
 import { strict as assert } from 'node:assert';
 import { cleanupTempDirs } from '../helpers/cli.js';
 import { type TestLab, startTestLab } from '../helpers/lab.js';
@@ -39,5 +39,14 @@ describe('dry-run verdict against the lab', function () {
     assert.ok(ok.out.changes.length > 0, 'the plan is not empty');
     assert.ok(lab.counters().requests.k8s > readsBefore, 'the dry-runs read the cluster');
     assert.deepEqual(mutations(), before, 'no dry-run changed the lab');
+  });
+
+  it('the changes summary of a real run shows each remote command whole (redacted), not its first two words', async () => {
+    const cb = labRunner(lab);
+    const r = await cb.run('k8s.add-node', ['--role', 'worker', '--yes']);
+    assert.equal(r.code, 0, r.stderr.slice(-2000));
+    assert.match(r.stdout, /^ {2}- run `kubeadm token create --print-join-command [^`]+` on \S+$/m);
+    assert.match(r.stdout, /^ {2}- run `kubeadm token delete \w+` on \S+$/m);
+    assert.doesNotMatch(r.stdout, /^ {2}- run kubeadm token \S+$/m, 'no command cut to two words');
   });
 });
