@@ -3,7 +3,7 @@
 // stdin and SFTP, a jump host, simulated reboots, trust from a console log, and dry-run sending nothing.
 // The hosts are this machine as root: only harmless or shimmed commands are run.
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import ssh2 from 'ssh2';
@@ -204,8 +204,11 @@ describe('remote against real sshd hosts', function () {
       const sock = join(set.dir, 'agent.sock');
       const agent = spawn('ssh-agent', ['-D', '-a', sock], { stdio: 'ignore' });
       try {
-        await waitForPath(sock);
-        execFileSync('ssh-add', ['-q', set.identityFile], { env: { ...process.env, SSH_AUTH_SOCK: sock }, stdio: 'ignore' });
+        // The socket file appears at bind(), before the agent listens: wait until it answers (ssh-add -l exits
+        // 1 for "no identities", 2 when it cannot reach the agent).
+        const agentEnv = { ...process.env, SSH_AUTH_SOCK: sock };
+        await until(() => existsSync(sock) && spawnSync('ssh-add', ['-l'], { env: agentEnv, stdio: 'ignore' }).status === 1, 'ssh-agent to answer');
+        execFileSync('ssh-add', ['-q', set.identityFile], { env: agentEnv, stdio: 'ignore' });
         const s = await makeRemote(set, { knownHosts, identityFile: '', options: { agentSocket: sock } });
         try {
           assert.equal((await s.remote.query('h1', ['hostname'])).stdout, 'h1\n');
