@@ -227,6 +227,9 @@ export async function runCookbook(name: string, def: CookbookDefinition<object>,
       if (done) {
         done.reported(runId);
         log.info(`run ${done.data.runId} of ${name} with the same arguments already completed at ${done.data.finishedAt} (its end was never reported): reporting it instead of running again; --fresh runs it again`);
+        // Its END was never announced either: announce it now, on its behalf.
+        const d = done.data;
+        await announce(cluster, { event: 'END', user: d.operator, host: d.host, pid: d.pid, cookbook: name, runId: d.runId, cluster: d.cluster, status: 'success', result: 'PASS', reportedBy: runId, reason: d.reason, taskId: d.taskId }, log);
         for (const s of signals) process.off(s, onSignal);
         await closeAll(undefined, lock, backend);
         await logging.close();

@@ -175,6 +175,10 @@ describe('run lifecycle', function () {
     it('is reported as done by a re-run with the same arguments, not repeated; once reported, the same command runs again', async () => {
       const state = tempDir();
       const work = join(tempDir(), 'w');
+      const invDir = tempDir();
+      const adminLog = join(tempDir(), 'admin.log');
+      writeFileSync(join(invDir, 'fixture.yaml'), readFileSync(join(FIXTURE_INVENTORY, 'fixture.yaml'), 'utf8') + `announce: { logFile: "${adminLog}" }\n`);
+      const steps = (s: string, w: string, extra: string[] = []): string[] => ['fixture.steps', '--cluster-name', 'fixture', '--work-dir', w, '--state-dir', s, '--inventory', invDir, ...extra];
       const killed = await runCli(steps(state, work), { env: { COOKBOOK_FAILPOINTS: 'kill-after:(run finished)' } });
       assert.equal(killed.code, 137, 'killed by SIGKILL');
       assert.equal(journalsOf(state, 'fixture.steps')[0]!.status, 'success');
@@ -187,6 +191,9 @@ describe('run lifecycle', function () {
       assert.equal(out.status, 'success');
       assert.ok(!existsSync(join(work, 'marker-2')), 'the completed run was not repeated');
       assert.equal(journalsOf(state, 'fixture.steps').length, 1, 'no new run was journaled');
+      const announced = readFileSync(adminLog, 'utf8').trim().split('\n');
+      assert.equal(announced.length, 2, 'the killed run\'s END is announced by the run that reported it');
+      assert.match(announced[1]!, new RegExp(`END fixture\\.steps on fixture .*run ${out.alreadyDone.runId} PASS`));
       // Now reported: the same command again is a deliberate new run.
       const third = await runCli(steps(state, work));
       assert.equal(third.code, 0, third.stderr);
