@@ -225,7 +225,6 @@ export async function runCookbook(name: string, def: CookbookDefinition<object>,
       // reported now rather than repeated: repeating it could add a second node.
       const done = findCompletedUnreported(globals.stateDir, key);
       if (done) {
-        done.reported(runId);
         log.info(`run ${done.data.runId} of ${name} with the same arguments already completed at ${done.data.finishedAt} (its end was never reported): reporting it instead of running again; --fresh runs it again`);
         // Its END was never announced either: announce it now, on its behalf.
         const d = done.data;
@@ -235,6 +234,8 @@ export async function runCookbook(name: string, def: CookbookDefinition<object>,
         await logging.close();
         const out = buildResult(done.data, { result: done.data.result, exitCode: ExitCode.success, journalPath: done.path, logPath: logging.file, alreadyDone: { runId: done.data.runId, finishedAt: done.data.finishedAt } });
         io.stdout((globals.json ? JSON.stringify(out) : renderSummary(out)) + '\n');
+        // Marked only once shown: a run killed before this point leaves it to be reported again.
+        done.reported(runId);
         return ExitCode.success;
       }
     }
