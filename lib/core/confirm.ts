@@ -8,7 +8,7 @@ import { OperatorAbort } from './errors.js';
 export interface Prompter {
   /** True when a human can be asked. */
   readonly interactive: boolean;
-  /** Asks a yes/no question; resolves true for yes. */
+  /** Asks a yes/no question; resolves true for yes (rejects with OperatorAbort when the operator breaks off). */
   ask(question: string, defaultYes?: boolean): Promise<boolean>;
   /** Asks for a line of text (e.g. the cluster's name); resolves what was typed, trimmed. */
   askText?(question: string): Promise<string>;
@@ -17,20 +17,19 @@ export interface Prompter {
 /** A prompter on the process's stdin/stderr; interactive only when both are TTYs. */
 export function ttyPrompter(): Prompter {
   const interactive = Boolean(process.stdin.isTTY && process.stderr.isTTY);
-  // Ctrl-C on the prompt (raw mode: it is a key, not a signal) or Ctrl-D answers "no" instead of hanging.
-  const line = async (question: string): Promise<string | undefined> => {
+  // Ctrl-C on the prompt (raw mode: it is a key, not a signal) or Ctrl-D means "get me out": the run is
+  // aborted (exit 4) instead of hanging, and never read as an answer (a "no" to "resume?" would start afresh).
+  const line = async (question: string): Promise<string> => {
     const rl = createInterface({ input: process.stdin, output: process.stderr });
     const stop = new AbortController();
-    rl.on('SIGINT', () => stop.abort());
-    rl.on('close', () => stop.abort());
+    rl.on('SIGINT', () => stop.abort('Ctrl-C'));
+    rl.on('close', () => stop.abort('end of input'));
     try {
       return (await rl.question(question, { signal: stop.signal })).trim();
     } catch (err) {
-      if (stop.signal.aborted) {
-        process.stderr.write('\n');
-        return undefined;
-      }
-      throw err;
+      if (!stop.signal.aborted) throw err;
+      process.stderr.write('\n');
+      throw new OperatorAbort(`aborted by the operator (${String(stop.signal.reason)} at the prompt)`, { context: { question } });
     } finally {
       rl.close();
     }
@@ -39,14 +38,13 @@ export function ttyPrompter(): Prompter {
     interactive,
     async ask(question: string, defaultYes = false): Promise<boolean> {
       if (!interactive) return false;
-      const answer = (await line(question + (defaultYes ? ' [Y/n] ' : ' [y/N] ')))?.toLowerCase();
-      if (answer === undefined) return false;
+      const answer = (await line(question + (defaultYes ? ' [Y/n] ' : ' [y/N] '))).toLowerCase();
       if (answer === '') return defaultYes;
       return answer === 'y' || answer === 'yes';
     },
     async askText(question: string): Promise<string> {
       if (!interactive) return '';
-      return (await line(question)) ?? '';
+      return line(question);
     },
   };
 }

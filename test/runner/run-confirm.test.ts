@@ -115,6 +115,21 @@ describe('confirmations', function () {
     assert.ok(!existsSync(work));
   });
 
+  it('Ctrl-C at the "resume?" prompt aborts (exit 4) and keeps the unfinished run resumable', async () => {
+    const state = tempDir();
+    const work = join(tempDir(), 'w');
+    const argv = ['fixture.steps', '--cluster-name', 'fixture', '--work-dir', work, '--state-dir', state, '--inventory', FIXTURE_INVENTORY];
+    assert.equal((await runCli(argv, { env: { COOKBOOK_FAILPOINTS: 'kill-after:step 1' } })).code, 137);
+    const run = onPty(argv);
+    await run.waitFor(/Resume it\? \[Y\/n\] /);
+    run.child.stdin!.write('\x03');
+    assert.equal(await run.exit, 4, run.output().slice(-2000));
+    assert.match(run.output(), /aborted by the operator \(Ctrl-C at the prompt\)/);
+    const resumed = await runCli([...argv, '--resume', '--json']);
+    assert.equal(resumed.code, 0, resumed.stderr);
+    assert.ok(JSON.parse(resumed.stdout).resumedFrom, 'the killed run was still there to resume');
+  });
+
   it('on a non-production cluster a destructive action asks y/N on the terminal', async () => {
     const work = join(tempDir(), 'w');
     const run = onPty(problems('fixture', work));
