@@ -5,7 +5,7 @@ import type { V1Node } from '@kubernetes/client-node';
 import type { Context } from '../core/context.js';
 import { CookbookError, InputError, InterruptedError } from '../core/errors.js';
 import { type Planned, isPlanned } from '../core/gate.js';
-import { getRole, nextHostname, requireHostOfRole, roleOf } from '../inventory/naming.js';
+import { NODE_ROLES, getRole, nextHostname, requireHostOfRole, roleOf } from '../inventory/naming.js';
 import type { ClusterConfig, RoleConfig } from '../inventory/schema.js';
 // Values come from the light k8s submodules, types from the client: cookbooks import this module, and
 // `cookbook list` must not load client-node.
@@ -37,16 +37,9 @@ export async function requireClusterNode(kube: Kube, cluster: ClusterConfig, hos
   return node;
 }
 
-/** A Kubernetes role (not `etcd`-style `node: none`), or an InputError. */
+/** A Kubernetes role (not `etcd`-style `node: none`), or an InputError listing only the node roles. */
 export function requireNodeRole(cluster: ClusterConfig, roleName: string): RoleConfig {
-  const role = getRole(cluster, roleName);
-  if (role.node === 'none') {
-    throw new InputError(`role ${roleName} of cluster ${cluster.name} is not a Kubernetes node role`, {
-      context: { cluster: cluster.name, role: roleName },
-      hint: `choose a role whose hosts are Kubernetes nodes: ${Object.keys(cluster.roles).filter((r) => cluster.roles[r]?.node !== 'none').join(', ')}`,
-    });
-  }
-  return role;
+  return getRole(cluster, roleName, NODE_ROLES);
 }
 
 /** Cordons a node as a journaled step; returns whether the cordon is ours (we never uncordon another's). */

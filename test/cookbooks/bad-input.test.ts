@@ -23,8 +23,8 @@ describe('bad input and failures of the node lifecycle cookbooks', function () {
   // answer (is it a node? is it Ready?) come after the lock is taken: its Lease is created and deleted again,
   // and nothing else is written.
   const refusals: [string, string[], RegExp, 'before-lock' | 'after-lock'][] = [
-    ['k8s.add-node', ['--role', 'gpu'], /unknown role "gpu" in cluster bad; roles: control, etcd, ingress, worker, worker_nfs/, 'before-lock'],
-    ['k8s.add-node', ['--role', 'etcd'], /role etcd of cluster bad is not a Kubernetes node role/, 'before-lock'],
+    ['k8s.add-node', ['--role', 'gpu'], /unknown role "gpu" in cluster bad; Kubernetes node roles: control, ingress, worker, worker_nfs/, 'before-lock'],
+    ['k8s.add-node', ['--role', 'etcd'], /role etcd of cluster bad is not a Kubernetes node role; Kubernetes node roles: control, ingress, worker, worker_nfs/, 'before-lock'],
     ['k8s.remove-node', ['--role', 'worker', '--hostname', 'bad-k8s-worker-nfs-1'], /host bad-k8s-worker-nfs-1 is a worker_nfs host, not worker/, 'before-lock'],
     ['k8s.drain', ['--hostname', 'tools-k8s-worker-1'], /host tools-k8s-worker-1 does not belong to cluster bad/, 'before-lock'],
     ['k8s.drain', ['--hostname', 'bad-k8s-worker-1;reboot'], /--hostname: invalid hostname "bad-k8s-worker-1;reboot"/, 'before-lock'],
