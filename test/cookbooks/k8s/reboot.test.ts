@@ -59,6 +59,7 @@ describe('k8s.reboot: rolling reboot of 12 workers, 3 at a time (lab)', function
     const r = await runCli(rebootArgs(inventory, state, ['--all-workers', '--max-unavailable', '3', '--dry-run', '--json']));
     assert.equal(r.code, 0, r.stderr);
     const out = resultOf(r.stdout);
+    assert.deepEqual(out.verdict, { outcome: 'would-succeed', problems: [] }, 'nothing would fail or hold');
     plan = out.result!.plan!;
     const c = lab.counters();
     assert.deepEqual([c.k8s_mutations, c.ssh_mutations, c.openstack_mutations], [0, 0, 0], 'no mutation reached the lab');
@@ -78,6 +79,7 @@ describe('k8s.reboot: rolling reboot of 12 workers, 3 at a time (lab)', function
     const human = await runCli(rebootArgs(inventory, state, ['--all-workers', '--max-unavailable', '3', '--dry-run']));
     assert.equal(human.code, 0, human.stderr);
     assert.match(human.stdout, new RegExp(`batch 1 at \\+0ms: ${plan.batches[0]!.join(', ')}`));
+    assert.match(human.stdout, /WOULD SUCCEED/);
     assert.ok(out.changes.every((ch) => ch.planned));
     for (const w of workers) {
       for (const action of ['cordon', 'reboot', 'uncordon']) {
