@@ -5,12 +5,10 @@ import { randomBytes } from 'node:crypto';
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
-import { type Clock, systemClock } from '../core/clock.js';
-import type { Prompter } from '../core/confirm.js';
+import { systemClock } from '../core/clock.js';
 import type { CookbookDefinition, RawArgs } from '../core/cookbook.js';
 import { Context, EventLog } from '../core/context.js';
 import {
-  CookbookError,
   DryRunStop,
   ExitCode,
   InputError,

@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, w
 import { join, resolve } from 'node:path';
 import yargs from 'yargs';
 import { ExitCode, InputError, UnknownCookbookError, UsageError, messageOf } from '../core/errors.js';
-import { compiledRoot, packageRoot } from '../core/paths.js';
+import { compiledRoot } from '../core/paths.js';
 import { discover, loadCookbook } from './discovery.js';
 import { type RunIO, reportEarlyError } from './report.js';
 
@@ -152,42 +152,25 @@ export function validateCalendar(spec: string): void {
   }
 }
 
-/** Validates a cookbook's arguments exactly as a run would parse them (exit 2 on a mistake). */
+/**
+ * Validates a cookbook's arguments exactly as a run would parse them, then what a run checks before its lock:
+ * the cluster exists in the inventory the timer will use, and the cookbook accepts the arguments for it (roles,
+ * hosts). Exit 2 on a mistake; no lab is started.
+ */
 export async function validateCookbookArgs(cookbook: string, args: readonly string[]): Promise<void> {
   const entry = discover().find((e) => e.name === cookbook);
   if (!entry) throw new UnknownCookbookError(`no cookbook named "${cookbook}"`, { hint: 'cookbook list shows every cookbook' });
   const loaded = await loadCookbook(entry);
   if (!loaded.definition) throw loaded.error;
-  const { globalOptions } = await import('./cli.js');
-  let argv: Record<string, unknown>;
-  try {
-    argv = (await yargs([...args])
-      .exitProcess(false)
-      .version(false)
-      .help(false)
-      .parserConfiguration({ 'camel-case-expansion': true, 'duplicate-arguments-array': true })
-      .fail((msg, err) => {
-        throw err ?? new UsageError(msg);
-      })
-      .options(globalOptions)
-      .options(loaded.definition.options)
-      .strict()
-      .parseAsync()) as Record<string, unknown>;
-  } catch (err) {
-    throw new UsageError(`arguments of ${cookbook}: ${messageOf(err)}`, { hint: `see: cookbook ${cookbook} --help` });
-  }
-  if ((argv._ as unknown[]).length) throw new UsageError(`arguments of ${cookbook}: unexpected ${(argv._ as unknown[]).join(' ')}`);
-  if (argv['dry-run']) throw new UsageError('a scheduled run with --dry-run would change nothing, ever; drop --dry-run');
   const def = loaded.definition;
+  const { parseCookbookArgs } = await import('./cli.js');
+  const { argv, globals } = await parseCookbookArgs(cookbook, def, args);
+  if (globals.dryRun) throw new UsageError('a scheduled run with --dry-run would change nothing, ever; drop --dry-run');
   const parsed = def.parse(argv);
-  // Also what a run checks before its lock: the cluster exists in the inventory the timer will use, and the
-  // cookbook accepts the arguments for it (roles, hosts). A lab is not started for this.
   const clusterName = def.cluster ? def.cluster(parsed) : (parsed as { clusterName?: string }).clusterName;
   if (clusterName !== undefined) {
-    const given = argv.inventory as string[] | undefined;
-    const dirs = given?.length ? given : [join(packageRoot(), 'inventory'), ...(process.env.COOKBOOK_INVENTORY ?? '').split(':').filter((d) => d.trim())];
     const { findCluster } = await import('../inventory/resolve.js');
-    const cluster = findCluster(clusterName, dirs);
+    const cluster = findCluster(clusterName, globals.inventory);
     def.validate?.(cluster, parsed);
   }
 }
