@@ -2,6 +2,9 @@
 // bad input, and nothing half-done that a re-run cannot finish.
 import { strict as assert } from 'node:assert';
 import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { compiledRoot } from '../../lib/core/paths.js';
+import { discover } from '../../lib/runner/discovery.js';
 import { cleanupTempDirs, runCli, tempDir } from '../helpers/cli.js';
 import { type TestLab, startTestLab } from '../helpers/lab.js';
 import { labRunner, nodeNames, serverNames } from '../helpers/lab-cli.js';
@@ -66,6 +69,7 @@ describe('bad input and failures of the node lifecycle cookbooks', function () {
   // Commands outside the cookbooks: full command lines (LAB = the lab's inventory dir), each run with a fresh
   // XDG_STATE_HOME and unit dir that must stay empty (no lab state, no unit file, no journal).
   const commands: [string, string[], RegExp][] = [
+    ['history with a --limit that is not a number', ['history', '--limit', 'abc'], /--limit: expected a whole number/],
     ['inventory.show of an unknown cluster', ['inventory.show', '--cluster-name', 'nope', '--inventory', 'LAB'], /unknown cluster "nope"; known clusters: bad/],
     ['inventory.show with an unknown option', ['inventory.show', '--cluster-name', 'bad', '--inventory', 'LAB', '--rolez'], /Unknown argument: rolez/],
     ['schedule install for an unknown cluster', ['schedule', 'install', 'k8s.reboot', '--on-calendar', 'daily', '--unit-dir', 'UNITS', '--', '--cluster-name', 'nope', '--inventory', 'LAB', '--all'], /unknown cluster "nope"/],
@@ -78,6 +82,12 @@ describe('bad input and failures of the node lifecycle cookbooks', function () {
     ['lab up with an unknown fault', ['lab', 'up', '--cluster-name', 'badlab', '--fault', 'nonsense=1'], /--fault: unknown fault "nonsense"; known: .*k8sErrorRate/],
     ['lab up with an unsupported Kubernetes version', ['lab', 'up', '--cluster-name', 'badlab', '--k8s-version', '1.12.0'], /--k8s-version 1\.12\.0: expected 1\.27\.x to 1\.33\.x/],
   ];
+  it('has a bad-input row for every built-in cookbook', () => {
+    const builtin = discover([{ dir: join(compiledRoot(), 'cookbooks'), origin: 'builtin' }]).map((c) => c.name);
+    const covered = new Set([...refusals.map(([name]) => name), ...commands.map(([, args]) => args[0]!)]);
+    assert.deepEqual(builtin.filter((n) => !covered.has(n)), [], 'add a row for these cookbooks');
+  });
+
   for (const [title, args, message] of commands) {
     it(`${title}: exit 2, clear message, nothing written anywhere`, async () => {
       const before = lab.counters();

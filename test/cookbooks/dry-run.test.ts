@@ -2,7 +2,10 @@
 // counters), and the mutations it plans are exactly the mutations the real run then performs on the same lab
 // (same system, action and target, in the same order), which must be at least one, seen by the lab's counters.
 import { strict as assert } from 'node:assert';
+import { join } from 'node:path';
+import { compiledRoot } from '../../lib/core/paths.js';
 import type { LabOptions } from '../../lib/lab/index.js';
+import { discover } from '../../lib/runner/discovery.js';
 import { cleanupTempDirs } from '../helpers/cli.js';
 import { type TestLab, startTestLab } from '../helpers/lab.js';
 import { labRunner } from '../helpers/lab-cli.js';
@@ -59,6 +62,9 @@ const rows: Row[] = [
   { title: 'vm.delete of the VM vm.create made (not a node)', cookbook: 'vm.delete', args: ['--hostname', 'dry-k8s-worker-8'], continues: true },
 ];
 
+/** Built-in cookbooks that only read: every other one needs a row above. */
+const READ_ONLY = ['history', 'inventory.show'];
+
 /** Lab counter that sees a change of this system. */
 const COUNTER = { k8s: 'k8s_mutations', openstack: 'openstack_mutations', remote: 'ssh_mutations' } as const;
 
@@ -94,6 +100,13 @@ describe('dry-run of every mutating cookbook plans exactly the mutations the rea
   after(async () => {
     await lab?.stop();
     cleanupTempDirs();
+  });
+
+  it('has a row for every built-in cookbook that can change something', () => {
+    const builtin = discover([{ dir: join(compiledRoot(), 'cookbooks'), origin: 'builtin' }]).map((c) => c.name);
+    assert.ok(builtin.length > READ_ONLY.length, `cookbooks found in ${join(compiledRoot(), 'cookbooks')}`);
+    const mutating = builtin.filter((n) => !READ_ONLY.includes(n)).sort();
+    assert.deepEqual([...new Set(rows.map((r) => r.cookbook))].sort(), mutating, 'add a row (or list a read-only cookbook in READ_ONLY)');
   });
 
   const mutations = (l: TestLab): number[] => [l.counters().k8s_mutations, l.counters().openstack_mutations, l.counters().ssh_mutations];
