@@ -158,15 +158,27 @@ function publicInfo(info: LabInfo): Omit<LabInfo, 'adminToken'> {
 
 const LIST_FAULTS = new Set(['stuckPods', 'hostsNeverReturn', 'vmBuildErrors', 'joinFailures']);
 
-/** Parses `--fault KEY=VALUE` options (lists comma-separated). */
+/**
+ * Parses `--fault KEY=VALUE` options. One option may carry several faults, comma-separated
+ * (`k8sErrorRate=0.2,k8s429Rate=0.1`); a list fault takes the comma-separated items that follow it
+ * (`hostsNeverReturn=a,b`).
+ */
 export function parseFaultArgs(values: string[]): LabFaults {
   const raw: Record<string, unknown> = {};
   for (const v of values) {
-    const eq = v.indexOf('=');
-    if (eq <= 0) throw new UsageError(`--fault expects KEY=VALUE, got "${v}"`);
-    const key = v.slice(0, eq);
-    const value = v.slice(eq + 1);
-    raw[key] = LIST_FAULTS.has(key) ? value.split(',').filter(Boolean) : Number(value);
+    let current: string | undefined;
+    for (const part of v.split(',')) {
+      const eq = part.indexOf('=');
+      if (eq < 0) {
+        if (current === undefined || !LIST_FAULTS.has(current)) throw new UsageError(`--fault expects KEY=VALUE, got "${v}"`, { hint: 'e.g. --fault k8sErrorRate=0.2,k8s429Rate=0.1 or --fault hostsNeverReturn=host-a,host-b' });
+        if (part) (raw[current] as string[]).push(part);
+        continue;
+      }
+      if (eq === 0) throw new UsageError(`--fault expects KEY=VALUE, got "${v}"`, { hint: 'e.g. --fault k8sErrorRate=0.2' });
+      current = part.slice(0, eq);
+      const value = part.slice(eq + 1);
+      raw[current] = LIST_FAULTS.has(current) ? value.split(',').filter(Boolean) : value === '' ? Number.NaN : Number(value);
+    }
   }
   try {
     return parseFaults(raw);
