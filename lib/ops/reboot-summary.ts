@@ -47,5 +47,5 @@ export function rolloutResult(s: Scheduler, extra: { stoppedBy?: RolloutResult['
 export function reportInputOf(s: Scheduler, result: RolloutResult, sim?: Simulation): ReportInput {
   const nodes: Record<string, NodeRecord> = {};
   for (const t of s.targets) nodes[t] = s.state.node(t);
-  return { result, rollout: s.state.rollout, nodes, generatedAt: s.ctx.clock.now(), simulation: sim, window: s.opts.window?.spec };
+  return { result, rollout: s.state.rollout, nodes, generatedAt: s.ctx.clock.now(), simulation: sim, window: s.opts.window?.spec, audit: s.ctx.audit };
 }

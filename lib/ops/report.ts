@@ -4,6 +4,7 @@
 // parses as XML. Pure rendering: renderReport() returns the text, writeReport() writes it atomically.
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import type { AuditRecord } from '../core/events.js';
 import { formatMs } from '../core/retry.js';
 import type { RolloutResult } from './reboot-rollout.js';
 import { type NodePhase, type NodeRecord, type RolloutRecord, RolloutState } from './reboot-state.js';
@@ -19,6 +20,8 @@ export interface ReportInput {
   /** In dry-run: the planned schedule, drawn instead of measured phases. */
   simulation?: Simulation;
   window?: string;
+  /** Who ran it, where, why (--reason, --task-id) and with which arguments (secrets already redacted). */
+  audit?: AuditRecord;
 }
 
 /** The phases shown in the chart, with their label and colour. preflight and silence are drawn as one. */
@@ -236,12 +239,14 @@ th { font-size: 12px; color: var(--muted); font-weight: 600; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; } td.mono, td.node, .node { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; }
 td.notes { white-space: normal; color: var(--muted); }
 footer { color: var(--muted); font-size: 12px; margin-top: 24px; }
+dl.audit { display: grid; grid-template-columns: max-content 1fr; gap: 2px 12px; margin: 0 0 16px; font-size: 13px; }
+dl.audit dt { color: var(--muted); } dl.audit dd { margin: 0; font-family: ui-monospace, SFMono-Regular, Menlo, monospace; }
 </style>
 </head>
 <body>
 <h1>Rolling reboot of ${esc(r.cluster)} <span class="pill ${v.cls} verdict">${esc(v.text)}</span></h1>
 <p class="sub">Rollout ${esc(input.rollout.id)} · ${esc(r.targets.length)} node(s) · max ${esc(r.limits.maxUnavailable)} unavailable at once${input.window ? ` · window ${esc(input.window)}` : ''}${r.stoppedBy === 'window' && r.nextWindow ? ` · continues in the window opening ${esc(r.nextWindow)}` : ''}</p>
-<div class="cards">
+${auditBlock(input.audit)}<div class="cards">
 ${cards.map(([k, val]) => `<div class="card"><div class="k">${esc(k)}</div><div class="v">${esc(val)}</div></div>`).join('\n')}
 </div>
 <h2>Timeline</h2>
@@ -264,6 +269,25 @@ ${skipped.length ? `<h2>Skipped</h2>\n<ul class="skipped">${skipped.join('')}</u
 </body>
 </html>
 `;
+}
+
+/** The audit trail of the run as one definition list: operator, host, reason, task id, run id and arguments. */
+function auditBlock(audit: AuditRecord | undefined): string {
+  if (!audit) return '';
+  const args = Object.entries(audit.args)
+    .filter(([, v]) => v !== undefined && v !== false)
+    .map(([k, v]) => `${k}=${typeof v === 'object' && v !== null && !Array.isArray(v) ? JSON.stringify(v) : Array.isArray(v) ? v.join(',') : String(v)}`)
+    .join(' ');
+  const rows: [string, string | undefined][] = [
+    ['operator', `${audit.operator}@${audit.host}`],
+    ['reason', audit.reason],
+    ['task', audit.taskId],
+    ['run', audit.runId],
+    ['cookbook', audit.cookbook],
+    ['arguments', args],
+  ];
+  const items = rows.filter(([, v]) => v !== undefined && v !== '').map(([k, v]) => `<dt>${esc(k)}</dt><dd class="audit-${esc(k)}">${esc(v!)}</dd>`);
+  return `<dl class="audit">${items.join('')}</dl>\n`;
 }
 
 /** Writes the report (temp file + rename) and returns its absolute path. */

@@ -6,6 +6,7 @@
 // report with one bar per node.
 import { strict as assert } from 'node:assert';
 import { readFileSync } from 'node:fs';
+import { hostname, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { cleanupTempDirs, runCli, tempDir } from '../../helpers/cli.js';
 import type { TestLab } from '../../helpers/lab.js';
@@ -100,7 +101,7 @@ describe('k8s.reboot: rolling reboot of 12 workers, 3 at a time (lab)', function
     const started = Date.now();
     let r;
     try {
-      r = await runCli(rebootArgs(inventory, state, ['--all-workers', '--max-unavailable', '3', '--report', report, '--json']), { timeoutMs: 150_000 });
+      r = await runCli(rebootArgs(inventory, state, ['--all-workers', '--max-unavailable', '3', '--report', report, '--json', '--reason', 'kernel update <T123>', '--task-id', 'T123']), { timeoutMs: 150_000 });
     } finally {
       clearInterval(sampler);
     }
@@ -142,6 +143,12 @@ describe('k8s.reboot: rolling reboot of 12 workers, 3 at a time (lab)', function
     }
     assert.equal((html.match(/<tr>/g) ?? []).length, 13, 'a header row and one row per node in the table');
     assert.match(html, /Complete/);
+    // The audit trail: who, why and with which arguments (escaped, so the reason's markup stays text).
+    const dd = (k: string): string | undefined => new RegExp(`<dd class="audit-${k}">([^<]*)</dd>`).exec(html)?.[1];
+    assert.equal(dd('reason'), 'kernel update &lt;T123&gt;');
+    assert.equal(dd('task'), 'T123');
+    assert.equal(dd('operator'), `${userInfo().username}@${hostname()}`);
+    assert.match(dd('arguments') ?? '', /clusterName=\S+ selection=\{&quot;allWorkers&quot;:true\}/);
   });
 
   it('a second run with the same selection begins a new rollout (the last one is complete)', async () => {
