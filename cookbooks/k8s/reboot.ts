@@ -6,7 +6,7 @@
 import { type DurationSpec, argDuration, argFlag, argInt, argList, argString, clusterNameOption, durationOption, frozen } from '../../lib/core/args.js';
 import { defineCookbook } from '../../lib/core/cookbook.js';
 import { UsageError } from '../../lib/core/errors.js';
-import { validateHostname } from '../../lib/inventory/naming.js';
+import { NODE_ROLES, getRole, requireHostOfRole, validateHostname } from '../../lib/inventory/naming.js';
 // Only light modules at the top: `cookbook list` loads every cookbook; the rollout (clients) loads in run().
 import { parseLabelSelector } from '../../lib/ops/reboot-blockers.js';
 import type { RolloutOptions } from '../../lib/ops/reboot-result.js';
@@ -154,6 +154,12 @@ export default defineCookbook<Args>({
         silenceMs: ms(raw, 'silence-duration'),
       },
     });
+  },
+  // Inventory-level checks before the lock (and by `schedule install`): every named host belongs to this
+  // cluster and --role is a Kubernetes node role. Whether a host is a Node is asked of the API after the lock.
+  validate(cluster, args) {
+    for (const h of args.selection.hostnames ?? []) requireHostOfRole(cluster, h);
+    if (args.selection.role) getRole(cluster, args.selection.role, NODE_ROLES);
   },
   async run(ctx, args) {
     const { runRollout } = await import('../../lib/ops/reboot-rollout.js');

@@ -68,6 +68,35 @@ export function checkGivenValues(argv: Record<string, unknown>, options: Record<
   }
 }
 
+/**
+ * Refuses a number option whose value is not a number. yargs turns `--limit abc` into NaN, which would reach
+ * the cookbook as "got null"; this names the option and the value as given.
+ */
+export function checkNumbers(argv: Record<string, unknown>, options: Record<string, Options>, args: readonly string[], cookbook?: string): void {
+  for (const [key, opt] of Object.entries(options)) {
+    if (opt.type !== 'number') continue;
+    const values = ([] as unknown[]).concat(argv[key] ?? []);
+    if (!values.some((v) => typeof v === 'number' && Number.isNaN(v))) continue;
+    const given = givenValues(args, key);
+    const bad = given.find((v) => Number.isNaN(Number(v)) || v.trim() === '') ?? given[0] ?? '';
+    throw new UsageError(`--${key}: expected a number, got ${JSON.stringify(bad)}`, {
+      context: { option: key, value: bad },
+      hint: cookbook ? `see: cookbook ${cookbook} --help` : 'see: cookbook --help',
+    });
+  }
+}
+
+/** The values given for `--key` in argv (`--key V` and `--key=V` forms). */
+function givenValues(args: readonly string[], key: string): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === `--${key}` && i + 1 < args.length) out.push(args[++i]!);
+    else if (a.startsWith(`--${key}=`)) out.push(a.slice(key.length + 3));
+  }
+  return out;
+}
+
 /** True when a host-name option (hostname, *-hostname) has a value with a dot: an FQDN to shorten. */
 export function hasDottedHost(argv: Record<string, unknown>, keys: readonly string[]): boolean {
   const dotted = (v: unknown): boolean => (Array.isArray(v) ? v.some(dotted) : typeof v === 'string' && /[a-z0-9]\.[a-z0-9]/i.test(v));

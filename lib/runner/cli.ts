@@ -8,7 +8,7 @@ import { ttyPrompter } from '../core/confirm.js';
 import type { CookbookDefinition, RawArgs } from '../core/cookbook.js';
 import { ExitCode, UnknownCookbookError, UsageError, messageOf } from '../core/errors.js';
 import { defaultStateDir, packageRoot } from '../core/paths.js';
-import { OLD_NAMES, checkGivenValues, hasDottedHost, joinDashValues, translateOldName } from './cli-argv.js';
+import { OLD_NAMES, checkGivenValues, checkNumbers, hasDottedHost, joinDashValues, translateOldName } from './cli-argv.js';
 import { suggest } from '../inventory/suggest.js';
 import { type LoadedCookbook, discover, loadCookbook } from './discovery.js';
 
@@ -199,10 +199,12 @@ export async function parseCookbookArgs(name: string, def: CookbookDefinition<ob
   const allOptions = { ...globalOptions, ...def.options };
   let argv: RawArgs;
   try {
-    argv = (await cookbookParser(name, def, joinDashValues(args, allOptions)).parseAsync()) as RawArgs;
+    const joined = joinDashValues(args, allOptions);
+    argv = (await cookbookParser(name, def, joined).parseAsync()) as RawArgs;
     const positionals = (argv._ as unknown[]).filter((p) => p !== name);
     if (positionals.length) throw new UsageError(`unexpected argument${positionals.length > 1 ? 's' : ''}: ${positionals.join(' ')}`);
     checkGivenValues(argv, allOptions, name);
+    checkNumbers(argv, allOptions, joined, name);
   } catch (err) {
     const usage = err instanceof UsageError ? err : new UsageError(messageOf(err), { cause: err });
     if (!usage.hint) (usage as { hint?: string }).hint = `see: cookbook ${name} --help`;

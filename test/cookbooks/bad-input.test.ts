@@ -69,10 +69,16 @@ describe('bad input and failures of the node lifecycle cookbooks', function () {
   // Commands outside the cookbooks: full command lines (LAB = the lab's inventory dir), each run with a fresh
   // XDG_STATE_HOME and unit dir that must stay empty (no lab state, no unit file, no journal).
   const commands: [string, string[], RegExp][] = [
-    ['history with a --limit that is not a number', ['history', '--limit', 'abc'], /--limit: expected a whole number/],
+    ['history with a --limit that is not a number', ['history', '--limit', 'abc'], /--limit: expected a number, got "abc"/],
     ['inventory.show of an unknown cluster', ['inventory.show', '--cluster-name', 'nope', '--inventory', 'LAB'], /unknown cluster "nope"; known clusters: bad/],
     ['inventory.show with an unknown option', ['inventory.show', '--cluster-name', 'bad', '--inventory', 'LAB', '--rolez'], /Unknown argument: rolez/],
     ['schedule install for an unknown cluster', ['schedule', 'install', 'k8s.reboot', '--on-calendar', 'daily', '--unit-dir', 'UNITS', '--', '--cluster-name', 'nope', '--inventory', 'LAB', '--all'], /unknown cluster "nope"/],
+    [
+      'schedule install of a reboot naming a host of another cluster',
+      ['schedule', 'install', 'k8s.reboot', '--on-calendar', 'daily', '--unit-dir', 'UNITS', '--', '--cluster-name', 'bad', '--inventory', 'LAB', '--hostname', 'tools-k8s-worker-1'],
+      /host tools-k8s-worker-1 does not belong to cluster bad/,
+    ],
+    ['schedule install of a reboot of an etcd role', ['schedule', 'install', 'k8s.reboot', '--on-calendar', 'daily', '--unit-dir', 'UNITS', '--', '--cluster-name', 'bad', '--inventory', 'LAB', '--role', 'etcd'], /role etcd of cluster bad is not a Kubernetes node role/],
     ['schedule install with a bad calendar', ['schedule', 'install', 'k8s.reboot', '--on-calendar', 'every full moon', '--unit-dir', 'UNITS', '--', '--cluster-name', 'bad', '--inventory', 'LAB', '--all'], /--on-calendar: .*every full moon/],
     [
       'schedule install with a bad cookbook argument',

@@ -105,7 +105,7 @@ describe('cookbook CLI', function () {
     it('a malformed value exits 2 naming the option', async () => {
       const r = await runCli(fixtureArgs(tempDir(), tempDir(), ['--steps', 'many']));
       assert.equal(r.code, 2);
-      assert.match(r.stderr, /--steps: expected a whole number/);
+      assert.match(r.stderr, /--steps: expected a number, got "many"/);
     });
 
     it('an unknown cluster exits 2, lists the known ones and changes nothing', async () => {
