@@ -2,19 +2,8 @@
 // a failpoint (asserted dead by SIGKILL), and the lab's bootstrap tokens as kubectl shows them.
 import { strict as assert } from 'node:assert';
 import type { TestLab } from '../../helpers/lab.js';
+import { mulberry32 } from '../../../lib/lab/world.js';
 import { kubectlJson, type labRunner } from '../../helpers/lab-cli.js';
-
-/** A small deterministic PRNG (mulberry32). */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * Seeded choices for one suite: the seed comes from NODE_TEST_SEED (to replay) or the clock, and is printed
