@@ -82,10 +82,27 @@ async function keyValue(cluster: EtcdCluster, key: string): Promise<{ value: str
   return { value: Buffer.from(kv.value, 'base64').toString('utf8'), lease };
 }
 
-async function leaseIsListed(cluster: EtcdCluster, decimalId: string): Promise<boolean> {
+async function leaseIds(cluster: EtcdCluster): Promise<string[]> {
+  return (await cluster.etcdctl(['lease', 'list'])).split('\n').map((l) => l.trim()).filter((l) => /^[0-9a-f]+$/.test(l));
+}
+
+/**
+ * The lease list once it satisfies `settled` (or as it is after 5 s). etcd serves `lease list` from the member
+ * etcdctl reached, without a read barrier: a follower may not have applied a grant or revoke the leader just
+ * committed, so a single look could see the past.
+ */
+async function leasesWhen(cluster: EtcdCluster, settled: (ids: string[]) => boolean): Promise<string[]> {
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    const ids = await leaseIds(cluster);
+    if (settled(ids) || Date.now() > deadline) return ids;
+    await sleep(100);
+  }
+}
+
+async function leaseIsListed(cluster: EtcdCluster, decimalId: string, expected = true): Promise<boolean> {
   const hex = BigInt(decimalId).toString(16);
-  const out = await cluster.etcdctl(['lease', 'list']);
-  return out.split('\n').some((line) => line.trim() === hex);
+  return (await leasesWhen(cluster, (ids) => ids.includes(hex) === expected)).includes(hex);
 }
 
 describe('etcd lock against a real 3-member etcd cluster', function () {
@@ -135,7 +152,7 @@ describe('etcd lock against a real 3-member etcd cluster', function () {
     assert.ok(kv, 'the key exists');
     assert.deepEqual(JSON.parse(kv.value), holder);
     assert.equal(kv.lease, handle.leaseId);
-    assert.ok(await leaseIsListed(cluster, handle.leaseId!));
+    assert.ok(await leaseIsListed(cluster, handle.leaseId!), `lease ${handle.leaseId} is listed`);
     assert.deepEqual(await b.inspect('cluster/alpha'), holder);
 
     await assert.rejects(b.acquire('cluster/alpha', holderFor('k8s.drain'), { ttlMs: 5000 }), (err: unknown) => {
@@ -148,18 +165,19 @@ describe('etcd lock against a real 3-member etcd cluster', function () {
       return true;
     });
     // The refused taker revoked its own lease: only the holder's lease is left.
-    const leases = (await cluster.etcdctl(['lease', 'list'])).split('\n').filter((l) => /^[0-9a-f]+$/.test(l.trim()));
-    assert.deepEqual(leases, [BigInt(handle.leaseId!).toString(16)]);
+    const mine = BigInt(handle.leaseId!).toString(16);
+    const leases = await leasesWhen(cluster, (ids) => ids.length === 1 && ids[0] === mine);
+    assert.deepEqual(leases, [mine]);
 
     // Renewal keeps it beyond its TTL.
     await sleep(6000);
-    assert.ok(!handle.lost.aborted);
+    assert.ok(!handle.lost.aborted, `renewal kept the lock (lost: ${String(handle.lost.reason)})`);
     assert.deepEqual(await b.inspect('cluster/alpha'), holder);
 
     await handle.release();
     await handle.release();
     assert.equal(await keyValue(cluster, key), undefined);
-    assert.equal(await leaseIsListed(cluster, handle.leaseId!), false);
+    assert.equal(await leaseIsListed(cluster, handle.leaseId!, false), false);
     assert.equal(await b.inspect('cluster/alpha'), undefined);
     const again = await b.acquire('cluster/alpha', holderFor('k8s.drain'), { ttlMs: 5000 });
     await again.release();
@@ -328,7 +346,7 @@ describe('etcd lock against a real 3-member etcd cluster', function () {
     const handle = await b.acquire('cluster/closing', holderFor('k8s.cordon'), { ttlMs: 10_000 });
     await b.close();
     assert.equal(await keyValue(cluster, lockKey('cluster/closing')), undefined);
-    assert.equal(await leaseIsListed(cluster, handle.leaseId!), false);
+    assert.equal(await leaseIsListed(cluster, handle.leaseId!, false), false);
     await assert.rejects(b.inspect('cluster/closing'), LockError);
   });
 
