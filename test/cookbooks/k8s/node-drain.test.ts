@@ -1,6 +1,8 @@
 // k8s.drain's options that had no test: --disable-eviction (pods deleted, PDBs bypassed), --grace-period
-// (every pod gets that many seconds), --uncordon-on-failure (a failed drain puts the node back into service).
+// (every pod gets that many seconds), --uncordon-on-failure (a failed drain puts the node back into service),
+// and a --timeout reached while evictions are still in flight (a normal failure, not a crash).
 import { strict as assert } from 'node:assert';
+import { readFileSync } from 'node:fs';
 import { cleanupTempDirs } from '../../helpers/cli.js';
 import { type TestLab, startTestLab } from '../../helpers/lab.js';
 import { cordonedNodes, labRunner } from '../../helpers/lab-cli.js';
@@ -79,4 +81,29 @@ describe('k8s.drain --disable-eviction, --grace-period and --uncordon-on-failure
       api.delete(api.res('', 'pods'), 'kube-system', 'sticky', { gracePeriodSeconds: 0 });
     }
   });
+
+  it('a --timeout reached with evictions in flight ends as a normal failure: END, result, journal, lock released', async () => {
+    const node = 'drn-k8s-worker-3';
+    const api = lab.kube.api;
+    const podsOnNode = (): number => [...lab.kube.store.scan(api.res('', 'pods'))].filter((p) => p.spec?.nodeName === node && !p.metadata?.ownerReferences?.some((o) => o.kind === 'DaemonSet')).length;
+    assert.ok(podsOnNode() > 0, 'the node has pods to evict');
+    // Every eviction answers only after 3 s, past the 1 s deadline: they are all in flight when it passes.
+    lab.world.faults.slowEvictionMs = 3000;
+    try {
+      const t0 = Date.now();
+      const r = await cb.json('k8s.drain', ['--hostname', node, '--delete-emptydir-data', '--timeout', '1s', '--retry-interval', '200ms']);
+      assert.equal(r.code, 1, r.stderr.slice(-600));
+      assert.ok(Date.now() - t0 < 20_000, 'ended at its deadline, not after the evictions');
+      assert.doesNotMatch(r.stderr, /unhandled|UnhandledPromiseRejection/i);
+      assert.match(r.stderr, /END FAIL \(failed\)/, 'the run printed its END line');
+      assert.equal(r.out.status, 'failed', 'one --json result object');
+      assert.match(String(r.out.error?.message), /drain/i);
+      assert.equal(JSON.parse(readFileSync(r.out.journal as string, 'utf8')).status, 'failed', 'the journal is closed as failed');
+      const leases = [...lab.kube.store.scan(api.res('coordination.k8s.io', 'leases'), 'kube-system')].map((l) => l.metadata.name);
+      assert.ok(!leases.includes('cluster-cookbooks-lock'), `lock released (leases: ${leases.join(', ')})`);
+    } finally {
+      lab.world.faults.slowEvictionMs = 0;
+    }
+  });
 });
+
