@@ -82,8 +82,13 @@ async function keyValue(cluster: EtcdCluster, key: string): Promise<{ value: str
   return { value: Buffer.from(kv.value, 'base64').toString('utf8'), lease };
 }
 
+/** The lease ids `etcdctl lease list` shows, as decimal strings (it prints them as zero-padded hex, %016x). */
 async function leaseIds(cluster: EtcdCluster): Promise<string[]> {
-  return (await cluster.etcdctl(['lease', 'list'])).split('\n').map((l) => l.trim()).filter((l) => /^[0-9a-f]+$/.test(l));
+  return (await cluster.etcdctl(['lease', 'list']))
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => /^[0-9a-f]+$/.test(l))
+    .map((hex) => BigInt(`0x${hex}`).toString());
 }
 
 /**
@@ -101,8 +106,8 @@ async function leasesWhen(cluster: EtcdCluster, settled: (ids: string[]) => bool
 }
 
 async function leaseIsListed(cluster: EtcdCluster, decimalId: string, expected = true): Promise<boolean> {
-  const hex = BigInt(decimalId).toString(16);
-  return (await leasesWhen(cluster, (ids) => ids.includes(hex) === expected)).includes(hex);
+  const id = BigInt(decimalId).toString();
+  return (await leasesWhen(cluster, (ids) => ids.includes(id) === expected)).includes(id);
 }
 
 describe('etcd lock against a real 3-member etcd cluster', function () {
@@ -165,7 +170,7 @@ describe('etcd lock against a real 3-member etcd cluster', function () {
       return true;
     });
     // The refused taker revoked its own lease: only the holder's lease is left.
-    const mine = BigInt(handle.leaseId!).toString(16);
+    const mine = BigInt(handle.leaseId!).toString();
     const leases = await leasesWhen(cluster, (ids) => ids.length === 1 && ids[0] === mine);
     assert.deepEqual(leases, [mine]);
 
