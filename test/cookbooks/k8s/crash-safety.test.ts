@@ -6,7 +6,7 @@ import { strict as assert } from 'node:assert';
 import { cleanupTempDirs } from '../../helpers/cli.js';
 import { type TestLab, startTestLab } from '../../helpers/lab.js';
 import { cordonedNodes, labRunner, nodeNames, serverNames } from '../../helpers/lab-cli.js';
-import { bootstrapTokens, nextIndexName, runKilled, seededChoices } from './node-helpers.js';
+import { bootstrapTokens, nextIndexName, placeStuckPod, runKilled, seededChoices } from './node-helpers.js';
 
 const ADD_STEPS = (h: string): string[] => [
   'delete leftover join tokens',
@@ -147,14 +147,7 @@ describe('crash safety of add-node, remove-node and replace-node (SIGKILL at see
   it('a remove-node whose drain times out deletes nothing and can be finished later', async () => {
     const host = 'crash-k8s-worker-5';
     // A pod that never finishes terminating keeps the drain from completing.
-    const api = lab.kube.api;
-    api.create(api.res('', 'pods'), 'kube-system', {
-      apiVersion: 'v1',
-      kind: 'Pod',
-      metadata: { name: 'sticky', namespace: 'kube-system', ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'gone', uid: 'x', controller: true }] },
-      spec: { nodeName: host, containers: [{ name: 'c', image: 'x' }] },
-    });
-    lab.world.faults.stuckPods = ['kube-system/sticky'];
+    const sticky = placeStuckPod(lab, host);
     const cb = labRunner(lab);
     const r = await cb.run('k8s.remove-node', ['--role', 'worker', '--hostname', host, '--drain-timeout', '2s', ...REMOVE_ARGS]);
     assert.equal(r.code, 1, r.stderr.slice(-500));
@@ -162,8 +155,7 @@ describe('crash safety of add-node, remove-node and replace-node (SIGKILL at see
     assert.ok((await nodeNames(lab)).includes(host), 'the Node is still there');
     assert.ok(serverNames(lab).includes(host), 'the VM is still there');
     // The operator deals with the stuck pod (force-deletes it), then runs the removal again.
-    lab.world.faults.stuckPods = [];
-    api.delete(api.res('', 'pods'), 'kube-system', 'sticky', { gracePeriodSeconds: 0 });
+    sticky.forceDelete();
     const again = await cb.run('k8s.remove-node', ['--role', 'worker', '--hostname', host, '--drain-timeout', '30s', ...REMOVE_ARGS]);
     assert.equal(again.code, 0, again.stderr);
     assert.ok(!(await nodeNames(lab)).includes(host));

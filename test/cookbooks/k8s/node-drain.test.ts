@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { cleanupTempDirs } from '../../helpers/cli.js';
 import { type TestLab, startTestLab } from '../../helpers/lab.js';
 import { cordonedNodes, labRunner } from '../../helpers/lab-cli.js';
+import { placeStuckPod } from './node-helpers.js';
 
 /** One change as the --json result lists it. */
 interface JsonChange {
@@ -63,22 +64,14 @@ describe('k8s.drain --disable-eviction, --grace-period and --uncordon-on-failure
 
   it('--uncordon-on-failure puts the node back into service when the drain fails', async () => {
     const node = 'drn-k8s-worker-3';
-    const api = lab.kube.api;
-    api.create(api.res('', 'pods'), 'kube-system', {
-      apiVersion: 'v1',
-      kind: 'Pod',
-      metadata: { name: 'sticky', namespace: 'kube-system', ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'gone', uid: 'x', controller: true }] },
-      spec: { nodeName: node, containers: [{ name: 'c', image: 'x' }] },
-    });
-    lab.world.faults.stuckPods = ['kube-system/sticky'];
+    const sticky = placeStuckPod(lab, node);
     try {
       const r = await cb.run('k8s.drain', ['--hostname', node, '--delete-emptydir-data', '--uncordon-on-failure', '--timeout', '2s', '--retry-interval', '200ms']);
       assert.equal(r.code, 1, r.stderr.slice(-400));
       assert.match(r.stderr, /drain of drn-k8s-worker-3 failed; uncordoning it as asked \(--uncordon-on-failure\)/);
       assert.ok(!(await cordonedNodes(lab)).includes(node), 'uncordoned again');
     } finally {
-      lab.world.faults.stuckPods = [];
-      api.delete(api.res('', 'pods'), 'kube-system', 'sticky', { gracePeriodSeconds: 0 });
+      sticky.forceDelete();
     }
   });
 

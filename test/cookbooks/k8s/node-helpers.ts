@@ -44,3 +44,24 @@ export function nextIndexName(names: readonly string[], base: string): string {
   const max = Math.max(0, ...names.map((n) => Number(re.exec(n)?.[1] ?? 0)));
   return `${base}-${max + 1}`;
 }
+
+/**
+ * Puts a pod on `node` that never finishes terminating (a ReplicaSet-owned pod under the lab's stuckPods
+ * fault), so a drain of that node cannot complete. Returns what the operator would do: force-delete it.
+ */
+export function placeStuckPod(lab: TestLab, node: string): { forceDelete(): void } {
+  const api = lab.kube.api;
+  api.create(api.res('', 'pods'), 'kube-system', {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: 'sticky', namespace: 'kube-system', ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'gone', uid: 'x', controller: true }] },
+    spec: { nodeName: node, containers: [{ name: 'c', image: 'x' }] },
+  });
+  lab.world.faults.stuckPods = ['kube-system/sticky'];
+  return {
+    forceDelete: () => {
+      lab.world.faults.stuckPods = [];
+      api.delete(api.res('', 'pods'), 'kube-system', 'sticky', { gracePeriodSeconds: 0 });
+    },
+  };
+}
