@@ -26,6 +26,15 @@ describe('openstack client: a create whose answer is lost', function () {
     proxy = await startProxy(lab.openstack.url, (method, path) => method === 'POST' && /\/compute\/v2\.1\/servers$/.test(path));
   });
 
+  /** A client of the lab's cloud whose clouds.yaml points at the proxy instead of the lab. */
+  async function proxiedClient(log: MemoryLog, transport?: Parameters<typeof create>[1]): ReturnType<typeof create> {
+    const cluster = loadClusterFile(join(lab.stateDir, 'inventory.yaml'));
+    const cloudsFile = join(dir, 'clouds-proxy.yaml');
+    writeFileSync(cloudsFile, readFileSync(cluster.openstack.cloudsFile!, 'utf8').split(lab.openstack.url).join(proxy.url), { mode: 0o600 });
+    const ctx = { cluster: { ...cluster, openstack: { ...cluster.openstack, cloudsFile } }, gate: new Gate({ dryRun: false }), log, signal: new AbortController().signal, clock: systemClock, stateDir: dir };
+    return create(ctx, transport);
+  }
+
   after(async () => {
     await proxy?.close();
     await lab?.stop();
@@ -33,18 +42,8 @@ describe('openstack client: a create whose answer is lost', function () {
   });
 
   it('is not sent again: the server is found by name and returned', async () => {
-    const cluster = loadClusterFile(join(lab.stateDir, 'inventory.yaml'));
-    const cloudsFile = join(dir, 'clouds-proxy.yaml');
-    writeFileSync(cloudsFile, readFileSync(cluster.openstack.cloudsFile!, 'utf8').split(lab.openstack.url).join(proxy.url), { mode: 0o600 });
     const log = new MemoryLog();
-    const client = await create({
-      cluster: { ...cluster, openstack: { ...cluster.openstack, cloudsFile } },
-      gate: new Gate({ dryRun: false }),
-      log,
-      signal: new AbortController().signal,
-      clock: systemClock,
-      stateDir: dir,
-    });
+    const client = await proxiedClient(log);
     const serversBefore = lab.openstack.cloud.servers.size;
     const mutationsBefore = lab.world.counters.openstack_mutations;
     const created = await client.createServer({ name: 'local-k8s-worker-2', flavor: 'lab.small', image: 'debian-12-bookworm', network: 'lab-net' });
@@ -63,20 +62,8 @@ describe('openstack client: a create whose answer is lost', function () {
   it('sends the create again only after finding no server of that name; surfaces the error when attempts run out', async () => {
     // The lab refuses this create (quota) and the proxy drops every answer: after each lost answer no server of
     // the name exists, so the create did not happen and may be sent again, up to the transport's attempts.
-    const cluster = loadClusterFile(join(lab.stateDir, 'inventory.yaml'));
-    const cloudsFile = join(dir, 'clouds-proxy.yaml');
     const log = new MemoryLog();
-    const client = await create(
-      {
-        cluster: { ...cluster, openstack: { ...cluster.openstack, cloudsFile } },
-        gate: new Gate({ dryRun: false }),
-        log,
-        signal: new AbortController().signal,
-        clock: systemClock,
-        stateDir: dir,
-      },
-      { maxAttempts: 3, backoff: { initialMs: 5, maxMs: 20 } },
-    );
+    const client = await proxiedClient(log, { maxAttempts: 3, backoff: { initialMs: 5, maxMs: 20 } });
     const saved = lab.openstack.cloud.quotas.instances;
     lab.openstack.cloud.quotas.instances = lab.openstack.cloud.servers.size;
     const droppedBefore = proxy.dropped;
