@@ -1,5 +1,5 @@
 // Black-box helpers: run the real `cookbook` executable (compiled) as a child process with zx.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { $, type ProcessPromise } from 'zx';
@@ -73,4 +73,14 @@ export function waitForOutput(p: ProcessPromise, text: string | RegExp, timeoutM
     p.stderr.on('data', check);
     p.stdout.on('data', check);
   });
+}
+
+/** The journals of one cookbook under a state dir, oldest first (none when it never ran there). */
+export function journalsOf(state: string, cookbook: string): Record<string, any>[] {
+  const dir = join(state, 'journals', cookbook);
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as Record<string, any>)
+    .sort((a, b) => String(a.startedAt).localeCompare(String(b.startedAt)));
 }

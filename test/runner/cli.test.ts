@@ -6,20 +6,13 @@ import { createServer, type Server } from 'node:http';
 import { hostname, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { lockFileName } from '../../lib/lock/file.js';
-import { FIXTURE_INVENTORY, cleanupTempDirs, runCli, startCli, tempDir, waitForOutput } from '../helpers/cli.js';
+import { FIXTURE_INVENTORY, cleanupTempDirs, journalsOf, runCli, startCli, tempDir, waitForOutput } from '../helpers/cli.js';
 
 function fixtureArgs(state: string, work: string, extra: string[] = []): string[] {
   return ['fixture.steps', '--cluster-name', 'fixture', '--work-dir', work, '--state-dir', state, '--inventory', FIXTURE_INVENTORY, ...extra];
 }
 
-function journals(state: string): Record<string, unknown>[] {
-  const dir = join(state, 'journals', 'fixture.steps');
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir)
-    .filter((f) => f.endsWith('.json'))
-    .map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as Record<string, unknown>)
-    .sort((a, b) => String(a.startedAt).localeCompare(String(b.startedAt)));
-}
+const journals = (state: string): Record<string, any>[] => journalsOf(state, 'fixture.steps');
 
 describe('cookbook CLI', function () {
   this.timeout(60_000);

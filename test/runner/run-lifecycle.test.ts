@@ -5,7 +5,7 @@ import { strict as assert } from 'node:assert';
 import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import { join } from 'node:path';
-import { FIXTURE_INVENTORY, cleanupTempDirs, runCli, tempDir } from '../helpers/cli.js';
+import { FIXTURE_INVENTORY, cleanupTempDirs, journalsOf, runCli, tempDir } from '../helpers/cli.js';
 
 const inv = ['--inventory', FIXTURE_INVENTORY];
 const problems = (state: string, work: string, extra: string[] = []): string[] => [
@@ -14,15 +14,6 @@ const problems = (state: string, work: string, extra: string[] = []): string[] =
 const steps = (state: string, work: string, extra: string[] = []): string[] => [
   'fixture.steps', '--cluster-name', 'fixture', '--work-dir', work, '--state-dir', state, ...inv, ...extra,
 ];
-
-function journalsOf(state: string, cookbook: string): Record<string, any>[] {
-  const dir = join(state, 'journals', cookbook);
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir)
-    .filter((f) => f.endsWith('.json'))
-    .map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as Record<string, any>)
-    .sort((a, b) => String(a.startedAt).localeCompare(String(b.startedAt)));
-}
 
 describe('run lifecycle', function () {
   this.timeout(60_000);
