@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { $ } from 'zx';
-import { type LabHandle, startLab } from '../lib/lab/index.js';
+import { type LabHandle, startLab } from '../lab/index.js';
 import { compiledRoot } from '../lib/core/paths.js';
 import { median, report, round } from './common.js';
 

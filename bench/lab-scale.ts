@@ -2,9 +2,9 @@
 // policies, 10,000 pods) in well under 1 GiB, and answer a paged list of everything without stalling?
 // Prints progress, then as its LAST line one JSON object:
 // {"bench":"lab-scale","rss_mb":..,"create_s":..,"list_all_pods_s":..,"list_node_pods_ms":..}
-import { World } from '../lib/lab/world.js';
-import { startKubeApi } from '../lib/lab/k8s/index.js';
-import { clientsFor, listAllPods, populate, scaleNodeName } from '../lib/lab/k8s/scale.js';
+import { World } from '../lab/world.js';
+import { startKubeApi } from '../lab/k8s/index.js';
+import { clientsFor, listAllPods, populate, scaleNodeName } from '../lab/k8s/scale.js';
 
 const spec = { nodes: 60, namespaces: 3500, policies: 4000, pods: 10000, concurrency: 32 };
 

@@ -14,9 +14,9 @@ import { join } from 'node:path';
 import { $ } from 'zx';
 import { stringify, parse } from 'yaml';
 import { compiledRoot } from '../lib/core/paths.js';
-import { startLab } from '../lib/lab/index.js';
-import { waitSettled } from '../lib/lab/k8s/seed.js';
-import type { KObject } from '../lib/lab/k8s/types.js';
+import { startLab } from '../lab/index.js';
+import { waitSettled } from '../lab/k8s/seed.js';
+import type { KObject } from '../lab/k8s/types.js';
 import { median, report, round } from './common.js';
 
 const WORKERS = 24;

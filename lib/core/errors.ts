@@ -126,7 +126,7 @@ export class AlertingError extends CookbookError {}
 /** Base class for etcd failures. */
 export class EtcdError extends CookbookError {}
 
-/** Base class for lab failures (lib/lab). */
+/** Base class for lab failures (lab/). */
 export class LabError extends CookbookError {}
 
 /**

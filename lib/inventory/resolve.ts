@@ -4,8 +4,7 @@
 // are shortened to the names used everywhere else, once the cluster and its domain are known.
 import { join } from 'node:path';
 import { InputError } from '../core/errors.js';
-// Light by design (fs and paths only): inventory loading may ask it on every run.
-import { findLabInventoryDir } from '../lab/running.js';
+import { findLabInventoryDir } from '../../lab/api.js';
 import { type Inventory, getCluster, loadClusterFile, loadInventory } from './load.js';
 import { isDnsLabel } from './naming.js';
 import type { ClusterConfig } from './schema.js';

@@ -295,7 +295,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
         await completionParser(['completion']).parseAsync();
         return 0;
       case 'lab': {
-        const lab = (await import(new URL('../lab/cli.js', import.meta.url).href)) as { labMain(a: string[]): Promise<number> };
+        const lab = await import('../../lab/api.js');
         return await lab.labMain(rest);
       }
       case 'schedule': {

@@ -28,7 +28,7 @@ export async function resolveCluster(name: string, globals: { inventory: string[
     }
     return cluster;
   }
-  const lab = await importLib<{ ensureLab(o: { clusterName: string; stateDir?: string; onStart?: (m: string) => void }): Promise<{ stateDir: string }> }>('lab/cli.js');
+  const lab = await import('../../lab/api.js');
   const info = await lab.ensureLab({ clusterName: cluster.name, stateDir: cluster.lab.stateDir, onStart: note });
   return loadClusterFile(join(info.stateDir, 'inventory.yaml'));
 }

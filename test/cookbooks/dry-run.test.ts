@@ -4,7 +4,7 @@
 import { strict as assert } from 'node:assert';
 import { join } from 'node:path';
 import { compiledRoot } from '../../lib/core/paths.js';
-import type { LabOptions } from '../../lib/lab/index.js';
+import type { LabOptions } from '../../lab/index.js';
 import { discover } from '../../lib/runner/discovery.js';
 import { cleanupTempDirs } from '../helpers/cli.js';
 import { type TestLab, startTestLab } from '../helpers/lab.js';

@@ -3,7 +3,7 @@
 // two workers all succeed, and nothing is created twice (one VM, one Node). Every fault costs the client the
 // lab's Retry-After (1 s), so this file takes about a minute.
 import { strict as assert } from 'node:assert';
-import { type KObject, nodeReadyStatus } from '../../lib/lab/k8s/types.js';
+import { type KObject, nodeReadyStatus } from '../../lab/k8s/types.js';
 import { cleanupTempDirs } from '../helpers/cli.js';
 import { type TestLab, startTestLab } from '../helpers/lab.js';
 import { labRunner } from '../helpers/lab-cli.js';

@@ -1,6 +1,6 @@
 // Starting an in-process lab for a test suite, with its state dir in a temp directory.
 import { join } from 'node:path';
-import { type LabHandle, type LabOptions, startLab } from '../../lib/lab/index.js';
+import { type LabHandle, type LabOptions, startLab } from '../../lab/index.js';
 import { Gate } from '../../lib/core/gate.js';
 import { MemoryLog } from '../../lib/core/log.js';
 import { Kube, kubeFromFile } from '../../lib/k8s/index.js';

@@ -13,7 +13,7 @@ import { Gate, isPlanned, type Planned } from '../../lib/core/gate.js';
 import { MemoryLog } from '../../lib/core/log.js';
 import { loadClusterFile } from '../../lib/inventory/load.js';
 import type { ClusterConfig } from '../../lib/inventory/schema.js';
-import { type LabHandle, startLab } from '../../lib/lab/index.js';
+import { type LabHandle, startLab } from '../../lab/index.js';
 import {
   KeystoneAuth,
   OpenStackAuthError,

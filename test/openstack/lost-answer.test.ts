@@ -10,7 +10,7 @@ import { systemClock } from '../../lib/core/clock.js';
 import { Gate, isPlanned } from '../../lib/core/gate.js';
 import { MemoryLog } from '../../lib/core/log.js';
 import { loadClusterFile } from '../../lib/inventory/load.js';
-import { type LabHandle, startLab } from '../../lib/lab/index.js';
+import { type LabHandle, startLab } from '../../lab/index.js';
 import { OpenStackConnectionError, create, type Server } from '../../lib/openstack/index.js';
 import { type Proxy, startProxy } from './proxy.js';
 

@@ -10,7 +10,7 @@ import { Gate, isPlanned } from '../../lib/core/gate.js';
 import { MemoryLog } from '../../lib/core/log.js';
 import { loadClusterFile } from '../../lib/inventory/load.js';
 import type { ClusterConfig } from '../../lib/inventory/schema.js';
-import { type LabHandle, startLab } from '../../lib/lab/index.js';
+import { type LabHandle, startLab } from '../../lab/index.js';
 import { OpenStackExistsError, OpenStackRateLimitError, type OpenStackClient, type Server, create } from '../../lib/openstack/index.js';
 import { startProxy } from './proxy.js';
 

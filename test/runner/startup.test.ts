@@ -1,5 +1,5 @@
 // `cookbook list` and `--help` stay light: they import no client module (ssh2, client-node, etcd3, our own
-// lib/remote, lib/k8s, lib/openstack, lib/alerting, lib/lab).
+// lib/remote, lib/k8s, lib/openstack, lib/alerting, lab).
 import { strict as assert } from 'node:assert';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';

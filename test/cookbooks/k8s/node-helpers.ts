@@ -2,7 +2,7 @@
 // a failpoint (asserted dead by SIGKILL), and the lab's bootstrap tokens as kubectl shows them.
 import { strict as assert } from 'node:assert';
 import type { TestLab } from '../../helpers/lab.js';
-import { mulberry32 } from '../../../lib/lab/world.js';
+import { mulberry32 } from '../../../lab/world.js';
 import { kubectlJson, type labRunner } from '../../helpers/lab-cli.js';
 
 /**

@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { systemClock } from '../../../lib/core/clock.js';
-import type { KObject } from '../../../lib/lab/k8s/types.js';
+import type { KObject } from '../../../lab/k8s/types.js';
 import { cleanupTempDirs, tempDir } from '../../helpers/cli.js';
 import type { TestLab } from '../../helpers/lab.js';
 import { bootIds, cordonedNodes, inventoryFor, podsOn, rebootArgs, resultOf, runInProcess, startRebootLab, workerNames } from './reboot-helpers.js';

@@ -4,7 +4,7 @@
 // --hold-timeout, a refused drain that uncordons and never reboots, --max-failures moving on.
 import { strict as assert } from 'node:assert';
 import { systemClock } from '../../../lib/core/clock.js';
-import { LATEST_KERNEL } from '../../../lib/lab/ssh/commands/apt.js';
+import { LATEST_KERNEL } from '../../../lab/ssh/commands/apt.js';
 import { cleanupTempDirs, tempDir } from '../../helpers/cli.js';
 import type { TestLab } from '../../helpers/lab.js';
 import { bootIds, clockAt, cordonedNodes, countReboots, createWorkload, inventoryFor, rebootArgs, resultOf, runInProcess, startRebootLab, workerNames } from './reboot-helpers.js';

@@ -3,7 +3,7 @@
 // max_unavailable_nodes, and the kubeadm backend.
 import assert from 'node:assert/strict';
 import * as k8s from '@kubernetes/client-node';
-import { seedWorkload } from '../../../lib/lab/k8s/index.js';
+import { seedWorkload } from '../../../lab/k8s/index.js';
 import { addHost, codeOf, makeWorld, startLab, until, type Lab } from './helpers.js';
 
 const smp = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.StrategicMergePatch);

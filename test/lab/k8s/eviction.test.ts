@@ -2,7 +2,7 @@
 // status, unhealthyPodEvictionPolicy, parallel evictions, dryRun and the pdb_violations counter.
 import assert from 'node:assert/strict';
 import * as k8s from '@kubernetes/client-node';
-import { NEVER_READY_ANNOTATION } from '../../../lib/lab/k8s/index.js';
+import { NEVER_READY_ANNOTATION } from '../../../lab/k8s/index.js';
 import { bodyOf, codeOf, makeWorld, startLab, until, type Lab } from './helpers.js';
 
 function barePod(name: string, app: string, neverReady = false): k8s.V1Pod {

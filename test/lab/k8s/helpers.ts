@@ -5,8 +5,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
-import { World, type LabRole } from '../../../lib/lab/world.js';
-import { startKubeApi, type KubeApiHandle, type KubeApiOptions } from '../../../lib/lab/k8s/index.js';
+import { World, type LabRole } from '../../../lab/world.js';
+import { startKubeApi, type KubeApiHandle, type KubeApiOptions } from '../../../lab/k8s/index.js';
 
 /** The roles of the local lab inventory. */
 export const labRoles: Record<string, LabRole> = {

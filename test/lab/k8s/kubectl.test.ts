@@ -3,8 +3,8 @@
 import assert from 'node:assert/strict';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { seedWorkload } from '../../../lib/lab/k8s/index.js';
-import { isPodReady, nodeReadyStatus } from '../../../lib/lab/k8s/types.js';
+import { seedWorkload } from '../../../lab/k8s/index.js';
+import { isPodReady, nodeReadyStatus } from '../../../lab/k8s/types.js';
 import { kubectl, makeWorld, startLab, until, type Lab } from './helpers.js';
 
 describe('lab k8s: the real kubectl', function () {

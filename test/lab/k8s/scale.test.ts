@@ -3,8 +3,8 @@
 // through the object API directly (the bench, bench/lab-scale.ts, creates everything over HTTPS instead).
 import assert from 'node:assert/strict';
 import * as k8s from '@kubernetes/client-node';
-import { listAllPods, scaleNodeName } from '../../../lib/lab/k8s/scale.js';
-import { World } from '../../../lib/lab/world.js';
+import { listAllPods, scaleNodeName } from '../../../lab/k8s/scale.js';
+import { World } from '../../../lab/world.js';
 import { startLab, until, type Lab } from './helpers.js';
 
 // Speed is measured by bench/lab-scale.ts, not asserted here: a loaded machine must not fail these tests.

@@ -4,9 +4,9 @@ import { refused } from '../../helpers/net.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadClusterFile } from '../../../lib/inventory/load.js';
-import { type LabIO, ensureLab, findLab, findLabInventoryDir, labMain, labPorts, pidAlive } from '../../../lib/lab/cli.js';
-import { LabClient } from '../../../lib/lab/client.js';
-import { type LabInfo, readLabInfo } from '../../../lib/lab/state.js';
+import { type LabIO, ensureLab, findLab, findLabInventoryDir, labMain, labPorts, pidAlive } from '../../../lab/cli.js';
+import { LabClient } from '../../../lab/client.js';
+import { type LabInfo, readLabInfo } from '../../../lab/state.js';
 
 function capture(): LabIO & { out: string; err: string } {
   const io = {

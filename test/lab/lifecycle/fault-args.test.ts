@@ -1,7 +1,7 @@
 // `lab up --fault`: several faults in one option, list faults with their items, and refusals that name the
 // fault (table-driven, no lab needed).
 import { strict as assert } from 'node:assert';
-import { parseFaultArgs } from '../../../lib/lab/cli.js';
+import { parseFaultArgs } from '../../../lab/cli.js';
 import { UsageError } from '../../../lib/core/errors.js';
 
 describe('lab up --fault parsing', () => {

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { refused } from '../../helpers/net.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type LabHandle, startLab } from '../../../lib/lab/index.js';
+import { type LabHandle, startLab } from '../../../lab/index.js';
 import { parseConsoleHostKeysForTest, waitFor } from './util.js';
 
 interface Reply {

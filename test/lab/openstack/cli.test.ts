@@ -3,7 +3,7 @@ import { execFile, execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type LabHandle, startLab } from '../../../lib/lab/index.js';
+import { type LabHandle, startLab } from '../../../lab/index.js';
 import { parseConsoleHostKeysForTest } from './util.js';
 
 /** Runs the real openstack CLI against the lab's clouds.yaml. */

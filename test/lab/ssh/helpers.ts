@@ -1,8 +1,8 @@
 // Shared fixtures for the SSH-side lab tests: a world with the local cluster's roles and a recording kubeadm
-// backend standing in for the Kubernetes side (the real one lives in lib/lab/k8s and is tested there).
-import type { KubeadmBackend, LabHost, LabRole } from '../../../lib/lab/world.js';
-import { World } from '../../../lib/lab/world.js';
-import { freshHost, provisionInitial } from '../../../lib/lab/ssh/host.js';
+// backend standing in for the Kubernetes side (the real one lives in lab/k8s and is tested there).
+import type { KubeadmBackend, LabHost, LabRole } from '../../../lab/world.js';
+import { World } from '../../../lab/world.js';
+import { freshHost, provisionInitial } from '../../../lab/ssh/host.js';
 
 /** Roles as inventory/local.yaml defines them. */
 export const localRoles: Record<string, LabRole> = {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { runCaptured } from '../../../lib/lab/ssh/interpreter.js';
-import { ShellSyntaxError, parse, tokenize } from '../../../lib/lab/ssh/shell.js';
-import type { LabHost, World } from '../../../lib/lab/world.js';
+import { runCaptured } from '../../../lab/ssh/interpreter.js';
+import { ShellSyntaxError, parse, tokenize } from '../../../lab/ssh/shell.js';
+import type { LabHost, World } from '../../../lab/world.js';
 import { RecordingKubeadm, addTestHost, testWorld } from './helpers.js';
 
 describe('lab shell parser', () => {

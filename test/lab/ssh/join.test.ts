@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LabClient } from '../../../lib/lab/client.js';
-import { type LabHandle, startLab } from '../../../lib/lab/index.js';
-import { nodeReadyStatus } from '../../../lib/lab/k8s/types.js';
+import { LabClient } from '../../../lab/client.js';
+import { type LabHandle, startLab } from '../../../lab/index.js';
+import { nodeReadyStatus } from '../../../lab/k8s/types.js';
 
 async function waitFor(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
   const end = Date.now() + timeoutMs;

@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fingerprintOf, generateEd25519, knownHostsLine, publicBase64Of } from '../../../lib/lab/ssh/keys.js';
+import { fingerprintOf, generateEd25519, knownHostsLine, publicBase64Of } from '../../../lab/ssh/keys.js';
 
 describe('lab SSH keys', () => {
   it('always yields whole ed25519 keys (ssh2 alone drops a leading zero byte 1 time in 256)', () => {

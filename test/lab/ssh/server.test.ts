@@ -5,10 +5,10 @@ import { refused } from '../../helpers/net.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ssh2 from 'ssh2';
-import { generateEd25519, knownHostsLine } from '../../../lib/lab/ssh/keys.js';
-import { freshHost, provisionInitial } from '../../../lib/lab/ssh/host.js';
-import { SshFleet } from '../../../lib/lab/ssh/server.js';
-import type { LabHost, World } from '../../../lib/lab/world.js';
+import { generateEd25519, knownHostsLine } from '../../../lab/ssh/keys.js';
+import { freshHost, provisionInitial } from '../../../lab/ssh/host.js';
+import { SshFleet } from '../../../lab/ssh/server.js';
+import type { LabHost, World } from '../../../lab/world.js';
 import { testWorld } from './helpers.js';
 
 /** Runs the real OpenSSH client; resolves with its exit code and output. */

@@ -1,5 +1,5 @@
 // API errors as the Kubernetes API server reports them: a metav1.Status body with code, reason and details.
-import { LabError } from '../../core/errors.js';
+import { LabError } from '../../lib/core/errors.js';
 import { qualifiedName, type ResourceSpec } from './resources.js';
 
 /** One entry of Status.details.causes. */

@@ -4,7 +4,7 @@
 // lab.json always belongs to a live process (or to one that crashed, which findLab detects by its pid).
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { messageOf } from '../core/errors.js';
+import { messageOf } from '../lib/core/errors.js';
 import { type LabHandle, type LabOptions, startLab } from './index.js';
 import { STATE_FILES } from './state.js';
 

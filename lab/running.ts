@@ -2,7 +2,7 @@
 // paths only). A lab is running when its state directory holds a lab.json whose pid is a live lab daemon.
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { defaultStateDir } from '../core/paths.js';
+import { defaultStateDir } from '../lib/core/paths.js';
 import type { LabInfo } from './state.js';
 
 /** File name of a lab's description (with its endpoints and pid) in its state directory. */

@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import ssh2 from 'ssh2';
-import { LabError } from '../core/errors.js';
+import { LabError } from '../lib/core/errors.js';
 import { type LabInfo, STATE_FILES, labStateDir, readLabInfo } from './state.js';
 import type { LabCounters, LabFaults } from './world.js';
 

@@ -3,8 +3,8 @@
 // creates the initial cluster (one Nova server and one SSH host per node, Kubernetes roles provisioned and
 // joined), seeds the workload and writes the state directory. Tests use it directly; the daemon wraps it.
 import { randomBytes } from 'node:crypto';
-import { LabError } from '../core/errors.js';
-import type { ClusterConfig } from '../inventory/schema.js';
+import { LabError } from '../lib/core/errors.js';
+import type { ClusterConfig } from '../lib/inventory/schema.js';
 import { type AdminHandle, startAdmin } from './admin.js';
 import { type KubeApiHandle, seedWorkload, startKubeApi } from './k8s/index.js';
 import { type OpenStackHandle, startOpenStack } from './openstack/index.js';

@@ -2,7 +2,7 @@
 // Kyverno-style policies, pods) and read everything back with paged lists, the way our own client layer does.
 import * as k8s from '@kubernetes/client-node';
 import type { KubeApiHandle } from './index.js';
-import { keepAliveMiddleware } from '../../k8s/transport.js';
+import { keepAliveMiddleware } from '../../lib/k8s/transport.js';
 
 /** How much to create. */
 export interface ScaleSpec {

@@ -1,7 +1,7 @@
 // The lab's admin endpoint (HTTP on 127.0.0.1, bearer token from lab.json): status and counters, counter
 // reset, faults at run time, host-level test hooks (reboot-required, reboot, inspect, run a command without
 // counting it) and OpenStack test hooks (application credentials, token expiry, quotas). `lab status` and
-// lib/lab/client.ts use it; cookbooks never do.
+// lab/client.ts use it; cookbooks never do.
 import { timingSafeEqual } from 'node:crypto';
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import type { OpenStackHandle } from './openstack/index.js';

@@ -1,7 +1,7 @@
 // A parser for the subset of POSIX shell that cookbooks send to hosts: words with '…', "…", $'…' and
 // backslash quoting, $VAR / ${VAR} / $? / $(…) / `…` expansions, pipelines, `&&`, `||`, `;`, newlines, `!`,
 // redirections (<, >, >>, 2>, 2>&1, &>), `VAR=value` prefixes and if/then/elif/else/fi. It is pure: it turns
-// text into a syntax tree; lib/lab/ssh/interpreter.ts runs the tree against a lab host's in-memory state.
+// text into a syntax tree; lab/ssh/interpreter.ts runs the tree against a lab host's in-memory state.
 
 /** A piece of a word; quoted pieces are not field-split. */
 export type WordPart =

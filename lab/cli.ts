@@ -1,4 +1,4 @@
-// `cookbook lab up|down|status`: the lab as a detached background process (lib/lab/daemon.ts) with its state
+// `cookbook lab up|down|status`: the lab as a detached background process (lab/daemon.ts) with its state
 // directory. Also ensureLab() (start the lab unless it runs; used for `--cluster-name local`) and findLab().
 // A lab is identified by its state directory; the default one is found by cluster name.
 import { spawn } from 'node:child_process';
@@ -6,7 +6,7 @@ import { closeSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import yargs from 'yargs';
-import { LabError, UsageError, exitCodeOf, messageOf } from '../core/errors.js';
+import { LabError, UsageError, exitCodeOf, messageOf } from '../lib/core/errors.js';
 import { parseFaults } from './admin.js';
 import { LabClient } from './client.js';
 import type { DaemonOptions } from './daemon.js';

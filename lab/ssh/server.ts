@@ -7,7 +7,7 @@ import { timingSafeEqual } from 'node:crypto';
 import type { Socket } from 'node:net';
 import ssh2 from 'ssh2';
 import type { AuthContext, Connection, ServerChannel, Session } from 'ssh2';
-import { LabError } from '../../core/errors.js';
+import { LabError } from '../../lib/core/errors.js';
 import type { LabHost, World } from '../world.js';
 import { type AddressBlock, probeBind, reserveBlock } from './addresses.js';
 import { servicesAfterBoot } from './commands/systemd.js';

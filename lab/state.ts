@@ -4,10 +4,10 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
-import { LabError } from '../core/errors.js';
-import { defaultStateDir, packageRoot } from '../core/paths.js';
-import { loadClusterFile } from '../inventory/load.js';
-import type { ClusterConfig } from '../inventory/schema.js';
+import { LabError } from '../lib/core/errors.js';
+import { defaultStateDir, packageRoot } from '../lib/core/paths.js';
+import { loadClusterFile } from '../lib/inventory/load.js';
+import type { ClusterConfig } from '../lib/inventory/schema.js';
 import { DAEMON_PID, LAB_JSON, readLabInfo } from './running.js';
 
 export { readLabInfo };

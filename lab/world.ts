@@ -110,7 +110,7 @@ export interface LabHost {
   heldPackages?: Set<string>;
 }
 
-/** What the Kubernetes side offers to `kubeadm` run on a lab host (implemented in lib/lab/k8s). */
+/** What the Kubernetes side offers to `kubeadm` run on a lab host (implemented in lab/k8s). */
 export interface KubeadmBackend {
   /** Creates a bootstrap token (a kube-system Secret) and returns it with the join command kubeadm prints. */
   tokenCreate(ttlSeconds: number, description?: string): { token: string; joinCommand: string };

@@ -1,7 +1,7 @@
 // Stopping a lab daemon: SIGTERM, SIGKILL after a deadline, and a return only once the process has exited
 // (kill(pid, 0) answers ESRCH) and its ports are closed; then its state directory goes.
 import { connect } from 'node:net';
-import { LabError } from '../core/errors.js';
+import { LabError } from '../lib/core/errors.js';
 import { isLabDaemonOf, isZombie, pidAlive, readDaemonPid } from './running.js';
 import { type LabInfo, labStateDir, readLabInfo, removeStateDir } from './state.js';
 

@@ -1,0 +1,28 @@
+// The lab's one entry point for lib/: the runner starts the `local` lab on demand (`--cluster-name local`),
+// runs `cookbook lab ...`, and inventory resolution finds running labs by name. Everything else in lab/ is
+// the lab's own business; lib/ must import nothing else from it (test/runner/layering.test.ts checks).
+// Heavy modules load only when a function that needs them is called, so start-up stays light.
+import type { LabInfo } from './state.js';
+import type { DaemonOptions } from './daemon.js';
+
+export type { LabInfo } from './state.js';
+// Light (fs and paths only): inventory loading may ask it on every run.
+export { findLabInventoryDir } from './running.js';
+
+/** Options of ensureLab. */
+export interface EnsureLabOptions {
+  clusterName: string;
+  stateDir?: string;
+  onStart?: (message: string) => void;
+  options?: Partial<DaemonOptions>;
+}
+
+/** The running lab of a cluster, started (with default sizes) when it is not running. */
+export async function ensureLab(o: EnsureLabOptions): Promise<LabInfo> {
+  return (await import('./cli.js')).ensureLab(o);
+}
+
+/** `cookbook lab up|down|status ...`; returns the exit code. */
+export async function labMain(argv: string[]): Promise<number> {
+  return (await import('./cli.js')).labMain(argv);
+}
