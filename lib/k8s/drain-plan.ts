@@ -2,6 +2,9 @@
 // through the filters in kubectl's order and the first filter that objects decides. Errors stop the node's
 // drain before a single eviction; warnings are reported; skipped pods stay.
 import type { V1Pod } from '@kubernetes/client-node';
+import { podFinished, podKey } from './pods.js';
+
+export { podKey };
 
 /** Explicit opt-ins, as kubectl drain's flags. */
 export interface DrainFilterOptions {
@@ -57,20 +60,10 @@ type Filter = (pod: V1Pod, o: DrainFilterOptions, f: DrainFacts) => PodVerdict |
 
 const MIRROR_ANNOTATION = 'kubernetes.io/config.mirror';
 
-/** namespace/name of a pod. */
-export function podKey(pod: V1Pod): string {
-  return `${pod.metadata?.namespace ?? 'default'}/${pod.metadata?.name ?? '?'}`;
-}
-
 /** The pod's controller owner reference, if any. */
 export function controllerOf(pod: V1Pod): { kind: string; name: string } | undefined {
   const ref = pod.metadata?.ownerReferences?.find((r) => r.controller);
   return ref ? { kind: ref.kind, name: ref.name } : undefined;
-}
-
-/** True for pods that finished (Succeeded/Failed): they may always go. */
-export function isFinished(pod: V1Pod): boolean {
-  return pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed';
 }
 
 /** True when the pod uses an emptyDir volume (local data lost on eviction). */
@@ -101,13 +94,13 @@ const daemonSet: Filter = (pod, o, f) => {
 const mirror: Filter = (pod) => (pod.metadata?.annotations?.[MIRROR_ANNOTATION] !== undefined ? { action: 'skip', reason: 'mirror (static) pod' } : undefined);
 
 const localStorage: Filter = (pod, o) => {
-  if (!hasLocalStorage(pod) || isFinished(pod)) return undefined;
+  if (!hasLocalStorage(pod) || podFinished(pod)) return undefined;
   if (!o.deleteEmptyDirData) return { action: 'refuse', reason: 'uses emptyDir local storage (use --delete-emptydir-data)' };
   return { action: 'evict', warning: `deleting pod ${podKey(pod)} with local storage` };
 };
 
 const unreplicated: Filter = (pod, o) => {
-  if (isFinished(pod) || controllerOf(pod)) return undefined;
+  if (podFinished(pod) || controllerOf(pod)) return undefined;
   if (!o.forceUnmanaged) return { action: 'refuse', reason: 'has no controller, nothing would recreate it (use --force-unmanaged)' };
   return { action: 'evict', warning: `deleting pod ${podKey(pod)} that declares no controller` };
 };
@@ -139,38 +132,4 @@ export function planDrain(pods: readonly V1Pod[], options: DrainFilterOptions, f
     if ('warning' in verdict && verdict.warning) plan.warnings.push(verdict.warning);
   }
   return plan;
-}
-
-/** The label selector match of a PDB (matchLabels + matchExpressions) against a pod's labels. */
-export function selectorMatches(
-  selector: { matchLabels?: Record<string, string>; matchExpressions?: { key: string; operator: string; values?: string[] }[] } | undefined,
-  labels: Record<string, string> | undefined,
-): boolean {
-  if (!selector) return false;
-  const l = labels ?? {};
-  const ml = selector.matchLabels ?? {};
-  const me = selector.matchExpressions ?? [];
-  // An empty selector in policy/v1 selects every pod of the namespace.
-  for (const [k, v] of Object.entries(ml)) if (l[k] !== v) return false;
-  for (const e of me) {
-    const has = Object.prototype.hasOwnProperty.call(l, e.key);
-    const val = l[e.key];
-    switch (e.operator) {
-      case 'In':
-        if (!has || !e.values?.includes(val!)) return false;
-        break;
-      case 'NotIn':
-        if (has && e.values?.includes(val!)) return false;
-        break;
-      case 'Exists':
-        if (!has) return false;
-        break;
-      case 'DoesNotExist':
-        if (has) return false;
-        break;
-      default:
-        return false;
-    }
-  }
-  return true;
 }

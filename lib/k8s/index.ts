@@ -20,7 +20,7 @@ import type { Log } from '../core/log.js';
 import { waitFor } from '../core/retry.js';
 import { type DrainOptions, type DrainResult, drainNode, planNodeDrain } from './drain.js';
 import type { DrainFilterOptions, DrainPlan } from './drain-plan.js';
-import { selectorMatches } from './drain-plan.js';
+import { matchesSelector } from './pods.js';
 import { KubeApiError, KubeConfigError, NodeNotFoundError, NotOurCordonError } from './errors.js';
 import { CORDON_ANNOTATION, isCordoned, isNodeReady, mergedTaints, missingLabels, nodeBootId, ourCordon } from './nodes.js';
 import { type ReadyzResult, checkReadyz } from './health.js';
@@ -216,7 +216,7 @@ export class Kube {
     const pod = await this.getPod(namespace, name, options);
     if (!pod) return [];
     const pdbs = await this.listPdbs(namespace, options);
-    return pdbs.filter((p) => selectorMatches(p.spec?.selector, pod.metadata?.labels)).map((p) => p.metadata?.name ?? '?');
+    return pdbs.filter((p) => matchesSelector(p.spec?.selector, pod.metadata?.labels)).map((p) => p.metadata?.name ?? '?');
   }
 
   /** What a drain of the node would evict, skip and refuse (reads only). */

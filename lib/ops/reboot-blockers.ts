@@ -4,18 +4,9 @@
 // cookbook without any client module.
 import type { V1Pod } from '@kubernetes/client-node';
 import { UsageError } from '../core/errors.js';
+import { type LabelSelector, type Requirement, matchesSelector, podFinished, podKey } from '../k8s/pods.js';
 
-/** One requirement of a label selector. */
-export type Requirement =
-  | { key: string; op: '=' | '!='; value: string }
-  | { key: string; op: 'in' | 'notin'; values: string[] }
-  | { key: string; op: 'exists' | '!exists' };
-
-/** A parsed label selector: every requirement must hold. */
-export interface LabelSelector {
-  text: string;
-  requirements: Requirement[];
-}
+export type { LabelSelector, Requirement };
 
 const KEY = /^([a-z0-9A-Z]([-a-z0-9A-Z_.]*[a-z0-9A-Z])?\/)?[a-z0-9A-Z]([-a-z0-9A-Z_.]*[a-z0-9A-Z])?$/;
 const VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
@@ -60,33 +51,11 @@ export function parseLabelSelector(text: string, option = 'block-on-pod'): Label
   return { text, requirements };
 }
 
-/** True when labels satisfy every requirement (Kubernetes semantics: != and notin match a missing label). */
-export function selectorMatches(selector: LabelSelector, labels: Readonly<Record<string, string>> | undefined): boolean {
-  const l = labels ?? {};
-  return selector.requirements.every((r) => {
-    const has = Object.prototype.hasOwnProperty.call(l, r.key);
-    switch (r.op) {
-      case '=':
-        return has && l[r.key] === r.value;
-      case '!=':
-        return !has || l[r.key] !== r.value;
-      case 'in':
-        return has && r.values.includes(l[r.key]!);
-      case 'notin':
-        return !has || !r.values.includes(l[r.key]!);
-      case 'exists':
-        return has;
-      case '!exists':
-        return !has;
-    }
-  });
-}
-
 /** The reason a node is held by blocking pods on it, or undefined. Finished pods do not block. */
 export function podBlocker(pods: readonly V1Pod[], selectors: readonly LabelSelector[]): string | undefined {
   for (const s of selectors) {
-    const hits = pods.filter((p) => p.status?.phase !== 'Succeeded' && p.status?.phase !== 'Failed' && selectorMatches(s, p.metadata?.labels));
-    if (hits.length) return `blocking pod${hits.length > 1 ? 's' : ''} ${hits.slice(0, 3).map((p) => `${p.metadata?.namespace ?? 'default'}/${p.metadata?.name ?? '?'}`).join(', ')}${hits.length > 3 ? ', ...' : ''} (--block-on-pod ${s.text})`;
+    const hits = pods.filter((p) => !podFinished(p) && matchesSelector(s, p.metadata?.labels));
+    if (hits.length) return `blocking pod${hits.length > 1 ? 's' : ''} ${hits.slice(0, 3).map(podKey).join(', ')}${hits.length > 3 ? ', ...' : ''} (--block-on-pod ${s.text})`;
   }
   return undefined;
 }

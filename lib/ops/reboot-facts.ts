@@ -3,7 +3,8 @@
 // the planner's plain facts: evictable pods with their requests and PDBs, allocatable and requested
 // resources, taints.
 import type { V1Node, V1Pod, V1PodDisruptionBudget } from '@kubernetes/client-node';
-import { type DrainFilterOptions, defaultDrainFilterOptions, planDrain, selectorMatches } from '../k8s/drain-plan.js';
+import { type DrainFilterOptions, defaultDrainFilterOptions, planDrain } from '../k8s/drain-plan.js';
+import { matchesSelector, podFinished, podKey } from '../k8s/pods.js';
 import { type Kube, isCordoned, isNodeReady } from '../k8s/index.js';
 import type { ClusterConfig } from '../inventory/schema.js';
 import { type NodeFacts, type PdbFacts, type PodFacts, type Resources, parseQuantity } from './rollout.js';
@@ -41,10 +42,6 @@ export function podRequests(pod: V1Pod): Resources {
   return main;
 }
 
-function finished(pod: V1Pod): boolean {
-  return pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed';
-}
-
 /** The node's own taints that keep ordinary pods away (its lifecycle taints excluded). */
 export function hasOwnTaint(node: V1Node): boolean {
   return (node.spec?.taints ?? []).some((t) => (t.effect === 'NoSchedule' || t.effect === 'NoExecute') && !LIFECYCLE_TAINTS.has(t.key));
@@ -65,13 +62,13 @@ export function nodeFacts(cluster: ClusterConfig, node: V1Node, pods: readonly V
   const podFacts: PodFacts[] = evict.map((p) => {
     const ns = p.metadata?.namespace ?? 'default';
     return {
-      key: `${ns}/${p.metadata?.name ?? '?'}`,
+      key: podKey(p),
       requests: podRequests(p),
-      pdbs: pdbs.filter((b) => b.metadata?.namespace === ns && selectorMatches(b.spec?.selector, p.metadata?.labels)).map((b) => `${ns}/${b.metadata?.name}`),
+      pdbs: pdbs.filter((b) => b.metadata?.namespace === ns && matchesSelector(b.spec?.selector, p.metadata?.labels)).map((b) => `${ns}/${b.metadata?.name}`),
     };
   });
   const requested = pods
-    .filter((p) => !finished(p))
+    .filter((p) => !podFinished(p))
     .map(podRequests)
     .reduce((a, b) => ({ cpu: a.cpu + b.cpu, memory: a.memory + b.memory }), { cpu: 0, memory: 0 });
   const alloc = node.status?.allocatable ?? node.status?.capacity ?? {};

@@ -1,7 +1,8 @@
 // The pure drain filter chain, pod by pod, in kubectl's order.
 import { strict as assert } from 'node:assert';
 import type { V1Pod } from '@kubernetes/client-node';
-import { classifyPod, defaultDrainFilterOptions, planDrain, selectorMatches } from '../../lib/k8s/drain-plan.js';
+import { classifyPod, defaultDrainFilterOptions, planDrain } from '../../lib/k8s/drain-plan.js';
+import { matchesSelector as selectorMatches } from '../../lib/k8s/pods.js';
 
 function pod(name: string, extra: { owner?: string; emptyDir?: boolean; mirror?: boolean; phase?: string; deletedAgoMs?: number } = {}): V1Pod {
   const [kind, owner] = extra.owner?.split('/') ?? [];
