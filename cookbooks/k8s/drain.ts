@@ -1,26 +1,24 @@
 // k8s.drain: kubectl drain's semantics and defaults (DaemonSet and mirror pods left alone; emptyDir and
 // unmanaged pods refused unless opted in), with parallel evictions carrying UID preconditions and PDB-aware
 // waiting. On failure the blocking pods and PDBs are named and the node stays cordoned.
-import { type DurationSpec, argDuration, argFlag, argHostname, argInt, argString, clusterNameOption, durationOption, frozen, hostnameOption } from '../../lib/core/args.js';
+import { argFlag, argHostname, argString, clusterNameOption, frozen, hostnameOption } from '../../lib/core/args.js';
 import { defineCookbook } from '../../lib/core/cookbook.js';
+import { DRAIN_TIMEOUT, type DrainSettings, drainOptionGroup } from '../../lib/ops/node/drain-options.js';
 import { clusterHost, cordonStep, drainStep, requireClusterNode } from '../../lib/ops/nodes.js';
 
 /** A drain runs unattended (timers, other cookbooks): it ends by default; `--timeout 0` still waits without limit. */
-const TIMEOUT: DurationSpec = { default: 15 * 60_000, min: 1000, zeroMeansNoLimit: true };
-const RETRY_INTERVAL: DurationSpec = { default: 5000, min: 100, max: 10 * 60_000 };
+const DRAIN = drainOptionGroup({
+  timeoutOption: 'timeout',
+  timeout: { ...DRAIN_TIMEOUT, default: 15 * 60_000 },
+  timeoutDescribe: 'Give up after this long (e.g. 300s, 10m); 0 waits without limit, as kubectl does by default',
+  offer: ['grace-period', 'delete-emptydir-data', 'force-unmanaged', 'disable-eviction', 'ignore-daemonsets', 'skip-wait-for-delete-timeout', 'retry-interval'],
+});
 
 interface Args {
   clusterName: string;
   hostname: string;
-  timeoutMs: number;
-  gracePeriodSeconds?: number;
-  deleteEmptyDirData: boolean;
-  forceUnmanaged: boolean;
-  disableEviction: boolean;
+  drain: DrainSettings;
   uncordonOnFailure: boolean;
-  ignoreDaemonSets: boolean;
-  skipWaitForDeleteTimeoutSeconds: number;
-  retryIntervalMs: number;
 }
 
 export default defineCookbook<Args>({
@@ -34,15 +32,8 @@ export default defineCookbook<Args>({
   options: {
     'cluster-name': clusterNameOption,
     hostname: hostnameOption('Node to drain'),
-    timeout: durationOption('Give up after this long (e.g. 300s, 10m); 0 waits without limit, as kubectl does by default', TIMEOUT),
-    'grace-period': { type: 'number', default: -1, describe: "Seconds each pod gets to terminate; -1 uses the pod's own" },
-    'delete-emptydir-data': { type: 'boolean', default: false, describe: 'Evict pods with emptyDir volumes (their data is lost)' },
-    'force-unmanaged': { type: 'boolean', default: false, describe: 'Evict pods that no controller will recreate' },
-    'disable-eviction': { type: 'boolean', default: false, describe: 'Delete pods instead of evicting them (bypasses PodDisruptionBudgets)' },
+    ...DRAIN.options,
     'uncordon-on-failure': { type: 'boolean', default: false, describe: 'Uncordon the node again when the drain fails (only if we cordoned it)' },
-    'ignore-daemonsets': { type: 'boolean', default: true, describe: 'Leave DaemonSet pods alone (--no-ignore-daemonsets refuses nodes that have them)' },
-    'skip-wait-for-delete-timeout': { type: 'number', default: 0, describe: 'Skip pods terminating for longer than this many seconds (0: off)' },
-    'retry-interval': durationOption('Least time between two eviction attempts of a pod a PDB refused', RETRY_INTERVAL),
   },
   examples: [
     ['cookbook k8s.drain --cluster-name toolsbeta --hostname toolsbeta-test-k8s-worker-nfs-1', 'Drain with kubectl defaults'],
@@ -52,15 +43,8 @@ export default defineCookbook<Args>({
     frozen({
       clusterName: argString(raw, 'cluster-name', { required: true }),
       hostname: argHostname(raw, 'hostname', { required: true }),
-      timeoutMs: argDuration(raw, 'timeout', TIMEOUT)!,
-      gracePeriodSeconds: ((g) => (g === undefined || g < 0 ? undefined : g))(argInt(raw, 'grace-period', { min: -1, default: -1 })),
-      deleteEmptyDirData: argFlag(raw, 'delete-emptydir-data'),
-      forceUnmanaged: argFlag(raw, 'force-unmanaged'),
-      disableEviction: argFlag(raw, 'disable-eviction'),
+      drain: DRAIN.parse(raw),
       uncordonOnFailure: argFlag(raw, 'uncordon-on-failure'),
-      ignoreDaemonSets: raw['ignore-daemonsets'] !== false,
-      skipWaitForDeleteTimeoutSeconds: argInt(raw, 'skip-wait-for-delete-timeout', { min: 0, default: 0 })!,
-      retryIntervalMs: argDuration(raw, 'retry-interval', RETRY_INTERVAL)!,
     }),
   validate(cluster, args) {
     clusterHost(cluster, args.hostname);
@@ -71,14 +55,7 @@ export default defineCookbook<Args>({
     await ctx.confirm(`Drain ${args.hostname} on ${ctx.cluster.name}: its pods will be evicted.`);
     await cordonStep(ctx, kube, args.hostname);
     const result = await drainStep(ctx, kube, args.hostname, {
-      timeoutMs: args.timeoutMs,
-      gracePeriodSeconds: args.gracePeriodSeconds,
-      deleteEmptyDirData: args.deleteEmptyDirData,
-      forceUnmanaged: args.forceUnmanaged,
-      disableEviction: args.disableEviction,
-      ignoreDaemonSets: args.ignoreDaemonSets,
-      skipWaitForDeleteTimeoutSeconds: args.skipWaitForDeleteTimeoutSeconds,
-      retryMinMs: args.retryIntervalMs,
+      ...args.drain,
       uncordonOnFailure: args.uncordonOnFailure,
       uncordonReason: 'as asked (--uncordon-on-failure)',
     });

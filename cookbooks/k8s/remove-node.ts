@@ -1,20 +1,24 @@
 // k8s.remove-node: cordon, drain, kubeadm reset, delete the Node, delete the VM; refuses to go below the
 // role's minimum or to break the control plane's majority; every step still correct after a partial run.
-import { type DurationSpec, argDuration, argFlag, argHostname, argString, clusterNameOption, frozen, durationOption } from '../../lib/core/args.js';
+import { argHostname, argString, clusterNameOption, frozen } from '../../lib/core/args.js';
 import { defineCookbook } from '../../lib/core/cookbook.js';
+import { type DrainSettings, drainOptionGroup } from '../../lib/ops/node/drain-options.js';
 import { checkRemovalSafe, chooseHostToRemove, removalDetails, removeNodeSteps } from '../../lib/ops/lifecycle.js';
 import { checkHostsFirst, clusterHost, requireNodeRole } from '../../lib/ops/nodes.js';
 
-const DRAIN_TIMEOUT: DurationSpec = { default: 10 * 60_000, min: 1000, zeroMeansNoLimit: true };
-const RETRY_INTERVAL: DurationSpec = { default: 5000, min: 100, max: 10 * 60_000 };
+/** emptyDir data goes with the VM anyway: it is evicted, not refused. */
+const DRAIN = drainOptionGroup({
+  timeoutOption: 'drain-timeout',
+  timeoutDescribe: 'Deadline for the drain',
+  offer: ['force-unmanaged', 'retry-interval'],
+  fixed: { deleteEmptyDirData: true },
+});
 
 interface Args {
   clusterName: string;
   role: string;
   hostname?: string;
-  timeoutMs: number;
-  forceUnmanaged: boolean;
-  retryIntervalMs: number;
+  drain: DrainSettings;
 }
 
 export default defineCookbook<Args>({
@@ -25,9 +29,7 @@ export default defineCookbook<Args>({
     'cluster-name': clusterNameOption,
     role: { type: 'string', demandOption: true, requiresArg: true, describe: 'Role of the node' },
     hostname: { type: 'string', requiresArg: true, describe: 'Node to remove (default: the oldest of the role)' },
-    'drain-timeout': durationOption('Deadline for the drain', DRAIN_TIMEOUT),
-    'force-unmanaged': { type: 'boolean', default: false, describe: 'Evict pods that no controller will recreate' },
-    'retry-interval': durationOption('Least time between two eviction attempts of a pod a PDB refused', RETRY_INTERVAL),
+    ...DRAIN.options,
   },
   examples: [
     ['cookbook k8s.remove-node --cluster-name toolsbeta --role worker_nfs', 'Remove the oldest NFS worker'],
@@ -38,9 +40,7 @@ export default defineCookbook<Args>({
       clusterName: argString(raw, 'cluster-name', { required: true }),
       role: argString(raw, 'role', { required: true }),
       hostname: argHostname(raw, 'hostname'),
-      timeoutMs: argDuration(raw, 'drain-timeout', DRAIN_TIMEOUT)!,
-      forceUnmanaged: argFlag(raw, 'force-unmanaged'),
-      retryIntervalMs: argDuration(raw, 'retry-interval', RETRY_INTERVAL)!,
+      drain: DRAIN.parse(raw),
     }),
   validate(cluster, args) {
     requireNodeRole(cluster, args.role);
@@ -53,8 +53,6 @@ export default defineCookbook<Args>({
     await checkHostsFirst(ctx, await ctx.k8s(), { controls: false, optional: [hostname] });
     await ctx.confirm(`Remove node ${hostname} from ${ctx.cluster.name} and delete its VM.`, { destructive: true, details: removalDetails(hostname) });
     ctx.log.info(`removing ${args.role} node ${hostname}`);
-    return removeNodeSteps(ctx, hostname, {
-      drain: { timeoutMs: args.timeoutMs, deleteEmptyDirData: true, forceUnmanaged: args.forceUnmanaged, retryMinMs: args.retryIntervalMs },
-    });
+    return removeNodeSteps(ctx, hostname, { drain: args.drain });
   },
 });

@@ -1,12 +1,18 @@
 // k8s.replace-node: add a node of the same role, then remove the old one (how operators move nodes to a new
 // image or flavor). Both halves are the add-node and remove-node steps, journaled in one run.
-import { type DurationSpec, argDuration, argHostname, argString, argVmOverrides, clusterNameOption, frozen, hostnameOption, vmOverrideOptions, durationOption } from '../../lib/core/args.js';
+import { argHostname, argString, argVmOverrides, clusterNameOption, frozen, hostnameOption, vmOverrideOptions } from '../../lib/core/args.js';
 import { defineCookbook } from '../../lib/core/cookbook.js';
+import { type DrainSettings, drainOptionGroup } from '../../lib/ops/node/drain-options.js';
 import { addNodeSteps, preflightAddNode, removalDetails, removeNodeSteps } from '../../lib/ops/lifecycle.js';
 import { checkHostsFirst, chooseNewHostname, clusterHost, requireClusterNode, requireNodeRole } from '../../lib/ops/nodes.js';
 
-const DRAIN_TIMEOUT: DurationSpec = { default: 10 * 60_000, min: 1000, zeroMeansNoLimit: true };
-const RETRY_INTERVAL: DurationSpec = { default: 5000, min: 100, max: 10 * 60_000 };
+/** The old node's VM is deleted: its emptyDir data is evicted, not refused. */
+const DRAIN = drainOptionGroup({
+  timeoutOption: 'drain-timeout',
+  timeoutDescribe: 'Deadline for draining the old node',
+  offer: ['retry-interval'],
+  fixed: { deleteEmptyDirData: true },
+});
 
 interface Args {
   clusterName: string;
@@ -14,8 +20,7 @@ interface Args {
   flavor?: string;
   image?: string;
   network?: string;
-  timeoutMs: number;
-  retryIntervalMs: number;
+  drain: DrainSettings;
 }
 
 export default defineCookbook<Args>({
@@ -24,8 +29,7 @@ export default defineCookbook<Args>({
     'cluster-name': clusterNameOption,
     hostname: hostnameOption('Node to replace'),
     ...vmOverrideOptions,
-    'drain-timeout': durationOption('Deadline for draining the old node', DRAIN_TIMEOUT),
-    'retry-interval': durationOption('Least time between two eviction attempts of a pod a PDB refused', RETRY_INTERVAL),
+    ...DRAIN.options,
   },
   examples: [['cookbook k8s.replace-node --cluster-name toolsbeta --hostname toolsbeta-test-k8s-worker-3 --image debian-13', 'Move a worker to a new image']],
   parse: (raw) =>
@@ -33,8 +37,7 @@ export default defineCookbook<Args>({
       clusterName: argString(raw, 'cluster-name', { required: true }),
       hostname: argHostname(raw, 'hostname', { required: true }),
       ...argVmOverrides(raw),
-      timeoutMs: argDuration(raw, 'drain-timeout', DRAIN_TIMEOUT)!,
-      retryIntervalMs: argDuration(raw, 'retry-interval', RETRY_INTERVAL)!,
+      drain: DRAIN.parse(raw),
     }),
   validate(cluster, args) {
     requireNodeRole(cluster, clusterHost(cluster, args.hostname).role);
@@ -54,9 +57,7 @@ export default defineCookbook<Args>({
     });
     const added = await addNodeSteps(ctx, role, newHost, args, controls);
     ctx.remember('replace:added', newHost);
-    const removed = await removeNodeSteps(ctx, args.hostname, {
-      drain: { timeoutMs: args.timeoutMs, deleteEmptyDirData: true, forceUnmanaged: false, retryMinMs: args.retryIntervalMs },
-    });
+    const removed = await removeNodeSteps(ctx, args.hostname, { drain: args.drain });
     return { added, removed };
   },
 });

@@ -129,25 +129,10 @@ export class Journal {
 
   /** The newest unfinished, real (not dry-run), not yet resumed journal with this key, if any. */
   static findResumable(stateDir: string, cookbook: string, key: string): Journal | undefined {
-    const dir = journalDir(stateDir, cookbook);
-    let files: string[];
-    try {
-      files = readdirSync(dir).filter((f) => f.endsWith('.json'));
-    } catch {
-      return undefined;
-    }
-    const candidates: Journal[] = [];
-    for (const f of files) {
-      try {
-        const j = Journal.read(join(dir, f));
-        if (j.data.key === key && !j.data.dryRun && !j.data.supersededBy && j.data.status !== 'success' && j.data.status !== 'aborted') {
-          candidates.push(j);
-        }
-      } catch {
-        // A torn or foreign file is not a journal we can resume from.
-      }
-    }
-    return candidates.sort((a, b) => (a.data.startedAt < b.data.startedAt ? 1 : -1))[0];
+    const candidates = scanJournals(stateDir, { cookbook, realOnly: true }).filter(
+      (j) => j.data.key === key && !j.data.supersededBy && j.data.status !== 'success' && j.data.status !== 'aborted',
+    );
+    return candidates.at(-1);
   }
 
   /** The last step that did not finish (running or failed), for "stopped at" messages. */
@@ -218,12 +203,27 @@ export class Journal {
   }
 }
 
-/** Every readable journal under the state dir (all cookbooks), oldest first; torn or foreign files are skipped. */
-export function readAllJournals(stateDir: string): Journal[] {
+/** Which journals scanJournals returns (every field optional: all of them). */
+export interface JournalFilter {
+  /** Only this cookbook's journals (one directory instead of all). */
+  cookbook?: string;
+  /** Only runs on this cluster. */
+  cluster?: string;
+  /** Leave out dry-runs. */
+  realOnly?: boolean;
+  /** Leave out this run (usually the caller's own). */
+  excludeRunId?: string;
+}
+
+/**
+ * The one scan of the journal directories: every readable journal under the state dir that passes the filter,
+ * oldest first. Torn temp files and foreign files are skipped: they are not runs.
+ */
+export function scanJournals(stateDir: string, filter: JournalFilter = {}): Journal[] {
   const root = join(stateDir, 'journals');
   let cookbooks: string[];
   try {
-    cookbooks = readdirSync(root);
+    cookbooks = filter.cookbook !== undefined ? [filter.cookbook] : readdirSync(root);
   } catch {
     return [];
   }
@@ -231,20 +231,30 @@ export function readAllJournals(stateDir: string): Journal[] {
   for (const c of cookbooks) {
     let files: string[];
     try {
-      files = readdirSync(join(root, c)).filter((f) => f.endsWith('.json'));
+      files = readdirSync(journalDir(stateDir, c)).filter((f) => f.endsWith('.json'));
     } catch {
       continue;
     }
     for (const f of files) {
+      let j: Journal;
       try {
-        const j = Journal.read(join(root, c, f));
-        if (j.data.version === 1 && typeof j.data.runId === 'string') out.push(j);
+        j = Journal.read(join(journalDir(stateDir, c), f));
       } catch {
-        // A torn temp file or a foreign file is not a run.
+        continue;
       }
+      if (j.data.version !== 1 || typeof j.data.runId !== 'string') continue;
+      if (filter.cluster !== undefined && j.data.cluster !== filter.cluster) continue;
+      if (filter.realOnly && j.data.dryRun) continue;
+      if (filter.excludeRunId !== undefined && j.data.runId === filter.excludeRunId) continue;
+      out.push(j);
     }
   }
   return out.sort((a, b) => (a.data.startedAt < b.data.startedAt ? -1 : a.data.startedAt > b.data.startedAt ? 1 : 0));
+}
+
+/** Every readable journal under the state dir (all cookbooks), oldest first. */
+export function readAllJournals(stateDir: string): Journal[] {
+  return scanJournals(stateDir);
 }
 
 /** How long a completed run that was never reported counts as "just done" for a re-run with the same arguments. */

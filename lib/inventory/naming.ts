@@ -22,13 +22,22 @@ export function validateHostname(name: string, what = 'hostname'): string {
   return name;
 }
 
-function escapeRe(s: string): string {
+/** `s` with every regular-expression metacharacter escaped, to match it literally inside a RegExp. */
+export function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/**
+ * The one pattern of "a host of this cluster": `^<prefix>-`, with the prefix escaped (a `.` in a prefix must
+ * not match any character). A string, as OpenStack's server list takes its name filter.
+ */
+export function clusterHostPattern(cluster: Pick<ClusterConfig, 'prefix'>): string {
+  return `^${escapeRegExp(cluster.prefix)}-`;
 }
 
 /** The role's exact name pattern. */
 export function rolePattern(cluster: ClusterConfig, role: RoleConfig): RegExp {
-  return new RegExp(`^${escapeRe(cluster.prefix)}-${escapeRe(role.prefix)}-(\\d+)$`);
+  return new RegExp(`${clusterHostPattern(cluster)}${escapeRegExp(role.prefix)}-(\\d+)$`);
 }
 
 /** Which roles a caller takes (e.g. only Kubernetes node roles), and what to call them in errors. */

@@ -2,13 +2,11 @@
 // k8s.replace-node. Each step re-checks the world, so a run interrupted anywhere and run again converges:
 // the add finishes the same node (its name is journaled before the VM exists), the remove never deletes a VM
 // before its node was drained and never leaves a Node object whose VM is gone.
-import { readFileSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Context } from '../core/context.js';
 import { InputError, messageOf } from '../core/errors.js';
 import { type Planned, isPlanned } from '../core/gate.js';
-import { type JournalData, journalDir } from '../core/journal.js';
-import { getRole, hostsOfRole, oldestHostname } from '../inventory/naming.js';
+import { scanJournals } from '../core/journal.js';
+import { escapeRegExp, getRole, hostsOfRole, oldestHostname } from '../inventory/naming.js';
 import type { DrainOptions } from '../k8s/index.js';
 import { isNodeReady, missingLabels, mergedTaints } from '../k8s/nodes.js';
 import { HostUnreachableError } from '../remote/errors.js';
@@ -105,37 +103,13 @@ export interface RemoveOptions {
   drain: Partial<DrainOptions>;
 }
 
-/** True when a journal in this state dir names the host (an earlier, maybe interrupted, run acted on it). */
+/** True when a journal of an earlier real run on this cluster names the host (it acted on it, maybe interrupted). */
 function journalsMention(ctx: Context, hostname: string): boolean {
-  const root = join(ctx.stateDir, 'journals');
-  const mentions = new RegExp(`(^|[^a-z0-9-])${hostname.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}($|[^a-z0-9-])`);
-  let cookbooks: string[];
-  try {
-    cookbooks = readdirSync(root);
-  } catch {
-    return false;
-  }
-  for (const cb of cookbooks) {
-    let files: string[] = [];
-    try {
-      files = readdirSync(journalDir(ctx.stateDir, cb)).filter((f) => f.endsWith('.json'));
-    } catch {
-      continue;
-    }
-    for (const f of files) {
-      if (f === `${ctx.runId}.json`) continue;
-      try {
-        const data = JSON.parse(readFileSync(join(journalDir(ctx.stateDir, cb), f), 'utf8')) as JournalData;
-        if (data.cluster !== ctx.cluster.name || data.dryRun) continue;
-        // What the run did or decided, not its arguments: a refused typo's own journal names the typo too.
-        const did = JSON.stringify([data.memo, data.changes, data.steps.map((st) => st.name)]);
-        if (mentions.test(did)) return true;
-      } catch {
-        // A torn or foreign file names nothing.
-      }
-    }
-  }
-  return false;
+  const mentions = new RegExp(`(^|[^a-z0-9-])${escapeRegExp(hostname)}($|[^a-z0-9-])`);
+  return scanJournals(ctx.stateDir, { cluster: ctx.cluster.name, realOnly: true, excludeRunId: ctx.runId }).some((j) =>
+    // What the run did or decided, not its arguments: a refused typo's own journal names the typo too.
+    mentions.test(JSON.stringify([j.data.memo, j.data.changes, j.data.steps.map((st) => st.name)])),
+  );
 }
 
 /** The host to remove: the one asked for, else the oldest of the role (exact naming: worker never picks worker-nfs). */

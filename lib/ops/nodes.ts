@@ -5,7 +5,7 @@ import type { V1Node } from '@kubernetes/client-node';
 import type { Context } from '../core/context.js';
 import { CookbookError, InputError, InterruptedError } from '../core/errors.js';
 import { type Planned, isPlanned } from '../core/gate.js';
-import { NODE_ROLES, getRole, nextHostname, requireHostOfRole, roleOf } from '../inventory/naming.js';
+import { NODE_ROLES, clusterHostPattern, getRole, nextHostname, requireHostOfRole, roleOf } from '../inventory/naming.js';
 import type { ClusterConfig, RoleConfig } from '../inventory/schema.js';
 // Values come from the light k8s submodules, types from the client: cookbooks import this module, and
 // `cookbook list` must not load client-node.
@@ -123,8 +123,7 @@ export async function drainStep(
 /** Every host name of the cluster known to OpenStack or Kubernetes (for naming and role counts). */
 export async function knownHostnames(ctx: Context): Promise<{ servers: Server[]; nodes: V1Node[]; names: Set<string> }> {
   const [os, kube] = await Promise.all([ctx.openstack(), ctx.k8s()]);
-  const prefix = `^${ctx.cluster.prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}-`;
-  const [servers, nodes] = await Promise.all([os.listServers({ name: prefix }), kube.listNodes()]);
+  const [servers, nodes] = await Promise.all([os.listServers({ name: clusterHostPattern(ctx.cluster) }), kube.listNodes()]);
   const names = new Set<string>([...servers.map((s) => s.name), ...nodes.map((n) => n.metadata?.name ?? '')].filter(Boolean));
   return { servers, nodes, names };
 }
