@@ -4,6 +4,7 @@
 // Shared by the real run and the dry-run, so a plan sees the same holds the run would.
 import type { Context } from '../core/context.js';
 import { messageOf } from '../core/errors.js';
+import { mapLimit } from '../core/pool.js';
 import { hostsOfRole } from '../inventory/naming.js';
 import { isNodeReady } from '../k8s/index.js';
 import type { Remote } from '../remote/index.js';
@@ -27,18 +28,13 @@ export interface SshProblem {
  */
 export async function sshPreflight(remote: Remote, hosts: readonly string[], options: { timeoutMs?: number; concurrency?: number } = {}): Promise<SshProblem[]> {
   const problems: SshProblem[] = [];
-  const queue = [...hosts];
-  await Promise.all(
-    Array.from({ length: Math.min(options.concurrency ?? 8, queue.length) }, async () => {
-      for (let host = queue.shift(); host !== undefined; host = queue.shift()) {
-        try {
-          await remote.connect(host, { timeoutMs: options.timeoutMs ?? 15_000 });
-        } catch (err) {
-          problems.push({ node: host, class: err instanceof Error ? err.name : 'Error', error: messageOf(err) });
-        }
-      }
-    }),
-  );
+  await mapLimit(hosts, options.concurrency ?? 8, async (host) => {
+    try {
+      await remote.connect(host, { timeoutMs: options.timeoutMs ?? 15_000 });
+    } catch (err) {
+      problems.push({ node: host, class: err instanceof Error ? err.name : 'Error', error: messageOf(err) });
+    }
+  });
   return problems.sort((a, b) => hosts.indexOf(a.node) - hosts.indexOf(b.node));
 }
 

@@ -5,6 +5,7 @@
 import type { V1Node, V1Pod, V1PodDisruptionBudget } from '@kubernetes/client-node';
 import { type DrainFilterOptions, defaultDrainFilterOptions, planDrain } from '../k8s/drain-plan.js';
 import { matchesSelector, podFinished, podKey } from '../k8s/pods.js';
+import { mapLimit } from '../core/pool.js';
 import { type Kube, isCordoned, isNodeReady } from '../k8s/index.js';
 import type { ClusterConfig } from '../inventory/schema.js';
 import { type NodeFacts, type PdbFacts, type PodFacts, type Resources, parseQuantity } from './rollout.js';
@@ -87,14 +88,8 @@ export function nodeFacts(cluster: ClusterConfig, node: V1Node, pods: readonly V
 
 /** Lists the pods of many nodes, `concurrency` requests at a time. */
 export async function podsOfNodes(kube: Kube, names: readonly string[], concurrency = 8): Promise<Map<string, V1Pod[]>> {
-  const out = new Map<string, V1Pod[]>();
-  const queue = [...names];
-  await Promise.all(
-    Array.from({ length: Math.min(concurrency, queue.length) }, async () => {
-      for (let n = queue.shift(); n !== undefined; n = queue.shift()) out.set(n, await kube.listPodsOnNode(n));
-    }),
-  );
-  return out;
+  const lists = await mapLimit(names, concurrency, (n) => kube.listPodsOnNode(n));
+  return new Map(names.map((n, i) => [n, lists[i]!]));
 }
 
 /** Pod lists kept between planning rounds: nodes that do not matter this round are not listed again. */

@@ -3,6 +3,7 @@
 // older than the newest one installed) read over SSH with read-only commands.
 import type { V1Node } from '@kubernetes/client-node';
 import { InputError, messageOf } from '../core/errors.js';
+import { mapLimit } from '../core/pool.js';
 import { roleOf } from '../inventory/naming.js';
 import type { ClusterConfig } from '../inventory/schema.js';
 import type { Remote } from '../remote/index.js';
@@ -99,20 +100,15 @@ export async function filterNeedingReboot(
   const needed: { node: string; reason: string }[] = [];
   const notNeeded: string[] = [];
   const unreachable: { node: string; error: string }[] = [];
-  const queue = [...hosts];
-  await Promise.all(
-    Array.from({ length: Math.min(concurrency, queue.length) }, async () => {
-      for (let host = queue.shift(); host !== undefined; host = queue.shift()) {
-        try {
-          const reason = await pendingReboot(remote, host);
-          if (reason) needed.push({ node: host, reason });
-          else notNeeded.push(host);
-        } catch (err) {
-          unreachable.push({ node: host, error: messageOf(err) });
-        }
-      }
-    }),
-  );
+  await mapLimit(hosts, concurrency, async (host) => {
+    try {
+      const reason = await pendingReboot(remote, host);
+      if (reason) needed.push({ node: host, reason });
+      else notNeeded.push(host);
+    } catch (err) {
+      unreachable.push({ node: host, error: messageOf(err) });
+    }
+  });
   const order = (a: { node: string }, b: { node: string }): number => naturalCompare(a.node, b.node);
   return { needed: needed.sort(order), notNeeded: notNeeded.sort(naturalCompare), unreachable: unreachable.sort(order) };
 }
