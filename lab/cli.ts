@@ -147,6 +147,7 @@ function describeLab(info: LabInfo): string {
     `  inventory   ${join(dir, STATE_FILES.inventory)}`,
     `  hosts       ${info.hosts.length} (${[...byRole].map(([r, n]) => `${n} ${r}`).join(', ')})`,
     `  log         ${join(dir, STATE_FILES.log)}`,
+    ...(info.etcd ? ['unavailable' in info.etcd ? `  etcd        no real etcd: ${info.etcd.unavailable}` : `  etcd        real etcd on each etcd host's address, client port ${info.etcd.clientPort}, peer port ${info.etcd.peerPort}`] : []),
   ].join('\n');
 }
 

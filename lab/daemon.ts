@@ -55,7 +55,7 @@ async function main(): Promise<void> {
 
   const started = Date.now();
   log(`starting lab ${options.clusterName ?? 'local'} (pid ${process.pid}, speed ${options.speed ?? 1})`);
-  lab = await startLab({ ...options, log, onShutdown: () => shutdown('admin /shutdown') });
+  lab = await startLab({ etcdStart: 'eager', ...options, log, onShutdown: () => shutdown('admin /shutdown') });
   // Host lifecycle in the log: what happened to which VM, for whoever debugs a cookbook run.
   for (const event of ['host-added', 'host-up', 'host-down', 'host-removed'] as const) {
     lab.world.on(event, (h) => log(`${event} ${h.name} ${h.address} (${h.state})`));

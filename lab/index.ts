@@ -6,10 +6,13 @@ import { randomBytes } from 'node:crypto';
 import { LabError } from '../lib/core/errors.js';
 import type { ClusterConfig } from '../lib/inventory/schema.js';
 import { type AdminHandle, startAdmin } from './admin.js';
+import { LabEtcd, etcdMissing } from './etcd/cluster.js';
+import { withExternalEndpoints } from './etcd/config.js';
 import { type KubeApiHandle, seedWorkload, startKubeApi } from './k8s/index.js';
 import { type OpenStackHandle, startOpenStack } from './openstack/index.js';
 import { freshHost, provisionInitial, roleOfHost } from './ssh/host.js';
 import { generateEd25519, knownHostsLine } from './ssh/keys.js';
+import { probeBind } from './ssh/addresses.js';
 import { SshFleet } from './ssh/server.js';
 import {
   type LabInfo,
@@ -53,6 +56,11 @@ export interface LabOptions {
   log?: (message: string) => void;
   /** Called by the admin endpoint's POST /shutdown. */
   onShutdown?: () => void;
+  /**
+   * When the real etcd members start: 'lazy' (default) on first use (an etcdctl, a systemctl on a member, or
+   * lab.etcd.start()), so labs that never touch etcd start no process; 'eager' at start (the lab daemon).
+   */
+  etcdStart?: 'lazy' | 'eager';
 }
 
 /** A running lab. */
@@ -65,6 +73,8 @@ export interface LabHandle {
   openstack: OpenStackHandle;
   ssh: SshFleet;
   admin: AdminHandle;
+  /** The real etcd members (absent without Debian's etcd or without an etcd role). */
+  etcd?: LabEtcd;
   /** Closes every server and connection and cancels timers. */
   stop(): Promise<void>;
 }
@@ -171,6 +181,11 @@ export async function startLab(options: LabOptions = {}): Promise<LabHandle> {
       }
     }
     await fleet.settled();
+    const etcd = await startEtcd(world, kube, fleet.block.first, [fleet.port], stateDir, log);
+    if (etcd) {
+      stops.push(() => etcd.stop());
+      if (options.etcdStart === 'eager') await etcd.start();
+    }
     if (options.seedWorkload !== false) await seedWorkload(world, kube, { namespaces: options.namespaces });
 
     const adminToken = randomBytes(24).toString('hex');
@@ -186,6 +201,7 @@ export async function startLab(options: LabOptions = {}): Promise<LabHandle> {
       endpoints: { kubernetes: kube.url, openstack: openstack.authUrl, admin: '' },
       ssh: { port: fleet.port },
       hosts: [],
+      ...(etcd ? { etcd: { clientPort: etcd.options.clientPort, peerPort: etcd.options.peerPort } } : world.etcdUnavailable ? { etcd: { unavailable: world.etcdUnavailable } } : {}),
     };
     const hostList = (): LabInfo['hosts'] =>
       [...world.hosts.values()].map((h) => ({ name: h.name, address: h.address, port: h.port, role: h.role })).sort((a, b) => (a.name < b.name ? -1 : 1));
@@ -259,10 +275,39 @@ export async function startLab(options: LabOptions = {}): Promise<LabHandle> {
       openstack,
       ssh: fleet,
       admin,
+      ...(etcd ? { etcd } : {}),
       stop: () => (stopping ??= stopAll()),
     };
   } catch (err) {
     await stopAll();
     throw err;
   }
+}
+
+/**
+ * Real etcd for a lab whose cluster has an etcd role: two ports of the lab's block (every member listens on its
+ * own address), the initial members' /etc/default/etcd, the apiserver manifests and kubeadm's external endpoints.
+ * Without Debian's etcd the world remembers what to install (etcdctl and the etcd cookbooks say it).
+ */
+async function startEtcd(world: World, kube: KubeApiHandle, firstAddress: string, taken: number[], stateDir: string, log: (m: string) => void): Promise<LabEtcd | undefined> {
+  if (!Object.keys(world.roles).includes('etcd')) return undefined;
+  const missing = etcdMissing();
+  if (missing) {
+    world.etcdUnavailable = missing;
+    log(`etcd: ${missing}`);
+    return undefined;
+  }
+  const ports: number[] = [];
+  while (ports.length < 2) {
+    const p = await probeBind(firstAddress, 0);
+    if (!taken.includes(p) && !ports.includes(p)) ports.push(p);
+  }
+  const etcd = new LabEtcd(world, { stateDir, clientPort: ports[0]!, peerPort: ports[1]!, log });
+  world.etcd = etcd;
+  const endpoints = etcd.provisionInitial([...world.hosts.values()]);
+  const res = kube.api.res('', 'configmaps');
+  const cm = kube.api.get(res, 'kube-system', 'kubeadm-config');
+  const data = (cm as unknown as { data: Record<string, string> }).data;
+  kube.api.update(res, 'kube-system', 'kubeadm-config', { ...cm, data: { ...data, ClusterConfiguration: withExternalEndpoints(data.ClusterConfiguration ?? '', endpoints) } }, { internal: true });
+  return etcd;
 }

@@ -47,6 +47,8 @@ export interface LabInfo {
   endpoints: { kubernetes: string; openstack: string; admin: string };
   ssh: { port: number };
   hosts: LabHostInfo[];
+  /** Real etcd behind hosts of role etcd: the ports, or why not (the packages to install). */
+  etcd?: { clientPort: number; peerPort: number } | { unavailable: string };
 }
 
 /** The state directory of a lab: the given one, or <XDG state>/cluster-cookbooks/labs/<cluster>. */

@@ -108,6 +108,16 @@ export interface LabHost {
   enabledServices?: Set<string>;
   /** Packages on hold (`apt-mark hold`). */
   heldPackages?: Set<string>;
+  /** Files in `files` whose content is binary (one char per byte, latin1), e.g. etcd snapshots. */
+  binaryFiles?: Set<string>;
+}
+
+/** The real etcd processes behind hosts of role etcd (lab/etcd), as the SSH side and the Kubernetes API use them. */
+export interface EtcdBackend {
+  /** Runs the real etcdctl for a host (argument array, the host's environment); the real exit code and output. */
+  etcdctl(host: LabHost, args: string[], env: Map<string, string>): Promise<{ code: number; stdout: string; stderr: string }>;
+  /** The etcd check of the API server's /readyz: healthy when a member it is configured with answers /health. */
+  health(): Promise<{ ok: boolean; reason?: string }>;
 }
 
 /** What the Kubernetes side offers to `kubeadm` run on a lab host (implemented in lab/k8s). */
@@ -137,6 +147,8 @@ export interface WorldEvents {
   'host-down': [LabHost];
   'host-removed': [LabHost];
   'kubelet-changed': [LabHost];
+  /** systemctl started, stopped or restarted a host's etcd unit. */
+  'etcd-unit': [LabHost, { active: boolean; restart: boolean }];
   /** Counters were zeroed (`lab status --reset-counters`): gauges like max_unavailable_nodes re-measure now. */
   'counters-reset': [];
 }
@@ -179,6 +191,10 @@ export class World extends EventEmitter<WorldEvents> {
   readonly hosts = new Map<string, LabHost>();
   /** Set by the Kubernetes side when it starts. */
   kubeadm: KubeadmBackend | undefined;
+  /** Set when the lab runs real etcd (Debian's etcd-server and etcd-client installed). */
+  etcd: EtcdBackend | undefined;
+  /** Why there is no real etcd (the packages to install), when the lab has none. */
+  etcdUnavailable: string | undefined;
   private rng: () => number;
   private readonly timers = new Set<NodeJS.Timeout>();
 

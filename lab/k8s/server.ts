@@ -137,6 +137,9 @@ export class KubeServer {
 
     if (PUBLIC_PATHS.has(path) || path.startsWith('/readyz/') || path.startsWith('/livez/') || path.startsWith('/healthz/')) {
       if (path.startsWith('/version')) return this.send(res, 200, versionInfo(w.kubernetesVersion));
+      // The etcd check reflects the lab's real etcd (when it runs one), as the apiserver's own check does.
+      const etcd = path === '/readyz' || path === '/healthz' || path.startsWith('/readyz/') ? await w.etcd?.health() : undefined;
+      if (etcd && !etcd.ok) return this.send(res, 500, `[+]ping ok\n[+]log ok\n[-]etcd failed: reason withheld\n${path.slice(1)} check failed\n`);
       if (q.has('verbose')) return this.send(res, 200, `[+]ping ok\n[+]log ok\n[+]etcd ok\n${path.slice(1)} check passed\n`);
       return this.send(res, 200, 'ok');
     }

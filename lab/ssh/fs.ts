@@ -52,7 +52,7 @@ export function isDir(host: LabHost, path: string): boolean {
 export function stat(host: LabHost, path: string): HostStat | undefined {
   const p = normalizePath(path);
   const content = host.files.get(p);
-  if (content !== undefined) return { kind: 'file', mode: modesOf(host).get(p) ?? 0o644, size: Buffer.byteLength(content) };
+  if (content !== undefined) return { kind: 'file', mode: modesOf(host).get(p) ?? 0o644, size: host.binaryFiles?.has(p) ? content.length : Buffer.byteLength(content) };
   if (isDir(host, p)) return { kind: 'dir', mode: 0o755, size: 4096 };
   // Kernel images are not in `files`: they follow from host.kernel.installed.
   if (p.startsWith('/boot/') && host.kernel.installed.some((k) => bootFiles(k).includes(p.slice(6)))) {
@@ -64,6 +64,19 @@ export function stat(host: LabHost, path: string): HostStat | undefined {
 /** File content, or undefined when there is no such file. */
 export function readFile(host: LabHost, path: string): string | undefined {
   return host.files.get(normalizePath(path));
+}
+
+/** File content as bytes (binary files are kept one char per byte), or undefined when there is no such file. */
+export function readBytes(host: LabHost, path: string): Buffer | undefined {
+  const p = normalizePath(path);
+  const content = host.files.get(p);
+  return content === undefined ? undefined : Buffer.from(content, host.binaryFiles?.has(p) ? 'latin1' : 'utf8');
+}
+
+/** Writes a binary file (an etcd snapshot): kept byte for byte, whatever its encoding. */
+export function writeBytes(host: LabHost, path: string, content: Buffer, options: { mode?: number } = {}): void {
+  writeFile(host, path, content.toString('latin1'), options);
+  (host.binaryFiles ??= new Set()).add(normalizePath(path));
 }
 
 /** Why a write cannot happen (missing parent, a directory in the way), or undefined when it can. */
@@ -79,6 +92,7 @@ export function writeProblem(host: LabHost, path: string): string | undefined {
 export function writeFile(host: LabHost, path: string, content: string, options: { mode?: number; append?: boolean } = {}): void {
   const p = normalizePath(path);
   const before = host.files.get(p);
+  host.binaryFiles?.delete(p);
   host.files.set(p, options.append && before !== undefined ? before + content : content);
   if (options.mode !== undefined) modesOf(host).set(p, options.mode & 0o7777);
   else if (before === undefined) modesOf(host).set(p, 0o644);
@@ -98,6 +112,7 @@ export function chmod(host: LabHost, path: string, mode: number): boolean {
 export function removeFile(host: LabHost, path: string): boolean {
   const p = normalizePath(path);
   modesOf(host).delete(p);
+  host.binaryFiles?.delete(p);
   return host.files.delete(p);
 }
 
@@ -157,7 +172,9 @@ export function rename(host: LabHost, from: string, to: string): string | undefi
   const problem = writeProblem(host, b);
   if (problem) return problem;
   const mode = modesOf(host).get(a);
+  const binary = host.binaryFiles?.has(a) ?? false;
   removeFile(host, a);
   writeFile(host, b, content, mode === undefined ? {} : { mode });
+  if (binary) host.binaryFiles!.add(b);
   return undefined;
 }

@@ -130,7 +130,7 @@ export function serveSftp(sftp: SFTPWrapper, host: LabHost, world: World): void 
     if (st?.kind === 'dir') return sftp.status(reqId, STATUS_CODE.FAILURE, 'Is a directory');
     if (!writing) {
       if (!st) return sftp.status(reqId, STATUS_CODE.NO_SUCH_FILE, 'No such file');
-      return sftp.handle(reqId, newHandle({ kind: 'file', path, flags, content: Buffer.from(fs.readFile(host, path) ?? '') }));
+      return sftp.handle(reqId, newHandle({ kind: 'file', path, flags, content: fs.readBytes(host, path) ?? Buffer.alloc(0) }));
     }
     if (st && flags & OPEN_MODE.EXCL) return sftp.status(reqId, STATUS_CODE.FAILURE, 'File exists');
     if (!st && !(flags & OPEN_MODE.CREAT)) return sftp.status(reqId, STATUS_CODE.NO_SUCH_FILE, 'No such file');

@@ -3,6 +3,7 @@
 import type { CommandSpec } from '../interpreter.js';
 import { aptCommands } from './apt.js';
 import { basicCommands } from './basic.js';
+import { etcdCommands } from './etcd.js';
 import { kubeCommands } from './kubeadm.js';
 import { systemdCommands } from './systemd.js';
 
@@ -12,4 +13,5 @@ export const commands: Record<string, CommandSpec> = Object.assign(Object.create
   ...systemdCommands,
   ...aptCommands,
   ...kubeCommands,
+  ...etcdCommands,
 });

@@ -47,6 +47,7 @@ export function setActive(host: LabHost, sh: Shell, unit: string, active: boolea
     if (v) host.kubelet.version = v;
   }
   if ((unit === 'kubelet' || unit === 'containerd') && (was !== active || restart)) sh.world.emit('kubelet-changed', host);
+  if (unit === 'etcd' && (was !== active || restart)) sh.world.emit('etcd-unit', host, { active, restart });
 }
 
 /** After a reboot, exactly the enabled units run; called when a host goes down (nobody can look meanwhile). */
