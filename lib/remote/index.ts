@@ -3,27 +3,24 @@
 // in dry-run a mutating command is recorded as planned and never sent. One pooled connection per host,
 // host keys verified against known_hosts (or a new VM's console log), secrets only through stdin or a 0600 file.
 import { randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import { homedir } from 'node:os';
-import { dirname, join, posix } from 'node:path';
-import ssh2 from 'ssh2';
-import type { ParsedKey } from 'ssh2';
+import { posix } from 'node:path';
 import type { ClientContext } from '../core/client.js';
 import { CookbookError, InputError, InterruptedError, TimeoutError, messageOf } from '../core/errors.js';
-import { type OperationTable, type Planned, isPlanned } from '../core/gate.js';
-import { expandPath } from '../core/paths.js';
+import type { OperationTable, Planned } from '../core/gate.js';
 import { registerSecret, redactText } from '../core/redact.js';
 import { Deadline, formatMs } from '../core/retry.js';
-import { type ResolvedHost, parseJumpHost, validateResolved, validateTarget } from './address.js';
+import { type ResolvedHost, validateResolved, validateTarget } from './address.js';
 import { ConnectionPool, type ConnectionSettings, type HostConnection } from './connection.js';
 import { hasAnchors, parseConsoleHostKeys } from './console-trust.js';
-import { ChannelClosedError, ConsoleTrustError, HostUnreachableError, RemoteTimeoutError, RemoteBatchError, RemoteCommandError, RemoteHostError, type BatchFailure } from './errors.js';
+import { ChannelClosedError, ConsoleTrustError, HostUnreachableError, RemoteTimeoutError, RemoteCommandError, RemoteHostError } from './errors.js';
 import { NotStartedError, execCommand } from './exec.js';
 import { fanOut } from './fanout.js';
-import { KnownHosts } from './known-hosts.js';
+import { fanoutError, fanoutResultOf, hostResultOf } from './host-results.js';
+import type { KnownHosts } from './known-hosts.js';
 import { commandAction, shellJoin, withSudo } from './quote.js';
 import { BOOT_ID_PATH, parseBootId, waitForNewBootId, type RebootWaitResult } from './reboot.js';
 import { downloadFile, removeFile, uploadFile, validateRemotePath } from './sftp.js';
+import { type ResolvedRemoteOptions, combineSignals, connectionSettings, resolveRemoteOptions } from './settings.js';
 import type { CommandResult, FanoutOptions, FanoutResult, HostResult, RebootRequest, RemoteOptions, RunOptions, TrustResult, WaitRebootOptions } from './types.js';
 
 export * from './errors.js';
@@ -41,43 +38,6 @@ export interface RemoteDeps {
   /** DNS name + domain, or the server's address in OpenStack; the lab gives 127.x addresses and one port. */
   resolveHost(name: string): Promise<{ address: string; port: number }>;
   options?: RemoteOptions;
-}
-
-const DEFAULTS = {
-  connectTimeoutMs: 15_000,
-  commandTimeoutMs: 300_000,
-  keepaliveIntervalMs: 15_000,
-  keepaliveCountMax: 3,
-  maxChannelsPerHost: 8,
-  rebootCommand: ['reboot'],
-  secretDir: '/tmp',
-};
-
-function combineSignals(...signals: (AbortSignal | undefined)[]): AbortSignal | undefined {
-  const real = signals.filter((s): s is AbortSignal => s !== undefined);
-  if (real.length <= 1) return real[0];
-  return AbortSignal.any(real);
-}
-
-/** Loads the private key; an encrypted key without an agent is a configuration error. */
-async function loadIdentity(path: string, hasAgent: boolean): Promise<ParsedKey | undefined> {
-  let data: Buffer;
-  try {
-    data = await readFile(path);
-  } catch (err) {
-    throw new InputError(`cannot read SSH identity file ${path}: ${messageOf(err)}`, { context: { identityFile: path }, cause: err, hint: 'fix cluster.ssh.identityFile in the inventory' });
-  }
-  const parsed = ssh2.utils.parseKey(data);
-  const key = Array.isArray(parsed) ? parsed[0] : parsed;
-  if (key instanceof Error || !key) {
-    if (hasAgent) return undefined;
-    throw new InputError(`cannot use SSH identity file ${path}: ${key instanceof Error ? key.message : 'no key found'}`, {
-      context: { identityFile: path },
-      hint: 'an encrypted key must be loaded into ssh-agent (ssh-add) and SSH_AUTH_SOCK set',
-    });
-  }
-  if (!key.isPrivateKey()) throw new InputError(`${path} holds a public key, not a private key`, { context: { identityFile: path } });
-  return key;
 }
 
 /** The SSH client of one run. Build it with create(). */
@@ -101,7 +61,7 @@ export class Remote {
   } as const);
 
   private readonly pool: ConnectionPool;
-  private readonly opts: Required<Omit<RemoteOptions, 'agentSocket' | 'knownHostsFiles'>>;
+  private readonly opts: ResolvedRemoteOptions;
 
   /** Use create(); the constructor takes already validated settings. */
   constructor(
@@ -112,16 +72,7 @@ export class Remote {
     readonly knownHosts: KnownHosts,
   ) {
     this.pool = new ConnectionPool(settings);
-    const o = deps.options ?? {};
-    this.opts = {
-      connectTimeoutMs: o.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs,
-      commandTimeoutMs: o.commandTimeoutMs ?? DEFAULTS.commandTimeoutMs,
-      keepaliveIntervalMs: o.keepaliveIntervalMs ?? DEFAULTS.keepaliveIntervalMs,
-      keepaliveCountMax: o.keepaliveCountMax ?? DEFAULTS.keepaliveCountMax,
-      maxChannelsPerHost: o.maxChannelsPerHost ?? DEFAULTS.maxChannelsPerHost,
-      rebootCommand: o.rebootCommand ?? DEFAULTS.rebootCommand,
-      secretDir: o.secretDir ?? DEFAULTS.secretDir,
-    };
+    this.opts = resolveRemoteOptions(deps.options);
   }
 
   get #sudo(): boolean {
@@ -221,23 +172,6 @@ export class Remote {
     for (const h of hosts) this.#prepare(argvOf(h), opts.sudo);
     const signal = combineSignals(this.ctx.signal, opts.signal);
     const results = new Map<string, HostResult>();
-    const toResult = (host: string, batch: number, value: CommandResult | Planned | undefined, error: unknown, durationMs: number, status: HostResult['status']): HostResult => {
-      const r: HostResult = { host, status, exitCode: null, signal: null, stdout: '', stderr: '', durationMs, batch };
-      if (value && isPlanned(value)) {
-        r.status = 'planned';
-        r.planned = value;
-      } else if (value) {
-        Object.assign(r, { address: value.address, port: value.port, exitCode: value.exitCode, signal: value.signal, stdout: value.stdout, stderr: value.stderr });
-      }
-      if (error instanceof RemoteCommandError && error.result) {
-        const v = error.result;
-        Object.assign(r, { address: v.address, port: v.port, exitCode: v.exitCode, signal: v.signal, stdout: v.stdout, stderr: v.stderr });
-      } else if (error instanceof RemoteHostError) {
-        Object.assign(r, { address: error.context.address, port: error.context.port });
-      }
-      if (error !== undefined) r.error = error instanceof Error ? error : new Error(String(error));
-      return r;
-    };
     const outcome = await fanOut(
       hosts,
       (host, sig) => this.run(host, argvOf(host), { ...opts, signal: sig }),
@@ -250,34 +184,13 @@ export class Remote {
         signal,
         clock: this.ctx.clock,
         onDone: (o, done, total) => {
-          const r = toResult(o.host, o.batch, o.value, o.error, o.durationMs, o.status);
-          if (o.skipReason) {
-            r.skipReason = o.skipReason;
-            r.error = new RemoteHostError(
-              o.skipReason === 'threshold' ? `not started on ${o.host}: the success threshold can no longer be met` : o.skipReason === 'deadline' ? `not started on ${o.host}: the overall deadline passed` : `not started on ${o.host}: interrupted`,
-              {
-                context: { host: o.host },
-                hint: o.skipReason === 'threshold' ? 'fix the failed hosts first, then rerun on the hosts that were not run' : 'rerun on the hosts that were not run',
-              },
-            );
-          }
+          const r = hostResultOf(o);
           results.set(o.host, r);
           opts.onProgress?.(r, { done, total });
         },
       },
     );
-    const ordered = hosts.map((h) => results.get(h)!);
-    const result: FanoutResult = {
-      results: ordered,
-      ok: ordered.filter((r) => r.status === 'ok').map((r) => r.host),
-      failed: ordered.filter((r) => r.status === 'failed').map((r) => r.host),
-      skipped: ordered.filter((r) => r.status === 'skipped').map((r) => r.host),
-      planned: ordered.filter((r) => r.status === 'planned').map((r) => r.host),
-      required: outcome.required,
-      thresholdMet: outcome.thresholdMet,
-      batches: outcome.batches,
-      durationMs: outcome.durationMs,
-    };
+    const result = fanoutResultOf(hosts, results, outcome);
     this.ctx.log.debug(`ssh fan-out on ${hosts.length} hosts: ${result.ok.length} ok, ${result.failed.length} failed, ${result.skipped.length} not run, ${result.planned.length} planned`, {
       hosts: hosts.length,
       ms: result.durationMs,
@@ -285,18 +198,8 @@ export class Remote {
     if (signal?.aborted && !(signal.reason instanceof TimeoutError)) {
       throw new InterruptedError(`interrupted during a fan-out on ${hosts.length} hosts (${result.ok.length} done)`, { context: { ok: result.ok, failed: result.failed, skipped: result.skipped }, cause: signal.reason });
     }
-    if (!result.thresholdMet) {
-      const failures: BatchFailure[] = ordered
-        .filter((r) => r.status === 'failed' || r.status === 'skipped')
-        .map((r) => ({ host: r.host, status: r.status as 'failed' | 'skipped', error: r.error ? messageOf(r.error) : 'unknown error', errorClass: r.error?.name ?? 'Error' }));
-      const err = new RemoteBatchError(
-        `command succeeded on ${result.ok.length} of ${hosts.length} hosts, ${result.required} needed (${result.failed.length} failed, ${result.skipped.length} not run): ${redactText(shellJoin(withSudo(argvOf(hosts[0] ?? ''), opts.sudo ?? this.#sudo)))}`,
-        failures,
-        { context: { hosts: hosts.length, ok: result.ok.length, required: result.required } },
-      );
-      err.result = result;
-      throw err;
-    }
+    const failure = fanoutError(result, redactText(shellJoin(withSudo(argvOf(hosts[0] ?? ''), opts.sudo ?? this.#sudo))));
+    if (failure) throw failure;
     return result;
   }
 
@@ -474,29 +377,6 @@ export class Remote {
 
 /** Builds the SSH client of a run from the cluster's `ssh` settings and a host resolver. */
 export async function create(ctx: ClientContext, deps: RemoteDeps): Promise<Remote> {
-  const ssh = ctx.cluster.ssh;
-  const o = deps.options ?? {};
-  const base = ctx.cluster.source ? dirname(ctx.cluster.source) : process.cwd();
-  const agent = o.agentSocket === null ? undefined : (o.agentSocket ?? process.env.SSH_AUTH_SOCK ?? undefined) || undefined;
-  const identity = ssh.identityFile ? await loadIdentity(expandPath(ssh.identityFile, base), agent !== undefined) : undefined;
-  const files = o.knownHostsFiles ?? (ssh.knownHosts ? [expandPath(ssh.knownHosts, base)] : [join(homedir(), '.ssh', 'known_hosts'), '/etc/ssh/ssh_known_hosts']);
-  const knownHosts = new KnownHosts(files);
-  let jump: ConnectionSettings['jump'];
-  if (ssh.jumpHost) {
-    const spec = parseJumpHost(ssh.jumpHost);
-    jump = { spec, target: { host: spec.host, address: spec.host, port: spec.port ?? 22 }, user: spec.user ?? ssh.user };
-  }
-  const settings: ConnectionSettings = {
-    user: ssh.user,
-    identity,
-    agent,
-    knownHosts,
-    jump,
-    connectTimeoutMs: o.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs,
-    keepaliveIntervalMs: o.keepaliveIntervalMs ?? DEFAULTS.keepaliveIntervalMs,
-    keepaliveCountMax: o.keepaliveCountMax ?? DEFAULTS.keepaliveCountMax,
-    maxChannels: o.maxChannelsPerHost ?? DEFAULTS.maxChannelsPerHost,
-    log: ctx.log,
-  };
-  return new Remote(ctx, deps, settings, knownHosts);
+  const settings = await connectionSettings(ctx, deps.options);
+  return new Remote(ctx, deps, settings, settings.knownHosts);
 }
