@@ -3,77 +3,24 @@
 // read or mutate; mutations run through the gate, so in --dry-run they return Planned and send nothing.
 import type { Clock } from '../core/clock.js';
 import { systemClock } from '../core/clock.js';
-import { InputError, messageOf } from '../core/errors.js';
+import { InputError } from '../core/errors.js';
 import { type Gate, type OperationTable, type Planned, isPlanned } from '../core/gate.js';
 import { nullLog, type Log } from '../core/log.js';
-import { registerSecret } from '../core/redact.js';
 import { waitFor } from '../core/retry.js';
+import { OpenStackAmbiguousError, OpenStackLookupError, OpenStackNotFoundError } from './errors.js';
+import type { OpenStackHttp } from './http.js';
+import { type RawServerGroup, describe, existsError, normaliseGroup, pickIPv4, pickOne, requireId, requireServerName, required } from './lookup.js';
 import {
-  OpenStackAmbiguousError,
-  OpenStackLookupError,
-  OpenStackNotFoundError,
-  OpenStackPolicyMismatchError,
-  OpenStackServerFaultError,
-} from './errors.js';
-import { type ApiResponse, type OpenStackHttp, isTransient } from './http.js';
-import {
-  type RawServerGroup,
-  checkedMetadata,
-  describe,
-  encodeUserData,
-  existsError,
-  normaliseGroup,
-  pickIPv4,
-  pickOne,
-  requireId,
-  requireServerName,
-  required,
-} from './lookup.js';
-import type {
-  ComputeQuotas,
-  Flavor,
-  Image,
-  Network,
-  SecurityGroup,
-  Server,
-  ServerGroup,
-  ServerGroupPolicy,
-  ServerStatus,
-} from './types.js';
-
-/** Filters of listServers(). */
-export interface ServerFilter {
-  /** Name regex (Nova semantics: unanchored). */
-  name?: string | RegExp;
-  status?: ServerStatus;
-}
-
-/** What createServer() needs. Flavor, image, network and security groups are names or ids. */
-export interface CreateServerSpec {
-  name: string;
-  flavor: string;
-  image: string;
-  network: string | readonly string[];
-  securityGroups?: readonly string[];
-  /** Server group (name, id or the group) for the scheduler hint; Planned (dry-run) is accepted and skipped. */
-  serverGroup?: string | ServerGroup | Planned;
-  metadata?: Readonly<Record<string, string>>;
-  /** Cloud-init user data; sent base64-encoded. */
-  userData?: string | Buffer;
-  keyName?: string;
-  availabilityZone?: string;
-  /** Refuse when a server of this name exists (default true): Nova itself allows duplicates. */
-  unique?: boolean;
-}
-
-/** Options of waitForStatus(). */
-export interface ServerWaitOptions {
-  timeoutMs: number;
-  /** First poll interval; grows with backoff (default 1 s). */
-  pollMs?: number;
-  /** Called with every observed state (progress display). */
-  onPoll?: (server: Server) => void;
-}
+  type CreateServerSpec,
+  type ServerFilter,
+  type ServerWaitOptions,
+  createServerRequest,
+  postServer,
+  postServerGroup,
+  reusableServerGroup,
+  serverWaitStep,
+} from './servers.js';
+import type { ComputeQuotas, Flavor, Image, Network, SecurityGroup, Server, ServerGroup, ServerGroupPolicy, ServerStatus } from './types.js';
 
 /** Options of an OpenStackClient. */
 export interface OpenStackClientOptions {
@@ -85,8 +32,6 @@ export interface OpenStackClientOptions {
 }
 
 const UUID = /^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$/i;
-// Soft policies need microversion 2.15; below 2.64 the body carries a `policies` list.
-const SERVER_GROUP_MICROVERSION = { 'X-OpenStack-Nova-API-Version': '2.15', 'OpenStack-API-Version': 'compute 2.15' };
 
 /** The OpenStack client of one project. */
 export class OpenStackClient {
@@ -199,61 +144,15 @@ export class OpenStackClient {
     if (spec.serverGroup !== undefined && !isPlanned(spec.serverGroup)) {
       group = typeof spec.serverGroup === 'string' ? await this.requireServerGroup(spec.serverGroup) : spec.serverGroup;
     }
-    const server: Record<string, unknown> = {
-      name: spec.name,
-      flavorRef: flavor.id,
-      imageRef: image.id,
-      networks: networks.map((n) => ({ uuid: n.id })),
-    };
-    if (securityGroups.length > 0) server.security_groups = securityGroups.map((g) => ({ name: g.name }));
-    if (spec.metadata && Object.keys(spec.metadata).length > 0) server.metadata = checkedMetadata(spec.metadata);
-    if (spec.userData !== undefined) server.user_data = encodeUserData(spec.userData);
-    if (spec.keyName) server.key_name = spec.keyName;
-    if (spec.availabilityZone) server.availability_zone = spec.availabilityZone;
-    const body: Record<string, unknown> = { server };
-    if (group) body['os:scheduler_hints'] = { group: group.id };
-
-    const detail = { flavor: flavor.name, image: image.name, networks: networks.map((n) => n.name), serverGroup: group?.name ?? (isPlanned(spec.serverGroup) ? 'planned' : undefined) };
-    return this.gate.mutate({ system: 'openstack', target: `server/${spec.name}`, action: 'create server', detail }, async () => {
-      const began = this.clock.now();
-      let failed: unknown;
-      for (let attempt = 1; ; attempt++) {
-        // Right before the POST: another run (or another inventory name for this cluster) may have created it
-        // since the check above, and a POST of ours whose answer was lost may have created it too.
-        const now = await this.namesakes(spec.name);
-        const fresh = now.filter((s) => !preexisting.has(s.id));
-        if (failed !== undefined && fresh.length === 1) {
-          const found = fresh[0]!;
-          this.log.warn(`create of ${spec.name} failed (${messageOf(failed)}) but the server exists (${found.id}); using it`, { server: found.id });
-          return found;
-        }
-        // Several new namesakes cannot be told apart; any namesake at all is refused for a unique name.
-        if (failed !== undefined && fresh.length > 1) throw failed;
-        if (unique && now.length > 0) throw existsError(spec.name, now[0]!);
-        try {
-          const res = await this.http.call<{ server: { id: string; adminPass?: string } }>('compute', 'POST', '/servers', {
-            body,
-            what: `create server ${spec.name}`,
-          });
-          registerSecret(res.body.server.adminPass);
-          const id = res.body.server.id;
-          this.log.info(`created server ${spec.name} (${id}) flavor ${flavor.name} image ${image.name}`, { server: id });
-          return this.getServer(id);
-        } catch (err) {
-          if (!isTransient(err)) throw err;
-          const delay = this.http.retryDelay(attempt, err, began);
-          // Out of attempts: one last look, so a create that did happen is still found.
-          if (delay === undefined) {
-            const last = (await this.namesakes(spec.name).catch(() => [])).filter((s) => !preexisting.has(s.id));
-            if (last.length === 1) return last[0]!;
-            throw err;
-          }
-          this.log.debug(`POST /servers (create ${spec.name}) failed (${messageOf(err)}); checking the name, then attempt ${attempt + 1} in ${delay}ms`);
-          failed = err;
-          await this.http.pause(delay);
-        }
-      }
-    });
+    const { body, detail } = createServerRequest(spec, { flavor, image, networks, securityGroups, group });
+    return this.gate.mutate({ system: 'openstack', target: `server/${spec.name}`, action: 'create server', detail }, () =>
+      postServer(
+        { http: this.http, log: this.log, clock: this.clock, namesakes: (n) => this.namesakes(n), getServer: (id) => this.getServer(id) },
+        spec.name,
+        body,
+        { unique, preexisting, flavor: flavor.name, image: image.name },
+      ),
+    );
   }
 
   /** Deletes a server (by id or the server); a server that is already gone counts as deleted. */
@@ -300,31 +199,18 @@ export class OpenStackClient {
     const name = typeof server === 'string' ? server : server.name;
     const result = await waitFor<{ server: Server | undefined }>(
       async () => {
-        let current: Server;
+        let current: Server | undefined;
+        let goneBecause: unknown;
         try {
           current = await this.getServer(id);
         } catch (err) {
-          if (err instanceof OpenStackNotFoundError) {
-            if (wanted.has('DELETED')) return { server: undefined };
-            throw new OpenStackServerFaultError(`server ${name} (${id}) disappeared while waiting for ${[...wanted].join('/')}`, {
-              cause: err,
-              context: { server: id },
-              hint: 'someone deleted it; look at the project activity',
-            });
-          }
-          throw err;
+          if (!(err instanceof OpenStackNotFoundError)) throw err;
+          goneBecause = err;
         }
-        options.onPoll?.(current);
-        if (wanted.has(current.status)) return { server: current };
-        // A failed server that is being deleted stays ERROR until it is gone: only other waits fail on it.
-        if (current.status === 'ERROR' && !wanted.has('DELETED')) {
-          const fault = current.fault?.message ?? 'no fault message';
-          throw new OpenStackServerFaultError(`server ${current.name} (${id}) went to ERROR: ${fault}`, {
-            context: { server: id, name: current.name, fault: current.fault },
-            hint: 'delete the failed server and try again; if it repeats, give the server id to the cloud admins',
-          });
-        }
-        return false;
+        if (current) options.onPoll?.(current);
+        const step = serverWaitStep(current, wanted, { id, name, goneBecause });
+        if (step instanceof Error) throw step;
+        return step;
       },
       {
         what,
@@ -400,40 +286,11 @@ export class OpenStackClient {
    * another policy is refused: its members were placed under other rules.
    */
   async ensureServerGroup(name: string, policy: ServerGroupPolicy): Promise<ServerGroup | Planned> {
-    if (!['affinity', 'anti-affinity', 'soft-affinity', 'soft-anti-affinity'].includes(policy)) {
-      throw new InputError(`unknown server group policy ${policy}`, { hint: 'use affinity, anti-affinity, soft-affinity or soft-anti-affinity' });
-    }
-    const existing = await this.findServerGroup(name);
-    if (existing) {
-      if (existing.policy !== policy) {
-        throw new OpenStackPolicyMismatchError(`server group ${name} exists with policy ${existing.policy}, not ${policy}`, {
-          context: { group: existing.id, name, policy: existing.policy, wanted: policy, members: existing.members.length },
-          hint: `fix the role's serverGroup.policy in the inventory, or recreate the group (its ${existing.members.length} members must move)`,
-        });
-      }
-      return existing;
-    }
-    return this.gate.mutate({ system: 'openstack', target: `server-group/${name}`, action: 'create server group', detail: { policy } }, async () => {
-      let res: ApiResponse<{ server_group: RawServerGroup }>;
-      try {
-        res = await this.http.call<{ server_group: RawServerGroup }>('compute', 'POST', '/os-server-groups', {
-          body: { server_group: { name, policies: [policy] } },
-          headers: SERVER_GROUP_MICROVERSION,
-          // 429 and 503 were not processed; other failures are looked up by name below, never re-sent blindly.
-          retryUnprocessed: true,
-          what: `create server group ${name}`,
-        });
-      } catch (err) {
-        if (!isTransient(err)) throw err;
-        const found = await this.findServerGroup(name).catch(() => undefined);
-        if (!found) throw err;
-        this.log.warn(`create of server group ${name} failed (${messageOf(err)}) but the group exists (${found.id}); using it`, { serverGroup: found.id });
-        return found;
-      }
-      const group = normaliseGroup(res.body.server_group);
-      this.log.info(`created server group ${name} (${group.id}, ${policy})`, { serverGroup: group.id });
-      return group;
-    });
+    const existing = reusableServerGroup(await this.findServerGroup(name), name, policy);
+    if (existing) return existing;
+    return this.gate.mutate({ system: 'openstack', target: `server-group/${name}`, action: 'create server group', detail: { policy } }, () =>
+      postServerGroup({ http: this.http, log: this.log, find: (n) => this.findServerGroup(n) }, name, policy),
+    );
   }
 
   // ---- flavors, images, networks, security groups, quotas ------------------------------------------------
@@ -519,3 +376,4 @@ export class OpenStackClient {
 }
 
 export { encodeUserData, pickIPv4 } from './lookup.js';
+export type { CreateServerSpec, ServerFilter, ServerWaitOptions } from './servers.js';
