@@ -214,6 +214,8 @@ export function renderInventory(cluster: ClusterConfig, t: InventoryTargets): st
     roles,
   };
   if (cluster.alertmanager) doc.alertmanager = { ...cluster.alertmanager };
+  // The example components repository shipped in the package (component.* cookbooks).
+  doc.components = cluster.components ? { ...cluster.components } : { repo: join(packageRoot(), 'components-example') };
   return `# Written by \`cookbook lab up\` for the running lab ${cluster.name}; regenerated on every start.\n` + stringify(doc);
 }
 

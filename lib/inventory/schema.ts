@@ -93,6 +93,8 @@ export const clusterSchema = z.strictObject({
   alertmanager: z.strictObject({ url: z.url() }).optional(),
   announce: z.strictObject({ webhook: z.url().optional(), /** A file each START/END line is appended to (a server admin log). */ logFile: z.string().min(1).optional() }).optional(),
   etcd: z.strictObject({ endpoints: z.array(z.url()).min(1) }).optional(),
+  /** The components repository of component.* cookbooks: a directory or git URL, and the branch to deploy. */
+  components: z.strictObject({ repo: z.string().min(1), branch: z.string().min(1).optional() }).optional(),
   /** Present for clusters backed by the local lab: the lab's generated inventory replaces this entry. */
   lab: z
     .strictObject({

@@ -1,0 +1,197 @@
+// component.deploy's engine: render → validate (server-side dry-run) → diff → record a pending revision →
+// apply (SSA + ApplySet, prune) → wait → deployed → tests; on a failed rollout or failed tests, roll back to the
+// last good revision, wait, re-test and fail naming the tests. A pending revision left by a dead run is
+// resolved (adopted when its objects are exactly what is live and rendered, else marked failed) and logged.
+import type { Context } from '../core/context.js';
+import { CookbookError, InterruptedError, messageOf } from '../core/errors.js';
+import type { BatsRun, BatsTest } from './bats.js';
+import { type DeployPlan, formatPlan, planDeploy } from './diff.js';
+import { TestsFailedError } from './errors.js';
+import { type KObject, contentHash, objectKey, stamped, HASH_ANNOTATION } from './objects.js';
+import { type Prepared, componentKube, prepareComponent, runTestsAgainst, testsFor, withRepository } from './prepare.js';
+import { type Release, latestRevision, lastGoodRelease, currentRelease, strandedPending } from './release.js';
+import type { Repository } from './repository.js';
+import { type Env, applyRevision, liveNow, setStatus } from './revision.js';
+import { rollbackTo } from './rollback.js';
+import { checkParent, liveMembers, memberKinds, parentOf, readReleases, ensureNamespace, writeRelease } from './state.js';
+import { validatePlan } from './validate.js';
+
+/** Options of a deploy. */
+export interface DeployOptions {
+  component: string;
+  source: { repo: string; branch?: string };
+  runTests: boolean;
+  filterTags: readonly string[];
+  noRollback: boolean;
+  force: boolean;
+  forceConflicts: boolean;
+  /** Rollout timeout; default: component.yaml's waitTimeout, else 5 minutes. */
+  timeoutMs?: number;
+  concurrency?: number;
+}
+
+/** What a deploy reports. */
+export interface DeployResult {
+  component: string;
+  cluster: string;
+  changed: boolean;
+  revision?: number;
+  status?: string;
+  repo: { url: string; branch?: string; sha: string };
+  plan: DeployPlan['counts'];
+  tests?: BatsRun['results'];
+  rolledBackTo?: number;
+  resolved?: string[];
+}
+
+/** Parses waitTimeout of component.yaml (90s, 5m) into ms. */
+export function waitTimeoutMs(text: string | undefined): number | undefined {
+  const m = text && /^(\d+)(ms|s|m|h)$/.exec(text);
+  if (!m) return undefined;
+  return Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h'];
+}
+
+/** Deploys a component from a repository to the run's cluster. */
+export async function deployComponent(ctx: Context, options: DeployOptions): Promise<DeployResult> {
+  return withRepository(options.source, async (repo) => {
+    const prepared = prepareComponent(repo, options.component, ctx.cluster.name);
+    const tests = options.runTests ? testsFor(repo, prepared.source, options.filterTags) : [];
+    return deployPrepared(ctx, repo, prepared, tests, options);
+  });
+}
+
+function sameObjects(a: readonly KObject[], b: readonly KObject[]): boolean {
+  const sig = (xs: readonly KObject[]): string => xs.map((o) => `${objectKey(o)}=${o.metadata.annotations?.[HASH_ANNOTATION] ?? contentHash(o)}`).sort().join('\n');
+  return sig(a) === sig(b);
+}
+
+async function deployPrepared(ctx: Context, repo: Repository, prepared: Prepared, tests: readonly BatsTest[], options: DeployOptions): Promise<DeployResult> {
+  const { source, rendered } = prepared;
+  const { kube, k8s } = await componentKube(ctx);
+  const ns = source.namespace;
+  const p = parentOf(source.name, ns);
+  const parent = await kube.read({ apiVersion: 'v1', kind: 'Secret', metadata: { name: p.name, namespace: ns } });
+  checkParent(parent, p.id);
+  const releases = await readReleases(kube, source.name, ns);
+  const desired = rendered.objects.map((o) => stamped(o, p.id));
+  const live = await liveMembers(kube, p.id, memberKinds(parent, desired));
+  const plan = planDeploy(desired, live);
+  await validatePlan(kube, desired, plan, options.forceConflicts, ns);
+  ctx.print(`${source.name} on ${ctx.cluster.name} (${repo.url}${repo.branch ? ` ${repo.branch}` : ''} @ ${repo.sha.slice(0, 12)}):\n${formatPlan(plan)}`);
+  const base: DeployResult = { component: source.name, cluster: ctx.cluster.name, changed: false, repo: { url: repo.url, branch: repo.branch, sha: repo.sha }, plan: plan.counts };
+  const env: Env = {
+    ctx,
+    kube,
+    k8s,
+    component: source.name,
+    namespace: ns,
+    setId: p.id,
+    forceConflicts: options.forceConflicts,
+    timeoutMs: options.timeoutMs ?? waitTimeoutMs(source.waitTimeout) ?? 5 * 60_000,
+    concurrency: options.concurrency,
+  };
+
+  // A pending revision is ours to finish when this run resumes the run that wrote it; any other is a dead run's.
+  const resumed = ctx.recall<number>('revision');
+  const changed = plan.counts.create + plan.counts.change + plan.counts.prune > 0;
+  const stranded = strandedPending(releases, ctx.runId).filter((r) => r.revision !== resumed);
+  const adopt = !changed ? stranded.filter((r) => sameObjects(r.objects, desired)).at(-1) : undefined;
+  const resolved: string[] = [];
+  for (const r of stranded) {
+    if (r === adopt) continue;
+    const note = `revision ${r.revision} was left pending by run ${r.runId}, which is gone (this run ${ctx.runId} holds the cluster lock): marked failed`;
+    ctx.log.warn(`component ${source.name}: ${note}`);
+    resolved.push(note);
+    await setStatus(env, releases, r, 'failed', note);
+  }
+
+  if (!changed && !options.force && resumed === undefined && !adopt) {
+    ctx.print(`${source.name}: nothing changed; revision ${currentRelease(releases)?.revision ?? '(none)'} stays`);
+    const result: DeployResult = { ...base, revision: currentRelease(releases)?.revision, status: currentRelease(releases)?.status, resolved };
+    if (tests.length && !ctx.dryRun) {
+      const run = await runTestsAgainst(k8s, repo, tests, ctx.signal);
+      result.tests = run.results;
+      if (!run.passed) throw new TestsFailedError(`${source.name}: tests failed: ${run.failed.join(', ')} (nothing was deployed)`, { context: { component: source.name, failed: run.failed }, hint: 'the live revision fails its tests; look at the cluster' });
+    }
+    return result;
+  }
+  if (ctx.dryRun) return { ...base, changed, resolved };
+
+  await ctx.confirm(`Deploy ${source.name} to ${ctx.cluster.name}: ${plan.counts.create} to create, ${plan.counts.change} to change, ${plan.counts.prune} to prune`, {
+    details: plan.entries.filter((e) => e.action !== 'unchanged').map((e) => `${e.action} ${e.name}`),
+  });
+  const revision = resumed ?? adopt?.revision ?? latestRevision(releases) + 1;
+  ctx.remember('revision', revision);
+  let release: Release = releases.find((r) => r.revision === revision) ?? {
+    component: source.name,
+    revision,
+    status: 'pending',
+    namespace: ns,
+    repo: base.repo,
+    values: source.values,
+    manifest: rendered.manifest,
+    objects: desired,
+    who: `${ctx.audit.operator}@${ctx.audit.host}`,
+    when: new Date(ctx.clock.now()).toISOString(),
+    reason: ctx.reason,
+    runId: ctx.runId,
+    description: releases.some((r) => r.status === 'deployed' || r.status === 'superseded') ? 'Upgrade' : 'Install',
+  };
+  if (adopt) {
+    const note = `revision ${adopt.revision} was left pending by run ${adopt.runId}, which is gone; its objects are all live: finishing it`;
+    ctx.log.warn(`component ${source.name}: ${note}`);
+    resolved.push(note);
+    release = { ...adopt, notes: [...(adopt.notes ?? []), note] };
+  }
+  await ctx.step(`record revision ${revision} of ${source.name} pending`, {
+    apply: async () => {
+      await ensureNamespace(kube, ns);
+      await writeRelease(kube, { ...release, status: 'pending' });
+      return true;
+    },
+  });
+  if (!releases.some((r) => r.revision === revision)) releases.push(release);
+
+  let testRun: BatsRun | undefined;
+  try {
+    await applyRevision(env, desired, live, { force: options.force });
+    await setStatus(env, releases, release, 'deployed');
+    if (tests.length) {
+      testRun = await runTestsAgainst(k8s, repo, tests, ctx.signal);
+      release.tests = { passed: testRun.passed, results: testRun.results };
+      await ctx.step(`record test results of revision ${revision}`, { apply: async () => (await writeRelease(kube, release), true) });
+      if (!testRun.passed) {
+        const details = testRun.failed.map((n) => `${n}: ${(testRun!.diagnostics[n] ?? []).slice(0, 3).join(' / ')}`);
+        throw new TestsFailedError(`${source.name} revision ${revision}: tests failed: ${testRun.failed.join(', ')}`, { context: { component: source.name, revision, failed: testRun.failed, details }, hint: 'see the failed tests above' });
+      }
+    }
+    return { ...base, changed: true, revision, status: 'deployed', tests: testRun?.results, resolved };
+  } catch (err) {
+    if (err instanceof InterruptedError) throw err;
+    await setStatus(env, releases, release, 'failed', `failed: ${messageOf(err)}`);
+    if (options.noRollback) {
+      throw withNote(err, `revision ${revision} is left failed for debugging (--no-rollback)`);
+    }
+    const target = lastGoodRelease(releases, revision);
+    if (!target) throw withNote(err, `no earlier good revision of ${source.name} to roll back to; revision ${revision} is left failed`);
+    ctx.log.warn(`component ${source.name}: revision ${revision} failed (${messageOf(err)}); rolling back to revision ${target.revision}`);
+    const rb = await rollbackTo(env, releases, target, `revision ${revision} failed`, await liveNow(env, target.objects));
+    let retest = '';
+    if (tests.length) {
+      const again = await runTestsAgainst(k8s, repo, tests, ctx.signal);
+      rb.tests = { passed: again.passed, results: again.results };
+      await ctx.step(`record test results of revision ${rb.revision}`, { apply: async () => (await writeRelease(kube, rb), true) });
+      retest = again.passed ? '; the tests pass again' : `; the tests still fail after the rollback: ${again.failed.join(', ')}`;
+    }
+    throw withNote(err, `rolled back to revision ${target.revision} (as revision ${rb.revision})${retest}`, { rolledBackTo: target.revision, rollbackRevision: rb.revision });
+  }
+}
+
+/** Adds what happened afterwards to a deploy's error (message and context), keeping its class and exit code. */
+function withNote(err: unknown, note: string, context: Record<string, unknown> = {}): Error {
+  if (err instanceof CookbookError) {
+    const Cls = err.constructor as new (m: string, o: object) => CookbookError;
+    return new Cls(`${err.message}; ${note}`, { context: { ...err.context, ...context }, cause: err.cause ?? err, hint: err.hint });
+  }
+  return new CookbookError(`${messageOf(err)}; ${note}`, { context, cause: err });
+}

@@ -1,0 +1,78 @@
+// Everything a component cookbook does before touching the cluster: open the repository (always closed),
+// load and render the component, select its tests. Any failure here is bad input (exit 2, nothing written).
+import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Context } from '../core/context.js';
+import { InputError } from '../core/errors.js';
+import type { Kube } from '../k8s/index.js';
+import { type BatsRun, type BatsTest, runBats, selectTests } from './bats.js';
+import { ComponentKube } from './client.js';
+import { ComponentInputError } from './errors.js';
+import { type Rendered, renderComponent } from './render.js';
+import { type ComponentSource, type Repository, loadComponent, openRepository } from './repository.js';
+
+/** Where the repository comes from: the options, else the cluster's inventory. */
+export function repoSource(ctx: Context, repo?: string, branch?: string): { repo: string; branch?: string } {
+  const inv = ctx.cluster.components;
+  const source = repo ?? inv?.repo;
+  if (!source) {
+    throw new InputError(`no components repository for cluster ${ctx.cluster.name}`, { context: { cluster: ctx.cluster.name }, hint: 'pass --repo DIR|GIT-URL or set components.repo in the inventory' });
+  }
+  return { repo: source, branch: branch ?? (repo ? undefined : inv?.branch) };
+}
+
+/** Opens the repository, runs `fn` with it, and always removes a clone. */
+export async function withRepository<T>(source: { repo: string; branch?: string }, fn: (repo: Repository) => Promise<T>): Promise<T> {
+  const repo = await openRepository(source.repo, source.branch);
+  try {
+    return await fn(repo);
+  } finally {
+    repo.close();
+  }
+}
+
+/** A loaded and rendered component. */
+export interface Prepared {
+  source: ComponentSource;
+  rendered: Rendered;
+}
+
+/** Loads and renders a component for the run's cluster. */
+export function prepareComponent(repo: Repository, component: string, cluster: string): Prepared {
+  const source = loadComponent(repo.root, component, cluster);
+  return { source, rendered: renderComponent(source, cluster) };
+}
+
+/** The tests a deploy runs: --filter-tags if given, else the component's tests.txt lines; a filter that selects nothing is bad input. */
+export function testsFor(repo: Repository, source: ComponentSource, filterTags: readonly string[]): BatsTest[] {
+  const filters = filterTags.length ? filterTags : source.testTags;
+  if (filters.length === 0) return [];
+  for (const f of filters) {
+    if (selectTests(repo.root, [f]).length === 0) {
+      throw new ComponentInputError(`the test tag filter "${f}"${filterTags.length ? '' : ` (components/${source.name}/tests.txt)`} selects no test in functional-tests/`, {
+        context: { component: source.name, filter: f },
+        hint: 'check the tags in the # bats file_tags= / test_tags= lines of functional-tests/**/*.bats',
+      });
+    }
+  }
+  return selectTests(repo.root, filters);
+}
+
+/** The engine's client for the run's cluster (sharing the run's gate, log, clock and signal). */
+export async function componentKube(ctx: Context): Promise<{ kube: ComponentKube; k8s: Kube }> {
+  const k8s = await ctx.k8s();
+  return { kube: new ComponentKube(k8s.kubeConfig, { gate: k8s.gate, log: ctx.log, clock: ctx.clock, signal: ctx.signal }), k8s };
+}
+
+/** Runs bats with a private copy of the run's kubeconfig (its context pinned), removed afterwards. */
+export async function runTestsAgainst(k8s: Kube, repo: Repository, tests: readonly BatsTest[], signal?: AbortSignal): Promise<BatsRun> {
+  const dir = mkdtempSync(join(tmpdir(), 'cc-bats-'));
+  try {
+    const file = join(dir, 'kubeconfig');
+    writeFileSync(file, k8s.kubeConfig.exportConfig(), { mode: 0o600 });
+    return await runBats(repo.root, tests, { kubeconfig: file, signal });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,142 @@
+// Putting a revision's objects in place: the ApplySet parent first (a superset of kinds, so an interrupted
+// run can still find every member), the objects that differ from the live set wave by wave, pruning, the
+// parent narrowed to what is left, then the rollout wait. Used by deploys and rollbacks alike.
+import type { Context } from '../core/context.js';
+import { isPlanned } from '../core/gate.js';
+import type { Kube } from '../k8s/index.js';
+import { applyObjects } from './apply.js';
+import type { ComponentKube } from './client.js';
+import { type DeployPlan, planDeploy } from './diff.js';
+import { type KObject, displayName, groupKind, objectKey } from './objects.js';
+import { type Release, type ReleaseStatus } from './release.js';
+import { applyRank } from './render.js';
+import { waitRollout } from './rollout.js';
+import { liveMembers, memberKinds, parentObject, writeRelease } from './state.js';
+
+/** What the revision machinery works with. */
+export interface Env {
+  ctx: Context;
+  kube: ComponentKube;
+  k8s: Kube;
+  component: string;
+  namespace: string;
+  setId: string;
+  forceConflicts: boolean;
+  timeoutMs: number;
+  concurrency?: number;
+}
+
+/** Kinds never pruned automatically: deleting them deletes everything inside (custom resources, namespaces). */
+const NEVER_PRUNE = new Set(['CustomResourceDefinition', 'Namespace']);
+
+/** Puts `desired` in place against the live set (`live`), prunes the rest, waits for the rollout. */
+export async function applyRevision(env: Env, desired: readonly KObject[], live: ReadonlyMap<string, KObject>, options: { force?: boolean } = {}): Promise<DeployPlan> {
+  const { ctx, kube } = env;
+  const plan = planDeploy(desired, live);
+  const byKey = new Map(desired.map((o) => [objectKey(o), o]));
+  const liveKinds = [...live.values()].map((o) => ({ apiVersion: o.apiVersion, kind: o.kind }));
+  await ctx.step(`record ApplySet members of ${env.component}`, {
+    apply: async () => kube.apply(parentObject(env.component, env.namespace, desired, liveKinds), { forceConflicts: true }),
+  });
+  const todo = plan.entries.filter((e) => e.action === 'create' || e.action === 'change' || (options.force && e.action === 'unchanged')).map((e) => byKey.get(e.key)!);
+  const waves = new Map<number, KObject[]>();
+  for (const o of todo) {
+    const r = applyRank(o.kind);
+    if (!waves.has(r)) waves.set(r, []);
+    waves.get(r)!.push(o);
+  }
+  let done = 0;
+  for (const rank of [...waves.keys()].sort((a, b) => a - b)) {
+    const objects = waves.get(rank)!;
+    const kinds = [...new Set(objects.map(groupKind))].join(', ');
+    await ctx.step(`apply ${kinds}`, {
+      target: `${objects.length} objects`,
+      apply: async () => {
+        const r = await applyObjects(kube, objects, {
+          concurrency: env.concurrency,
+          forceConflicts: env.forceConflicts,
+          healthy: ctx.dryRun ? undefined : () => env.k8s.readyz(),
+          clock: ctx.clock,
+          signal: ctx.signal,
+          onApplied: (n) => ctx.progress({ scope: 'component', target: env.component, phase: 'apply', done: done + n, total: todo.length }),
+          onHealth: (state, detail) => ctx.log.warn(`component ${env.component}: applying ${state}: ${detail}`),
+        });
+        done += objects.length;
+        if (objects.some((o) => o.kind === 'CustomResourceDefinition') && !ctx.dryRun) await waitEstablished(env, objects);
+        return r;
+      },
+    });
+  }
+  const prune = plan.entries.filter((e) => e.action === 'prune').map((e) => live.get(e.key)!);
+  const kept = prune.filter((o) => NEVER_PRUNE.has(o.kind));
+  for (const o of kept) ctx.log.warn(`component ${env.component}: ${displayName(o)} is no longer rendered; left in place (a ${o.kind} is never pruned automatically: delete it by hand if it must go)`);
+  const toPrune = prune.filter((o) => !NEVER_PRUNE.has(o.kind));
+  if (toPrune.length) {
+    await ctx.step(`prune ${toPrune.length} objects of ${env.component}`, {
+      apply: async () => {
+        for (const o of toPrune) await kube.remove(o, 'prune');
+        return true;
+      },
+    });
+  }
+  await ctx.step(`narrow ApplySet members of ${env.component}`, {
+    apply: async () => kube.apply(parentObject(env.component, env.namespace, [...desired, ...kept]), { forceConflicts: true }),
+  });
+  if (!ctx.dryRun) {
+    await ctx.step(`wait for the rollout of ${env.component}`, {
+      apply: async () => {
+        await waitRollout(kube, desired, {
+          timeoutMs: env.timeoutMs,
+          clock: ctx.clock,
+          signal: ctx.signal,
+          onProgress: (ready, total) => ctx.progress({ scope: 'component', target: env.component, phase: 'rollout', done: ready, total }),
+        });
+        return true;
+      },
+    });
+  }
+  return plan;
+}
+
+async function waitEstablished(env: Env, objects: readonly KObject[]): Promise<void> {
+  for (const crd of objects.filter((o) => o.kind === 'CustomResourceDefinition')) {
+    await env.ctx.waitFor(
+      async () => {
+        const live = (await env.kube.read(crd)) as { status?: { conditions?: { type: string; status: string }[] } } | undefined;
+        return live?.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True') ?? false;
+      },
+      { what: `CRD ${crd.metadata.name} Established`, timeoutMs: 30_000, backoff: { initialMs: 100, maxMs: 1000 } },
+    );
+  }
+}
+
+/** The live members of the set now (after a change, for the next revision's plan). */
+export async function liveNow(env: Env, desired: readonly KObject[], parent?: KObject): Promise<Map<string, KObject>> {
+  return liveMembers(env.kube, env.setId, memberKinds(parent ?? (await env.kube.read(parentObject(env.component, env.namespace, []))), desired));
+}
+
+/** Sets a revision's status (and notes), writing the record; `deployed` supersedes every other deployed revision. */
+export async function setStatus(env: Env, releases: Release[], release: Release, status: ReleaseStatus, note?: string): Promise<void> {
+  const updated: Release = { ...release, status, notes: note ? [...(release.notes ?? []), note] : release.notes };
+  await env.ctx.step(`mark revision ${release.revision} of ${env.component} ${status}`, {
+    apply: async () => {
+      const r = await writeRelease(env.kube, updated);
+      if (status === 'deployed') {
+        for (const other of releases.filter((x) => x.status === 'deployed' && x.revision !== release.revision)) {
+          await writeRelease(env.kube, { ...other, status: 'superseded' });
+          other.status = 'superseded';
+        }
+      }
+      return r ?? true;
+    },
+  });
+  Object.assign(release, updated);
+  const i = releases.findIndex((x) => x.revision === release.revision);
+  if (i >= 0) releases[i] = release;
+  else releases.push(release);
+}
+
+/** True when a value returned by a client is a real result, not a dry-run plan. */
+export function performed(v: unknown): boolean {
+  return !isPlanned(v);
+}

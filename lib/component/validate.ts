@@ -1,0 +1,37 @@
+// Server-side validation before anything is written: every object the deploy would create or change goes
+// through a dry-run apply (dryRun=All), so the server's own validation and admission name what is wrong.
+// Custom resources whose CRD is rendered but not served yet cannot be validated before their CRD exists; they
+// are validated when applied, as are objects of the component's own namespace on its first deploy (the server
+// cannot dry-run into a namespace that does not exist yet).
+import type { ComponentKube } from './client.js';
+import { ObjectRejectedError } from './errors.js';
+import type { DeployPlan } from './diff.js';
+import { type KObject, groupKind, objectKey } from './objects.js';
+
+/** Validates created/changed objects with a server-side dry-run, `concurrency` at a time. */
+export async function validatePlan(kube: ComponentKube, desired: readonly KObject[], plan: DeployPlan, forceConflicts: boolean, ownNamespace: string, concurrency = 8): Promise<void> {
+  const namespaces = [...new Set(desired.map((o) => o.metadata.namespace).filter((n): n is string => !!n))];
+  const missing = new Set<string>();
+  for (const ns of namespaces) if (!(await kube.read({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } }))) missing.add(ns);
+  for (const ns of missing) {
+    if (ns === ownNamespace) continue;
+    throw new ObjectRejectedError(`namespace ${ns} does not exist (objects of the component are rendered into it)`, {
+      context: { namespace: ns },
+      hint: 'create the namespace first, or fix the values that name it',
+    });
+  }
+  const byKey = new Map(desired.map((o) => [objectKey(o), o]));
+  const pendingCrds = new Set<string>();
+  for (const e of plan.entries) {
+    const o = byKey.get(e.key);
+    if (o?.kind === 'CustomResourceDefinition' && e.action === 'create') {
+      const spec = o.spec as { group?: string; names?: { kind?: string } };
+      pendingCrds.add(`${spec.names?.kind}.${spec.group}`);
+    }
+  }
+  const queue = plan.entries.filter((e) => e.action === 'create' || e.action === 'change').map((e) => byKey.get(e.key)!).filter((o) => !pendingCrds.has(groupKind(o)) && !missing.has(o.metadata.namespace ?? ''));
+  const worker = async (): Promise<void> => {
+    for (let o = queue.shift(); o; o = queue.shift()) await kube.validate(o, { forceConflicts });
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, queue.length) }, worker));
+}
