@@ -76,8 +76,13 @@ export interface Tracked {
   error?: string;
 }
 
-/** Classifies the node's pods (reads only): what a drain would evict, skip or refuse. */
-export async function planNodeDrain(kube: Kube, node: string, options: DrainFilterOptions, clock: Clock = systemClock): Promise<{ pods: V1Pod[]; plan: DrainPlan }> {
+/** What a drain of the node would evict, skip and refuse (reads only; kubectl drain --dry-run=server's answer). */
+export async function planNodeDrain(kube: Kube, node: string, options: DrainFilterOptions): Promise<DrainPlan> {
+  return (await classifyNodePods(kube, node, options, kube.clock ?? systemClock)).plan;
+}
+
+/** The node's pods and their plan; each DaemonSet that owns one is looked up once. */
+async function classifyNodePods(kube: Kube, node: string, options: DrainFilterOptions, clock: Clock): Promise<{ pods: V1Pod[]; plan: DrainPlan }> {
   const pods = await kube.listPodsOnNode(node);
   const dsNames = new Set<string>();
   for (const p of pods) {
@@ -93,13 +98,17 @@ export async function planNodeDrain(kube: Kube, node: string, options: DrainFilt
   return { pods, plan };
 }
 
-/** Drains a node that the caller has cordoned. Throws DrainRefusedError / DrainFailedError; the node stays cordoned. */
+/**
+ * Drains a node that the caller has cordoned, with the client's clock and signal unless `opts` gives others.
+ * Throws DrainRefusedError / DrainFailedError; the node stays cordoned. In dry-run the evictions are planned
+ * (through the gate, as Kube.evictPod does) and nothing is waited for.
+ */
 export async function drainNode(kube: Kube, node: string, opts: Partial<DrainOptions> = {}): Promise<DrainResult> {
-  const o: DrainOptions = { ...defaultDrainOptions, ...opts };
+  const o: DrainOptions = { ...defaultDrainOptions, clock: kube.clock, signal: kube.signal, ...opts };
   const clock = o.clock ?? systemClock;
   const started = clock.now();
   const requestsBefore = kube.requestCount();
-  const { plan } = await planNodeDrain(kube, node, o, clock);
+  const { plan } = await classifyNodePods(kube, node, o, clock);
   const base = {
     node,
     skipped: plan.skip.map((s) => ({ pod: s.key, reason: s.verdict.action === 'skip' ? s.verdict.reason : '' })),

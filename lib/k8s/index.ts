@@ -1,56 +1,33 @@
 // The Kubernetes client layer (@kubernetes/client-node 1.x): typed helpers for what cookbooks do to a
-// cluster: nodes, cordon/uncordon that remember who cordoned, pods on a node (never a cluster-wide pod list),
-// evictions, drain, workload readiness, cluster health, server-side apply and Leases. Every method is declared
-// read or mutate and every mutation goes through the gate.
-import {
-  PatchStrategy,
-  setHeaderOptions,
-  type KubeConfig,
-  type KubernetesObject,
-  type V1Lease,
-  type V1Node,
-  type V1Pod,
-  type V1PodDisruptionBudget,
-} from '@kubernetes/client-node';
+// cluster: nodes, cordon/uncordon that remember who cordoned (node-ops.ts), pods on a node (never a
+// cluster-wide pod list), evictions, workload readiness, cluster health, server-side apply and Leases
+// (leases.ts). Every method is declared read or mutate and every mutation goes through the gate. A drain is
+// not a method: it composes these (drain.ts, `drainNode(kube, node, options)`).
+import { PatchStrategy, type KubeConfig, type KubernetesObject, type V1Lease, type V1Node, type V1Pod, type V1PodDisruptionBudget } from '@kubernetes/client-node';
 import type { ClientContext } from '../core/client.js';
 import type { Clock } from '../core/clock.js';
 import { InputError } from '../core/errors.js';
 import type { Gate, OperationTable, Planned } from '../core/gate.js';
 import type { Log } from '../core/log.js';
 import { waitFor } from '../core/retry.js';
-import { type DrainOptions, type DrainResult, drainNode, planNodeDrain } from './drain.js';
-import type { DrainFilterOptions, DrainPlan } from './drain-plan.js';
-import { matchesSelector } from './pods.js';
-import { KubeApiError, KubeConfigError, NodeNotFoundError, NotOurCordonError } from './errors.js';
-import { CORDON_ANNOTATION, isCordoned, isNodeReady, mergedTaints, missingLabels, nodeBootId, ourCordon } from './nodes.js';
+import { KubeApiError, KubeConfigError } from './errors.js';
 import { type ReadyzResult, checkReadyz } from './health.js';
-import { type KubeRetryPolicy, KubeRequester } from './requests.js';
-import { type WorkloadRef, type WorkloadStatus, readWorkloadStatus, sameLease, workloadOwners } from './workloads.js';
+import { createLease, deleteLease, getLease, replaceLease } from './leases.js';
+import { type CordonBy, type CordonResult, type TaintSpec, cordonNode, deleteNode, ensureLabelsAndTaints, getNode, requireNode, uncordonNode } from './node-ops.js';
+import { isCordoned, isNodeReady, nodeBootId } from './nodes.js';
+import { matchesSelector } from './pods.js';
+import { type KubeOpsDeps, type KubeRetryPolicy, KubeRequester } from './requests.js';
 import { type KubeApis, loadKubeConfig, makeApis } from './transport.js';
+import { type WorkloadRef, type WorkloadStatus, readWorkloadStatus, workloadOwners } from './workloads.js';
 
 export * from './errors.js';
 export * from './nodes.js';
-export type { DrainOptions, DrainResult } from './drain.js';
+export { type DrainOptions, type DrainResult, defaultDrainOptions, drainNode, planNodeDrain } from './drain.js';
 export type { DrainFilterOptions, DrainPlan } from './drain-plan.js';
+export type { CordonBy, CordonResult, TaintSpec } from './node-ops.js';
 export type { KubeRetryPolicy, RequestKind } from './requests.js';
 export type { ReadyzResult } from './health.js';
 export type { WorkloadRef, WorkloadStatus } from './workloads.js';
-
-/** Who is cordoning (recorded on the node). */
-export interface CordonBy {
-  runId: string;
-  cookbook: string;
-}
-
-/** The outcome of cordon/uncordon. */
-export interface CordonResult {
-  node: string;
-  changed: boolean;
-  /** True when the cordon is (or was) ours. */
-  ours: boolean;
-}
-
-const merge = (): ReturnType<typeof setHeaderOptions> => setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
 /** What a Kube client needs: the gate, a log, and optionally a clock, the run's signal and a retry policy. */
 export interface KubeDeps {
@@ -75,7 +52,6 @@ export class Kube {
     daemonSetExists: 'read',
     listPdbs: 'read',
     pdbsForPod: 'read',
-    planDrain: 'read',
     workloadStatus: 'read',
     ownersOf: 'read',
     waitWorkloadsReady: 'read',
@@ -93,7 +69,6 @@ export class Kube {
     evictPod: 'mutate',
     deleteNode: 'mutate',
     ensureNodeLabelsAndTaints: 'mutate',
-    drain: 'mutate',
     apply: 'mutate',
     createLease: 'mutate',
     replaceLease: 'mutate',
@@ -101,11 +76,15 @@ export class Kube {
   };
 
   readonly gate: Gate;
+  /** The run's clock (drains and waits measure time with it); undefined: the system clock. */
+  readonly clock: Clock | undefined;
+  /** The run's signal: everything this client sends is cancelled with it. */
+  readonly signal: AbortSignal | undefined;
   private readonly apis: KubeApis;
   private readonly log: Log;
-  private readonly clock: Clock | undefined;
-  private readonly signal: AbortSignal | undefined;
   private readonly req: KubeRequester;
+  /** What the operation modules (node-ops, leases) need. */
+  private readonly ops: KubeOpsDeps;
   private extraRequests = 0;
 
   constructor(kc: KubeConfig, deps: KubeDeps) {
@@ -115,6 +94,7 @@ export class Kube {
     this.clock = deps.clock;
     this.signal = deps.signal;
     this.req = new KubeRequester({ log: deps.log, clock: deps.clock, signal: deps.signal, retry: deps.retry });
+    this.ops = { req: this.req, apis: this.apis, gate: this.gate };
   }
 
   /** Retries of transient API failures made so far. */
@@ -146,16 +126,12 @@ export class Kube {
 
   /** A node, or undefined when it does not exist. */
   async getNode(name: string): Promise<V1Node | undefined> {
-    return this.req.readOptional(`GET node ${name}`, () => this.apis.core.readNode({ name }), { context: { node: name } });
+    return getNode(this.ops, name);
   }
 
   /** A node, or NodeNotFoundError naming it. */
   async requireNode(name: string): Promise<V1Node> {
-    const node = await this.getNode(name);
-    if (!node) {
-      throw new NodeNotFoundError(`node ${name} is not in the cluster`, { context: { node: name }, hint: 'check the host name (kubectl get nodes)' });
-    }
-    return node;
+    return requireNode(this.ops, name);
   }
 
   /** Every node (optionally by label selector), paged. */
@@ -219,50 +195,14 @@ export class Kube {
     return pdbs.filter((p) => matchesSelector(p.spec?.selector, pod.metadata?.labels)).map((p) => p.metadata?.name ?? '?');
   }
 
-  /** What a drain of the node would evict, skip and refuse (reads only). */
-  async planDrain(node: string, options: DrainFilterOptions): Promise<DrainPlan> {
-    return (await planNodeDrain(this, node, options, this.clock)).plan;
-  }
-
   /** Cordons a node (idempotent), recording that we did. */
   async cordon(name: string, by: CordonBy): Promise<CordonResult | Planned> {
-    const node = await this.requireNode(name);
-    if (isCordoned(node)) return { node: name, changed: false, ours: ourCordon(node) !== undefined };
-    const value = JSON.stringify({ runId: by.runId, cookbook: by.cookbook, at: new Date().toISOString() });
-    return this.gate.mutate({ system: 'k8s', target: `node/${name}`, action: 'cordon' }, async () => {
-      await this.req.call(
-        `cordon node ${name}`,
-        () => this.apis.core.patchNode({ name, body: { spec: { unschedulable: true }, metadata: { annotations: { [CORDON_ANNOTATION]: value } } } }, merge()),
-        { kind: 'write', context: { node: name } },
-      );
-      return { node: name, changed: true, ours: true };
-    });
+    return cordonNode(this.ops, name, by);
   }
 
-  /**
-   * Uncordons a node (idempotent). Refuses a node that someone else cordoned unless `force`: a node an admin
-   * cordoned on purpose must not be put back into service by us.
-   */
+  /** Uncordons a node (idempotent); refuses one that someone else cordoned unless `force` (see node-ops.ts). */
   async uncordon(name: string, options: { force?: boolean; cordonPlanned?: boolean } = {}): Promise<CordonResult | Planned> {
-    const node = await this.requireNode(name);
-    // cordonPlanned: in dry-run our cordon was only planned, so the node is not cordoned yet; plan the uncordon it would get.
-    const ours = ourCordon(node) !== undefined || (this.gate.dryRun && options.cordonPlanned === true);
-    if (!isCordoned(node)) {
-      if (!ours) return { node: name, changed: false, ours: false };
-    } else if (!ours && !options.force) {
-      throw new NotOurCordonError(`node ${name} was cordoned by someone else (no ${CORDON_ANNOTATION} annotation); not uncordoning it`, {
-        context: { node: name },
-        hint: 'pass --force to uncordon it anyway',
-      });
-    }
-    return this.gate.mutate({ system: 'k8s', target: `node/${name}`, action: 'uncordon', detail: { ours } }, async () => {
-      await this.req.call(
-        `uncordon node ${name}`,
-        () => this.apis.core.patchNode({ name, body: { spec: { unschedulable: null }, metadata: { annotations: { [CORDON_ANNOTATION]: null } } } }, merge()),
-        { kind: 'write', context: { node: name } },
-      );
-      return { node: name, changed: isCordoned(node), ours };
-    });
+    return uncordonNode(this.ops, name, options);
   }
 
   /** Evicts a pod (policy/v1) with its UID as precondition, or deletes it when `deleteInstead`. */
@@ -295,41 +235,14 @@ export class Kube {
     });
   }
 
-  /** Drains a node (see drain.ts); the caller cordons first. */
-  async drain(node: string, options: Partial<DrainOptions> = {}): Promise<DrainResult> {
-    return drainNode(this, node, { clock: this.clock, signal: this.signal, ...options });
-  }
-
   /** Deletes a Node object (idempotent: absent is fine). */
   async deleteNode(name: string): Promise<boolean | Planned> {
-    const node = await this.getNode(name);
-    if (!node) return false;
-    return this.gate.mutate({ system: 'k8s', target: `node/${name}`, action: 'delete node' }, async () => {
-      await this.req.readOptional(`delete node ${name}`, () => this.apis.core.deleteNode({ name, body: { preconditions: { uid: node.metadata?.uid } } }), { kind: 'write', context: { node: name } });
-      return true;
-    });
+    return deleteNode(this.ops, name);
   }
 
   /** Adds the labels and taints a node must carry (idempotent); returns whether it changed anything. */
-  async ensureNodeLabelsAndTaints(name: string, labels: Record<string, string>, taints: readonly { key: string; value?: string; effect: string }[]): Promise<boolean | Planned> {
-    const node = await this.requireNode(name);
-    const addLabels = missingLabels(node, labels);
-    const newTaints = mergedTaints(node, taints);
-    if (!addLabels && !newTaints) return false;
-    return this.gate.mutate({ system: 'k8s', target: `node/${name}`, action: 'set labels and taints', detail: { labels: addLabels, taints: newTaints } }, async () => {
-      const body: Record<string, unknown> = { metadata: { resourceVersion: node.metadata?.resourceVersion, ...(addLabels ? { labels: addLabels } : {}) } };
-      if (newTaints) body.spec = { taints: newTaints };
-      await this.req.call(`label/taint node ${name}`, () => this.apis.core.patchNode({ name, body }, merge()), {
-        kind: 'write',
-        context: { node: name },
-        // A retry after an answer we never saw meets our own change as a resourceVersion conflict.
-        confirm: async () => {
-          const now = await this.getNode(name);
-          return now && !missingLabels(now, labels) && !mergedTaints(now, taints) ? now : undefined;
-        },
-      });
-      return true;
-    });
+  async ensureNodeLabelsAndTaints(name: string, labels: Record<string, string>, taints: readonly TaintSpec[]): Promise<boolean | Planned> {
+    return ensureLabelsAndTaints(this.ops, name, labels, taints);
   }
 
   /** Server-side apply of manifests (fieldManager cluster-cookbooks, force). */
@@ -418,42 +331,22 @@ export class Kube {
 
   /** A Lease, or undefined. */
   async getLease(namespace: string, name: string): Promise<V1Lease | undefined> {
-    return this.req.readOptional(`GET lease ${namespace}/${name}`, () => this.apis.coordination.readNamespacedLease({ namespace, name }));
+    return getLease(this.ops, namespace, name);
   }
 
   /** Creates a Lease (409 when it exists). */
   async createLease(namespace: string, lease: V1Lease): Promise<V1Lease | Planned> {
-    const name = lease.metadata?.name ?? '';
-    return this.gate.mutate({ system: 'k8s', target: `lease/${namespace}/${name}`, action: 'create lease' }, () =>
-      this.req.call(`create lease ${namespace}/${name}`, () => this.apis.coordination.createNamespacedLease({ namespace, body: lease }), {
-        kind: 'create',
-        context: { lease: `${namespace}/${name}` },
-        confirm: async () => sameLease(await this.getLease(namespace, name), lease),
-      }),
-    );
+    return createLease(this.ops, namespace, lease);
   }
 
   /** Replaces a Lease (409 on a stale resourceVersion). */
   async replaceLease(namespace: string, lease: V1Lease): Promise<V1Lease | Planned> {
-    const name = lease.metadata?.name ?? '';
-    return this.gate.mutate({ system: 'k8s', target: `lease/${namespace}/${name}`, action: 'update lease' }, () =>
-      this.req.call(`update lease ${namespace}/${name}`, () => this.apis.coordination.replaceNamespacedLease({ namespace, name, body: lease }), {
-        kind: 'write',
-        context: { lease: `${namespace}/${name}` },
-        confirm: async () => sameLease(await this.getLease(namespace, name), lease),
-      }),
-    );
+    return replaceLease(this.ops, namespace, lease);
   }
 
   /** Deletes a Lease with preconditions (idempotent). */
   async deleteLease(namespace: string, name: string, preconditions: { uid?: string; resourceVersion?: string } = {}): Promise<boolean | Planned> {
-    return this.gate.mutate({ system: 'k8s', target: `lease/${namespace}/${name}`, action: 'delete lease' }, async () => {
-      const r = await this.req.readOptional(`delete lease ${namespace}/${name}`, () => this.apis.coordination.deleteNamespacedLease({ namespace, name, body: { preconditions } }), {
-        kind: 'write',
-        context: { lease: `${namespace}/${name}` },
-      });
-      return r !== undefined;
-    });
+    return deleteLease(this.ops, namespace, name, preconditions);
   }
 
   /** Closes the kept-alive API connections. */

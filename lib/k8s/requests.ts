@@ -9,7 +9,8 @@ import { type Clock, systemClock, throwIfAborted } from '../core/clock.js';
 import type { Log } from '../core/log.js';
 import { type Backoff, formatMs, isTransientStatus, transientDelay } from '../core/retry.js';
 import { KubeAbortedError, KubeApiError, KubeConflictError, KubeNotFoundError, KubeUnreachableError } from './errors.js';
-import { type RequestScope, isConnectionReset, requestScope, toKubeError } from './transport.js';
+import type { Gate } from '../core/gate.js';
+import { type KubeApis, type RequestScope, isConnectionReset, requestScope, toKubeError } from './transport.js';
 
 /**
  * What a request does, for the retry decision: `read`; `write`, a change that is safe to send twice; `create`,
@@ -172,4 +173,11 @@ function gaveUp(last: KubeApiError, what: string, attempts: number, elapsedMs: n
     cause: last,
     hint: last.hint ?? 'the API server kept failing; check its health (kubectl get --raw /readyz) and run again',
   });
+}
+
+/** What an operation module (node-ops, leases) needs from the client: the API groups, the requester and the gate. */
+export interface KubeOpsDeps {
+  req: KubeRequester;
+  apis: KubeApis;
+  gate: Gate;
 }

@@ -1,5 +1,5 @@
-// Workload readiness (what a reboot waits for after a drain) and the Lease helper of the Kubernetes client.
-import type { V1Lease, V1Pod } from '@kubernetes/client-node';
+// Workload readiness (what a reboot waits for after a drain) and which workloads own a node's pods.
+import type { V1Pod } from '@kubernetes/client-node';
 import { controllerOf } from './drain-plan.js';
 import type { KubeRequester } from './requests.js';
 import type { KubeApis } from './transport.js';
@@ -74,11 +74,4 @@ export async function workloadOwners(req: KubeRequester, apis: KubeApis, pods: r
     if (ref) seen.set(`${ref.kind}/${ref.namespace}/${ref.name}`, ref);
   }
   return [...seen.values()];
-}
-
-/** The stored lease when it is the one we sent (same holder and renew time), else undefined. */
-export function sameLease(stored: V1Lease | undefined, sent: V1Lease): V1Lease | undefined {
-  const ms = (t: unknown): number | undefined => (t === undefined || t === null ? undefined : new Date(t as string | Date).getTime());
-  if (!stored || stored.spec?.holderIdentity !== sent.spec?.holderIdentity) return undefined;
-  return ms(stored.spec?.renewTime) === ms(sent.spec?.renewTime) ? stored : undefined;
 }

@@ -86,11 +86,6 @@ describe('Kube: every mutating method in dry-run (lab)', function () {
       evictPod: () => kube.evictPod(pod.metadata!.namespace!, pod.metadata!.name!, { uid: pod.metadata!.uid }),
       deleteNode: () => kube.deleteNode(node),
       ensureNodeLabelsAndTaints: () => kube.ensureNodeLabelsAndTaints(node, { a: 'b' }, [{ key: 'k', effect: 'NoSchedule' }]),
-      drain: async () => {
-        const r = await kube.drain(node, { retryMinMs: 50, deleteEmptyDirData: true });
-        assert.equal(r.planned, true);
-        return kube.gate.changes.at(-1) ? { planned: true } : undefined;
-      },
       apply: () => kube.apply([{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'cm', namespace: 'default' }, data: { a: '1' } } as never]),
       createLease: () => kube.createLease('kube-system', lease),
       replaceLease: () => kube.replaceLease('kube-system', lease),
@@ -100,7 +95,7 @@ describe('Kube: every mutating method in dry-run (lab)', function () {
     assert.deepEqual(mutating, Object.keys(probes).sort(), 'every mutating method is exercised');
     for (const [name, probe] of Object.entries(probes)) {
       const out = await probe();
-      if (name !== 'drain') assert.ok(isPlanned(out), `${name} returned Planned`);
+      assert.ok(isPlanned(out), `${name} returned Planned`);
     }
     assert.equal(lab.counters().k8s_mutations, before, 'no write reached the lab');
     assert.ok(kube.gate.changes.length >= mutating.length);

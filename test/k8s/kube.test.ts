@@ -3,7 +3,7 @@
 import { strict as assert } from 'node:assert';
 import { GateViolation } from '../../lib/core/errors.js';
 import { isPlanned } from '../../lib/core/gate.js';
-import { CORDON_ANNOTATION, DrainFailedError, DrainRefusedError, NodeNotFoundError, NotOurCordonError, isCordoned, isNodeReady, nodeBootId } from '../../lib/k8s/index.js';
+import { CORDON_ANNOTATION, DrainFailedError, DrainRefusedError, NodeNotFoundError, NotOurCordonError, drainNode, isCordoned, isNodeReady, nodeBootId } from '../../lib/k8s/index.js';
 import { cleanupTempDirs } from '../helpers/cli.js';
 import { type TestLab, startTestLab } from '../helpers/lab.js';
 
@@ -65,7 +65,7 @@ describe('k8s client layer (lab)', function () {
     const pod = (await kube.listPodsOnNode(worker(1)))[0]!;
     assert.ok(isPlanned(await kube.evictPod(pod.metadata!.namespace!, pod.metadata!.name!, { uid: pod.metadata!.uid })));
     assert.ok(isPlanned(await kube.deleteNode(worker(1))));
-    const plan = await kube.drain(worker(1), { retryMinMs: 50 });
+    const plan = await drainNode(kube, worker(1), { retryMinMs: 50 });
     assert.equal(plan.planned, true);
     assert.equal(lab.counters().k8s_mutations, before);
     assert.equal(isCordoned(await kube.requireNode(worker(1))), false);
@@ -89,7 +89,7 @@ describe('k8s client layer (lab)', function () {
       spec: { nodeName: node, containers: [{ name: 'c', image: 'x' }] },
     });
     await kube.cordon(node, by);
-    const err = await kube.drain(node, { retryMinMs: 50, timeoutMs: 20_000 }).catch((e: unknown) => e);
+    const err = await drainNode(kube, node, { retryMinMs: 50, timeoutMs: 20_000 }).catch((e: unknown) => e);
     assert.ok(err instanceof DrainRefusedError, String(err));
     assert.match(err.message, /tool-alpha\/bare \(has no controller/);
     const refused = (err.context.refused as { pod: string }[]).map((r) => r.pod);
@@ -97,7 +97,7 @@ describe('k8s client layer (lab)', function () {
     const stillThere = await kube.listPodsOnNode(node);
     assert.ok(stillThere.some((p) => p.metadata?.name === 'bare'), 'nothing was evicted');
 
-    const result = await kube.drain(node, { retryMinMs: 100, timeoutMs: 30_000, forceUnmanaged: true, deleteEmptyDirData: true });
+    const result = await drainNode(kube, node, { retryMinMs: 100, timeoutMs: 30_000, forceUnmanaged: true, deleteEmptyDirData: true });
     assert.ok(result.evicted.includes('tool-alpha/bare'));
     const left = await kube.listPodsOnNode(node);
     assert.ok(left.every((p) => p.metadata?.ownerReferences?.some((o) => o.kind === 'DaemonSet') || p.metadata?.annotations?.['kubernetes.io/config.mirror']));
@@ -114,13 +114,13 @@ describe('k8s client layer (lab)', function () {
     const webNode = pods.some((p) => p.metadata?.labels?.app === 'web') ? worker(1) : undefined;
     const target = webNode ?? (await findNodeWith(lab, 'web'));
     await kube.cordon(target, by);
-    const err = await kube.drain(target, { retryMinMs: 100, timeoutMs: 3000, deleteEmptyDirData: true }).catch((e: unknown) => e);
+    const err = await drainNode(kube, target, { retryMinMs: 100, timeoutMs: 3000, deleteEmptyDirData: true }).catch((e: unknown) => e);
     assert.ok(err instanceof DrainFailedError, String(err));
     assert.match(err.message, /blocked by PodDisruptionBudget tool-alpha\/web/);
     assert.ok(isCordoned(await kube.requireNode(target)), 'the node stays cordoned');
     assert.equal(lab.counters().pdb_violations, 0);
     api.patch(api.res('policy', 'poddisruptionbudgets'), 'tool-alpha', 'web', 'application/merge-patch+json', JSON.stringify({ spec: { minAvailable: 2 } }));
-    const ok = await kube.drain(target, { retryMinMs: 100, timeoutMs: 30_000, deleteEmptyDirData: true });
+    const ok = await drainNode(kube, target, { retryMinMs: 100, timeoutMs: 30_000, deleteEmptyDirData: true });
     assert.ok(ok.evicted.some((p) => p.startsWith('tool-alpha/web-')));
     await kube.uncordon(target);
   });
