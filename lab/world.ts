@@ -10,6 +10,8 @@ export interface LabCounters {
   ssh_mutations: number;
   pdb_violations: number;
   max_unavailable_nodes: number;
+  /** Gauge: the most Kubernetes API requests (watches and log streams excepted) in flight at once. */
+  k8s_peak_inflight: number;
   requests: { k8s: number; openstack: number; ssh: number; admin: number };
   bytes: { k8s: number; openstack: number; ssh: number };
 }
@@ -22,6 +24,7 @@ export function zeroCounters(): LabCounters {
     ssh_mutations: 0,
     pdb_violations: 0,
     max_unavailable_nodes: 0,
+    k8s_peak_inflight: 0,
     requests: { k8s: 0, openstack: 0, ssh: 0, admin: 0 },
     bytes: { k8s: 0, openstack: 0, ssh: 0 },
   };

@@ -6,6 +6,8 @@ import { parseQuantity } from './names.js';
 import { fromLabelSelectorObject, matchLabels, type LabelSelectorObject } from './selectors.js';
 import { jsonEqual, type KObject } from './types.js';
 import type { ResourceSpec } from './resources.js';
+import { defaultCrd, validateCrd, validateCustomResource } from './crds.js';
+import { defaultJob, validateJob } from './controllers/jobs.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 const isObj = (v: unknown): v is Record<string, any> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -178,6 +180,13 @@ export function applyDefaults(spec: ResourceSpec, obj: KObject, ctx: { allocateC
     case 'Secret':
       obj.type ??= 'Opaque';
       break;
+    case 'Job':
+      defaultJob(obj);
+      if (isObj(s?.template?.spec)) defaultPodSpec(s.template.spec, false);
+      break;
+    case 'CustomResourceDefinition':
+      defaultCrd(obj);
+      break;
   }
 }
 
@@ -299,5 +308,11 @@ export function validate(spec: ResourceSpec, obj: KObject, old?: KObject): void 
       if (old && old.spec?.clusterIP && obj.spec?.clusterIP && old.spec.clusterIP !== obj.spec.clusterIP) causes.push({ field: 'spec.clusterIP', message: `Invalid value: "${obj.spec.clusterIP}": field is immutable` });
       break;
   }
+  if (spec.group === 'batch' && spec.kind === 'Job') {
+    checkWorkload(obj, causes);
+    validateJob(obj, causes, old);
+  }
+  if (spec.group === 'apiextensions.k8s.io' && spec.kind === 'CustomResourceDefinition') validateCrd(obj, causes, old);
+  if (spec.schema) validateCustomResource(spec, obj, causes);
   if (causes.length) throw invalid(spec, obj.metadata.name || obj.metadata.generateName || '', causes);
 }

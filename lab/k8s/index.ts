@@ -9,6 +9,8 @@ import { Kubelets } from './controllers/kubelet.js';
 import { NodeLifecycle } from './controllers/nodelifecycle.js';
 import { Scheduler } from './controllers/scheduler.js';
 import { WorkloadControllers } from './controllers/workloads.js';
+import { JobController } from './controllers/jobs.js';
+import { CrdController } from './crds.js';
 import { conflict, notFound } from './errors.js';
 import { LabKubeadm } from './kubeadm.js';
 import { NameSource } from './names.js';
@@ -20,7 +22,7 @@ import { Store } from './store.js';
 import { LabTimers } from './timers.js';
 
 export { seedWorkload } from './seed.js';
-export { NEVER_READY_ANNOTATION } from './controllers/kubelet.js';
+export { NEVER_READY_ANNOTATION, NEVER_READY_IMAGE_MARK } from './controllers/kubelet.js';
 export type { ExtraKind, ResourceSpec } from './resources.js';
 export type { KObject } from './types.js';
 export { Store } from './store.js';
@@ -38,6 +40,9 @@ export interface KubeApiOptions {
   bookmarkIntervalMs?: number;
   /** Events kept for watches resuming from a resourceVersion (default 20000). */
   watchHistory?: number;
+  /** Read-only / mutating requests in flight before 429 (defaults 400 / 200, as the apiserver; 0 = no limit). */
+  maxInflight?: number;
+  maxMutatingInflight?: number;
 }
 
 /** A running lab API. */
@@ -85,6 +90,8 @@ export async function startKubeApi(world: World, options: KubeApiOptions = {}): 
   const kubelets = new Kubelets(world, api, timers);
   const workloads = new WorkloadControllers(api, names);
   const gc = new GarbageCollector(api, timers);
+  const jobs = new JobController(api, names);
+  const crds = new CrdController(api);
 
   // A client deleting or evicting a healthy pod below its budget's minimum is a PDB violation.
   api.podDeleteHooks.push((pod) => {
@@ -103,6 +110,8 @@ export async function startKubeApi(world: World, options: KubeApiOptions = {}): 
     certPem: pki.certPem,
     keyPem: pki.keyPem,
     bookmarkIntervalMs: options.bookmarkIntervalMs ?? 5000,
+    maxInflight: options.maxInflight ?? 400,
+    maxMutatingInflight: options.maxMutatingInflight ?? 200,
     bind: (ns, name, node, opts) => {
       const pods = api.res('', 'pods');
       const pod = api.get(pods, ns, name);
@@ -182,7 +191,7 @@ export async function startKubeApi(world: World, options: KubeApiOptions = {}): 
       world.off('kubelet-changed', onKubelet);
       if (world.kubeadm === kubeadm) world.kubeadm = undefined;
       timers.stop();
-      for (const c of [disruption, lifecycle, scheduler, kubelets, workloads, gc]) c.stop();
+      for (const c of [disruption, lifecycle, scheduler, kubelets, workloads, gc, jobs, crds]) c.stop();
       await server.close();
     },
   };

@@ -16,6 +16,8 @@ export interface ResourceSpec {
   subresources?: string[];
   /** Verbs on the main resource; the full set when absent. */
   verbs?: string[];
+  /** openAPIV3Schema of a custom resource's version (custom resources are checked against it). */
+  schema?: unknown;
 }
 
 /** What callers give to register an extra kind; singular defaults to the lower-cased kind. */
@@ -61,6 +63,8 @@ export const builtinResources: readonly ResourceSpec[] = Object.freeze([
   r('apps', 'v1', 'ControllerRevision', 'controllerrevisions', true),
   r('policy', 'v1', 'PodDisruptionBudget', 'poddisruptionbudgets', true, { shortNames: ['pdb'], subresources: ['status'] }),
   r('coordination.k8s.io', 'v1', 'Lease', 'leases', true),
+  r('batch', 'v1', 'Job', 'jobs', true, { categories: ['all'], subresources: ['status'] }),
+  r('apiextensions.k8s.io', 'v1', 'CustomResourceDefinition', 'customresourcedefinitions', false, { shortNames: ['crd', 'crds'], categories: ['api-extensions'], subresources: ['status'] }),
 ]);
 
 /** Extra kinds registered by default: Kyverno's namespaced Policy and cluster-wide ClusterPolicy. */
@@ -78,6 +82,23 @@ export class ResourceRegistry {
   constructor(extra: readonly ExtraKind[] = defaultExtraKinds) {
     for (const spec of builtinResources) this.add(spec);
     for (const e of extra) this.add({ ...e, singular: e.singular ?? e.kind.toLowerCase() });
+  }
+
+  /** Serves a kind defined at run time (a CustomResourceDefinition's version); replaces an earlier definition. */
+  register(spec: ResourceSpec): void {
+    const gv = apiVersionOf(spec);
+    const old = this.byGvPlural.get(`${gv}/${spec.plural}`);
+    if (old) this.unregister(old);
+    this.add(spec);
+  }
+
+  /** Stops serving a kind registered at run time. */
+  unregister(spec: ResourceSpec): void {
+    const gv = apiVersionOf(spec);
+    const i = this.all.findIndex((s) => apiVersionOf(s) === gv && s.plural === spec.plural);
+    if (i >= 0) this.all.splice(i, 1);
+    this.byGvPlural.delete(`${gv}/${spec.plural}`);
+    if (this.byGvk.get(`${gv}/${spec.kind}`)?.plural === spec.plural) this.byGvk.delete(`${gv}/${spec.kind}`);
   }
 
   private add(spec: ResourceSpec): void {

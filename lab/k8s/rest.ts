@@ -114,10 +114,11 @@ export class ObjectApi {
     if (this.store.get(spec, ns, meta.name)) throw alreadyExists(spec, meta.name);
     for (const k of ['uid', 'creationTimestamp', 'deletionTimestamp', 'deletionGracePeriodSeconds', 'managedFields', 'selfLink', 'resourceVersion']) delete meta[k];
     if (spec.subresources?.includes('status') && spec.kind !== 'Node') delete obj.status;
+    // The uid comes first: defaults may name it (a Job's generated selector).
+    meta.uid = randomUUID();
     normalizeInput(spec, obj);
     applyDefaults(spec, obj, { allocateClusterIP: () => this.allocateClusterIP() });
     validate(spec, obj);
-    meta.uid = randomUUID();
     meta.creationTimestamp = k8sTime();
     meta.generation = 1;
     if (presetManagedFields) meta.managedFields = presetManagedFields;

@@ -28,6 +28,9 @@ export interface ServerDeps {
   keyPem: string;
   /** Interval of watch bookmarks (real ms). */
   bookmarkIntervalMs: number;
+  /** Limits of requests in flight (0: none), as the apiserver's defaults: 400 read-only, 200 mutating. */
+  maxInflight: number;
+  maxMutatingInflight: number;
   /** Binds a pod to a node (the binding subresource). */
   bind: (ns: string, name: string, node: string, opts: WriteOptions) => KObject;
 }
@@ -53,6 +56,8 @@ export class KubeServer {
   /** Pod lists/watches seen since the k8sPodListFailAfter fault was (re)set. */
   private podLists = { faults: undefined as LabFaults | undefined, seen: 0 };
   private address = '';
+  /** Requests being served now (long-running ones excepted). */
+  private readonly inflight = { readOnly: 0, mutating: 0 };
 
   constructor(private readonly d: ServerDeps) {}
 
@@ -96,6 +101,27 @@ export class KubeServer {
       server.close(() => resolve());
       for (const s of this.sockets) s.destroy();
     });
+  }
+
+  /** Counts a request in flight until its response ends; 429 when over the limit of its kind. */
+  private enter(res: ServerResponse, mutating: boolean): void {
+    const limit = mutating ? this.d.maxMutatingInflight : this.d.maxInflight;
+    const current = mutating ? this.inflight.mutating : this.inflight.readOnly;
+    if (limit > 0 && current >= limit) throw tooManyRequests('Too many requests, please try again later.', 1);
+    if (mutating) this.inflight.mutating++;
+    else this.inflight.readOnly++;
+    const c = this.d.world.counters;
+    const total = this.inflight.mutating + this.inflight.readOnly;
+    if (total > c.k8s_peak_inflight) c.k8s_peak_inflight = total;
+    let done = false;
+    const leave = () => {
+      if (done) return;
+      done = true;
+      if (mutating) this.inflight.mutating--;
+      else this.inflight.readOnly--;
+    };
+    res.once('finish', leave);
+    res.once('close', leave);
   }
 
   private count(bytes: number): void {
@@ -170,6 +196,11 @@ export class KubeServer {
     }
     const route = this.route(segs);
     if (!route) return this.send(res, 404, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: 'the server could not find the requested resource', reason: 'NotFound', details: {}, code: 404 });
+
+    // Max-in-flight, as the apiserver's --max-requests-inflight / --max-mutating-requests-inflight: requests
+    // beyond the limit are answered 429 with Retry-After; long-running ones (watches, logs) do not count.
+    const longRunning = route.sub === 'log' || (method === 'GET' && (route.watchPath || q.get('watch') === 'true' || q.get('watch') === '1'));
+    if (!longRunning) this.enter(res, method !== 'GET');
 
     // Injected faults, read on every request so they can change at run time.
     const f = w.faults;
@@ -250,6 +281,7 @@ export class KubeServer {
       if (method === 'DELETE') {
         const body = await this.readBody(req);
         const delOpts = deleteOptionsOf(body, q);
+        if (dryRunOf(delOpts)) opts.dryRun = true;
         const labels = parseLabelSelector(q.get('labelSelector'));
         const fields = parseFieldSelector(q.get('fieldSelector'), spec.kind);
         const page = api.store.list(spec, { namespace: ns, labels, fields });
@@ -320,7 +352,9 @@ export class KubeServer {
       }
       case 'DELETE': {
         const body = await this.readBody(req);
-        const out = api.delete(spec, ns, name, deleteOptionsOf(body, q), opts);
+        const delOpts = deleteOptionsOf(body, q);
+        if (dryRunOf(delOpts)) opts.dryRun = true;
+        const out = api.delete(spec, ns, name, delOpts, opts);
         if (!out.gone || spec.kind === 'Pod' || spec.kind === 'Service' || spec.kind === 'Namespace') return { code: 200, body: out.object };
         const details: Record<string, string> = { name, kind: spec.plural, uid: out.object.metadata.uid ?? '' };
         if (spec.group) details.group = spec.group;
@@ -424,6 +458,13 @@ function parseJson(text: string): unknown {
       throw badRequest(`couldn't get version/kind; json parse error: invalid JSON`);
     }
   }
+}
+
+/** True when DeleteOptions in the body ask for a dry run (kubectl delete --dry-run=server sends it there). */
+function dryRunOf(o: DeleteOptions & { dryRun?: unknown }): boolean {
+  if (o.dryRun === undefined || o.dryRun === null) return false;
+  if (!Array.isArray(o.dryRun) || o.dryRun.some((v) => v !== 'All')) throw badRequest(`Invalid dry run argument: ${JSON.stringify(o.dryRun)}: the only supported value is "All"`);
+  return o.dryRun.length > 0;
 }
 
 function deleteOptionsOf(body: string, q: URLSearchParams): DeleteOptions {

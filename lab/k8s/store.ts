@@ -85,6 +85,16 @@ export class Store extends EventEmitter<{ change: [StoreEvent] }> {
     return this.rv;
   }
 
+  /** Adds the table of a kind defined at run time (a CRD); keeps an existing one (other versions share it). */
+  ensureTable(spec: ResourceSpec): void {
+    if (!this.tables.has(resourceKey(spec))) this.tables.set(resourceKey(spec), { spec, objects: new Map(), keys: [] });
+  }
+
+  /** Forgets the table of a kind no longer served (its objects were removed first). */
+  dropTable(spec: ResourceSpec): void {
+    this.tables.delete(resourceKey(spec));
+  }
+
   private table(spec: ResourceSpec): Table {
     const t = this.tables.get(resourceKey(spec));
     if (!t) throw new Error(`resource ${resourceKey(spec)} is not registered`);

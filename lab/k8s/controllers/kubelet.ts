@@ -10,9 +10,18 @@ import type { StoreEvent } from '../store.js';
 import type { LabTimers } from '../timers.js';
 import { isPodReady, isPodTerminated, k8sTime, nodeReadyStatus, objectKey, type KObject } from '../types.js';
 import { createHash } from 'node:crypto';
+import { finishRun } from './jobs.js';
 
 /** Annotation that keeps a pod Running but never Ready (a CrashLoopBackOff stand-in for tests). */
 export const NEVER_READY_ANNOTATION = 'lab.cluster-cookbooks.io/never-ready';
+/** An image whose reference contains this mark never becomes ready (and a Job pod running it fails). */
+export const NEVER_READY_IMAGE_MARK = 'never-ready';
+
+/** True when a pod is marked never ready: by the annotation, or by an image carrying the mark. */
+export function isNeverReady(pod: KObject): boolean {
+  if (pod.metadata.annotations?.[NEVER_READY_ANNOTATION] === 'true') return true;
+  return [...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? [])].some((c: { image?: string }) => typeof c.image === 'string' && c.image.includes(NEVER_READY_IMAGE_MARK));
+}
 const MIRROR = 'kubernetes.io/config.mirror';
 const CONTROL_PLANE_COMPONENTS = ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler'];
 
@@ -302,7 +311,7 @@ export class Kubelets {
       return;
     }
     if (isPodTerminated(pod) || pending) return;
-    if (pod.status?.phase === 'Running' && (isPodReady(pod) || pod.metadata.annotations?.[NEVER_READY_ANNOTATION] === 'true')) return;
+    if (pod.status?.phase === 'Running' && (isPodReady(pod) || isNeverReady(pod))) return;
     this.startPod(pod, false);
   }
 
@@ -322,7 +331,9 @@ export class Kubelets {
         this.podTimers.delete(uid);
         const again = this.api.store.get(this.pods, ns, name);
         if (!again || again.metadata.uid !== uid || again.metadata.deletionTimestamp || !this.nodeRunning(again.spec?.nodeName)) return;
-        if (again.metadata.annotations?.[NEVER_READY_ANNOTATION] === 'true') return;
+        // A pod that may not restart (a Job's) runs to its end: it succeeds, unless its image is marked to fail.
+        if ((again.spec?.restartPolicy ?? 'Always') !== 'Always') return void this.api.mutate(this.pods, ns, name, (p) => finishRun(p, !isNeverReady(p)));
+        if (isNeverReady(again)) return;
         this.api.mutate(this.pods, ns, name, (p) => setPodReady(p, true));
       });
       this.podTimers.set(uid, { kind: 'start', at: Date.now() + this.world.scaled(startMs / 2), cancel: second });
@@ -346,7 +357,7 @@ export class Kubelets {
     p.status.hostIP = hostIP;
     p.status.hostIPs = [{ ip: hostIP }];
     p.status.startTime ??= now;
-    const never = p.metadata.annotations?.[NEVER_READY_ANNOTATION] === 'true';
+    const never = isNeverReady(p) && (p.spec?.restartPolicy ?? 'Always') === 'Always';
     p.status.containerStatuses = (p.spec.containers ?? []).map((c: { name: string; image: string }) => {
       const restarts = (prev[c.name]?.restartCount ?? 0) + (restart ? 1 : 0);
       return {
