@@ -151,3 +151,8 @@ export async function runBats(root: string, tests: readonly BatsTest[], options:
   }
   return { passed: failed.length === 0, results, failed, diagnostics };
 }
+
+/** The results as the operator reads them: one line per test with pass/fail and time. */
+export function formatTests(run: Pick<BatsRun, 'results'>): string {
+  return run.results.map((t) => `${t.ok ? (t.skipped ? 'skip  ' : 'ok    ') : 'FAILED'} ${t.name}${t.durationMs !== undefined ? ` (${t.durationMs} ms)` : ''}${t.file ? `  [${t.file}]` : ''}`).join('\n');
+}

@@ -4,7 +4,7 @@
 // resolved (adopted when its objects are exactly what is live and rendered, else marked failed) and logged.
 import type { Context } from '../core/context.js';
 import { CookbookError, InterruptedError, messageOf } from '../core/errors.js';
-import type { BatsRun, BatsTest } from './bats.js';
+import { type BatsRun, type BatsTest, formatTests } from './bats.js';
 import { type DeployPlan, formatPlan, planDeploy } from './diff.js';
 import { TestsFailedError } from './errors.js';
 import { type KObject, contentHash, objectKey, stamped, HASH_ANNOTATION } from './objects.js';
@@ -28,6 +28,8 @@ export interface DeployOptions {
   /** Rollout timeout; default: component.yaml's waitTimeout, else 5 minutes. */
   timeoutMs?: number;
   concurrency?: number;
+  /** Prefix of this deploy's journal keys (a second cluster in the same run). */
+  memoPrefix?: string;
 }
 
 /** What a deploy reports. */
@@ -76,7 +78,11 @@ async function deployPrepared(ctx: Context, repo: Repository, prepared: Prepared
   const desired = rendered.objects.map((o) => stamped(o, p.id));
   const live = await liveMembers(kube, p.id, memberKinds(parent, desired));
   const plan = planDeploy(desired, live);
-  await validatePlan(kube, desired, plan, options.forceConflicts, ns);
+  await validatePlan(kube, desired, plan, options.forceConflicts, ns, (err) => {
+    // A dry-run goes on to plan the rest; its verdict says the real run would stop here.
+    if (!ctx.dryRun) throw err;
+    ctx.planProblem({ kind: 'fail', step: 'validate', node: String(err.context.object ?? source.name), reason: err.message });
+  });
   ctx.print(`${source.name} on ${ctx.cluster.name} (${repo.url}${repo.branch ? ` ${repo.branch}` : ''} @ ${repo.sha.slice(0, 12)}):\n${formatPlan(plan)}`);
   const base: DeployResult = { component: source.name, cluster: ctx.cluster.name, changed: false, repo: { url: repo.url, branch: repo.branch, sha: repo.sha }, plan: plan.counts };
   const env: Env = {
@@ -89,10 +95,12 @@ async function deployPrepared(ctx: Context, repo: Repository, prepared: Prepared
     forceConflicts: options.forceConflicts,
     timeoutMs: options.timeoutMs ?? waitTimeoutMs(source.waitTimeout) ?? 5 * 60_000,
     concurrency: options.concurrency,
+    memoPrefix: options.memoPrefix ?? '',
   };
 
   // A pending revision is ours to finish when this run resumes the run that wrote it; any other is a dead run's.
-  const resumed = ctx.recall<number>('revision');
+  const memoKey = `${options.memoPrefix ?? ''}${source.name}:revision`;
+  const resumed = ctx.recall<number>(memoKey);
   const changed = plan.counts.create + plan.counts.change + plan.counts.prune > 0;
   const stranded = strandedPending(releases, ctx.runId).filter((r) => r.revision !== resumed);
   const adopt = !changed ? stranded.filter((r) => sameObjects(r.objects, desired)).at(-1) : undefined;
@@ -111,17 +119,16 @@ async function deployPrepared(ctx: Context, repo: Repository, prepared: Prepared
     if (tests.length && !ctx.dryRun) {
       const run = await runTestsAgainst(k8s, repo, tests, ctx.signal);
       result.tests = run.results;
+      ctx.print(formatTests(run));
       if (!run.passed) throw new TestsFailedError(`${source.name}: tests failed: ${run.failed.join(', ')} (nothing was deployed)`, { context: { component: source.name, failed: run.failed }, hint: 'the live revision fails its tests; look at the cluster' });
     }
     return result;
   }
-  if (ctx.dryRun) return { ...base, changed, resolved };
-
   await ctx.confirm(`Deploy ${source.name} to ${ctx.cluster.name}: ${plan.counts.create} to create, ${plan.counts.change} to change, ${plan.counts.prune} to prune`, {
     details: plan.entries.filter((e) => e.action !== 'unchanged').map((e) => `${e.action} ${e.name}`),
   });
   const revision = resumed ?? adopt?.revision ?? latestRevision(releases) + 1;
-  ctx.remember('revision', revision);
+  ctx.remember(memoKey, revision);
   let release: Release = releases.find((r) => r.revision === revision) ?? {
     component: source.name,
     revision,
@@ -156,16 +163,18 @@ async function deployPrepared(ctx: Context, repo: Repository, prepared: Prepared
   try {
     await applyRevision(env, desired, live, { force: options.force });
     await setStatus(env, releases, release, 'deployed');
-    if (tests.length) {
+    if (tests.length && ctx.dryRun) ctx.print(`would run ${tests.length} tests: ${tests.map((t) => t.name).join(', ')}`);
+    if (tests.length && !ctx.dryRun) {
       testRun = await runTestsAgainst(k8s, repo, tests, ctx.signal);
       release.tests = { passed: testRun.passed, results: testRun.results };
+      ctx.print(formatTests(testRun));
       await ctx.step(`record test results of revision ${revision}`, { apply: async () => (await writeRelease(kube, release), true) });
       if (!testRun.passed) {
         const details = testRun.failed.map((n) => `${n}: ${(testRun!.diagnostics[n] ?? []).slice(0, 3).join(' / ')}`);
         throw new TestsFailedError(`${source.name} revision ${revision}: tests failed: ${testRun.failed.join(', ')}`, { context: { component: source.name, revision, failed: testRun.failed, details }, hint: 'see the failed tests above' });
       }
     }
-    return { ...base, changed: true, revision, status: 'deployed', tests: testRun?.results, resolved };
+    return { ...base, changed: true, revision, status: ctx.dryRun ? 'planned' : 'deployed', tests: testRun?.results, resolved };
   } catch (err) {
     if (err instanceof InterruptedError) throw err;
     await setStatus(env, releases, release, 'failed', `failed: ${messageOf(err)}`);
@@ -180,6 +189,7 @@ async function deployPrepared(ctx: Context, repo: Repository, prepared: Prepared
     if (tests.length) {
       const again = await runTestsAgainst(k8s, repo, tests, ctx.signal);
       rb.tests = { passed: again.passed, results: again.results };
+      ctx.print(`after the rollback to revision ${target.revision}:\n${formatTests(again)}`);
       await ctx.step(`record test results of revision ${rb.revision}`, { apply: async () => (await writeRelease(kube, rb), true) });
       retest = again.passed ? '; the tests pass again' : `; the tests still fail after the rollback: ${again.failed.join(', ')}`;
     }

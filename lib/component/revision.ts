@@ -24,6 +24,8 @@ export interface Env {
   forceConflicts: boolean;
   timeoutMs: number;
   concurrency?: number;
+  /** Prefix of journal keys (several clusters in one run). */
+  memoPrefix?: string;
 }
 
 /** Kinds never pruned automatically: deleting them deletes everything inside (custom resources, namespaces). */
@@ -82,9 +84,11 @@ export async function applyRevision(env: Env, desired: readonly KObject[], live:
   await ctx.step(`narrow ApplySet members of ${env.component}`, {
     apply: async () => kube.apply(parentObject(env.component, env.namespace, [...desired, ...kept]), { forceConflicts: true }),
   });
-  if (!ctx.dryRun) {
+  {
     await ctx.step(`wait for the rollout of ${env.component}`, {
       apply: async () => {
+        // Nothing was applied in a dry-run: the wait is planned, not performed.
+        if (ctx.dryRun) kube.gate.stopIfPlanning(`the rollout of ${env.component}`);
         await waitRollout(kube, desired, {
           timeoutMs: env.timeoutMs,
           clock: ctx.clock,

@@ -8,8 +8,9 @@ import { writeRelease } from './state.js';
 /** Rolls back to `target` as a new revision; returns the new revision's record (deployed). */
 export async function rollbackTo(env: Env, releases: Release[], target: Release, reason: string, live: ReadonlyMap<string, KObject>): Promise<Release> {
   const { ctx } = env;
-  const revision = ctx.recall<number>(`rollback revision of ${target.revision}`) ?? latestRevision(releases) + 1;
-  ctx.remember(`rollback revision of ${target.revision}`, revision);
+  const key = `${env.memoPrefix ?? ''}${env.component}:rollback to ${target.revision}`;
+  const revision = ctx.recall<number>(key) ?? latestRevision(releases) + 1;
+  ctx.remember(key, revision);
   const release: Release = {
     ...target,
     revision,

@@ -4,12 +4,22 @@
 // are validated when applied, as are objects of the component's own namespace on its first deploy (the server
 // cannot dry-run into a namespace that does not exist yet).
 import type { ComponentKube } from './client.js';
-import { ObjectRejectedError } from './errors.js';
+import { FieldConflictError, ObjectRejectedError } from './errors.js';
 import type { DeployPlan } from './diff.js';
 import { type KObject, groupKind, objectKey } from './objects.js';
 
 /** Validates created/changed objects with a server-side dry-run, `concurrency` at a time. */
-export async function validatePlan(kube: ComponentKube, desired: readonly KObject[], plan: DeployPlan, forceConflicts: boolean, ownNamespace: string, concurrency = 8): Promise<void> {
+export async function validatePlan(
+  kube: ComponentKube,
+  desired: readonly KObject[],
+  plan: DeployPlan,
+  forceConflicts: boolean,
+  ownNamespace: string,
+  onConflict: (err: FieldConflictError) => void = (err) => {
+    throw err;
+  },
+  concurrency = 8,
+): Promise<void> {
   const namespaces = [...new Set(desired.map((o) => o.metadata.namespace).filter((n): n is string => !!n))];
   const missing = new Set<string>();
   for (const ns of namespaces) if (!(await kube.read({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } }))) missing.add(ns);
@@ -31,7 +41,14 @@ export async function validatePlan(kube: ComponentKube, desired: readonly KObjec
   }
   const queue = plan.entries.filter((e) => e.action === 'create' || e.action === 'change').map((e) => byKey.get(e.key)!).filter((o) => !pendingCrds.has(groupKind(o)) && !missing.has(o.metadata.namespace ?? ''));
   const worker = async (): Promise<void> => {
-    for (let o = queue.shift(); o; o = queue.shift()) await kube.validate(o, { forceConflicts });
+    for (let o = queue.shift(); o; o = queue.shift()) {
+      try {
+        await kube.validate(o, { forceConflicts });
+      } catch (err) {
+        if (err instanceof FieldConflictError) onConflict(err);
+        else throw err;
+      }
+    }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, queue.length) }, worker));
 }
