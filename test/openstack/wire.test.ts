@@ -6,13 +6,9 @@ import {
   OpenStackQuotaError,
   OpenStackServiceError,
   apiMessageOf,
-  encodeUserData,
-  pickIPv4,
   quotaOf,
   toApiError,
-  type Server,
 } from '../../lib/openstack/index.js';
-import { InputError } from '../../lib/core/errors.js';
 
 function answer(status: number, body: string, requestId = 'req-0f3c'): { status: number; headers: Headers; text: string; requestId: string } {
   return { status, headers: new Headers({ 'x-openstack-request-id': requestId }), text: body, requestId };
@@ -54,29 +50,5 @@ describe('openstack wire: error bodies and typed errors', () => {
     const svc = toApiError('GET', 'http://x/v2.1/servers', answer(503, 'Service Unavailable'));
     assert.ok(svc instanceof OpenStackServiceError);
     assert.equal(svc.status, 503);
-  });
-});
-
-describe('openstack helpers', () => {
-  it('picks the fixed IPv4 address, or one on a given network', () => {
-    const server = {
-      addresses: {
-        lan: [
-          { addr: 'fd00::5', version: 6 },
-          { addr: '172.16.0.5', version: 4, 'OS-EXT-IPS:type': 'fixed' },
-          { addr: '185.15.56.9', version: 4, 'OS-EXT-IPS:type': 'floating' },
-        ],
-        other: [{ addr: '10.1.0.7', version: 4 }],
-      },
-    } as unknown as Server;
-    assert.equal(pickIPv4(server), '172.16.0.5');
-    assert.equal(pickIPv4(server, { type: 'floating' }), '185.15.56.9');
-    assert.equal(pickIPv4(server, { network: 'other' }), '10.1.0.7');
-    assert.equal(pickIPv4(server, { network: 'none' }), undefined);
-  });
-
-  it('base64-encodes user data and refuses what Nova would', () => {
-    assert.equal(Buffer.from(encodeUserData('#cloud-config\n'), 'base64').toString(), '#cloud-config\n');
-    assert.throws(() => encodeUserData('x'.repeat(50_000)), InputError);
   });
 });
