@@ -187,6 +187,9 @@ export function applyDefaults(spec: ResourceSpec, obj: KObject, ctx: { allocateC
     case 'CustomResourceDefinition':
       defaultCrd(obj);
       break;
+    case 'Ingress':
+      obj.status ??= { loadBalancer: {} };
+      break;
   }
 }
 

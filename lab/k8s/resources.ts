@@ -63,6 +63,8 @@ export const builtinResources: readonly ResourceSpec[] = Object.freeze([
   r('apps', 'v1', 'ControllerRevision', 'controllerrevisions', true),
   r('policy', 'v1', 'PodDisruptionBudget', 'poddisruptionbudgets', true, { shortNames: ['pdb'], subresources: ['status'] }),
   r('coordination.k8s.io', 'v1', 'Lease', 'leases', true),
+  r('networking.k8s.io', 'v1', 'Ingress', 'ingresses', true, { shortNames: ['ing'], subresources: ['status'] }),
+  r('networking.k8s.io', 'v1', 'NetworkPolicy', 'networkpolicies', true, { shortNames: ['netpol'] }),
   r('batch', 'v1', 'Job', 'jobs', true, { categories: ['all'], subresources: ['status'] }),
   r('apiextensions.k8s.io', 'v1', 'CustomResourceDefinition', 'customresourcedefinitions', false, { shortNames: ['crd', 'crds'], categories: ['api-extensions'], subresources: ['status'] }),
 ]);

@@ -395,14 +395,17 @@ export class WorkloadControllers {
     const now = this.ownedPods(sts).filter(isPodActive);
     const ready = now.filter(isPodReady).length;
     const updated = now.filter((p) => p.metadata.labels?.['controller-revision-hash'] === revision).length;
+    // currentRevision stays the old one until every replica runs the update, as the real controller reports.
+    const done = updated === replicas && now.length === replicas;
+    const currentRevision: string = done ? revision : (sts.status?.currentRevision ?? revision);
     this.writeStatus(this.s.sts, sts, {
       observedGeneration: sts.metadata.generation,
       replicas: now.length,
       readyReplicas: ready,
-      currentReplicas: updated,
+      currentReplicas: now.filter((p) => p.metadata.labels?.['controller-revision-hash'] === currentRevision).length,
       updatedReplicas: updated,
       availableReplicas: ready,
-      currentRevision: revision,
+      currentRevision,
       updateRevision: revision,
       collisionCount: 0,
     });

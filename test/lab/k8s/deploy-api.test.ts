@@ -135,6 +135,20 @@ describe('lab k8s API: what a component deploy needs', function () {
     assert.equal((await call(lab, 'GET', '/apis/lab.example.org/v1/namespaces/tool-a/widgets/w1')).status, 404);
   });
 
+  it('serves Ingresses: applied server-side (dry and for real), listed across namespaces by an ApplySet label', async () => {
+    const ing = (ns: string, name: string, part: string) =>
+      `apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n  name: ${name}\n  namespace: ${ns}\n  labels: {applyset.kubernetes.io/part-of: ${part}}\nspec:\n  rules:\n  - host: ${name}.toolforge.lab\n    http:\n      paths:\n      - {path: /, pathType: Prefix, backend: {service: {name: ${name}, port: {number: 8000}}}}\n`;
+    const manifest = file([ing('tool-a', 'web', 'set-1'), ing('tool-b', 'api', 'set-1'), ing('tool-b', 'misc', 'set-2')].join('---\n'));
+    const dry = await kubectl(lab, ['apply', '--server-side', '--dry-run=server', '-f', manifest]);
+    assert.equal(dry.code, 0, dry.stderr);
+    assert.equal(store().count(res('networking.k8s.io', 'ingresses')), 0);
+    const real = await kubectl(lab, ['apply', '--server-side', '-f', manifest]);
+    assert.equal(real.code, 0, real.stderr);
+    const list = JSON.parse((await call(lab, 'GET', '/apis/networking.k8s.io/v1/ingresses?labelSelector=' + encodeURIComponent('applyset.kubernetes.io/part-of=set-1'))).body);
+    assert.equal(list.kind, 'IngressList');
+    assert.deepEqual(list.items.map((i: { metadata: { namespace: string; name: string } }) => `${i.metadata.namespace}/${i.metadata.name}`), ['tool-a/web', 'tool-b/api']);
+  });
+
   it('names the field and the manager in a server-side apply conflict; --force-conflicts takes the field', async () => {
     const cm = (v: string) => file(`apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: owned\n  namespace: tool-a\ndata:\n  key: ${v}\n`);
     const first = await kubectl(lab, ['apply', '--server-side', '--field-manager=cookbook-component', '-f', cm('one')]);
@@ -220,6 +234,11 @@ describe('lab k8s API: what a component deploy needs', function () {
       assert.equal(obj.metadata.generation, 2, kind);
       assert.equal(obj.status.observedGeneration, 2, kind);
     }
+    const db = store().get(res('apps', 'statefulsets'), 'tool-a', 'db')!;
+    assert.equal(db.status.currentRevision, db.status.updateRevision);
+    assert.equal(db.status.updatedReplicas, 2);
+    const agent = store().get(res('apps', 'daemonsets'), 'tool-a', 'agent')!;
+    assert.deepEqual([agent.status.updatedNumberScheduled, agent.status.numberAvailable], [agent.status.desiredNumberScheduled, agent.status.desiredNumberScheduled]);
     const web = store().get(res('apps', 'deployments'), 'tool-a', 'web')!;
     assert.deepEqual([web.status.updatedReplicas, web.status.availableReplicas], [2, 2]);
     // The never-ready mark: pods run but never become ready, the rollout never completes.
