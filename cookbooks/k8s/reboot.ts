@@ -8,10 +8,10 @@ import { defineCookbook } from '../../lib/core/cookbook.js';
 import { UsageError } from '../../lib/core/errors.js';
 import { NODE_ROLES, getRole, requireHostOfRole, validateHostname } from '../../lib/inventory/naming.js';
 // Only light modules at the top: `cookbook list` loads every cookbook; the rollout (clients) loads in run().
-import { parseLabelSelector } from '../../lib/ops/reboot-blockers.js';
-import type { RolloutOptions } from '../../lib/ops/reboot-result.js';
-import type { Selection } from '../../lib/ops/reboot-select.js';
-import { parseWindow } from '../../lib/ops/window.js';
+import type { RebootOptions } from '../../lib/ops/reboot/index.js';
+import { parseLabelSelector } from '../../lib/ops/rollout/blockers.js';
+import type { Selection } from '../../lib/ops/rollout/select.js';
+import { parseWindow } from '../../lib/ops/rollout/window.js';
 
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
@@ -38,7 +38,7 @@ const DURATIONS = {
 const ms = (raw: Record<string, unknown>, option: keyof typeof DURATIONS): number => argDuration(raw, option, DURATIONS[option])!;
 
 /** The cookbook's arguments are the rollout's options, validated once here. */
-type Args = RolloutOptions & { clusterName: string };
+type Args = RebootOptions & { clusterName: string };
 
 function parseMaxUnavailable(raw: string): number | string {
   const t = raw.trim();
@@ -162,7 +162,7 @@ export default defineCookbook<Args>({
     if (args.selection.role) getRole(cluster, args.selection.role, NODE_ROLES);
   },
   async run(ctx, args) {
-    const { runRollout } = await import('../../lib/ops/reboot-rollout.js');
-    return runRollout(ctx, args);
+    const { runReboot } = await import('../../lib/ops/reboot/index.js');
+    return runReboot(ctx, args);
   },
 });

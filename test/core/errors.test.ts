@@ -42,7 +42,7 @@ describe('error exit codes', () => {
   });
 
   it("every error class of every system module is typed (a CookbookError) and has a DESIGN exit code; exit 2 only for nothing-changed refusals", async () => {
-    const modules = ['k8s/errors.js', 'openstack/errors.js', 'remote/errors.js', 'remote/exec.js', 'alerting/errors.js', 'inventory/load.js', 'ops/reboot-node.js', 'ops/reboot-result.js'];
+    const modules = ['k8s/errors.js', 'openstack/errors.js', 'remote/errors.js', 'remote/exec.js', 'alerting/errors.js', 'inventory/load.js', 'ops/rollout/work.js', 'ops/rollout/result.js'];
     // Not InputError/UsageError, yet exit 2: refusals that happen before anything is sent or changed.
     const refusals = new Set(['KubeConfigError', 'NotOurCordonError']);
     const codes = new Set(Object.values(ExitCode));

@@ -8,7 +8,7 @@ import { parse, stringify } from 'yaml';
 import { type Clock, systemClock } from '../../../lib/core/clock.js';
 import { fixedPrompter } from '../../../lib/core/confirm.js';
 import type { LabOptions } from '../../../lab/index.js';
-import type { RolloutResult } from '../../../lib/ops/reboot-rollout.js';
+import type { RolloutResult } from '../../../lib/ops/reboot/index.js';
 import { waitSettled } from '../../../lab/k8s/seed.js';
 import type { KObject } from '../../../lab/k8s/types.js';
 import { main } from '../../../lib/runner/cli.js';

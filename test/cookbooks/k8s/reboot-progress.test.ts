@@ -5,9 +5,9 @@ import { strict as assert } from 'node:assert';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import type { StampedEvent } from '../../../lib/core/events.js';
-import { renderReport, type ReportInput } from '../../../lib/ops/report.js';
-import type { NodeRecord } from '../../../lib/ops/reboot-state.js';
-import { simulateRollout } from '../../../lib/ops/rollout.js';
+import { renderReport, type ReportInput } from '../../../lib/ops/reboot/report.js';
+import type { RebootRecord as NodeRecord } from '../../../lib/ops/reboot/node.js';
+import { simulateRollout } from '../../../lib/ops/rollout/simulate.js';
 import { LiveProgress } from '../../../lib/runner/progress.js';
 import { BIN, cleanupTempDirs, tempDir } from '../../helpers/cli.js';
 import type { TestLab } from '../../helpers/lab.js';
@@ -109,7 +109,7 @@ describe('k8s.reboot progress and report views', function () {
     });
     const input = (): ReportInput => ({
       generatedAt: t0 + 30_000,
-      rollout: { id: 'r1', startedAt: t0, selectionKey: 'k', targets: ['w-1', 'w-2', 'w-3', 'w-4'], bootIds: {}, cordonedBefore: ['w-2'], notReadyBefore: [], skipped: [{ node: 'w-9', reason: 'no reboot pending' }], runs: ['r1'] },
+      rollout: { id: 'r1', startedAt: t0, selectionKey: 'k', targets: ['w-1', 'w-2', 'w-3', 'w-4'], marks: {}, cordonedBefore: ['w-2'], notReadyBefore: [], skipped: [{ node: 'w-9', reason: 'no reboot pending' }], runs: ['r1'] },
       nodes: {
         'w-1': done(0),
         'w-2': done(9000),

@@ -2,20 +2,10 @@
 // NotReady node, already-down ones too), per-role limits, PDB budgets, capacity, control nodes last, the
 // order that finishes soonest, the simulation behind --dry-run and the ETA.
 import { strict as assert } from 'node:assert';
-import { InputError } from '../../lib/core/errors.js';
-import {
-  type NodeFacts,
-  type PlanInput,
-  type PodFacts,
-  candidateOrder,
-  estimateRemainingMs,
-  medianOf,
-  naturalCompare,
-  parseQuantity,
-  planNext,
-  resolveLimit,
-  simulateRollout,
-} from '../../lib/ops/rollout.js';
+import { InputError } from '../../../lib/core/errors.js';
+import { type NodeFacts, type PlanInput, type PodFacts, candidateOrder, decide as planNext, resolveLimit } from '../../../lib/ops/rollout/decide.js';
+import { estimateRemainingMs, simulateRollout } from '../../../lib/ops/rollout/simulate.js';
+import { medianOf, naturalCompare, parseQuantity } from '../../../lib/ops/rollout/units.js';
 
 const GiB = 2 ** 30;
 

@@ -1,19 +1,22 @@
-// The rolling reboot's scheduler: loops reading the cluster, asking the planner which nodes may start,
-// checking each one's blockers and the maintenance window, starting it, and waiting until a node changes
-// phase. It stops starting nodes after the allowed failures or when the window cannot fit another node, lets
-// the nodes in flight finish, and reports what is done, left and cordoned (also when interrupted).
-import type { Context } from '../core/context.js';
-import { messageOf } from '../core/errors.js';
-import { formatMs } from '../core/retry.js';
-import { clusterProblems, controlProblems, nodePreflight, roundBlockers } from './reboot-checks.js';
-import { type ClusterFacts, type PodCache, gatherFacts } from './reboot-facts.js';
-import { NodeRebootError, type NodeRunEnv, rebootNode } from './reboot-node.js';
-import { type FailedNode, type RolloutClients, RolloutFailedError, RolloutHeldError, RolloutInterruptedError, type RolloutOptions, type RolloutResult } from './reboot-result.js';
-import { RolloutState } from './reboot-state.js';
+// A rollout's executor: loops gathering the facts of a round (facts.ts), asking decide() which nodes may
+// start (decide.ts), checking each one's blockers and the maintenance window, starting its work (NodeWork.run)
+// and waiting until a node changes phase. It stops starting nodes after the allowed failures or when the
+// window cannot fit another node, lets the nodes in flight finish, and reports what is done, left and
+// cordoned (also when interrupted).
+import type { Context } from '../../core/context.js';
+import { messageOf } from '../../core/errors.js';
+import { formatMs } from '../../core/retry.js';
+import { nodePreflight, roundBlockers } from './blocker-checks.js';
+import { type Decision, type HealthFacts, type InFlight, type Limits, type PlanInput, candidateOrder, decide } from './decide.js';
+import { type ClusterFacts, type PodCache, etcdHealth, gatherFacts } from './facts.js';
+import { type FailedNode, RolloutFailedError, RolloutHeldError, RolloutInterruptedError, type RolloutOptions, type RolloutResult } from './result.js';
 import { type ReportInput, writeReport } from './report.js';
-import { reportInputOf, rolloutResult } from './reboot-summary.js';
-import { type Decision, type InFlight, type Limits, type PlanInput, type Simulation, candidateOrder, estimateRemainingMs, medianOf, planNext } from './rollout.js';
+import { type Simulation, estimateRemainingMs } from './simulate.js';
+import { RolloutState } from './state.js';
+import { reportInputOf, rolloutResult } from './summary.js';
+import { medianOf } from './units.js';
 import { formatInZone, mayStart, windowState } from './window.js';
+import { type NodeEnv, type NodeWork, NodeWorkError, type RolloutClients } from './work.js';
 
 /** A node in flight in this run. */
 interface Running {
@@ -26,10 +29,12 @@ interface Running {
 export interface Calibration {
   perNodeMs: number;
   source: string;
+  /** Only the work's typical figure, nothing measured: no ETA is shown from it. */
+  typical?: boolean;
 }
 
-/** Runs one rollout (see the module comment); `plan` in reboot-plan.ts reuses its views for the dry-run. */
-export class Scheduler {
+/** Runs one rollout (see the module comment); `planRollout` in plan.ts reuses its views for the dry-run. */
+export class Executor<O = unknown> {
   readonly started: string[] = [];
   private readonly inflight = new Map<string, Running>();
   /** Nodes that failed in this run. */
@@ -44,13 +49,12 @@ export class Scheduler {
 
   constructor(
     readonly ctx: Context,
+    readonly work: NodeWork<O>,
     readonly clients: RolloutClients,
     readonly opts: RolloutOptions,
     readonly state: RolloutState,
     readonly limits: Limits,
     private readonly calibration: Calibration,
-    /** The calibration's source when it is only a typical default (no ETA is shown from it). */
-    private readonly uncalibrated?: string,
   ) {
     this.rearm();
   }
@@ -95,17 +99,35 @@ export class Scheduler {
     return this.calibration;
   }
 
-  /** The planner's input for a snapshot. */
+  /** The decision's input for a snapshot: its facts, what is in flight, and its health (see health()). */
   planInput(facts: ClusterFacts, pending: string[], extra: Partial<PlanInput> = {}): PlanInput {
     const now = this.ctx.clock.now();
     const planNodes = facts.planNodes.map((n) => (this.state.rollout.cordonedBefore.includes(n.name) ? { ...n, keepsCordon: true } : n));
     const inFlight: InFlight[] = [...this.inflight].map(([name, r]) => ({ name, holdsSlot: r.holdsSlot, elapsedMs: now - r.startedAt }));
-    return { nodes: planNodes, pending, inFlight, pdbs: facts.planPdbs, limits: this.limits, defaultExpectedMs: this.expectedMs(), ...extra };
+    return { nodes: planNodes, pending, inFlight, pdbs: facts.planPdbs, limits: this.limits, defaultExpectedMs: this.expectedMs(), health: this.health(facts), ...extra };
+  }
+
+  /**
+   * The health facts of a snapshot: /readyz, and which NotReady nodes are expected (in flight, failed here,
+   * NotReady when the rollout began, or a target this rollout left half-way: ours to finish, not a
+   * stranger's outage). etcd is added by the caller when control nodes are next.
+   */
+  health(facts: ClusterFacts, etcd?: HealthFacts['etcd']): HealthFacts {
+    const rollout = this.state.rollout;
+    const failed = new Set(this.failures.map((f) => f.node));
+    const expectedDown = facts.planNodes
+      .map((n) => n.name)
+      .filter((name) => {
+        if (this.inflight.has(name) || failed.has(name) || rollout.notReadyBefore.includes(name)) return true;
+        const phase = rollout.targets.includes(name) ? this.state.node(name).phase : 'pending';
+        return phase !== 'pending' && phase !== 'done';
+      });
+    return { readyz: facts.readyz, expectedDown, ...(etcd ? { etcd } : {}) };
   }
 
   private eta(): number | undefined {
     // No ETA from a guess: only from this rollout's measurements, earlier rollouts' or --node-duration.
-    if (!this.lastFacts || this.expected().source === this.uncalibrated) return undefined;
+    if (!this.lastFacts || this.expected().typical) return undefined;
     // The simulation behind it is not free: recompute when a node finished or after a while, else count down.
     const now = this.ctx.clock.now();
     const done = this.doneCount();
@@ -117,12 +139,7 @@ export class Scheduler {
 
   /** Emits a node's phase for the progress views. */
   progress(node: string, phase: string, message?: string): void {
-    this.ctx.progress({ scope: 'reboot', target: node, phase, done: this.doneCount(), total: this.targets.length, etaMs: this.eta(), message });
-  }
-
-  /** Problems that stop every start (see reboot-checks.ts). */
-  clusterProblems(facts: ClusterFacts): string[] {
-    return clusterProblems(facts, { state: this.state, inflight: new Set(this.inflight.keys()), failed: new Set(this.failures.map((f) => f.node)) });
+    this.ctx.progress({ scope: this.work.name, target: node, phase, done: this.doneCount(), total: this.targets.length, etaMs: this.eta(), message });
   }
 
   private note(node: string, reason: string): void {
@@ -131,8 +148,8 @@ export class Scheduler {
     this.progress(node, 'waiting', reason);
   }
 
-  /** The environment rebootNode works in. */
-  nodeEnv(onSlotFree: (n: string) => void): NodeRunEnv {
+  /** The environment the work runs a node in. */
+  nodeEnv(onSlotFree: (n: string) => void): NodeEnv<O> {
     return {
       ctx: this.ctx,
       kube: this.clients.kube,
@@ -140,7 +157,7 @@ export class Scheduler {
       alerting: this.clients.alerting,
       openstack: this.clients.openstack,
       state: this.state,
-      options: this.opts.node,
+      options: this.work.options,
       onPhase: (n: string, phase: string) => this.progress(n, phase),
       onSlotFree,
     };
@@ -159,9 +176,10 @@ export class Scheduler {
     });
     const running: Running = { holdsSlot: true, startedAt: this.ctx.clock.now(), promise: Promise.resolve() };
     this.inflight.set(node, running);
-    running.promise = rebootNode(env, node)
+    running.promise = this.work
+      .run(env, node)
       .catch((err: unknown) => {
-        if (err instanceof NodeRebootError) {
+        if (err instanceof NodeWorkError) {
           const rec = this.state.node(node);
           const span = rec.phases.filter((p) => p.phase === err.phase).at(-1);
           const phaseMs = span ? (rec.finishedAt ?? this.ctx.clock.now()) - span.start : undefined;
@@ -196,14 +214,13 @@ export class Scheduler {
    */
   private async facts(pending: string[]): Promise<ClusterFacts> {
     // In-flight nodes matter only until drained: their pods left count against PDB budgets and capacity.
-    const undrained = new Set(['pending', 'preflight', 'silence', 'cordon', 'drain']);
-    const fresh = new Set<string>([...this.inflight.keys()].filter((n) => undrained.has(this.state.node(n).phase)));
+    const fresh = new Set<string>([...this.inflight.keys()].filter((n) => this.work.undrainedPhases.includes(this.state.node(n).phase)));
     if (this.lastFacts) {
       const held = [...this.inflight.values()].filter((r) => r.holdsSlot).length;
       const take = Math.max(3, 2 * Math.max(1, this.limits.maxUnavailable - held));
       for (const n of candidateOrder({ nodes: this.lastFacts.planNodes, pending, defaultExpectedMs: this.expectedMs() }).slice(0, take)) fresh.add(n);
     }
-    const facts = await gatherFacts(this.clients.kube, this.ctx.cluster, { filter: this.opts.node.drain, now: this.ctx.clock.now(), cache: this.podCache, fresh, maxAgeMs: 5000 });
+    const facts = await gatherFacts(this.clients.kube, this.ctx.cluster, { filter: this.work.drainFilter, now: this.ctx.clock.now(), cache: this.podCache, fresh, maxAgeMs: 5000 });
     this.lastFacts = facts;
     return facts;
   }
@@ -219,15 +236,14 @@ export class Scheduler {
     const facts = await this.facts(pending);
     const isControl = (p: string): boolean => facts.planNodes.find((n) => n.name === p)?.control === true;
     const onlyControlLeft = pending.some(isControl) && !pending.some((p) => !isControl(p));
-    const cluster = this.clusterProblems(facts);
-    const control = onlyControlLeft ? await controlProblems(ctx, this.clients, facts) : [];
+    const health = this.health(facts, onlyControlLeft ? await etcdHealth(ctx, this.clients) : undefined);
     const blocked = await roundBlockers(this.clients, this.opts, facts, pending);
     let startedNow = 0;
     let decision: Decision;
     // A node its preflight holds (an alert about it, a pod that just appeared) is blocked and the round
     // planned again, so the next candidate can take the slot instead.
     for (;;) {
-      decision = planNext(this.planInput(facts, this.remaining(), { clusterProblems: cluster, controlProblems: control, blocked }));
+      decision = decide(this.planInput(facts, this.remaining(), { health, blocked }));
       let heldNow = false;
       for (const node of decision.start) {
         const now = ctx.clock.now();
@@ -272,7 +288,7 @@ export class Scheduler {
         }
       }
       for (;;) {
-        ctx.checkpoint('the rolling reboot');
+        ctx.checkpoint(this.work.title);
         if (this.interrupted) throw this.interrupted;
         const pending = this.remaining();
         if (pending.length === 0 && this.inflight.size === 0) break;
@@ -340,10 +356,10 @@ export class Scheduler {
     if (this.failures.length) {
       const names = this.failures.map((f) => `${f.node} (${f.phase}: ${f.error.split('\n')[0]})`);
       throw new RolloutFailedError(
-        `the rolling reboot stopped: ${names.join('; ')}${result.leftCordoned.length ? `; left cordoned: ${result.leftCordoned.join(', ')}` : ''}; ${result.done.length} of ${result.targets.length} done, ${result.remaining.length} not started`,
+        `${this.work.title} stopped: ${names.join('; ')}${result.leftCordoned.length ? `; left cordoned: ${result.leftCordoned.join(', ')}` : ''}; ${result.done.length} of ${result.targets.length} done, ${result.remaining.length} not started`,
         {
           context: { ...result },
-          hint: 'fix the cause on the named node(s), then run the same command again: the rollout resumes and does not reboot finished nodes again',
+          hint: `fix the cause on the named node(s), then run the same command again: the rollout resumes and does not ${this.work.name} finished nodes again`,
         },
       );
     }
@@ -370,7 +386,7 @@ export class Scheduler {
     const reason = this.ctx.signal.reason as { context?: { signal?: string } } | undefined;
     const signal = reason?.context?.signal ?? (err as { context?: { signal?: string } }).context?.signal;
     return new RolloutInterruptedError(
-      `the rolling reboot was interrupted${signal ? ` by ${signal}` : ''}: ${cordoned.length ? `left cordoned: ${cordoned.join(', ')}` : 'no node left cordoned'}; ${result.done.length} of ${result.targets.length} done, not rebooted: ${result.remaining.join(', ') || 'none'}`,
+      `${this.work.title} was interrupted${signal ? ` by ${signal}` : ''}: ${cordoned.length ? `left cordoned: ${cordoned.join(', ')}` : 'no node left cordoned'}; ${result.done.length} of ${result.targets.length} done, not ${this.work.participle}: ${result.remaining.join(', ') || 'none'}`,
       {
         cause: err,
         context: { ...result, ...(signal ? { signal } : {}) },
@@ -390,7 +406,7 @@ export class Scheduler {
   }
 }
 
-function mayStartReason(s: Scheduler, now: number): string {
+function mayStartReason(s: Executor, now: number): string {
   const r = mayStart(s.opts.window, now, s.expectedMs());
   return r.ok ? 'no time left for one more node' : r.reason;
 }

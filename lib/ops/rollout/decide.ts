@@ -1,14 +1,12 @@
-// The rolling-reboot planner: pure functions that decide which nodes may start now and why the others wait,
-// simulate a whole rollout (the --dry-run plan and the ETA) and resolve the limits. It knows nothing of
-// clients: the cookbook gathers node, pod and PDB facts from the cluster and hands them over, so every rule
-// (max-unavailable, per-role limits, PDB budgets, capacity, control nodes last) is testable as plain code.
-import { InputError } from '../core/errors.js';
+// The rollout's decision, one pure function for the real run and the dry-run: from the facts of one round
+// (nodes, pods, PDBs, health, blockers, what is in flight) to the problems that stop nodes and the nodes that
+// may start now, with why the others wait. It knows nothing of clients or of the per-node work: facts.ts
+// gathers the facts, execute.ts and plan.ts act on the answer, so every rule (max-unavailable, per-role limits,
+// PDB budgets, capacity, control nodes last, cluster/control-plane/etcd health) is testable as plain code.
+import { InputError } from '../../core/errors.js';
+import { type Resources, formatCpu, formatGiB, naturalCompare } from './units.js';
 
-/** CPU in cores and memory in bytes. */
-export interface Resources {
-  cpu: number;
-  memory: number;
-}
+export type { Resources };
 
 /** A pod a drain of its node would evict. */
 export interface PodFacts {
@@ -64,7 +62,29 @@ export interface Limits {
   roleLimits: Record<string, number>;
 }
 
-/** Everything planNext needs. */
+/** An etcd member as its host reports it. */
+export interface EtcdMember {
+  name: string;
+  /** `systemctl is-active etcd` said "active". */
+  active: boolean;
+  /** What it said otherwise (first line), or why it could not be asked. */
+  detail?: string;
+}
+
+/** The health a round judges: the API server, nodes that are down and whether that is expected, etcd. */
+export interface HealthFacts {
+  /** The API server answers /readyz. */
+  readyz: boolean;
+  /**
+   * Nodes whose NotReady is expected: in flight, failed or left half-way by this rollout, or NotReady when it
+   * began. Any other NotReady node is a stranger's outage and stops every start.
+   */
+  expectedDown: readonly string[];
+  /** The etcd members (checked when control nodes are next); `error` when they could not be listed. */
+  etcd?: { members: EtcdMember[]; error?: undefined } | { error: string; members?: undefined };
+}
+
+/** Everything decide needs. */
 export interface PlanInput {
   /** Every node of the cluster (targets and the others: they count against the limits and give capacity). */
   nodes: NodeFacts[];
@@ -76,9 +96,11 @@ export interface PlanInput {
   /** Expected duration per node (ms); nodes not listed get `defaultExpectedMs`. */
   expectedMs?: Record<string, number>;
   defaultExpectedMs?: number;
-  /** Problems that stop every start (API not ready, a node NotReady that is not ours). */
+  /** The health facts of the round: decide turns them into cluster and control problems (problemsOf). */
+  health?: HealthFacts;
+  /** Problems known otherwise that stop every start (added to those of `health`). */
   clusterProblems?: string[];
-  /** Problems that stop control nodes (control nodes or etcd members not healthy). */
+  /** Problems known otherwise that stop control nodes (added to those of `health`). */
   controlProblems?: string[];
   /** Nodes held by a blocker (alert, pod), with the reason. */
   blocked?: Record<string, string>;
@@ -97,43 +119,6 @@ export interface Decision {
   waiting: Waiting[];
   /** Unavailable nodes counted before this decision. */
   unavailable: number;
-}
-
-// One collator for every comparison: String.localeCompare with options builds one per call, which shows in
-// profiles of large rollouts (the planner sorts on every round).
-const collator = new Intl.Collator('en', { numeric: true });
-
-/** Natural order of names: worker-2 before worker-10. */
-export function naturalCompare(a: string, b: string): number {
-  return collator.compare(a, b);
-}
-
-/** Parses a Kubernetes quantity ("100m", "1.5", "64Mi", "1G", "2e3") into a number of base units. */
-export function parseQuantity(text: string | number | undefined): number {
-  if (text === undefined || text === null || text === '') return 0;
-  if (typeof text === 'number') return text;
-  const m = /^([+-]?(?:\d+\.?\d*|\.\d+))(?:(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)|[eE]([+-]?\d+))?$/.exec(text.trim());
-  if (!m) return 0;
-  const n = Number(m[1]);
-  if (m[3] !== undefined) return n * 10 ** Number(m[3]);
-  const unit = m[2];
-  if (!unit) return n;
-  const factors: Record<string, number> = {
-    m: 1e-3,
-    k: 1e3,
-    M: 1e6,
-    G: 1e9,
-    T: 1e12,
-    P: 1e15,
-    E: 1e18,
-    Ki: 2 ** 10,
-    Mi: 2 ** 20,
-    Gi: 2 ** 30,
-    Ti: 2 ** 40,
-    Pi: 2 ** 50,
-    Ei: 2 ** 60,
-  };
-  return n * factors[unit]!;
 }
 
 /**
@@ -167,15 +152,17 @@ function free(n: NodeFacts): Resources {
   return { cpu: Math.max(0, n.allocatable.cpu - n.requested.cpu), memory: Math.max(0, n.allocatable.memory - n.requested.memory) };
 }
 
-/** "2.5 CPU", "1.2 GiB memory": how capacity shortfalls are reported. */
-function formatCpu(cores: number): string {
-  // One decimal where it is exact (2.5, 1.0), two otherwise (0.05): small requests must not read as zero.
-  const oneDecimal = Math.abs(cores * 10 - Math.round(cores * 10)) < 1e-9;
-  return `${cores.toFixed(oneDecimal ? 1 : 2)} CPU`;
-}
-
-function formatGiB(bytes: number): string {
-  return `${(Math.round((bytes / 2 ** 30) * 10) / 10).toFixed(1)} GiB`;
+/** The problems health facts mean: `cluster` ones stop every start, `control` ones stop control nodes. */
+export function problemsOf(nodes: readonly Pick<NodeFacts, 'name' | 'ready' | 'control'>[], health: HealthFacts): { cluster: string[]; control: string[] } {
+  const cluster: string[] = [];
+  if (!health.readyz) cluster.push('the API server does not answer /readyz');
+  const expected = new Set(health.expectedDown);
+  for (const n of nodes) if (!n.ready && !expected.has(n.name)) cluster.push(`node ${n.name} is NotReady`);
+  const control = nodes.filter((n) => n.control && !n.ready).map((n) => `control node ${n.name} is NotReady`);
+  const etcd = health.etcd;
+  if (etcd?.error !== undefined) control.push(`cannot check the etcd members: ${etcd.error}`);
+  for (const m of etcd?.members ?? []) if (!m.active) control.push(`etcd member ${m.name}: ${m.detail || 'not active'}`);
+  return { cluster, control };
 }
 
 /**
@@ -203,7 +190,10 @@ export function candidateOrder(input: Pick<PlanInput, 'nodes' | 'pending' | 'exp
  * Decides which pending nodes may start now. Every rule is checked against the state as it will be once the
  * nodes chosen earlier in the same decision have started, so a batch never overshoots a limit together.
  */
-export function planNext(input: PlanInput): Decision {
+export function decide(input: PlanInput): Decision {
+  const found = input.health ? problemsOf(input.nodes, input.health) : { cluster: [], control: [] };
+  const clusterProblems = [...(input.clusterProblems ?? []), ...found.cluster];
+  const controlProblems = [...(input.controlProblems ?? []), ...found.control];
   const byName = new Map(input.nodes.map((n) => [n.name, n]));
   const inFlight = new Map(input.inFlight.map((f) => [f.name, f]));
   const order = candidateOrder(input).filter((name) => !inFlight.has(name));
@@ -218,8 +208,8 @@ export function planNext(input: PlanInput): Decision {
   const unavailableBefore = unavailableSet.size;
   const roleCount = (role: string): number => [...unavailableSet].filter((name) => byName.get(name)?.role === role).length;
 
-  if (input.clusterProblems?.length) {
-    const reason = `cluster not healthy: ${input.clusterProblems.join('; ')}`;
+  if (clusterProblems.length) {
+    const reason = `cluster not healthy: ${clusterProblems.join('; ')}`;
     return { start, waiting: order.map((node) => ({ node, reason })), unavailable: unavailableBefore };
   }
 
@@ -266,8 +256,8 @@ export function planNext(input: PlanInput): Decision {
         waiting.push({ node: name, reason: 'control nodes go last, one at a time' });
         continue;
       }
-      if (input.controlProblems?.length) {
-        waiting.push({ node: name, reason: `not all control/etcd members healthy: ${input.controlProblems.join('; ')}` });
+      if (controlProblems.length) {
+        waiting.push({ node: name, reason: `not all control/etcd members healthy: ${controlProblems.join('; ')}` });
         continue;
       }
     }
@@ -322,90 +312,3 @@ export function planNext(input: PlanInput): Decision {
   return { start, waiting, unavailable: unavailableBefore };
 }
 
-/** One group of nodes the simulation starts at the same moment. */
-export interface Batch {
-  atMs: number;
-  nodes: string[];
-}
-
-/** The outcome of simulateRollout. */
-export interface Simulation {
-  /** Every node in the order it starts. */
-  order: string[];
-  batches: Batch[];
-  /** When the last node is expected to finish, from the simulation's start. */
-  totalMs: number;
-  /** Nodes that could never start, with the reason the planner gave. */
-  stuck: Waiting[];
-  /** When each started node is expected to start and finish. */
-  spans: Record<string, { start: number; end: number }>;
-}
-
-/**
- * Plays a rollout forward with expected durations: start what planNext allows, jump to the next expected
- * finish, repeat. A finished node gives back its slot and its PDB budget and is Ready and schedulable again
- * with the pods it had (workloads assumed to rebalance). Used for the --dry-run plan and for the ETA.
- */
-export function simulateRollout(input: PlanInput): Simulation {
-  const expected = (name: string): number => Math.max(1, input.expectedMs?.[name] ?? input.defaultExpectedMs ?? 60_000);
-  const original = new Map(input.nodes.map((n) => [n.name, n]));
-  // In-flight nodes end after what is left of their expected time.
-  const running = new Map<string, number>(input.inFlight.map((f) => [f.name, Math.max(1, expected(f.name) - (f.elapsedMs ?? 0))]));
-  let pending = [...input.pending];
-  const order: string[] = [];
-  const batches: Batch[] = [];
-  const spans: Record<string, { start: number; end: number }> = {};
-  let now = 0;
-  let stuck: Waiting[] = [];
-  // Nodes that finish rejoin Ready, with the pods they had, cordoned only when an admin had cordoned them.
-  const state = new Map(input.nodes.map((n) => [n.name, { ...n }]));
-  for (let guard = 0; guard < 10_000; guard++) {
-    const decision = planNext({
-      ...input,
-      nodes: [...state.values()],
-      pending,
-      inFlight: [...running.keys()].map((name) => ({ name, holdsSlot: true })),
-    });
-    if (decision.start.length) {
-      batches.push({ atMs: now, nodes: decision.start });
-      for (const name of decision.start) {
-        order.push(name);
-        running.set(name, now + expected(name));
-        spans[name] = { start: now, end: now + expected(name) };
-      }
-      pending = pending.filter((p) => !decision.start.includes(p));
-    }
-    if (pending.length === 0 && running.size === 0) break;
-    if (running.size === 0) {
-      stuck = decision.waiting;
-      break;
-    }
-    // Advance to the next finish.
-    const next = Math.min(...running.values());
-    now = next;
-    for (const [name, end] of [...running]) {
-      if (end <= next) {
-        running.delete(name);
-        const o = original.get(name);
-        if (o) state.set(name, { ...o, cordoned: o.keepsCordon === true, ready: true });
-      }
-    }
-    if (pending.length === 0 && running.size === 0) break;
-  }
-  const totalMs = Math.max(now, ...[...running.values()]);
-  return { order, batches, totalMs: order.length || input.inFlight.length ? totalMs : 0, stuck, spans };
-}
-
-/** Expected time until every pending and in-flight node is done (the progress display's ETA). */
-export function estimateRemainingMs(input: PlanInput): number {
-  if (input.pending.length === 0 && input.inFlight.length === 0) return 0;
-  return simulateRollout(input).totalMs;
-}
-
-/** The median of a list (undefined when empty). */
-export function medianOf(values: readonly number[]): number | undefined {
-  if (values.length === 0) return undefined;
-  const s = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-}

@@ -1,21 +1,15 @@
-// The shapes a rolling reboot shares between its entry point, scheduler and dry-run planner: the options the
-// cookbook parses, the result (--json) and the typed ways a rollout ends early (failed, held, interrupted,
-// refused by its preflight).
-import type { AlertmanagerClient } from '../alerting/index.js';
-import { CookbookError, InterruptedError, RemoteError } from '../core/errors.js';
-import type { Kube } from '../k8s/index.js';
-import type { OpenStackClient } from '../openstack/index.js';
-import type { Remote } from '../remote/index.js';
-import type { LabelSelector } from './reboot-blockers.js';
-import type { NodeRunOptions } from './reboot-node.js';
-import type { Selection } from './reboot-select.js';
-import type { Limits } from './rollout.js';
+// The shapes a rollout shares between its entry point, executor and dry-run planner: the options a cookbook
+// parses, the result (--json) and the typed ways a rollout ends early (failed, held, interrupted, refused by
+// its preflight). Light: cookbooks import the option types at load time.
+import { CookbookError, InterruptedError, RemoteError } from '../../core/errors.js';
+import type { LabelSelector } from '../../k8s/pods.js';
+import type { Limits } from './decide.js';
+import type { Selection } from './select.js';
 import type { Window } from './window.js';
 
-/** Everything k8s.reboot decides from its arguments. */
+/** How a rollout goes, whatever its per-node work: selection, limits, window, blockers, timing, report. */
 export interface RolloutOptions {
   selection: Selection;
-  onlyIfNeeded: boolean;
   maxUnavailable: number | string;
   maxFailures: number;
   window?: Window;
@@ -34,7 +28,6 @@ export interface RolloutOptions {
   reportPath?: string;
   /** How often a held run says it is still held (default one minute; a log line, so it shows without a TTY). */
   heldNoticeMs?: number;
-  node: NodeRunOptions;
 }
 
 /** One node that failed. */
@@ -47,13 +40,13 @@ export interface FailedNode {
   phaseMs?: number;
 }
 
-/** What k8s.reboot returns (the --json result) and what the failure report carries. */
+/** What a rollout returns (the --json result) and what the failure report carries. */
 export interface RolloutResult {
   cluster: string;
   dryRun: boolean;
   rollout: { id: string; startedAt: string; continued: boolean; complete: boolean };
   targets: string[];
-  /** Every node done in this rollout, and those done by this run. */
+  /** Every node done in this rollout, and those done by this run (the name k8s.reboot's --json has always used). */
   done: string[];
   rebootedThisRun: string[];
   /** The order this run started nodes in. */
@@ -78,21 +71,13 @@ export interface RolloutResult {
   report?: string;
 }
 
-/** The clients a rollout works with. */
-export interface RolloutClients {
-  kube: Kube;
-  remote: Remote;
-  alerting?: AlertmanagerClient;
-  openstack: () => Promise<OpenStackClient>;
-}
-
 /** The rollout failed: names the failed nodes and every node left cordoned (exit 1). */
 export class RolloutFailedError extends CookbookError {}
 
 /** The rollout was held (alerts, PDBs, limits) for longer than --hold-timeout. */
 export class RolloutHeldError extends CookbookError {}
 
-/** SIGINT/SIGTERM stopped the rollout (exit 130): names the nodes left cordoned and those not rebooted. */
+/** SIGINT/SIGTERM stopped the rollout (exit 130): names the nodes left cordoned and those not done. */
 export class RolloutInterruptedError extends InterruptedError {}
 
 /** Before anything changed, some targets could not be reached over SSH or their host key did not verify. */

@@ -1,7 +1,7 @@
 // Window arithmetic with fixed instants: weekdays, midnight crossing, daylight-saving changes.
 import { strict as assert } from 'node:assert';
-import { UsageError } from '../../lib/core/errors.js';
-import { formatInZone, mayStart, parseWindow, windowState } from '../../lib/ops/window.js';
+import { UsageError } from '../../../lib/core/errors.js';
+import { formatInZone, mayStart, parseWindow, windowState } from '../../../lib/ops/rollout/window.js';
 
 const t = (iso: string): number => Date.parse(iso);
 

@@ -3,8 +3,8 @@
 // by hand. A window opens on each listed day at its start time (local) and closes at its end time, on the next
 // day when the end is not after the start.
 import { DateTime } from 'luxon';
-import { InputError, UsageError } from '../core/errors.js';
-import { formatMs } from '../core/retry.js';
+import { InputError, UsageError } from '../../core/errors.js';
+import { formatMs } from '../../core/retry.js';
 
 /** A parsed window. */
 export interface Window {

@@ -1,16 +1,20 @@
-// Reads what the rollout planner needs from the cluster: every Node, the pods bound to each (per-node field
+// Gathers what the decision needs from the cluster: every Node, the pods bound to each (per-node field
 // selector lists, a few at a time; never one cluster-wide pod list) and every PodDisruptionBudget, turned into
-// the planner's plain facts: evictable pods with their requests and PDBs, allocatable and requested
-// resources, taints.
+// the planner's plain facts (evictable pods with their requests and PDBs, allocatable and requested
+// resources, taints), and the health of the etcd members over SSH when control nodes are next.
 import type { V1Node, V1Pod, V1PodDisruptionBudget } from '@kubernetes/client-node';
-import { type DrainFilterOptions, defaultDrainFilterOptions, planDrain } from '../k8s/drain-plan.js';
-import { matchesSelector, podFinished, podKey } from '../k8s/pods.js';
-import { mapLimit } from '../core/pool.js';
-import { type Kube, isCordoned, isNodeReady } from '../k8s/index.js';
-import type { ClusterConfig } from '../inventory/schema.js';
-import { type NodeFacts, type PdbFacts, type PodFacts, type Resources, parseQuantity } from './rollout.js';
-import { isControlNode } from './reboot-select.js';
-import { roleOf } from '../inventory/naming.js';
+import type { Context } from '../../core/context.js';
+import { messageOf } from '../../core/errors.js';
+import { mapLimit } from '../../core/pool.js';
+import { clusterHostPattern, hostsOfRole, roleOf } from '../../inventory/naming.js';
+import type { ClusterConfig } from '../../inventory/schema.js';
+import { type DrainFilterOptions, defaultDrainFilterOptions, planDrain } from '../../k8s/drain-plan.js';
+import { type Kube, isCordoned, isNodeReady } from '../../k8s/index.js';
+import { matchesSelector, podFinished, podKey } from '../../k8s/pods.js';
+import type { EtcdMember, HealthFacts, NodeFacts, PdbFacts, PodFacts } from './decide.js';
+import { isControlNode } from './select.js';
+import { type Resources, parseQuantity } from './units.js';
+import type { RolloutClients } from './work.js';
 
 /** The taints the node lifecycle controller manages: they come and go with cordons and reboots. */
 const LIFECYCLE_TAINTS = new Set(['node.kubernetes.io/unschedulable', 'node.kubernetes.io/not-ready', 'node.kubernetes.io/unreachable']);
@@ -125,4 +129,26 @@ export async function gatherFacts(kube: Kube, cluster: ClusterConfig, options: F
   const planNodes = nodes.map((n) => nodeFacts(cluster, n, pods.get(n.metadata?.name ?? '') ?? [], pdbs, filter, options.now));
   const planPdbs = pdbs.map((p) => ({ key: `${p.metadata?.namespace}/${p.metadata?.name}`, disruptionsAllowed: p.status?.disruptionsAllowed ?? 0 }));
   return { nodes, byName, pods, pdbs, planNodes, planPdbs, readyz, at: options.now };
+}
+
+/**
+ * The etcd members of the cluster's `etcd` role (stacked etcd has none: the control nodes' Ready covers it) and
+ * whether each one's etcd is active; undefined when the cluster has no etcd role.
+ */
+export async function etcdHealth(ctx: Context, clients: RolloutClients): Promise<HealthFacts['etcd']> {
+  const etcdRole = Object.entries(ctx.cluster.roles).find(([name, r]) => r.node === 'none' && name === 'etcd');
+  if (!etcdRole) return undefined;
+  try {
+    const os = await clients.openstack();
+    const servers = await os.listServers({ name: clusterHostPattern(ctx.cluster) });
+    const members: EtcdMember[] = [];
+    for (const m of hostsOfRole(ctx.cluster, etcdRole[0], servers.map((s) => s.name))) {
+      const r = await clients.remote.query(m, ['systemctl', 'is-active', 'etcd'], { okExitCodes: 'any', timeoutMs: 15_000 }).catch((err: unknown) => ({ stdout: messageOf(err) }));
+      const out = r.stdout.trim();
+      members.push(out === 'active' ? { name: m, active: true } : { name: m, active: false, detail: out.split('\n')[0] || 'not active' });
+    }
+    return { members };
+  } catch (err) {
+    return { error: messageOf(err) };
+  }
 }

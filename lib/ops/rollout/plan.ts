@@ -1,30 +1,30 @@
-// The dry-run of a rolling reboot: the exact order and batches the planner would use (with the same cluster,
-// control-plane/etcd and blocker checks as the real run), every step each node would take, and a verdict.
-// Whatever would stop the real run is recorded with ctx.planProblem: a step that would fail (pods that need
-// an opt-in, an unreachable host) is "would fail", a node the planner could never start (a PDB that allows no
+// The dry-run of a rollout: the exact order and batches decide() would give (with the same cluster,
+// control-plane/etcd and blocker facts as the real run), every step each node's work would take, and a verdict.
+// Whatever would stop the real run is recorded with ctx.planProblem: a step that would fail (pods that need an
+// opt-in, an unreachable host) is "would fail", a node decide() could never start (a PDB that allows no
 // disruption, an unhealthy etcd member, a blocking pod or alert) is "would hold".
-import { DryRunStop, messageOf } from '../core/errors.js';
-import { formatMs } from '../core/retry.js';
-import { controlProblems, roundBlockers } from './reboot-checks.js';
-import { gatherFacts } from './reboot-facts.js';
-import { NodeRebootError, rebootNode } from './reboot-node.js';
-import type { RolloutResult } from './reboot-result.js';
-import type { Scheduler } from './reboot-scheduler.js';
+import { DryRunStop, messageOf } from '../../core/errors.js';
+import { formatMs } from '../../core/retry.js';
+import { roundBlockers } from './blocker-checks.js';
+import type { Executor } from './execute.js';
+import { etcdHealth, gatherFacts } from './facts.js';
+import type { RolloutResult } from './result.js';
 import { writeReport } from './report.js';
-import { type Simulation, simulateRollout } from './rollout.js';
+import { type Simulation, simulateRollout } from './simulate.js';
 import { mayStart } from './window.js';
+import { NodeWorkError } from './work.js';
 
 /** Plans the rollout without changing anything; see the module comment. */
-export async function planRollout(s: Scheduler): Promise<RolloutResult> {
+export async function planRollout<O>(s: Executor<O>): Promise<RolloutResult> {
   const ctx = s.ctx;
-  const facts = await gatherFacts(s.clients.kube, ctx.cluster, { filter: s.opts.node.drain, now: ctx.clock.now() });
+  const facts = await gatherFacts(s.clients.kube, ctx.cluster, { filter: s.work.drainFilter, now: ctx.clock.now() });
   s.lastFacts = facts;
   const pending = s.remaining();
   // Control nodes go last, only while every control node and etcd member is healthy: a plan that includes
   // them checks that now, as the real run would when their turn comes.
-  const control = pending.some((p) => facts.planNodes.find((n) => n.name === p)?.control) ? await controlProblems(ctx, s.clients, facts) : [];
+  const etcd = pending.some((p) => facts.planNodes.find((n) => n.name === p)?.control) ? await etcdHealth(ctx, s.clients) : undefined;
   const blocked = await roundBlockers(s.clients, s.opts, facts, pending);
-  const sim: Simulation = simulateRollout(s.planInput(facts, pending, { clusterProblems: s.clusterProblems(facts), controlProblems: control, blocked }));
+  const sim: Simulation = simulateRollout(s.planInput(facts, pending, { health: s.health(facts, etcd), blocked }));
   const expected = s.expected();
   ctx.print(`Plan for ${pending.length} node(s), max ${s.limits.maxUnavailable} unavailable at once (expected ${formatMs(expected.perNodeMs)} per node, ${expected.source}):`);
   sim.batches.forEach((b, i) => ctx.print(`  batch ${i + 1} at +${formatMs(b.atMs)}: ${b.nodes.join(', ')}`));
@@ -35,18 +35,13 @@ export async function planRollout(s: Scheduler): Promise<RolloutResult> {
   const window = s.opts.window ? mayStart(s.opts.window, ctx.clock.now(), s.expectedMs()) : undefined;
   if (window && !window.ok) ctx.print(`  no node would start now: ${window.reason}`);
   ctx.print(`  expected to take ${formatMs(sim.totalMs)}`);
-  const drain = s.opts.node.drain;
-  ctx.print(
-    drain.deleteEmptyDirData
-      ? '  pods with emptyDir volumes are evicted and their emptyDir data deleted (the default; --no-delete-emptydir-data refuses them instead)'
-      : '  pods with emptyDir volumes are refused (--no-delete-emptydir-data): a node running one would fail its drain',
-  );
+  for (const line of s.work.planNotes?.() ?? []) ctx.print(line);
   for (const node of sim.order) {
-    await rebootNode(s.nodeEnv(() => {}), node).catch((err: unknown) => {
+    await s.work.run(s.nodeEnv(() => {}), node).catch((err: unknown) => {
       if (err instanceof DryRunStop) return;
       // The real run would stop here for this node (and, without --max-failures, start no other): say so.
-      const cause = err instanceof NodeRebootError ? err.cause : err;
-      const phase = err instanceof NodeRebootError ? err.phase : undefined;
+      const cause = err instanceof NodeWorkError ? err.cause : err;
+      const phase = err instanceof NodeWorkError ? err.phase : undefined;
       const step = (cause as { context?: { step?: unknown } })?.context?.step;
       const reason = messageOf(cause).split('\n')[0]!;
       ctx.log.warn(`the real run would fail at ${node}${phase ? ` (${phase})` : ''}: ${reason}`);

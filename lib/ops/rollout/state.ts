@@ -1,20 +1,19 @@
-// The rollout's memory, kept in the run journal (ctx.remember): when it began, the boot id of every target at
-// that moment, which nodes an admin had cordoned or that were down, and each node's phase with timestamps.
-// A resumed run (the runner copies the memo) or a later run of the same selection (after a window closed, or a
-// failure with other arguments) continues the same rollout: nodes whose boot id changed since it began are
-// done, the node in flight is finished, and nothing is rebooted twice.
+// The rollout's memory, kept in the run journal (ctx.remember): when it began, a mark of every target at that
+// moment (the reboot's boot id), which nodes an admin had cordoned or that were down, and each node's phase
+// with timestamps. A resumed run (the runner copies the memo) or a later run of the same selection (after a
+// window closed, or a failure with other arguments) continues the same rollout: nodes whose work was done by
+// other means since it began are done, the node in flight is finished, and nothing is done twice. The memo
+// keys carry the work's name (`reboot:rollout`, `reboot:node:HOST`), so two kinds of rollout never mix.
 import { createHash } from 'node:crypto';
-import { readdirSync } from 'node:fs';
-import { join } from 'node:path';
-import type { Context } from '../core/context.js';
-import { Journal, canonicalJson, journalDir } from '../core/journal.js';
-import type { WorkloadRef } from '../k8s/index.js';
+import type { Context } from '../../core/context.js';
+import { type Journal, canonicalJson, scanJournals } from '../../core/journal.js';
+import type { WorkloadRef } from '../../k8s/index.js';
 
-/** Phases of one node, in order. `pending` has not started; `done` and `failed` are final. */
-export const NODE_PHASES = ['pending', 'preflight', 'silence', 'cordon', 'drain', 'reboot', 'wait-ready', 'uncordon', 'recover', 'done', 'failed'] as const;
-
-/** A node's phase. */
-export type NodePhase = (typeof NODE_PHASES)[number];
+/**
+ * A node's phase: the engine's `pending` (not started), `preflight`, `done` and `failed` (final), and in between
+ * the phases of the rollout's work (NodeWork.phases).
+ */
+export type NodePhase = string;
 
 /** One timed phase of a node (for the report and the measured durations). */
 export interface PhaseSpan {
@@ -36,10 +35,6 @@ export interface NodeRecord {
   owners?: WorkloadRef[];
   /** The cordon is ours (we uncordon it), as opposed to an admin's. */
   cordonOurs?: boolean;
-  /** Boot id read over SSH right before the reboot command. */
-  bootIdBefore?: string;
-  bootIdAfter?: string;
-  hardReboot?: boolean;
   failedPhase?: NodePhase;
   error?: string;
   /** We cordoned it and could not uncordon it, or an interruption stopped it while cordoned (named in the report). */
@@ -59,8 +54,8 @@ export interface RolloutRecord {
   selectionKey: string;
   /** Nodes to reboot, fixed when the rollout began. */
   targets: string[];
-  /** Boot id of every target in its Node status when the rollout began. */
-  bootIds: Record<string, string | null>;
+  /** The work's mark of every target when the rollout began (NodeWork.mark: the boot id in its Node status). */
+  marks: Record<string, string | null>;
   /** Nodes cordoned by someone else when the rollout began: they stay cordoned. */
   cordonedBefore: string[];
   /** Nodes that were NotReady when the rollout began (not rebooted; they count as unavailable). */
@@ -73,8 +68,8 @@ export interface RolloutRecord {
   completedAt?: number;
 }
 
-const ROLLOUT_KEY = 'reboot:rollout';
-const nodeKey = (node: string): string => `reboot:node:${node}`;
+const rolloutKey = (work: string): string => `${work}:rollout`;
+const nodePrefix = (work: string): string => `${work}:node:`;
 
 /** A stable key for a selection (cluster + what was selected + --only-if-needed). */
 export function selectionKey(cluster: string, selection: Record<string, unknown>): string {
@@ -82,50 +77,34 @@ export function selectionKey(cluster: string, selection: Record<string, unknown>
 }
 
 /** The rollout this run continues, if any: from its own (resumed) journal, else the newest unfinished one with the same selection. */
-export function findRollout(ctx: Context, key: string, maxAgeMs: number): { rollout: RolloutRecord; nodes: Record<string, NodeRecord>; from: string } | undefined {
-  const own = ctx.recall<RolloutRecord>(ROLLOUT_KEY);
+export function findRollout(ctx: Context, work: string, key: string, maxAgeMs: number): { rollout: RolloutRecord; nodes: Record<string, NodeRecord>; from: string } | undefined {
+  const own = ctx.recall<RolloutRecord>(rolloutKey(work));
   const fresh = (r: RolloutRecord | undefined): r is RolloutRecord => !!r && !r.complete && r.selectionKey === key && ctx.clock.now() - r.startedAt <= maxAgeMs;
-  if (fresh(own)) return { rollout: own, nodes: nodesFromMemo(ctx.journal.data.memo, own.id), from: ctx.journal.data.resumedFrom ?? ctx.runId };
-  const newest = earlierJournals(ctx)
-    .filter((j) => (j.data.memo[ROLLOUT_KEY] as RolloutRecord).selectionKey === key)
+  if (fresh(own)) return { rollout: own, nodes: nodesFromMemo(ctx.memos(), work, own.id), from: ctx.resumedFrom ?? ctx.runId };
+  const newest = earlierJournals(ctx, work)
+    .filter((j) => (j.data.memo[rolloutKey(work)] as RolloutRecord).selectionKey === key)
     .sort((a, b) => (a.data.startedAt < b.data.startedAt ? 1 : -1))[0];
   // --fresh on the newest run means: start over.
   if (!newest || newest.data.supersededBy?.startsWith('fresh:')) return undefined;
-  const rollout = newest.data.memo[ROLLOUT_KEY] as RolloutRecord;
-  return fresh(rollout) ? { rollout, nodes: nodesFromMemo(newest.data.memo, rollout.id), from: newest.data.runId } : undefined;
+  const rollout = newest.data.memo[rolloutKey(work)] as RolloutRecord;
+  return fresh(rollout) ? { rollout, nodes: nodesFromMemo(newest.data.memo, work, rollout.id), from: newest.data.runId } : undefined;
 }
 
-/** The journals of earlier real (not dry-run) rollouts of this cluster by this cookbook. */
-function earlierJournals(ctx: Context): Journal[] {
-  const dir = journalDir(ctx.stateDir, ctx.cookbook);
-  let files: string[];
-  try {
-    files = readdirSync(dir).filter((f) => f.endsWith('.json'));
-  } catch {
-    return [];
-  }
-  const journals: Journal[] = [];
-  for (const f of files) {
-    try {
-      const j = Journal.read(join(dir, f));
-      if (j.data.runId !== ctx.runId && !j.data.dryRun && j.data.cluster === ctx.cluster.name && j.data.memo[ROLLOUT_KEY]) journals.push(j);
-    } catch {
-      // A torn or foreign file is not a rollout to continue.
-    }
-  }
-  return journals;
+/** The journals of earlier real (not dry-run) rollouts of this work on this cluster by this cookbook. */
+function earlierJournals(ctx: Context, work: string): Journal[] {
+  return scanJournals(ctx.stateDir, { cookbook: ctx.cookbook, cluster: ctx.cluster.name, realOnly: true, excludeRunId: ctx.runId }).filter((j) => j.data.memo[rolloutKey(work)]);
 }
 
 /**
  * The time a node took in earlier rollouts of this cluster (median of the newest `sample` finished nodes),
  * so the first estimate of a rollout is calibrated on this cluster instead of a guess; undefined without any.
  */
-export function earlierNodeMs(ctx: Context, sample = 20): { perNodeMs: number; nodes: number } | undefined {
+export function earlierNodeMs(ctx: Context, work: string, sample = 20): { perNodeMs: number; nodes: number } | undefined {
   // Journals copy the records of the runs they continue: one entry per rollout and node.
   const seen = new Map<string, { ms: number; at: number }>();
-  for (const j of earlierJournals(ctx)) {
+  for (const j of earlierJournals(ctx, work)) {
     for (const [k, v] of Object.entries(j.data.memo)) {
-      if (!k.startsWith('reboot:node:')) continue;
+      if (!k.startsWith(nodePrefix(work))) continue;
       const rec = v as NodeRecord;
       const ms = RolloutState.totalMs(rec);
       if (ms !== undefined && !rec.error) seen.set(`${rec.rollout}/${k}`, { ms, at: rec.finishedAt ?? 0 });
@@ -137,24 +116,29 @@ export function earlierNodeMs(ctx: Context, sample = 20): { perNodeMs: number; n
   return { perNodeMs: newest.length % 2 ? newest[mid]! : (newest[mid - 1]! + newest[mid]!) / 2, nodes: newest.length };
 }
 
-function nodesFromMemo(memo: Record<string, unknown>, rolloutId: string): Record<string, NodeRecord> {
+function nodesFromMemo(memo: Record<string, unknown>, work: string, rolloutId: string): Record<string, NodeRecord> {
   const out: Record<string, NodeRecord> = {};
   for (const [k, v] of Object.entries(memo)) {
     const rec = v as NodeRecord;
-    if (k.startsWith('reboot:node:') && rec.rollout === rolloutId) out[k.slice('reboot:node:'.length)] = rec;
+    if (k.startsWith(nodePrefix(work)) && rec.rollout === rolloutId) out[k.slice(nodePrefix(work).length)] = rec;
   }
   return out;
 }
 
-/** The rollout state of one run: reads and writes go through the journal, so a kill loses nothing. */
-export class RolloutState {
+/**
+ * The rollout state of one run: reads and writes go through the journal, so a kill loses nothing. `R` is the
+ * record with the work's own facts (the reboot's boot ids).
+ */
+export class RolloutState<R extends NodeRecord = NodeRecord> {
   readonly rollout: RolloutRecord;
-  private readonly nodes: Map<string, NodeRecord>;
+  private readonly nodes: Map<string, R>;
 
   constructor(
     private readonly ctx: Context,
+    /** The work's name (NodeWork.name): the prefix of its memo keys. */
+    readonly work: string,
     rollout: RolloutRecord,
-    nodes: Record<string, NodeRecord> = {},
+    nodes: Record<string, R> = {},
   ) {
     this.rollout = rollout;
     this.nodes = new Map(Object.entries(nodes));
@@ -166,20 +150,20 @@ export class RolloutState {
 
   /** Writes the rollout record (not in dry-run: a plan must not begin a rollout). */
   saveRollout(): void {
-    if (!this.ctx.dryRun) this.ctx.remember(ROLLOUT_KEY, this.rollout);
+    if (!this.ctx.dryRun) this.ctx.remember(rolloutKey(this.work), this.rollout);
   }
 
-  private persist(name: string, rec: NodeRecord): void {
-    if (!this.ctx.dryRun) this.ctx.remember(nodeKey(name), rec);
+  private persist(name: string, rec: R): void {
+    if (!this.ctx.dryRun) this.ctx.remember(`${nodePrefix(this.work)}${name}`, rec);
   }
 
   /** A node's record (pending when it has none). */
-  node(name: string): NodeRecord {
-    return this.nodes.get(name) ?? { phase: 'pending', phases: [], runId: this.ctx.runId, rollout: this.rollout.id };
+  node(name: string): R {
+    return this.nodes.get(name) ?? ({ phase: 'pending', phases: [], runId: this.ctx.runId, rollout: this.rollout.id } as NodeRecord as R);
   }
 
   /** Every node with a record. */
-  records(): Map<string, NodeRecord> {
+  records(): Map<string, R> {
     return new Map(this.nodes);
   }
 
@@ -187,15 +171,15 @@ export class RolloutState {
    * Updates a node's record; journals it unless `persist` is false (then the next journaled update carries
    * it). Every journal write rewrites the whole file, so only what a resumed run needs is written at once.
    */
-  update(name: string, patch: Partial<NodeRecord>, persist = true): NodeRecord {
-    const rec = { ...this.node(name), ...patch, runId: this.ctx.runId, rollout: this.rollout.id };
+  update(name: string, patch: Partial<R>, persist = true): R {
+    const rec: R = { ...this.node(name), ...patch, runId: this.ctx.runId, rollout: this.rollout.id };
     this.nodes.set(name, rec);
     if (persist) this.persist(name, rec);
     return rec;
   }
 
   /** Moves a node into a phase (closes the open span, opens the next), with other facts in the same update. */
-  enter(name: string, phase: NodePhase, now: number, patch: Partial<NodeRecord> = {}, persist = true): NodeRecord {
+  enter(name: string, phase: NodePhase, now: number, patch: Partial<R> = {}, persist = true): R {
     const rec = this.node(name);
     const phases = rec.phases.map((p) => ({ ...p }));
     const open = phases.at(-1);
@@ -204,17 +188,8 @@ export class RolloutState {
       open.end = now;
     }
     if (phase !== 'done' && phase !== 'failed') phases.push({ phase, start: now });
-    return this.update(
-      name,
-      {
-        ...patch,
-        phase,
-        phases,
-        startedAt: rec.startedAt ?? now,
-        ...(phase === 'done' || phase === 'failed' ? { finishedAt: now } : {}),
-      },
-      persist,
-    );
+    const move: Partial<NodeRecord> = { phase, phases, startedAt: rec.startedAt ?? now, ...(phase === 'done' || phase === 'failed' ? { finishedAt: now } : {}) };
+    return this.update(name, { ...patch, ...move } as Partial<R>, persist);
   }
 
   /** Marks the rollout finished: the next run with this selection begins a new one. */

@@ -1,14 +1,39 @@
-// The HTML report of a rolling reboot (--report FILE.html): one self-contained page (inline CSS and SVG, no
+// The HTML report of a rollout (--report FILE.html): one self-contained page (inline CSS and SVG, no
 // script, no external asset) with a timeline chart, one bar per node split into its coloured phases, and a
 // summary table. Written well-formed (every element closed, attributes quoted, text escaped), so it also
 // parses as XML. Pure rendering: renderReport() returns the text, writeReport() writes it atomically.
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import type { AuditRecord } from '../core/events.js';
-import { formatMs } from '../core/retry.js';
-import type { RolloutResult } from './reboot-rollout.js';
-import { type NodePhase, type NodeRecord, type RolloutRecord, RolloutState } from './reboot-state.js';
-import { type Simulation, naturalCompare } from './rollout.js';
+import type { AuditRecord } from '../../core/events.js';
+import { formatMs } from '../../core/retry.js';
+import type { RolloutResult } from './result.js';
+import type { Simulation } from './simulate.js';
+import { type NodeRecord, type RolloutRecord, RolloutState } from './state.js';
+import { naturalCompare } from './units.js';
+
+/** How the report draws one phase. */
+export interface ChartPhase {
+  phase: string;
+  label: string;
+  color: string;
+}
+
+/** What the report says about the work (NodeWork.report): names, the phases' colours, its own column. */
+export interface ReportStyle {
+  /** The cookbook named in the title and footer. */
+  cookbook: string;
+  /** The page's heading, before "of CLUSTER": "Rolling reboot". */
+  heading: string;
+  /** A done node's status: "rebooted" ("rebooted elsewhere" when done by other means). */
+  participle: string;
+  /** The legend, in order (with a `planned` entry for dry-runs); `chartPhase` maps each node phase to an entry. */
+  chart: readonly ChartPhase[];
+  chartPhase: Readonly<Record<string, string>>;
+  /** The work's own column of the node table (the reboot's boot ids). */
+  column?: { header: string; cell(rec: NodeRecord): string };
+  /** The work's own notes on a node (a hard reboot). */
+  notes?(rec: NodeRecord): string[];
+}
 
 /** What the report is drawn from. */
 export interface ReportInput {
@@ -22,30 +47,8 @@ export interface ReportInput {
   window?: string;
   /** Who ran it, where, why (--reason, --task-id) and with which arguments (secrets already redacted). */
   audit?: AuditRecord;
+  style: ReportStyle;
 }
-
-/** The phases shown in the chart, with their label and colour. preflight and silence are drawn as one. */
-export const REPORT_PHASES: readonly { phase: string; label: string; color: string }[] = [
-  { phase: 'preflight', label: 'preflight', color: '#9aa5b1' },
-  { phase: 'cordon', label: 'cordon', color: '#f2b705' },
-  { phase: 'drain', label: 'drain', color: '#f0812e' },
-  { phase: 'reboot', label: 'reboot', color: '#d64545' },
-  { phase: 'wait-ready', label: 'wait ready', color: '#7b61ff' },
-  { phase: 'uncordon', label: 'uncordon', color: '#14a39a' },
-  { phase: 'recover', label: 'recover', color: '#3a86ff' },
-  { phase: 'planned', label: 'planned', color: '#c3cfe2' },
-];
-
-const CHART_PHASE: Partial<Record<NodePhase, string>> = {
-  preflight: 'preflight',
-  silence: 'preflight',
-  cordon: 'cordon',
-  drain: 'drain',
-  reboot: 'reboot',
-  'wait-ready': 'wait-ready',
-  uncordon: 'uncordon',
-  recover: 'recover',
-};
 
 /** Escapes text for HTML/XML content and attribute values. */
 export function esc(text: string | number): string {
@@ -59,10 +62,10 @@ interface Segment {
   end: number;
 }
 
-function segmentsOf(rec: NodeRecord, now: number): Segment[] {
+function segmentsOf(style: ReportStyle, rec: NodeRecord, now: number): Segment[] {
   const out: Segment[] = [];
   for (const span of rec.phases) {
-    const phase = CHART_PHASE[span.phase];
+    const phase = style.chartPhase[span.phase];
     if (!phase) continue;
     const end = span.end ?? (rec.phase === 'failed' ? (rec.finishedAt ?? now) : now);
     const last = out.at(-1);
@@ -73,9 +76,9 @@ function segmentsOf(rec: NodeRecord, now: number): Segment[] {
   return out;
 }
 
-function statusOf(name: string, rec: NodeRecord, result: RolloutResult): { text: string; cls: string } {
+function statusOf(style: ReportStyle, name: string, rec: NodeRecord, result: RolloutResult): { text: string; cls: string } {
   if (result.dryRun && result.plan?.order.includes(name)) return { text: 'planned', cls: 'planned' };
-  if (rec.phase === 'done') return rec.phases.length ? { text: 'rebooted', cls: 'ok' } : { text: 'rebooted elsewhere', cls: 'ok' };
+  if (rec.phase === 'done') return rec.phases.length ? { text: style.participle, cls: 'ok' } : { text: `${style.participle} elsewhere`, cls: 'ok' };
   if (rec.phase === 'failed') return { text: `failed in ${rec.failedPhase ?? '?'}`, cls: 'bad' };
   if (rec.phase === 'pending') return { text: 'not started', cls: 'idle' };
   return { text: `stopped in ${rec.phase}`, cls: 'warn' };
@@ -112,7 +115,7 @@ function timeline(input: ReportInput, order: string[]): string {
       const span = input.simulation.spans[name];
       segs = span ? [{ phase: 'planned', start: span.start, end: span.end }] : [];
     } else {
-      segs = segmentsOf(rec, now);
+      segs = segmentsOf(input.style, rec, now);
     }
     return { name, rec, segs };
   });
@@ -136,7 +139,7 @@ function timeline(input: ReportInput, order: string[]): string {
   }
   rows.forEach((row, i) => {
     const y = top + i * rowH;
-    const st = statusOf(row.name, row.rec, input.result);
+    const st = statusOf(input.style, row.name, row.rec, input.result);
     parts.push(`<g class="bar ${st.cls}" data-node="${esc(row.name)}" data-status="${esc(st.text)}">`);
     parts.push(`<text class="label" x="${labelW - 10}" y="${y + 16}" text-anchor="end">${esc(row.name)}</text>`);
     parts.push(`<rect class="track" x="${labelW}" y="${y + 4}" width="${chartW}" height="${rowH - 8}" rx="3" />`);
@@ -154,15 +157,16 @@ function timeline(input: ReportInput, order: string[]): string {
   return parts.join('\n');
 }
 
-function phaseTotals(rec: NodeRecord, now: number): Record<string, number> {
+function phaseTotals(style: ReportStyle, rec: NodeRecord, now: number): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const s of segmentsOf(rec, rec.finishedAt ?? now)) out[s.phase] = (out[s.phase] ?? 0) + (s.end - s.start);
+  for (const s of segmentsOf(style, rec, rec.finishedAt ?? now)) out[s.phase] = (out[s.phase] ?? 0) + (s.end - s.start);
   return out;
 }
 
 /** Renders the whole page. */
 export function renderReport(input: ReportInput): string {
   const r = input.result;
+  const style = input.style;
   const v = verdict(input);
   const order = [...r.targets].sort((a, b) => {
     const sa = input.nodes[a]?.startedAt ?? Number.POSITIVE_INFINITY;
@@ -170,7 +174,7 @@ export function renderReport(input: ReportInput): string {
     if (input.simulation) return input.simulation.order.indexOf(a) - input.simulation.order.indexOf(b);
     return sa - sb || naturalCompare(a, b);
   });
-  const tablePhases = REPORT_PHASES.filter((p) => p.phase !== 'planned' && p.phase !== 'preflight');
+  const tablePhases = style.chart.filter((p) => p.phase !== 'planned' && p.phase !== 'preflight');
   const cards: [string, string][] = [
     ['Nodes done', `${r.done.length} / ${r.targets.length}`],
     ['Failed', String(r.failed.length)],
@@ -181,12 +185,12 @@ export function renderReport(input: ReportInput): string {
   ];
   const rows = order.map((name) => {
     const rec = input.nodes[name] ?? { phase: 'pending' as const, phases: [], runId: '' };
-    const st = statusOf(name, rec, r);
-    const totals = phaseTotals(rec, input.generatedAt);
+    const st = statusOf(style, name, rec, r);
+    const totals = phaseTotals(style, rec, input.generatedAt);
     const cycle = RolloutState.cycleMs(rec);
     const notes = [
       input.rollout.cordonedBefore.includes(name) ? 'cordoned before the rollout: stays cordoned' : '',
-      rec.hardReboot ? 'hard reboot through OpenStack' : '',
+      ...(style.notes?.(rec) ?? []),
       rec.leftCordoned ? 'left cordoned' : '',
       rec.error ?? '',
     ].filter(Boolean);
@@ -196,7 +200,7 @@ export function renderReport(input: ReportInput): string {
       `<td><span class="pill ${st.cls}">${esc(st.text)}</span></td>`,
       ...tablePhases.map((p) => `<td class="num">${totals[p.phase] !== undefined ? esc(formatMs(totals[p.phase]!)) : ''}</td>`),
       `<td class="num">${cycle !== undefined ? esc(formatMs(cycle)) : ''}</td>`,
-      `<td class="mono">${rec.bootIdBefore ? `${esc(rec.bootIdBefore.slice(0, 8))} → ${esc((rec.bootIdAfter ?? '?').slice(0, 8))}` : ''}</td>`,
+      ...(style.column ? [`<td class="mono">${esc(style.column.cell(rec))}</td>`] : []),
       `<td class="notes">${esc(notes.join('; '))}</td>`,
       '</tr>',
     ].join('');
@@ -208,7 +212,7 @@ export function renderReport(input: ReportInput): string {
 <head>
 <meta charset="utf-8" />
 <meta name="viewport" content="width=device-width, initial-scale=1" />
-<title>${esc(`k8s.reboot ${r.cluster} — rollout ${input.rollout.id}`)}</title>
+<title>${esc(`${style.cookbook} ${r.cluster} — rollout ${input.rollout.id}`)}</title>
 <style>
 :root { --fg: #1d2433; --muted: #5f6b7a; --line: #e3e8ef; --bg: #f7f9fc; }
 * { box-sizing: border-box; }
@@ -232,7 +236,7 @@ svg .grid { stroke: var(--line); } svg .tick { fill: var(--muted); font-size: 11
 svg .label { fill: var(--fg); font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: 12px; }
 svg .track { fill: #f1f4f8; } svg .idle-text { fill: var(--muted); font-style: italic; }
 svg .mark { fill: #b42318; font-weight: 700; } svg .bar.bad .label { fill: #b42318; }
-${REPORT_PHASES.map((p) => `svg .seg-${p.phase} { fill: ${p.color}; }`).join('\n')}
+${style.chart.map((p) => `svg .seg-${p.phase} { fill: ${p.color}; }`).join('\n')}
 table { border-collapse: collapse; width: 100%; background: #fff; }
 th, td { border-bottom: 1px solid var(--line); padding: 6px 10px; text-align: left; white-space: nowrap; }
 th { font-size: 12px; color: var(--muted); font-weight: 600; }
@@ -244,20 +248,20 @@ dl.audit dt { color: var(--muted); } dl.audit dd { margin: 0; font-family: ui-mo
 </style>
 </head>
 <body>
-<h1>Rolling reboot of ${esc(r.cluster)} <span class="pill ${v.cls} verdict">${esc(v.text)}</span></h1>
+<h1>${esc(style.heading)} of ${esc(r.cluster)} <span class="pill ${v.cls} verdict">${esc(v.text)}</span></h1>
 <p class="sub">Rollout ${esc(input.rollout.id)} · ${esc(r.targets.length)} node(s) · max ${esc(r.limits.maxUnavailable)} unavailable at once${input.window ? ` · window ${esc(input.window)}` : ''}${r.stoppedBy === 'window' && r.nextWindow ? ` · continues in the window opening ${esc(r.nextWindow)}` : ''}</p>
 ${auditBlock(input.audit)}<div class="cards">
 ${cards.map(([k, val]) => `<div class="card"><div class="k">${esc(k)}</div><div class="v">${esc(val)}</div></div>`).join('\n')}
 </div>
 <h2>Timeline</h2>
 <div class="panel">
-<div class="legend">${REPORT_PHASES.filter((p) => (input.simulation ? p.phase === 'planned' : p.phase !== 'planned')).map((p) => `<span style="--c: ${p.color}">${esc(p.label)}</span>`).join('')}</div>
+<div class="legend">${style.chart.filter((p) => (input.simulation ? p.phase === 'planned' : p.phase !== 'planned')).map((p) => `<span style="--c: ${p.color}">${esc(p.label)}</span>`).join('')}</div>
 ${timeline(input, order)}
 </div>
 <h2>Nodes</h2>
 <div class="panel">
 <table>
-<thead><tr><th>node</th><th>status</th>${tablePhases.map((p) => `<th>${esc(p.label)}</th>`).join('')}<th>cycle</th><th>boot id</th><th>notes</th></tr></thead>
+<thead><tr><th>node</th><th>status</th>${tablePhases.map((p) => `<th>${esc(p.label)}</th>`).join('')}<th>cycle</th>${style.column ? `<th>${esc(style.column.header)}</th>` : ''}<th>notes</th></tr></thead>
 <tbody>
 ${rows.join('\n')}
 </tbody>
@@ -265,7 +269,7 @@ ${rows.join('\n')}
 </div>
 ${failed.length ? `<h2>Failures</h2>\n<ul class="failed">${failed.join('')}</ul>` : ''}
 ${skipped.length ? `<h2>Skipped</h2>\n<ul class="skipped">${skipped.join('')}</ul>` : ''}
-<footer>Generated ${esc(new Date(input.generatedAt).toISOString())} by cluster-cookbooks k8s.reboot · runs ${esc(input.rollout.runs.join(', '))}</footer>
+<footer>Generated ${esc(new Date(input.generatedAt).toISOString())} by cluster-cookbooks ${esc(style.cookbook)} · runs ${esc(input.rollout.runs.join(', '))}</footer>
 </body>
 </html>
 `;

@@ -1,10 +1,10 @@
-// Blockers of a reboot, checked again before every node: pods matching --block-on-pod label selectors on the
-// node, and (reboot-alerts.ts) firing Alertmanager alerts matching --block-on-alert, where `{node}` stands for
-// the node's name. Pure and light: the cookbook parses its arguments with it, and `cookbook list` loads the
-// cookbook without any client module.
+// Blockers of a rollout, checked again before every node: pods matching --block-on-pod label selectors on the
+// node, and (blocker-checks.ts) firing Alertmanager alerts matching --block-on-alert, where `{node}` stands for
+// the node's name. Pure and light: cookbooks parse their arguments with it, and `cookbook list` loads them
+// without any client module.
 import type { V1Pod } from '@kubernetes/client-node';
-import { UsageError } from '../core/errors.js';
-import { type LabelSelector, type Requirement, matchesSelector, podFinished, podKey } from '../k8s/pods.js';
+import { UsageError } from '../../core/errors.js';
+import { type LabelSelector, type Requirement, matchesSelector, podFinished, podKey } from '../../k8s/pods.js';
 
 export type { LabelSelector, Requirement };
 

@@ -1,14 +1,15 @@
-// What a rolling reboot reports about itself at any moment: the result (--json, error contexts: done, left,
-// failed, left cordoned, the next window in UTC and in the window's zone) and the input of the HTML report.
-import type { RolloutResult } from './reboot-result.js';
-import type { Scheduler } from './reboot-scheduler.js';
-import { type NodeRecord, RolloutState } from './reboot-state.js';
+// What a rollout reports about itself at any moment: the result (--json, error contexts: done, left, failed,
+// left cordoned, the next window in UTC and in the window's zone) and the input of the HTML report.
+import type { Executor } from './execute.js';
 import type { ReportInput } from './report.js';
-import { type Simulation, medianOf } from './rollout.js';
+import type { RolloutResult } from './result.js';
+import type { Simulation } from './simulate.js';
+import { type NodeRecord, RolloutState } from './state.js';
+import { medianOf } from './units.js';
 import { formatInZone } from './window.js';
 
 /** The result of a rollout so far. */
-export function rolloutResult(s: Scheduler, extra: { stoppedBy?: RolloutResult['stoppedBy']; nextStart?: number }): RolloutResult {
+export function rolloutResult<O>(s: Executor<O>, extra: { stoppedBy?: RolloutResult['stoppedBy']; nextStart?: number }): RolloutResult {
   const { ctx, state, targets, failures } = s;
   const perNode: Record<string, number> = {};
   for (const [name, rec] of state.records()) {
@@ -16,7 +17,7 @@ export function rolloutResult(s: Scheduler, extra: { stoppedBy?: RolloutResult['
     if (c !== undefined && rec.phase === 'done') perNode[name] = c;
   }
   const failedHere = new Set(failures.map((f) => f.node));
-  // Failed nodes we could not uncordon, and nodes an interruption left cordoned in flight (rebootNode records it).
+  // Failed nodes we could not uncordon, and nodes an interruption left cordoned in flight (the node cycle records it).
   const leftCordoned = [
     ...failures.filter((f) => f.leftCordoned).map((f) => f.node),
     ...targets.filter((t) => !failedHere.has(t) && state.node(t).phase !== 'done' && state.node(t).leftCordoned === true),
@@ -44,8 +45,8 @@ export function rolloutResult(s: Scheduler, extra: { stoppedBy?: RolloutResult['
 }
 
 /** What the HTML report is drawn from. */
-export function reportInputOf(s: Scheduler, result: RolloutResult, sim?: Simulation): ReportInput {
+export function reportInputOf<O>(s: Executor<O>, result: RolloutResult, sim?: Simulation): ReportInput {
   const nodes: Record<string, NodeRecord> = {};
   for (const t of s.targets) nodes[t] = s.state.node(t);
-  return { result, rollout: s.state.rollout, nodes, generatedAt: s.ctx.clock.now(), simulation: sim, window: s.opts.window?.spec, audit: s.ctx.audit };
+  return { result, rollout: s.state.rollout, nodes, generatedAt: s.ctx.clock.now(), simulation: sim, window: s.opts.window?.spec, audit: s.ctx.audit, style: s.work.report };
 }
