@@ -6,7 +6,6 @@ import { InputError } from '../../lib/core/errors.js';
 import { getCluster, loadInventory } from '../../lib/inventory/load.js';
 import { NODE_ROLES, getRole, roleNames } from '../../lib/inventory/naming.js';
 import { findCluster, shortHostname, shortenHostArgs } from '../../lib/inventory/resolve.js';
-import { suggest } from '../../lib/inventory/suggest.js';
 import { ROOT } from '../helpers/cli.js';
 
 const inventory = loadInventory([join(ROOT, 'inventory')]);
@@ -35,28 +34,28 @@ describe('names the operator types', () => {
       assert.equal(getRole(toolsbeta, 'control', NODE_ROLES).node, 'control-plane');
     });
 
-    it('suggest treats - and _ alike and ranks close names first', () => {
-      assert.deepEqual(suggest('worker-nfs', ['worker', 'worker_nfs', 'control']), ['worker_nfs']);
-      assert.deepEqual(suggest('k8s.add_node', ['k8s.add-node', 'k8s.drain']), ['k8s.add-node']);
-      assert.deepEqual(suggest('k8s.dran', ['k8s.add-node', 'k8s.drain']), ['k8s.drain']);
-      assert.deepEqual(suggest('zzzzzzzz', ['k8s.drain']), []);
-    });
   });
 
   describe('FQDN hosts', () => {
-    it('a name in the cluster domain becomes its short name; a short name stays', () => {
-      assert.equal(shortHostname(toolsbeta, 'toolsbeta-test-k8s-worker-1.toolsbeta.eqiad1.wikimedia.cloud'), 'toolsbeta-test-k8s-worker-1');
-      assert.equal(shortHostname(toolsbeta, 'Toolsbeta-Test-K8s-Worker-1.toolsbeta.eqiad1.wikimedia.cloud.'), 'toolsbeta-test-k8s-worker-1');
-      assert.equal(shortHostname(toolsbeta, 'toolsbeta-test-k8s-worker-1'), 'toolsbeta-test-k8s-worker-1');
-    });
+    // One row per name: its short name, or the InputError (exit 2) it gets.
+    const rows: [string, string, string | RegExp][] = [
+      ['a name in the cluster domain', 'toolsbeta-test-k8s-worker-1.toolsbeta.eqiad1.wikimedia.cloud', 'toolsbeta-test-k8s-worker-1'],
+      ['upper case and a trailing dot', 'Toolsbeta-Test-K8s-Worker-1.toolsbeta.eqiad1.wikimedia.cloud.', 'toolsbeta-test-k8s-worker-1'],
+      ['a short name stays', 'toolsbeta-test-k8s-worker-1', 'toolsbeta-test-k8s-worker-1'],
+      ['what is no DNS name is left for the host name check', '../../etc/passwd', '../../etc/passwd'],
+      ['another domain', 'toolsbeta-test-k8s-worker-1.tools.eqiad1.wikimedia.cloud', /is not a host of cluster toolsbeta: its hosts are <name>\.toolsbeta\.eqiad1\.wikimedia\.cloud/],
+      ['a deeper name', 'a.b.toolsbeta.eqiad1.wikimedia.cloud', /is not a host of cluster toolsbeta/],
+      ['the bare domain', 'toolsbeta.eqiad1.wikimedia.cloud', /is not a host of cluster toolsbeta/],
+    ];
+    for (const [title, host, want] of rows) {
+      it(`${title}: ${host} → ${want instanceof RegExp ? 'InputError' : want}`, () => {
+        if (want instanceof RegExp) inputError(() => shortHostname(toolsbeta, host), want);
+        else assert.equal(shortHostname(toolsbeta, host), want);
+      });
+    }
 
-    it('another domain, a bare domain or a deeper name is refused', () => {
-      inputError(() => shortHostname(toolsbeta, 'toolsbeta-test-k8s-worker-1.tools.eqiad1.wikimedia.cloud'), /is not a host of cluster toolsbeta: its hosts are <name>\.toolsbeta\.eqiad1\.wikimedia\.cloud/);
-      inputError(() => shortHostname(toolsbeta, 'a.b.toolsbeta.eqiad1.wikimedia.cloud'), /is not a host of cluster toolsbeta/);
-    });
-
-    it('what is not a DNS name is left for the host name check', () => {
-      assert.equal(shortHostname(toolsbeta, '../../etc/passwd'), '../../etc/passwd');
+    it('a full name in a cluster without a domain is refused, suggesting the short name', () => {
+      inputError(() => shortHostname({ ...toolsbeta, domain: undefined }, 'web-1.example.org'), /web-1\.example\.org is a full name, but cluster toolsbeta has no domain/);
     });
 
     it('rewrites hostname options, lists included, and leaves the cluster unread without a dot', () => {
