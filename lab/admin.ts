@@ -204,6 +204,12 @@ export async function startAdmin(deps: AdminDeps): Promise<AdminHandle> {
         return [200, os.cloud.quotas];
       }
     }
+    if (os && method === 'POST' && path === '/openstack/images') {
+      const body = (await readJson(req)) as { name?: unknown } | undefined;
+      if (typeof body?.name !== 'string' || !body.name) throw new HttpError(400, 'body must be {"name": "IMAGE"}');
+      const img = os.cloud.addImage(body.name);
+      return [201, { id: img.id, name: img.name }];
+    }
     m = /^\/openstack\/servers\/([^/]+)$/.exec(path);
     if (os && m && method === 'GET') {
       const s = os.cloud.servers.get(m[1]!) ?? [...os.cloud.servers.values()].find((x) => x.name === m![1]);

@@ -167,6 +167,11 @@ export class LabClient {
     return this.request('PATCH', '/openstack/quotas', quotas);
   }
 
+  /** Publishes an image in the lab cloud (a new OS release to roll nodes to); returns its id and name. */
+  addImage(name: string): Promise<{ id: string; name: string }> {
+    return this.request('POST', '/openstack/images', { name });
+  }
+
   /** Asks the lab process to stop (it exits after answering). */
   async shutdown(): Promise<void> {
     await this.request('POST', '/shutdown');

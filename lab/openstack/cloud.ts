@@ -248,6 +248,15 @@ export class Cloud {
     return this.images.find((i) => i.id === id);
   }
 
+  /** Publishes an image (as an admin uploading a new release would); an existing name is returned as it is. */
+  addImage(name: string): Image {
+    const existing = this.images.find((i) => i.name === name);
+    if (existing) return existing;
+    const img: Image = { id: randomUUID(), name, createdAt: Date.now(), size: 367_001_600 };
+    this.images.push(img);
+    return img;
+  }
+
   /** A server group by id. */
   createServerGroup(name: string, policy: ServerGroup['policy']): ServerGroup {
     if (this.serverGroups.size >= this.quotas.server_groups && this.quotas.server_groups >= 0) {

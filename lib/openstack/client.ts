@@ -20,6 +20,7 @@ import {
   reusableServerGroup,
   serverWaitStep,
 } from './servers.js';
+import { type AbsoluteLimits, fetchAbsoluteLimits } from './quota.js';
 import type { ComputeQuotas, Flavor, Image, Network, SecurityGroup, Server, ServerGroup, ServerGroupPolicy, ServerStatus } from './types.js';
 
 /** Options of an OpenStackClient. */
@@ -57,6 +58,7 @@ export class OpenStackClient {
     findNetwork: 'read',
     findSecurityGroup: 'read',
     getQuotas: 'read',
+    getLimits: 'read',
     projectId: 'read',
   });
 
@@ -343,6 +345,11 @@ export class OpenStackClient {
       this.http.call<{ quota_set: ComputeQuotas }>('compute', 'GET', `/os-quota-sets/${encodeURIComponent(project)}/detail`),
     );
     return res.body.quota_set;
+  }
+
+  /** Nova's absolute limits (GET /limits, as `openstack limits show --absolute`): quotas and their use. */
+  async getLimits(): Promise<AbsoluteLimits> {
+    return fetchAbsoluteLimits(this.http, this.gate);
   }
 
   // ---- helpers -------------------------------------------------------------------------------------------

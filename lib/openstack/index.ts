@@ -11,6 +11,7 @@ import { OpenStackHttp } from './http.js';
 
 export * from './client.js';
 export * from './errors.js';
+export * from './quota.js';
 export * from './types.js';
 export { KeystoneAuth, selectEndpoint, tokenRequestBody, type CatalogService, type CatalogEndpoint, type Token, type KeystoneAuthOptions } from './auth.js';
 export { loadCloudConfig, normaliseAuthUrl, standardCloudsPaths, type CloudConfig, type LoadCloudOptions, type AuthType, type EndpointInterface } from './config.js';
