@@ -2,8 +2,8 @@
 // role's labels and taints. Interrupted and run again, it finishes the same node instead of creating another.
 import { argHostname, argString, argVmOverrides, clusterNameOption, frozen, vmOverrideOptions } from '../../lib/core/args.js';
 import { defineCookbook } from '../../lib/core/cookbook.js';
-import { addNodeSteps, preflightAddNode } from '../../lib/ops/lifecycle.js';
-import { chooseNewHostname, clusterHost, requireNodeRole } from '../../lib/ops/nodes.js';
+import { addNodeSteps, preflightAddNode } from '../../lib/ops/node/add.js';
+import { chooseNewHostname, clusterHost, requireNodeRole } from '../../lib/ops/node/inventory.js';
 
 interface Args {
   clusterName: string;
@@ -45,6 +45,6 @@ export default defineCookbook<Args>({
     const controls = await preflightAddNode(ctx, args.role, hostname, args);
     await ctx.confirm(`Add ${args.role} node ${hostname} to ${ctx.cluster.name}.`);
     ctx.log.info(`adding ${args.role} node ${hostname}`);
-    return addNodeSteps(ctx, args.role, hostname, args, controls);
+    return addNodeSteps(ctx, args.role, hostname, { overrides: args, controls });
   },
 });

@@ -2,7 +2,8 @@
 // undo our own cordons).
 import { argHostname, argString, clusterNameOption, frozen, hostnameOption } from '../../lib/core/args.js';
 import { defineCookbook } from '../../lib/core/cookbook.js';
-import { clusterHost, cordonStep, requireClusterNode } from '../../lib/ops/nodes.js';
+import { clusterHost, requireClusterNode } from '../../lib/ops/node/inventory.js';
+import { cordonStep } from '../../lib/ops/node/steps.js';
 
 interface Args {
   clusterName: string;

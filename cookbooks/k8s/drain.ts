@@ -3,8 +3,9 @@
 // waiting. On failure the blocking pods and PDBs are named and the node stays cordoned.
 import { argFlag, argHostname, argString, clusterNameOption, frozen, hostnameOption } from '../../lib/core/args.js';
 import { defineCookbook } from '../../lib/core/cookbook.js';
-import { DRAIN_TIMEOUT, type DrainSettings, drainOptionGroup } from '../../lib/ops/node/drain-options.js';
-import { clusterHost, cordonStep, drainStep, requireClusterNode } from '../../lib/ops/nodes.js';
+import { DRAIN_TIMEOUT, type DrainSettings, drainOptionGroup, drainSettingsOf } from '../../lib/ops/node/drain-options.js';
+import { clusterHost, requireClusterNode } from '../../lib/ops/node/inventory.js';
+import { cordonStep, drainStep } from '../../lib/ops/node/steps.js';
 
 /** A drain runs unattended (timers, other cookbooks): it ends by default; `--timeout 0` still waits without limit. */
 const DRAIN = drainOptionGroup({
@@ -14,10 +15,9 @@ const DRAIN = drainOptionGroup({
   offer: ['grace-period', 'delete-emptydir-data', 'force-unmanaged', 'disable-eviction', 'ignore-daemonsets', 'skip-wait-for-delete-timeout', 'retry-interval'],
 });
 
-interface Args {
+interface Args extends DrainSettings {
   clusterName: string;
   hostname: string;
-  drain: DrainSettings;
   uncordonOnFailure: boolean;
 }
 
@@ -43,7 +43,7 @@ export default defineCookbook<Args>({
     frozen({
       clusterName: argString(raw, 'cluster-name', { required: true }),
       hostname: argHostname(raw, 'hostname', { required: true }),
-      drain: DRAIN.parse(raw),
+      ...DRAIN.parse(raw),
       uncordonOnFailure: argFlag(raw, 'uncordon-on-failure'),
     }),
   validate(cluster, args) {
@@ -55,7 +55,7 @@ export default defineCookbook<Args>({
     await ctx.confirm(`Drain ${args.hostname} on ${ctx.cluster.name}: its pods will be evicted.`);
     await cordonStep(ctx, kube, args.hostname);
     const result = await drainStep(ctx, kube, args.hostname, {
-      ...args.drain,
+      ...drainSettingsOf(args),
       uncordonOnFailure: args.uncordonOnFailure,
       uncordonReason: 'as asked (--uncordon-on-failure)',
     });

@@ -2,9 +2,10 @@
 // role's minimum or to break the control plane's majority; every step still correct after a partial run.
 import { argHostname, argString, clusterNameOption, frozen } from '../../lib/core/args.js';
 import { defineCookbook } from '../../lib/core/cookbook.js';
-import { type DrainSettings, drainOptionGroup } from '../../lib/ops/node/drain-options.js';
-import { checkRemovalSafe, chooseHostToRemove, removalDetails, removeNodeSteps } from '../../lib/ops/lifecycle.js';
-import { checkHostsFirst, clusterHost, requireNodeRole } from '../../lib/ops/nodes.js';
+import { type DrainSettings, drainOptionGroup, drainSettingsOf } from '../../lib/ops/node/drain-options.js';
+import { clusterHost, requireNodeRole } from '../../lib/ops/node/inventory.js';
+import { checkHostsFirst } from '../../lib/ops/node/join.js';
+import { checkRemovalSafe, chooseHostToRemove, removalDetails, removeNodeSteps } from '../../lib/ops/node/remove.js';
 
 /** emptyDir data goes with the VM anyway: it is evicted, not refused. */
 const DRAIN = drainOptionGroup({
@@ -14,11 +15,10 @@ const DRAIN = drainOptionGroup({
   fixed: { deleteEmptyDirData: true },
 });
 
-interface Args {
+interface Args extends DrainSettings {
   clusterName: string;
   role: string;
   hostname?: string;
-  drain: DrainSettings;
 }
 
 export default defineCookbook<Args>({
@@ -40,7 +40,7 @@ export default defineCookbook<Args>({
       clusterName: argString(raw, 'cluster-name', { required: true }),
       role: argString(raw, 'role', { required: true }),
       hostname: argHostname(raw, 'hostname'),
-      drain: DRAIN.parse(raw),
+      ...DRAIN.parse(raw),
     }),
   validate(cluster, args) {
     requireNodeRole(cluster, args.role);
@@ -53,6 +53,6 @@ export default defineCookbook<Args>({
     await checkHostsFirst(ctx, await ctx.k8s(), { controls: false, optional: [hostname] });
     await ctx.confirm(`Remove node ${hostname} from ${ctx.cluster.name} and delete its VM.`, { destructive: true, details: removalDetails(hostname) });
     ctx.log.info(`removing ${args.role} node ${hostname}`);
-    return removeNodeSteps(ctx, hostname, { drain: args.drain });
+    return removeNodeSteps(ctx, hostname, { drain: drainSettingsOf(args) });
   },
 });

@@ -2,9 +2,11 @@
 // image or flavor). Both halves are the add-node and remove-node steps, journaled in one run.
 import { argHostname, argString, argVmOverrides, clusterNameOption, frozen, hostnameOption, vmOverrideOptions } from '../../lib/core/args.js';
 import { defineCookbook } from '../../lib/core/cookbook.js';
-import { type DrainSettings, drainOptionGroup } from '../../lib/ops/node/drain-options.js';
-import { addNodeSteps, preflightAddNode, removalDetails, removeNodeSteps } from '../../lib/ops/lifecycle.js';
-import { checkHostsFirst, chooseNewHostname, clusterHost, requireClusterNode, requireNodeRole } from '../../lib/ops/nodes.js';
+import { type DrainSettings, drainOptionGroup, drainSettingsOf } from '../../lib/ops/node/drain-options.js';
+import { addNodeSteps, preflightAddNode } from '../../lib/ops/node/add.js';
+import { chooseNewHostname, clusterHost, requireClusterNode, requireNodeRole } from '../../lib/ops/node/inventory.js';
+import { checkHostsFirst } from '../../lib/ops/node/join.js';
+import { removalDetails, removeNodeSteps } from '../../lib/ops/node/remove.js';
 
 /** The old node's VM is deleted: its emptyDir data is evicted, not refused. */
 const DRAIN = drainOptionGroup({
@@ -14,13 +16,12 @@ const DRAIN = drainOptionGroup({
   fixed: { deleteEmptyDirData: true },
 });
 
-interface Args {
+interface Args extends DrainSettings {
   clusterName: string;
   hostname: string;
   flavor?: string;
   image?: string;
   network?: string;
-  drain: DrainSettings;
 }
 
 export default defineCookbook<Args>({
@@ -37,7 +38,7 @@ export default defineCookbook<Args>({
       clusterName: argString(raw, 'cluster-name', { required: true }),
       hostname: argHostname(raw, 'hostname', { required: true }),
       ...argVmOverrides(raw),
-      drain: DRAIN.parse(raw),
+      ...DRAIN.parse(raw),
     }),
   validate(cluster, args) {
     requireNodeRole(cluster, clusterHost(cluster, args.hostname).role);
@@ -55,9 +56,9 @@ export default defineCookbook<Args>({
       destructive: true,
       details: [`create VM ${newHost} and join it as a ${role} node`, ...removalDetails(args.hostname)],
     });
-    const added = await addNodeSteps(ctx, role, newHost, args, controls);
+    const added = await addNodeSteps(ctx, role, newHost, { overrides: args, controls });
     ctx.remember('replace:added', newHost);
-    const removed = await removeNodeSteps(ctx, args.hostname, { drain: args.drain });
+    const removed = await removeNodeSteps(ctx, args.hostname, { drain: drainSettingsOf(args) });
     return { added, removed };
   },
 });

@@ -1,7 +1,8 @@
 // k8s.uncordon: put a node back into service; refuses a node someone else cordoned unless --force.
 import { argFlag, argHostname, argString, clusterNameOption, frozen, hostnameOption } from '../../lib/core/args.js';
 import { defineCookbook } from '../../lib/core/cookbook.js';
-import { clusterHost, requireClusterNode, uncordonStep } from '../../lib/ops/nodes.js';
+import { clusterHost, requireClusterNode } from '../../lib/ops/node/inventory.js';
+import { uncordonStep } from '../../lib/ops/node/steps.js';
 
 interface Args {
   clusterName: string;

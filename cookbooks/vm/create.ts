@@ -2,9 +2,9 @@
 // over SSH with its host key verified against the console log.
 import { argHostname, argString, argVmOverrides, clusterNameOption, frozen, vmOverrideOptions } from '../../lib/core/args.js';
 import { defineCookbook } from '../../lib/core/cookbook.js';
-import { isPlanned } from '../../lib/core/gate.js';
 import { getRole } from '../../lib/inventory/naming.js';
-import { checkVmSettings, chooseNewHostname, clusterHost, ensureVm } from '../../lib/ops/nodes.js';
+import { chooseNewHostname, clusterHost } from '../../lib/ops/node/inventory.js';
+import { checkVmSettingsUnlessCreated, ensureVm, serverSummary } from '../../lib/ops/node/vm.js';
 
 interface Args {
   clusterName: string;
@@ -38,9 +38,9 @@ export default defineCookbook<Args>({
   async run(ctx, args) {
     const hostname = await chooseNewHostname(ctx, args.role, args.hostname);
     // An unknown flavor, image or network is bad input: refused before anything is created.
-    if (!(await (await ctx.openstack()).findServer(hostname))) await checkVmSettings(ctx, args.role, args);
+    await checkVmSettingsUnlessCreated(ctx, args.role, hostname, args);
     ctx.log.info(`VM: ${hostname}`);
     const server = await ensureVm(ctx, args.role, hostname, args);
-    return { hostname, server: isPlanned(server) ? 'planned' : { id: server.id, status: server.status, addresses: server.addresses } };
+    return { hostname, server: serverSummary(server) };
   },
 });

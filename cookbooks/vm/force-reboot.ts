@@ -2,9 +2,9 @@
 // boot id over SSH, so "it came back" means it really rebooted.
 import { type DurationSpec, argDuration, argFlag, argHostname, argString, clusterNameOption, durationOption, frozen, hostnameOption } from '../../lib/core/args.js';
 import { defineCookbook } from '../../lib/core/cookbook.js';
-import { isPlanned } from '../../lib/core/gate.js';
+import { unlessPlanned } from '../../lib/core/gate.js';
 import { bootIdBefore, hardRebootStep, refuseServingNode, requireVm } from '../../lib/ops/node/hard-reboot.js';
-import { clusterHost } from '../../lib/ops/nodes.js';
+import { clusterHost } from '../../lib/ops/node/inventory.js';
 
 /** 0 would fail at once after resetting the host: a wait for it to come back needs some time. */
 const TIMEOUT: DurationSpec = { default: 15 * 60_000, min: 10_000, max: 24 * 3600_000 };
@@ -50,6 +50,6 @@ export default defineCookbook<Args>({
     });
     const previous = await bootIdBefore(ctx, host);
     const rebooted = await hardRebootStep(ctx, host, { previousBootId: previous, waitTimeoutMs: args.timeoutMs });
-    return { hostname: host, previousBootId: previous, bootId: isPlanned(rebooted) ? 'planned' : rebooted };
+    return { hostname: host, previousBootId: previous, bootId: unlessPlanned(rebooted, 'planned') };
   },
 });

@@ -7,7 +7,7 @@ import { type ConfirmAnswer, type Prompter, confirmOrAbort } from './confirm.js'
 import { CookbookError, DryRunStop, InputError, InterruptedError, VerifyError, errorToJSON } from './errors.js';
 import type { AuditRecord, EventBus, PlanProblem, RunEvent } from './events.js';
 import { failpoint } from './failpoints.js';
-import { type Gate, type Planned, isPlanned, need, planned } from './gate.js';
+import { type Gate, type Planned, inChangeScope, isPlanned, planned } from './gate.js';
 import type { Journal } from './journal.js';
 import type { Log, LogFields } from './log.js';
 import { type RetryOptions, type WaitOptions, retry, waitFor } from './retry.js';
@@ -18,14 +18,33 @@ import type { OpenStackClient } from '../openstack/index.js';
 import type { Remote } from '../remote/index.js';
 import type { ClusterConfig } from '../inventory/schema.js';
 
-/** An ensure-style step: check the state, act only if needed, verify. */
-export interface StepSpec<T> {
+/** A step's declared inputs: each may be the Planned result of an earlier step (dry-run). */
+export type Needs<N extends readonly unknown[]> = { readonly [K in keyof N]: N[K] | Planned };
+
+/** What the runner tells a step's functions about this run of it (their last argument). */
+export interface StepRun {
+  /** A need is only planned and the step declared `onPlannedNeed: 'assume'`: it runs as if that change was made. */
+  readonly assumed: boolean;
+}
+
+/**
+ * An ensure-style step: check the state, act only if needed, verify. `needs` declares the values the step
+ * works on (results of earlier steps), passed resolved to check, apply and verify, followed by a StepRun.
+ * When one is only planned (dry-run), the runner decides, not the step: by default the step is planned
+ * without calling check or apply; with `onPlannedNeed: 'assume'` check is skipped (it would look at a state
+ * the planned change has not made) and apply runs, planning its own mutations.
+ */
+export interface StepSpec<T, N extends readonly unknown[] = []> {
+  /** Values the step depends on. */
+  needs?: readonly [...Needs<N>];
+  /** What a planned need means: 'stop' (default) plans the step as a whole; 'assume' plans what apply would do. */
+  onPlannedNeed?: 'stop' | 'assume';
   /** Returns the current result when the state is already right (the step is then skipped), else undefined/false. */
-  check?: () => Promise<T | undefined | null | false>;
+  check?: (...args: [...N, StepRun]) => Promise<T | undefined | null | false>;
   /** Makes the change; in dry-run its mutations return Planned. */
-  apply: () => Promise<T | Planned>;
+  apply: (...args: [...N, StepRun]) => Promise<T | Planned>;
   /** Confirms the change took effect; return false (or throw) when it did not. Not run in dry-run. */
-  verify?: (result: T) => Promise<boolean | void>;
+  verify?: (result: T, ...args: [...N, StepRun]) => Promise<boolean | void>;
   /** What the step acts on (for planned results). */
   target?: string;
 }
@@ -68,17 +87,19 @@ export class Context {
   readonly taskId: string | undefined;
   readonly stateDir: string;
   readonly log: Log;
-  readonly events: EventBus;
-  readonly journal: Journal;
-  readonly gate: Gate;
   readonly signal: AbortSignal;
   readonly clock: Clock;
   readonly inventory: Inventory | undefined;
   /** Who runs what and why: cookbooks put it in their own reports (the HTML report of a reboot). */
   readonly audit: AuditRecord;
+  // The runner's, not the cookbook's: changes go through clients, records through step/memo/planProblem.
+  readonly #events: EventBus;
+  readonly #journal: Journal;
+  readonly #gate: Gate;
   private readonly clusterConfig: ClusterConfig | undefined;
   private readonly prompter: Prompter;
   private readonly loaders: Record<string, ClientLoader>;
+  readonly #init: ContextInit;
   private readonly built = new Map<string, Promise<unknown>>();
 
   constructor(init: ContextInit) {
@@ -90,9 +111,11 @@ export class Context {
     this.taskId = init.taskId;
     this.stateDir = init.stateDir;
     this.log = init.log;
-    this.events = init.events;
-    this.journal = init.journal;
-    this.gate = init.gate;
+    this.#events = init.events;
+    this.#journal = init.journal;
+    this.#gate = init.gate;
+    this.#init = init;
+    gateHandles.set(this, init.gate);
     this.signal = init.signal;
     this.clock = init.clock;
     this.inventory = init.inventory;
@@ -120,7 +143,7 @@ export class Context {
       const loader = this.loaders[name];
       if (!loader) return Promise.reject(new CookbookError(`no client named ${name}`));
       p = loader(
-        { cluster: this.cluster, gate: this.gate, log: this.log, signal: this.signal, clock: this.clock, stateDir: this.stateDir },
+        { cluster: this.cluster, gate: this.#gate, log: this.log, signal: this.signal, clock: this.clock, stateDir: this.stateDir },
         (peer) => this.client(peer),
       );
       this.built.set(name, p);
@@ -148,6 +171,14 @@ export class Context {
     return this.client<AlertmanagerClient>('alerting');
   }
 
+  /**
+   * The same run on another cluster (component.deploy --then): its journal, gate, events, signal, clock and
+   * prompter are this run's, its clients are built anew for `cluster`. The caller closes them (builtClients).
+   */
+  forCluster(cluster: ClusterConfig): Context {
+    return new Context({ ...this.#init, cluster, audit: { ...this.audit, cluster: cluster.name } });
+  }
+
   /** Clients built so far (the runner closes them at the end). */
   builtClients(): Promise<unknown>[] {
     return [...this.built.values()];
@@ -155,24 +186,24 @@ export class Context {
 
   /** Emits a typed event (progress, custom log lines). */
   emit(event: RunEvent): void {
-    this.events.emit(event);
+    this.#events.emit(event);
   }
 
   /** Shows text to the operator on stdout (human mode only; --json carries the cookbook's result instead). */
   print(text: string): void {
-    this.events.emit({ type: 'output', text });
+    this.#events.emit({ type: 'output', text });
   }
 
   /** Emits a progress event. */
   progress(event: Omit<Extract<RunEvent, { type: 'progress' }>, 'type'>): void {
-    this.events.emit({ type: 'progress', ...event });
+    this.#events.emit({ type: 'progress', ...event });
   }
 
   /** Records that the real run would fail or be held (dry-run verdict); the runner turns these into exit 1. */
   planProblem(problem: PlanProblem): void {
     this.planProblems.push(problem);
-    this.journal.addProblem(problem);
-    this.events.emit({ type: 'plan.problem', problem });
+    this.#journal.addProblem(problem);
+    this.#events.emit({ type: 'plan.problem', problem });
   }
 
   /**
@@ -189,7 +220,7 @@ export class Context {
     }
     const typeToConfirm = options.destructive && production ? this.clusterConfig!.name : undefined;
     for (const d of options.details ?? []) this.log.debug(`confirmation detail: ${d}`);
-    await confirmOrAbort(this.prompter, this.yes, message, (answer: ConfirmAnswer) => this.events.emit({ type: 'confirm', message, answer }), {
+    await confirmOrAbort(this.prompter, this.yes, message, (answer: ConfirmAnswer) => this.#events.emit({ type: 'confirm', message, answer }), {
       details: options.details,
       typeToConfirm,
     });
@@ -197,25 +228,30 @@ export class Context {
 
   /** Returns a decision stored in the journal (from this run or the run it resumes), computing it once. */
   async memo<T>(key: string, compute: () => Promise<T>): Promise<T> {
-    if (Object.prototype.hasOwnProperty.call(this.journal.data.memo, key)) return this.journal.data.memo[key] as T;
+    if (Object.prototype.hasOwnProperty.call(this.#journal.data.memo, key)) return this.#journal.data.memo[key] as T;
     const value = await compute();
-    this.journal.setMemo(key, value);
+    this.#journal.setMemo(key, value);
     return value;
+  }
+
+  /** Every journaled value (this run's and those copied from the run it resumes), read-only. */
+  memos(): Readonly<Record<string, unknown>> {
+    return this.#journal.data.memo;
+  }
+
+  /** The run this one resumes (its id), if any. */
+  get resumedFrom(): string | undefined {
+    return this.#journal.data.resumedFrom;
   }
 
   /** Reads a journaled value. */
   recall<T>(key: string): T | undefined {
-    return this.journal.data.memo[key] as T | undefined;
+    return this.#journal.data.memo[key] as T | undefined;
   }
 
   /** Stores a journaled value (progress that must survive an interruption). */
   remember(key: string, value: unknown): void {
-    this.journal.setMemo(key, value);
-  }
-
-  /** Stops planning when a value is only planned (dry-run); returns it otherwise. */
-  need<T>(value: T | Planned, what?: string): T {
-    return need(value, what);
+    this.#journal.setMemo(key, value);
   }
 
   /** Throws InterruptedError when the run was interrupted: call at safe points of long loops. */
@@ -225,7 +261,7 @@ export class Context {
 
   /** Polls until a condition holds; cancellation, clock and dry-run come from the Context. */
   waitFor<T>(probe: (attempt: number) => Promise<T | undefined | null | false>, options: Omit<WaitOptions, 'signal' | 'clock' | 'gate'>): Promise<T> {
-    return waitFor(probe, { ...options, signal: this.signal, clock: this.clock, gate: this.gate });
+    return waitFor(probe, { ...options, signal: this.signal, clock: this.clock, gate: this.#gate });
   }
 
   /** Retries with backoff until the deadline; cancellation and clock come from the Context. */
@@ -235,56 +271,76 @@ export class Context {
 
   /**
    * Runs an ensure-style step, journaled: skipped when `check` finds the state right, otherwise `apply` then
-   * `verify`. In dry-run the step is "planned" when it would change something, and planning stops inside it
-   * (without failing the run) when it would depend on a change that was only planned.
+   * `verify`. In dry-run the step is "planned" when a value it needs is only planned (see StepSpec), when a
+   * change made in its own async context was planned, or when planning stops inside it (DryRunStop) because it
+   * would depend on a change that was only planned; none of these fails the run.
    */
-  async step<T>(name: string, spec: StepSpec<T>): Promise<T | Planned> {
+  async step<T, N extends readonly unknown[] = []>(name: string, spec: StepSpec<T, N>): Promise<T | Planned> {
     throwIfAborted(this.signal, `step "${name}"`);
-    const index = this.journal.stepStarted(name);
+    const index = this.#journal.stepStarted(name);
     const started = this.clock.now();
-    this.events.emit({ type: 'step.start', name, index });
+    this.#events.emit({ type: 'step.start', name, index });
     const end = (status: 'done' | 'skipped' | 'planned' | 'failed', extra: { note?: string; error?: Record<string, unknown> } = {}): void => {
-      this.journal.stepEnded(index, status, extra);
-      this.events.emit({ type: 'step.end', name, index, status, durationMs: this.clock.now() - started, ...extra });
+      this.#journal.stepEnded(index, status, extra);
+      this.#events.emit({ type: 'step.end', name, index, status, durationMs: this.clock.now() - started, ...extra });
     };
-    const changesBefore = this.gate.changes.length;
-    try {
-      await failpoint('before', name, this.clock, this.signal);
-      await failpoint('in', name, this.clock, this.signal);
-      if (spec.check) {
-        const existing = await spec.check();
-        if (existing !== undefined && existing !== null && existing !== false) {
-          end('skipped', { note: 'already in the desired state' });
-          await failpoint('after', name, this.clock, this.signal);
-          return existing as T;
+    const stepPlanned = (): Planned => planned({ system: 'step', target: spec.target ?? name, action: name, planned: true, at: new Date().toISOString() });
+    // Changes are counted per async context, not per gate: a concurrent step's change is not this one's.
+    return inChangeScope(async (scope) => {
+      try {
+        await failpoint('before', name, this.clock, this.signal);
+        await failpoint('in', name, this.clock, this.signal);
+        const waitingFor = (spec.needs as readonly unknown[] | undefined)?.find(isPlanned);
+        if (waitingFor && spec.onPlannedNeed !== 'assume') {
+          end('planned', { note: `needs ${waitingFor.change.action} on ${waitingFor.change.target}` });
+          return stepPlanned();
         }
-      }
-      throwIfAborted(this.signal, `step "${name}"`);
-      const result = await spec.apply();
-      if (isPlanned(result) || (this.dryRun && this.gate.changes.length > changesBefore)) {
-        end('planned');
-        return isPlanned(result) ? result : planned(this.gate.changes.at(-1)!);
-      }
-      if (spec.verify && !this.dryRun) {
-        const ok = await spec.verify(result as T);
-        if (ok === false) {
-          throw new VerifyError(`step "${name}" did not take effect`, { context: { step: name, target: spec.target } });
+        const args = [...(spec.needs ?? []), { assumed: waitingFor !== undefined }] as unknown as [...N, StepRun];
+        if (spec.check && !waitingFor) {
+          const existing = await spec.check(...args);
+          if (existing !== undefined && existing !== null && existing !== false) {
+            end('skipped', { note: 'already in the desired state' });
+            await failpoint('after', name, this.clock, this.signal);
+            return existing as T;
+          }
         }
+        throwIfAborted(this.signal, `step "${name}"`);
+        const result = await spec.apply(...args);
+        if (isPlanned(result) || (this.dryRun && scope.changes.length > 0)) {
+          end('planned');
+          return isPlanned(result) ? result : planned(scope.changes.at(-1)!);
+        }
+        if (spec.verify && !this.dryRun) {
+          const ok = await spec.verify(result as T, ...args);
+          if (ok === false) {
+            throw new VerifyError(`step "${name}" did not take effect`, { context: { step: name, target: spec.target } });
+          }
+        }
+        end('done');
+        await failpoint('after', name, this.clock, this.signal);
+        return result as T;
+      } catch (err) {
+        if (err instanceof DryRunStop && this.dryRun) {
+          end('planned', { note: err.message });
+          return stepPlanned();
+        }
+        if (err instanceof CookbookError && err.context.step === undefined) err.context.step = name;
+        end('failed', { error: errorToJSON(err), note: err instanceof InterruptedError ? 'interrupted' : undefined });
+        throw err;
       }
-      end('done');
-      await failpoint('after', name, this.clock, this.signal);
-      return result as T;
-    } catch (err) {
-      if (err instanceof DryRunStop && this.dryRun) {
-        end('planned', { note: err.message });
-        return planned({ system: 'step', target: spec.target ?? name, action: name, planned: true, at: new Date().toISOString() });
-      }
-      if (err instanceof CookbookError && err.context.step === undefined) err.context.step = name;
-      end('failed', { error: errorToJSON(err), note: err instanceof InterruptedError ? 'interrupted' : undefined });
-      throw err;
-    }
+    });
   }
 }
+
+/**
+ * The run's mutation gate, for client code built outside the client loaders (test fixtures standing in for a
+ * client). Cookbooks and ops never need it: they change the world through clients and steps.
+ */
+export function gateOf(ctx: Context): Gate {
+  return gateHandles.get(ctx)!;
+}
+
+const gateHandles = new WeakMap<Context, Gate>();
 
 /** A Log that turns lines into run events (the display and the log file render them). */
 export class EventLog implements Log {

@@ -88,6 +88,33 @@ export type OperationKind = 'read' | 'mutate';
 /** Declared operations of a client class: every public method name mapped to its kind. */
 export type OperationTable<C> = { readonly [K in keyof C]?: OperationKind };
 
+/**
+ * The changes made in one async context (a step's): the gate records every change into the scope of the code
+ * that made it and into the enclosing scopes, so concurrent steps each see only their own changes.
+ */
+export class ChangeScope {
+  readonly changes: Change[] = [];
+  constructor(readonly parent?: ChangeScope) {}
+}
+
+const scopes = new AsyncLocalStorage<ChangeScope>();
+
+/** Runs `fn` in a new change scope nested in the current one (the step runner calls it around each step). */
+export function inChangeScope<T>(fn: (scope: ChangeScope) => Promise<T>): Promise<T> {
+  const scope = new ChangeScope(scopes.getStore());
+  return scopes.run(scope, () => fn(scope));
+}
+
+/** `fn(value)`, or the Planned as it is: shapes a client's result inside a step without deciding anything. */
+export function mapUnlessPlanned<T, U>(value: T | Planned, fn: (v: T) => U): U | Planned {
+  return isPlanned(value) ? value : fn(value);
+}
+
+/** The value, or `instead` when it is only planned (dry-run): for results and placeholders, never to decide what to do. */
+export function unlessPlanned<T, U>(value: T | Planned, instead: U): T | U {
+  return isPlanned(value) ? instead : value;
+}
+
 /** Options for a Gate. */
 export interface GateOptions {
   dryRun: boolean;
@@ -142,6 +169,7 @@ export class Gate {
 
   private record(change: Change): void {
     this.recorded.push(change);
+    for (let scope = scopes.getStore(); scope; scope = scope.parent) scope.changes.push(change);
     this.onChange?.(change);
   }
 }

@@ -3,7 +3,7 @@
 // run on the cluster since, finished within the window); dry-runs and reported runs never count.
 import { strict as assert } from 'node:assert';
 import { writeFileSync } from 'node:fs';
-import { COMPLETED_RUN_WINDOW_MS, Journal, findCompletedUnreported, journalKey, readAllJournals } from '../../lib/core/journal.js';
+import { COMPLETED_RUN_WINDOW_MS, type JournalFilter, Journal, canonicalJson, findCompletedUnreported, journalKey, readAllJournals, scanJournals } from '../../lib/core/journal.js';
 import { cleanupTempDirs, tempDir } from '../helpers/cli.js';
 
 let clock = Date.parse('2026-01-01T00:00:00Z');
@@ -64,4 +64,48 @@ describe('journal: completed but unreported runs', () => {
     writeFileSync(`${state}/journals/a.first/torn.json`, '{"version":1,');
     assert.deepEqual(readAllJournals(state).map((j) => j.data.runId), [a.data.runId, b.data.runId]);
   });
+});
+
+describe('journal: the one directory scan (scanJournals)', () => {
+  after(cleanupTempDirs);
+  let state = '';
+  let ids: string[] = [];
+  before(() => {
+    state = tempDir();
+    // One run each, oldest first: 0 add-node on lab, 1 drain on lab (dry-run), 2 drain on other, 3 add-node on lab.
+    ids = [
+      run(state, 'k8s.add-node', 'lab', { n: 1 }),
+      run(state, 'k8s.drain', 'lab', { n: 2 }, { dryRun: true }),
+      run(state, 'k8s.drain', 'other', { n: 3 }),
+      run(state, 'k8s.add-node', 'lab', { n: 4 }),
+    ].map((j) => j.data.runId);
+    writeFileSync(`${state}/journals/k8s.drain/torn.json.123.tmp`, '{"half');
+    writeFileSync(`${state}/journals/k8s.drain/foreign.json`, '{"not":"a journal"}');
+  });
+  const rows: { title: string; filter: () => JournalFilter; want: number[] }[] = [
+    { title: 'everything readable, oldest first; torn and foreign files skipped', filter: () => ({}), want: [0, 1, 2, 3] },
+    { title: "one cookbook's directory", filter: () => ({ cookbook: 'k8s.drain' }), want: [1, 2] },
+    { title: 'one cluster', filter: () => ({ cluster: 'lab' }), want: [0, 1, 3] },
+    { title: 'real runs only', filter: () => ({ realOnly: true }), want: [0, 2, 3] },
+    { title: 'all but the caller', filter: () => ({ cluster: 'lab', realOnly: true, excludeRunId: ids[3] }), want: [0] },
+    { title: 'a cookbook with no journals yet', filter: () => ({ cookbook: 'vm.create' }), want: [] },
+  ];
+  for (const row of rows) {
+    it(row.title, () => assert.deepEqual(scanJournals(state, row.filter()).map((j) => ids.indexOf(j.data.runId)), row.want));
+  }
+});
+
+describe('journal: keys', () => {
+  const rows: { title: string; a: unknown; b: unknown; same: boolean }[] = [
+    { title: 'key order does not matter', a: { x: 1, y: [1, 2] }, b: { y: [1, 2], x: 1 }, same: true },
+    { title: 'undefined members do not count', a: { x: 1, y: undefined }, b: { x: 1 }, same: true },
+    { title: 'array order matters', a: { y: [1, 2] }, b: { y: [2, 1] }, same: false },
+    { title: 'nested objects are canonical too', a: { o: { b: 1, a: 2 } }, b: { o: { a: 2, b: 1 } }, same: true },
+  ];
+  for (const row of rows) {
+    it(row.title, () => {
+      assert.equal(canonicalJson(row.a) === canonicalJson(row.b), row.same);
+      assert.equal(journalKey('c', 'k', row.a as Record<string, unknown>) === journalKey('c', 'k', row.b as Record<string, unknown>), row.same);
+    });
+  }
 });

@@ -2,7 +2,7 @@
 import { strict as assert } from 'node:assert';
 import { join } from 'node:path';
 import { getCluster, loadInventory } from '../../lib/inventory/load.js';
-import { hostIndex, hostsOfRole, isDnsLabel, nextHostname, oldestHostname, requireHostOfRole, roleOf, validateHostname } from '../../lib/inventory/naming.js';
+import { clusterHostPattern, escapeRegExp, hostIndex, hostsOfRole, isDnsLabel, nextHostname, oldestHostname, requireHostOfRole, roleOf, validateHostname } from '../../lib/inventory/naming.js';
 import { InputError } from '../../lib/core/errors.js';
 import { ROOT } from '../helpers/cli.js';
 
@@ -49,5 +49,24 @@ describe('naming', () => {
     assert.throws(() => requireHostOfRole(tools, 'toolsbeta-test-k8s-worker-1', 'worker'), /does not belong to cluster tools/);
     assert.throws(() => requireHostOfRole(tools, 'tools-k8s-worker-1;id'), /invalid hostname/);
     assert.equal(requireHostOfRole(tools, 'tools-k8s-worker-1', 'worker'), 'tools-k8s-worker-1');
+  });
+});
+
+describe('cluster host pattern (clusterHostPattern)', () => {
+  const rows: { title: string; prefix: string; host: string; matches: boolean }[] = [
+    { title: 'a host of the cluster', prefix: 'tools-k8s', host: 'tools-k8s-worker-1', matches: true },
+    { title: "a longer cluster's host whose name starts alike does not match", prefix: 'tools', host: 'toolsbeta-test-k8s-worker-1', matches: false },
+    { title: 'a dot in the prefix is literal, not "any character"', prefix: 'a.b', host: 'axb-worker-1', matches: false },
+    { title: 'a dotted prefix matches itself', prefix: 'a.b', host: 'a.b-worker-1', matches: true },
+    { title: 'the prefix anchors at the start', prefix: 'k8s', host: 'tools-k8s-worker-1', matches: false },
+  ];
+  for (const row of rows) {
+    it(row.title, () => assert.equal(new RegExp(clusterHostPattern({ prefix: row.prefix })).test(row.host), row.matches));
+  }
+
+  it('escapeRegExp makes every metacharacter literal', () => {
+    const s = 'a.b*c+d?e^f$g{h}i(j)k|l[m]n\\o';
+    assert.ok(new RegExp(`^${escapeRegExp(s)}$`).test(s));
+    assert.ok(!new RegExp(`^${escapeRegExp('a.b')}$`).test('axb'));
   });
 });

@@ -13,6 +13,13 @@ export type DrainSettings = Pick<
   'timeoutMs' | 'gracePeriodSeconds' | 'deleteEmptyDirData' | 'forceUnmanaged' | 'disableEviction' | 'ignoreDaemonSets' | 'skipWaitForDeleteTimeoutSeconds' | 'retryMinMs'
 >;
 
+const SETTINGS: readonly (keyof DrainSettings)[] = ['timeoutMs', 'gracePeriodSeconds', 'deleteEmptyDirData', 'forceUnmanaged', 'disableEviction', 'ignoreDaemonSets', 'skipWaitForDeleteTimeoutSeconds', 'retryMinMs'];
+
+/** The drain settings out of a cookbook's arguments (which hold them flat, beside its own). */
+export function drainSettingsOf(args: DrainSettings): DrainSettings {
+  return Object.fromEntries(SETTINGS.map((k) => [k, args[k]])) as unknown as DrainSettings;
+}
+
 /** Option names of the group, as the command line spells them (the timeout's name is the cookbook's choice). */
 export type DrainOptionName = 'grace-period' | 'delete-emptydir-data' | 'force-unmanaged' | 'disable-eviction' | 'ignore-daemonsets' | 'skip-wait-for-delete-timeout' | 'retry-interval';
 

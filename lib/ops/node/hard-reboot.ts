@@ -4,10 +4,10 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import type { Context } from '../../core/context.js';
 import { InputError, messageOf } from '../../core/errors.js';
-import { type Planned, isPlanned } from '../../core/gate.js';
+import { type Planned, mapUnlessPlanned } from '../../core/gate.js';
 import { isNodeReady, nodeBootId } from '../../k8s/nodes.js';
 import type { Server } from '../../openstack/index.js';
-import { closeNames, knownHostnames } from '../nodes.js';
+import { closeNames, knownHostnames } from './inventory.js';
 
 /** A host that has no VM (named by an operator, or gone from under a rollout). */
 export class NoVmError extends InputError {}
@@ -38,36 +38,38 @@ export interface HardRebootOptions {
 }
 
 /**
- * Hard-reboots a host through OpenStack as the journaled step `hard reboot <host>`. Returns the new boot id
- * (when it waited and knew the old one), 'unknown' (waited without an old boot id), 'sent' (did not wait) or
- * Planned in dry-run.
+ * Hard-reboots a host through OpenStack as the journaled step `hard reboot <host>`, then (with waitTimeoutMs)
+ * waits for it in the step `wait <host> back`, which needs the reboot. Returns the new boot id (when it waited
+ * and knew the old one), 'unknown' (waited without an old boot id), 'sent' (did not wait) or Planned.
  */
 export async function hardRebootStep(ctx: Context, host: string, options: HardRebootOptions = {}): Promise<string | Planned> {
   const os = await ctx.openstack();
   const remote = await ctx.remote();
   const previous = options.previousBootId;
-  return ctx.step<string>(`hard reboot ${host}`, {
+  // A resumed run whose host already runs another boot: it was rebooted, by us or anyone.
+  const rebootedSince = async (): Promise<string | undefined> => {
+    if (!previous) return undefined;
+    const now = await remote.bootId(host, { timeoutMs: 5000 }).catch(() => undefined);
+    return now !== undefined && now !== previous ? now : undefined;
+  };
+  const sent = await ctx.step<string>(`hard reboot ${host}`, {
     target: `server/${host}`,
-    check: async () => {
-      if (!previous) return undefined;
-      try {
-        const now = await remote.bootId(host, { timeoutMs: 5000 });
-        return now !== previous ? now : undefined;
-      } catch {
-        return undefined;
-      }
-    },
+    check: rebootedSince,
+    apply: async () => mapUnlessPlanned(await os.rebootServer(await requireVm(ctx, host, options.noVmHint), 'HARD'), () => 'sent'),
+  });
+  const timeoutMs = options.waitTimeoutMs;
+  if (timeoutMs === undefined) return sent;
+  return ctx.step<string, [string]>(`wait ${host} back`, {
+    target: `host/${host}`,
+    needs: [sent],
+    check: rebootedSince,
     apply: async () => {
-      const server = await requireVm(ctx, host, options.noVmHint);
-      const r = await os.rebootServer(server, 'HARD');
-      if (isPlanned(r)) return r;
-      if (options.waitTimeoutMs === undefined) return 'sent';
       if (!previous) {
         ctx.log.warn(`no earlier boot id known for ${host}: waiting only for SSH to answer`);
-        await ctx.waitFor(async () => remote.bootId(host, { timeoutMs: 5000 }).catch(() => undefined), { what: `${host} reachable`, timeoutMs: options.waitTimeoutMs });
+        await ctx.waitFor(async () => remote.bootId(host, { timeoutMs: 5000 }).catch(() => undefined), { what: `${host} reachable`, timeoutMs });
         return 'unknown';
       }
-      return (await remote.waitRebootSince(host, previous, { timeoutMs: options.waitTimeoutMs })).bootId;
+      return (await remote.waitRebootSince(host, previous, { timeoutMs })).bootId;
     },
   });
 }

@@ -2,20 +2,21 @@
 // bootstrap token's life (journaled by id before use, deleted in cleanup that an interrupt does not cancel,
 // leftovers of earlier runs swept), the certificate key of control nodes and the join itself.
 import type { V1Node } from '@kubernetes/client-node';
-import type { Context } from '../core/context.js';
-import { RemoteError, messageOf } from '../core/errors.js';
-import { isPlanned } from '../core/gate.js';
-import { registerSecret } from '../core/redact.js';
-import type { Kube } from '../k8s/index.js';
-import { isNodeReady } from '../k8s/nodes.js';
-import { HostKeyMismatchError, HostKeyUnknownError, RemoteHostError } from '../remote/errors.js';
+import type { Context } from '../../core/context.js';
+import { RemoteError, messageOf } from '../../core/errors.js';
+import { unlessPlanned } from '../../core/gate.js';
+import { registerSecret } from '../../core/redact.js';
+import type { Kube } from '../../k8s/index.js';
+import { isNodeReady } from '../../k8s/nodes.js';
+import { HostKeyMismatchError, HostKeyUnknownError, RemoteHostError } from '../../remote/errors.js';
+import { type NodeTimeouts, NODE_TIMEOUTS, nodeTimeouts } from './timeouts.js';
 
 /** Every bootstrap token this tool creates has a description starting with this (how re-runs find leftovers). */
 export const TOKEN_DESCRIPTION_PREFIX = 'cluster-cookbooks:';
 /** Journal key of the ids of tokens this run (or the run it resumes) created: ids only, never the secret. */
 const TOKENS_MEMO = 'join:issued-ids';
-/** A cleanup's own deadline: short, and not cancelled by SIGINT (the token must not outlive the run). */
-const CLEANUP_TIMEOUT_MS = 20_000;
+/** What a dry-run's planned `kubeadm token create` stands for: the join is planned with these, in the real run's order. */
+const PLANNED_JOIN = Object.freeze({ apiServerEndpoint: '<planned>', token: '<planned>', caCertHash: '<planned>' });
 
 /** The Ready control-plane nodes kubeadm could run on (all but `exclude`), in a stable order. */
 async function controlCandidates(kube: Kube, exclude: readonly string[]): Promise<string[]> {
@@ -32,12 +33,17 @@ async function controlCandidates(kube: Kube, exclude: readonly string[]): Promis
  * use another host. `optional` hosts may be unreachable (a host being removed); `controls` are the control
  * nodes kubeadm may run on: at least one must answer. Returns the control nodes that answered.
  */
-export async function checkHostsFirst(ctx: Context, kube: Kube, options: { controls?: boolean; excludeControls?: string[]; optional?: string[] } = {}): Promise<string[]> {
+export async function checkHostsFirst(
+  ctx: Context,
+  kube: Kube,
+  options: { controls?: boolean; excludeControls?: string[]; optional?: string[]; timeouts?: Partial<NodeTimeouts> } = {},
+): Promise<string[]> {
+  const probeMs = nodeTimeouts(options.timeouts).sshProbeMs;
   const remote = await ctx.remote();
   const controls = options.controls === false ? [] : await controlCandidates(kube, options.excludeControls ?? []);
   const probe = async (host: string): Promise<{ host: string; error?: unknown }> => {
     try {
-      await remote.query(host, ['true'], { timeoutMs: 15_000 });
+      await remote.query(host, ['true'], { timeoutMs: probeMs });
       return { host };
     } catch (err) {
       return { host, error: err };
@@ -126,8 +132,9 @@ export function parseTokenList(text: string): { id: string; description: string 
 /** Runs a token cleanup command on a control node: survives an interrupt, bounded by its own short deadline. */
 async function cleanupRun(ctx: Context, control: string, argv: string[], readOnly = false): Promise<string | undefined> {
   const remote = await ctx.remote();
-  const r = await remote.run(control, argv, { sudo: ctx.cluster.ssh.sudo, timeoutMs: CLEANUP_TIMEOUT_MS, cleanup: true, readOnly });
-  return isPlanned(r) ? undefined : r.stdout;
+  // A cleanup's own deadline: short, and not cancelled by SIGINT (the token must not outlive the run).
+  const r = await remote.run(control, argv, { sudo: ctx.cluster.ssh.sudo, timeoutMs: NODE_TIMEOUTS.tokenCleanupMs, cleanup: true, readOnly });
+  return unlessPlanned(r, undefined)?.stdout;
 }
 
 /** Deletes bootstrap tokens by id (already gone counts as deleted); failures are warnings: tokens expire in 15 minutes. */
@@ -163,13 +170,28 @@ export async function sweepLeftoverTokens(ctx: Context, control: string): Promis
   return ours;
 }
 
+/** The certificate key control nodes join with (`kubeadm init phase upload-certs`); a placeholder when only planned. */
+async function uploadCerts(ctx: Context, control: string): Promise<string> {
+  const up = unlessPlanned(await (await ctx.remote()).run(control, ['kubeadm', 'init', 'phase', 'upload-certs', '--upload-certs'], { sudo: ctx.cluster.ssh.sudo }), undefined);
+  if (!up) return '<planned>';
+  const key = /([0-9a-f]{64})\s*$/.exec(up.stdout.trim())?.[1];
+  if (!key) {
+    throw new RemoteError(`kubeadm init phase upload-certs on ${control} printed no certificate key`, {
+      context: { host: control, command: 'kubeadm init phase upload-certs --upload-certs' },
+      hint: `run "kubeadm init phase upload-certs --upload-certs" on ${control} by hand and read its output`,
+    });
+  }
+  registerSecret(key);
+  return key;
+}
+
 /**
  * Joins a provisioned host to the cluster: a fresh short-lived token made on a healthy control node (its id
  * journaled before use, deleted in every case, even after SIGINT), for control nodes a certificate key from
  * `kubeadm init phase upload-certs`; the join configuration reaches the host as a 0600 file over SFTP. In
  * dry-run every one of these mutations is planned, in the order the real run performs them.
  */
-export async function joinNode(ctx: Context, kube: Kube, hostname: string, controlPlane: boolean): Promise<void> {
+export async function joinNode(ctx: Context, kube: Kube, hostname: string, controlPlane: boolean, timeouts: Partial<NodeTimeouts> = {}): Promise<void> {
   const remote = await ctx.remote();
   const sudo = ctx.cluster.ssh.sudo;
   const control = await pickControlNode(ctx, kube, hostname);
@@ -177,35 +199,19 @@ export async function joinNode(ctx: Context, kube: Kube, hostname: string, contr
   const description = `${TOKEN_DESCRIPTION_PREFIX}${ctx.cookbook}:${hostname}`;
   let tokenId: string | undefined;
   try {
-    const made = await remote.run(control, ['kubeadm', 'token', 'create', '--print-join-command', '--ttl', '15m', '--description', description], { sudo });
-    let join = { apiServerEndpoint: '<planned>', token: '<planned>', caCertHash: '<planned>' };
-    if (isPlanned(made)) {
-      tokenId = '<token-id>';
-    } else {
-      join = parseJoinCommand(made.stdout, control);
+    // In dry-run each command is only planned: placeholders stand for its output, so every later command is
+    // still planned, in the order the real run sends them.
+    const made = unlessPlanned(await remote.run(control, ['kubeadm', 'token', 'create', '--print-join-command', '--ttl', '15m', '--description', description], { sudo }), undefined);
+    const join = made ? parseJoinCommand(made.stdout, control) : PLANNED_JOIN;
+    tokenId = made ? join.token.split('.')[0]! : '<token-id>';
+    if (made) {
       registerSecret(join.token);
-      tokenId = join.token.split('.')[0]!;
       // Journaled before the token is used: a run killed from here on leaves an id a re-run deletes.
       ctx.remember(TOKENS_MEMO, [...(ctx.recall<string[]>(TOKENS_MEMO) ?? []), tokenId]);
     }
-    let certificateKey: string | undefined;
-    if (controlPlane) {
-      const up = await remote.run(control, ['kubeadm', 'init', 'phase', 'upload-certs', '--upload-certs'], { sudo });
-      if (isPlanned(up)) {
-        certificateKey = '<planned>';
-      } else {
-        certificateKey = /([0-9a-f]{64})\s*$/.exec(up.stdout.trim())?.[1];
-        if (!certificateKey) {
-          throw new RemoteError(`kubeadm init phase upload-certs on ${control} printed no certificate key`, {
-            context: { host: control, command: 'kubeadm init phase upload-certs --upload-certs' },
-            hint: `run "kubeadm init phase upload-certs --upload-certs" on ${control} by hand and read its output`,
-          });
-        }
-        registerSecret(certificateKey);
-      }
-    }
+    const certificateKey = controlPlane ? await uploadCerts(ctx, control) : undefined;
     const config = joinConfiguration({ ...join, nodeName: hostname, certificateKey });
-    await remote.runWithSecretFile(hostname, config, (path) => ['kubeadm', 'join', '--config', path], { sudo, timeoutMs: 10 * 60_000 });
+    await remote.runWithSecretFile(hostname, config, (path) => ['kubeadm', 'join', '--config', path], { sudo, timeoutMs: nodeTimeouts(timeouts).joinMs });
   } finally {
     if (tokenId !== undefined) {
       await deleteTokens(ctx, control, [tokenId]);

@@ -1,0 +1,42 @@
+// How long the node operations wait, declared in one place: every op takes `timeouts` (a partial override)
+// and falls back to these defaults, so a cookbook option or a test changes one value without editing the ops.
+
+/** The deadlines of the node operations, in milliseconds. */
+export interface NodeTimeouts {
+  /** Each provisioning command of a new host (apt-get can be slow on a fresh image). */
+  provisionMs: number;
+  /** `kubeadm join` on the new host. */
+  joinMs: number;
+  /** A joined node becoming Ready. */
+  readyMs: number;
+  /** `kubeadm reset` on a host being removed. */
+  resetMs: number;
+  /** A new VM reaching ACTIVE. */
+  vmActiveMs: number;
+  /** cloud-init printing the SSH host key fingerprints to the console log. */
+  hostKeysMs: number;
+  /** A deleted VM disappearing from OpenStack. */
+  vmDeleteMs: number;
+  /** One SSH probe of a host before anything changes. */
+  sshProbeMs: number;
+  /** A join token's cleanup command (its own deadline: not cancelled by SIGINT). */
+  tokenCleanupMs: number;
+}
+
+/** The defaults of NodeTimeouts. */
+export const NODE_TIMEOUTS: Readonly<NodeTimeouts> = Object.freeze({
+  provisionMs: 15 * 60_000,
+  joinMs: 10 * 60_000,
+  readyMs: 10 * 60_000,
+  resetMs: 5 * 60_000,
+  vmActiveMs: 15 * 60_000,
+  hostKeysMs: 10 * 60_000,
+  vmDeleteMs: 10 * 60_000,
+  sshProbeMs: 15_000,
+  tokenCleanupMs: 20_000,
+});
+
+/** The defaults with a caller's overrides applied. */
+export function nodeTimeouts(overrides: Partial<NodeTimeouts> = {}): NodeTimeouts {
+  return { ...NODE_TIMEOUTS, ...overrides };
+}
