@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { LockError, LockHeldError } from '../core/errors.js';
 import type { ClusterConfig } from '../inventory/schema.js';
 import { lockScopeFor } from './identity.js';
-import { type LockBackend, type LockHandle, type LockHolder, type LockOptions, describeHolder } from './types.js';
+import { type LockBackend, type LockHandle, type LockHolder, type LockOptions, describeHolder, lockHandle } from './types.js';
 
 /** True when a process with this pid exists on this host. */
 export function processAlive(pid: number): boolean {
@@ -92,19 +92,11 @@ export class FileLockBackend implements LockBackend {
   }
 
   private handle(scope: string, path: string, holder: LockHolder): LockHandle {
-    const lost = new AbortController();
-    let released = false;
-    return {
-      scope,
-      holder,
-      lost: lost.signal,
-      release: async () => {
-        if (released) return;
-        released = true;
-        const current = await this.inspect(scope);
-        if (current && current.runId === holder.runId) rmSync(path, { force: true });
-      },
-    };
+    // A file lock is never lost while we live (no renewal), so its signal never aborts.
+    return lockHandle(scope, holder, new AbortController().signal, async () => {
+      const current = await this.inspect(scope);
+      if (current && current.runId === holder.runId) rmSync(path, { force: true });
+    });
   }
 
   /** Nothing to close for files. */

@@ -14,7 +14,7 @@ import { KubeConflictError, KubeNotFoundError, type Kube, Kube as KubeClient, ku
 import { loadKubeConfig } from '../k8s/transport.js';
 import { processAlive } from './file.js';
 import { CLUSTER_LEASE_NAME, CLUSTER_SCOPE_PREFIX, lockScopeFor } from './identity.js';
-import { type LockBackend, type LockHandle, type LockHolder, type LockOptions, describeHolder } from './types.js';
+import { type LockBackend, type LockHandle, type LockHolder, type LockOptions, describeHolder, lockHandle } from './types.js';
 
 /** Annotation holding the holder as JSON. */
 export const HOLDER_ANNOTATION = 'cluster-cookbooks.io/holder';
@@ -123,10 +123,9 @@ export class KubernetesLockBackend implements LockBackend {
   private handle(scope: string, name: string, holder: LockHolder, ttlMs: number, first: V1Lease): LockHandle {
     const lost = new AbortController();
     let current = first;
-    let released = false;
     let lastRenew = this.clock.now();
     const renew = async (): Promise<void> => {
-      if (released) return;
+      if (handle.released) return;
       try {
         const r = await this.kube.replaceLease(this.namespace, this.body(name, holder, ttlMs, current));
         if (!isPlanned(r)) current = r;
@@ -140,22 +139,16 @@ export class KubernetesLockBackend implements LockBackend {
     };
     const timer = setInterval(() => void renew(), Math.max(200, Math.floor(ttlMs / 3)));
     timer.unref();
-    return {
-      scope,
-      holder,
-      lost: lost.signal,
-      release: async () => {
-        if (released) return;
-        released = true;
-        clearInterval(timer);
-        if (lost.signal.aborted) return;
-        try {
-          await this.kube.deleteLease(this.namespace, name, { uid: current.metadata?.uid });
-        } catch (err) {
-          if (!(err instanceof KubeConflictError)) throw wrap(err, scope);
-        }
-      },
-    };
+    const handle = lockHandle(scope, holder, lost.signal, async () => {
+      clearInterval(timer);
+      if (lost.signal.aborted) return;
+      try {
+        await this.kube.deleteLease(this.namespace, name, { uid: current.metadata?.uid });
+      } catch (err) {
+        if (!(err instanceof KubeConflictError)) throw wrap(err, scope);
+      }
+    });
+    return handle;
   }
 
   /** Nothing to close. */

@@ -44,3 +44,24 @@ export interface LockBackend {
 export function describeHolder(h: LockHolder): string {
   return `${h.user}@${h.host} (pid ${h.pid}) running ${h.cookbook} since ${h.since}`;
 }
+
+/**
+ * A LockHandle whose `release` does its work once: later calls return at once, also while the first is still
+ * running. `released` turns true at the first call (so a renewal loop stops before the lock is given back).
+ */
+export function lockHandle(scope: string, holder: LockHolder, lost: AbortSignal, release: () => Promise<void>): LockHandle & { readonly released: boolean } {
+  let released = false;
+  return {
+    scope,
+    holder,
+    lost,
+    get released() {
+      return released;
+    },
+    release: async () => {
+      if (released) return;
+      released = true;
+      await release();
+    },
+  };
+}
