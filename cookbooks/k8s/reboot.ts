@@ -8,6 +8,7 @@ import { defineCookbook } from '../../lib/core/cookbook.js';
 import { UsageError } from '../../lib/core/errors.js';
 import { NODE_ROLES, getRole, requireHostOfRole, validateHostname } from '../../lib/inventory/naming.js';
 // Only light modules at the top: `cookbook list` loads every cookbook; the rollout (clients) loads in run().
+import { drainOptionGroup } from '../../lib/ops/node/drain-options.js';
 import type { RebootOptions } from '../../lib/ops/reboot/index.js';
 import { parseLabelSelector } from '../../lib/ops/rollout/blockers.js';
 import type { Selection } from '../../lib/ops/rollout/select.js';
@@ -27,13 +28,23 @@ const DURATIONS = {
   'hold-timeout': { default: HOUR, min: SECOND, max: 7 * DAY },
   'poll-interval': { default: 2 * SECOND, min: 50, max: 10 * MINUTE },
   'rollout-max-age': { default: 7 * DAY, min: MINUTE, max: 365 * DAY },
-  'drain-timeout': { default: 10 * MINUTE, min: SECOND, max: DAY },
   'reboot-timeout': { default: 15 * MINUTE, min: SECOND, max: DAY },
   'ready-timeout': { default: 15 * MINUTE, min: SECOND, max: DAY },
   'recover-timeout': { default: 15 * MINUTE, min: SECOND, max: DAY },
   'silence-duration': { default: HOUR, min: MINUTE, max: 7 * DAY },
-  'retry-interval': { default: 5 * SECOND, min: 50, max: 10 * MINUTE },
 } satisfies Record<string, DurationSpec>;
+
+/**
+ * The drain options, declared once (lib/ops/node/drain-options.ts). emptyDir data is deleted by default, as
+ * kured does (it is scratch space, and the pod is evicted anyway); a drain always ends (no 0 = no limit).
+ */
+const DRAIN = drainOptionGroup({
+  timeoutOption: 'drain-timeout',
+  timeout: { default: 10 * MINUTE, min: SECOND, max: DAY },
+  timeoutDescribe: 'Deadline of each drain (a drain that fails uncordons the node)',
+  offer: ['delete-emptydir-data', 'force-unmanaged', 'grace-period', 'retry-interval'],
+  fixed: { deleteEmptyDirData: true },
+});
 
 const ms = (raw: Record<string, unknown>, option: keyof typeof DURATIONS): number => argDuration(raw, option, DURATIONS[option])!;
 
@@ -93,7 +104,6 @@ export default defineCookbook<Args>({
     'block-on-pod': { type: 'string', array: true, requiresArg: true, describe: 'Hold a node while a pod matching this label selector runs on it' },
     'hard-reboot-fallback': { type: 'boolean', default: false, describe: 'Hard-reboot through OpenStack a drained node that does not come back' },
     report: { type: 'string', requiresArg: true, describe: 'Write a self-contained HTML report (timeline and table) to this file' },
-    'drain-timeout': durationOption('Deadline of each drain (a drain that fails uncordons the node)', DURATIONS['drain-timeout']),
     'reboot-timeout': durationOption('How long a node may take to come back with a new boot id (once, from the reboot command)', DURATIONS['reboot-timeout']),
     'ready-timeout': durationOption('How long a rebooted node may take to be Ready', DURATIONS['ready-timeout']),
     'recover-timeout': durationOption('How long evicted workloads may take to be ready again', DURATIONS['recover-timeout']),
@@ -102,10 +112,7 @@ export default defineCookbook<Args>({
     'poll-interval': durationOption('How often waiting nodes are re-checked', DURATIONS['poll-interval']),
     'rollout-max-age': durationOption('An unfinished rollout older than this is not continued: a new one begins', DURATIONS['rollout-max-age']),
     'new-rollout': { type: 'boolean', default: false, describe: 'Begin a new rollout even if an unfinished one with this selection exists' },
-    'delete-emptydir-data': { type: 'boolean', default: true, describe: 'Evict pods with emptyDir volumes, deleting their emptyDir data (default, as kured); --no-delete-emptydir-data refuses them' },
-    'force-unmanaged': { type: 'boolean', default: false, describe: 'Evict pods that no controller will recreate' },
-    'grace-period': { type: 'number', default: -1, describe: "Seconds each pod gets to terminate; -1 uses the pod's own" },
-    'retry-interval': durationOption('Least time between two eviction attempts of a pod a PDB refused', DURATIONS['retry-interval']),
+    ...DRAIN.options,
   },
   examples: [
     ['cookbook k8s.reboot --cluster-name tools --all-workers --max-unavailable 3', 'Reboot every worker, three at a time'],
@@ -136,17 +143,7 @@ export default defineCookbook<Args>({
       newRollout: argFlag(raw, 'new-rollout'),
       reportPath: argString(raw, 'report'),
       node: {
-        drain: {
-          timeoutMs: ms(raw, 'drain-timeout'),
-          gracePeriodSeconds: ((g) => (g === undefined || g < 0 ? undefined : g))(argInt(raw, 'grace-period', { min: -1, default: -1 })),
-          // Default on (yargs gives the default); only --no-delete-emptydir-data turns it off.
-          deleteEmptyDirData: raw['delete-emptydir-data'] === undefined ? true : argFlag(raw, 'delete-emptydir-data'),
-          forceUnmanaged: argFlag(raw, 'force-unmanaged'),
-          ignoreDaemonSets: true,
-          skipWaitForDeleteTimeoutSeconds: 0,
-          retryMinMs: ms(raw, 'retry-interval'),
-          disableEviction: false,
-        },
+        drain: DRAIN.parse(raw),
         rebootTimeoutMs: ms(raw, 'reboot-timeout'),
         readyTimeoutMs: ms(raw, 'ready-timeout'),
         recoverTimeoutMs: ms(raw, 'recover-timeout'),

@@ -9,11 +9,11 @@ import { formatMs } from '../../core/retry.js';
 import { nodePreflight, roundBlockers } from './blocker-checks.js';
 import { type Decision, type HealthFacts, type InFlight, type Limits, type PlanInput, candidateOrder, decide } from './decide.js';
 import { type ClusterFacts, type PodCache, etcdHealth, gatherFacts } from './facts.js';
-import { type FailedNode, RolloutFailedError, RolloutHeldError, RolloutInterruptedError, type RolloutOptions, type RolloutResult } from './result.js';
+import { type FailedNode, RolloutFailedError, RolloutHeldError, type RolloutOptions, type RolloutResult } from './result.js';
 import { type ReportInput, writeReport } from './report.js';
 import { type Simulation, estimateRemainingMs } from './simulate.js';
 import { RolloutState } from './state.js';
-import { reportInputOf, rolloutResult } from './summary.js';
+import { interruptedErrorOf, reportInputOf, rolloutResult } from './summary.js';
 import { medianOf } from './units.js';
 import { formatInZone, mayStart, windowState } from './window.js';
 import { type NodeEnv, type NodeWork, NodeWorkError, type RolloutClients } from './work.js';
@@ -344,10 +344,10 @@ export class Executor<O = unknown> {
       }
     } catch (err) {
       await this.drainInflight();
-      throw this.interruptedError(err);
+      throw interruptedErrorOf(this, err, this.interrupted !== undefined);
     }
     await this.drainInflight();
-    if (this.interrupted) throw this.interruptedError(this.interrupted);
+    if (this.interrupted) throw interruptedErrorOf(this, this.interrupted, true);
     if (this.failures.length && !stoppedBy) stoppedBy = 'failures';
     const result = this.result({ stoppedBy, nextStart });
     if (result.remaining.length === 0 && this.failures.length === 0) this.state.complete(ctx.clock.now());
@@ -372,27 +372,6 @@ export class Executor<O = unknown> {
       ctx.log.info(open ? `the window ${w.spec} cannot fit another node (${mayStartReason(this, now)}): ${left}` : `the window ${w.spec} is closed${when}: ${left}`);
     }
     return result;
-  }
-
-  /**
-   * An interruption ends as a typed error naming what it left: the nodes in flight that stay cordoned (ours)
-   * and the nodes not rebooted, like a failure does.
-   */
-  private interruptedError(err: unknown): unknown {
-    if (!(err instanceof Error) || !(this.interrupted || this.ctx.signal.aborted) || err instanceof RolloutInterruptedError) return err;
-    const result = this.result({});
-    const cordoned = result.leftCordoned;
-    // The runner aborts with an InterruptedError naming the signal; the error that surfaced may be a wait's.
-    const reason = this.ctx.signal.reason as { context?: { signal?: string } } | undefined;
-    const signal = reason?.context?.signal ?? (err as { context?: { signal?: string } }).context?.signal;
-    return new RolloutInterruptedError(
-      `${this.work.title} was interrupted${signal ? ` by ${signal}` : ''}: ${cordoned.length ? `left cordoned: ${cordoned.join(', ')}` : 'no node left cordoned'}; ${result.done.length} of ${result.targets.length} done, not ${this.work.participle}: ${result.remaining.join(', ') || 'none'}`,
-      {
-        cause: err,
-        context: { ...result, ...(signal ? { signal } : {}) },
-        hint: `run the same command again: the rollout continues and finishes the nodes in flight first${cordoned.length ? `; or uncordon them with: cookbook k8s.uncordon --cluster-name ${this.ctx.cluster.name} --hostname ${cordoned[0]}` : ''}`,
-      },
-    );
   }
 
   /** The result of the run so far (--json, reports, error contexts). */

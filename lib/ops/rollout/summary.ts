@@ -2,7 +2,7 @@
 // left cordoned, the next window in UTC and in the window's zone) and the input of the HTML report.
 import type { Executor } from './execute.js';
 import type { ReportInput } from './report.js';
-import type { RolloutResult } from './result.js';
+import { type RolloutResult, RolloutInterruptedError } from './result.js';
 import type { Simulation } from './simulate.js';
 import { type NodeRecord, RolloutState } from './state.js';
 import { medianOf } from './units.js';
@@ -49,4 +49,25 @@ export function reportInputOf<O>(s: Executor<O>, result: RolloutResult, sim?: Si
   const nodes: Record<string, NodeRecord> = {};
   for (const t of s.targets) nodes[t] = s.state.node(t);
   return { result, rollout: s.state.rollout, nodes, generatedAt: s.ctx.clock.now(), simulation: sim, window: s.opts.window?.spec, audit: s.ctx.audit, style: s.work.report };
+}
+
+/**
+ * An interruption ends as a typed error naming what it left: the nodes in flight that stay cordoned (ours)
+ * and the nodes not done, like a failure does.
+ */
+export function interruptedErrorOf<O>(s: Executor<O>, err: unknown, interrupted: boolean): unknown {
+  if (!(err instanceof Error) || !(interrupted || s.ctx.signal.aborted) || err instanceof RolloutInterruptedError) return err;
+  const result = s.result({});
+  const cordoned = result.leftCordoned;
+  // The runner aborts with an InterruptedError naming the signal; the error that surfaced may be a wait's.
+  const reason = s.ctx.signal.reason as { context?: { signal?: string } } | undefined;
+  const signal = reason?.context?.signal ?? (err as { context?: { signal?: string } }).context?.signal;
+  return new RolloutInterruptedError(
+    `${s.work.title} was interrupted${signal ? ` by ${signal}` : ''}: ${cordoned.length ? `left cordoned: ${cordoned.join(', ')}` : 'no node left cordoned'}; ${result.done.length} of ${result.targets.length} done, not ${s.work.participle}: ${result.remaining.join(', ') || 'none'}`,
+    {
+      cause: err,
+      context: { ...result, ...(signal ? { signal } : {}) },
+      hint: `run the same command again: the rollout continues and finishes the nodes in flight first${cordoned.length ? `; or uncordon them with: cookbook k8s.uncordon --cluster-name ${s.ctx.cluster.name} --hostname ${cordoned[0]}` : ''}`,
+    },
+  );
 }
