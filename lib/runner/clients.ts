@@ -68,6 +68,7 @@ export function clientLoaders(): Record<string, ClientLoader> {
     openstack: async (ctx) => (await importLib<Factory>('openstack/index.js')).create(ctx),
     alerting: async (ctx) => (await importLib<Factory>('alerting/index.js')).create(ctx),
   };
+  loaders.etcd = async (ctx, peer) => (await importLib<Factory>('etcd/index.js')).create(ctx, { remote: await peer('remote'), openstack: await peer('openstack') });
   loaders.remote = async (ctx, peer) => {
     const remote = await importLib<Factory>('remote/index.js');
     return remote.create(ctx, { resolveHost: hostResolver(ctx, () => peer('openstack')) });
