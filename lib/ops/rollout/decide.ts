@@ -5,6 +5,7 @@
 // PDB budgets, capacity, control nodes last, cluster/control-plane/etcd health) is testable as plain code.
 import { InputError } from '../../core/errors.js';
 import { type Resources, formatCpu, formatGiB, naturalCompare } from './units.js';
+import { type Window, mayStart, windowState } from './window.js';
 
 export type { Resources };
 
@@ -104,6 +105,8 @@ export interface PlanInput {
   controlProblems?: string[];
   /** Nodes held by a blocker (alert, pod), with the reason. */
   blocked?: Record<string, string>;
+  /** The maintenance window and the instant of the decision: nothing starts when a node would not fit in it. */
+  window?: { window: Window; now: number };
 }
 
 /** Why a node waits. */
@@ -119,6 +122,8 @@ export interface Decision {
   waiting: Waiting[];
   /** Unavailable nodes counted before this decision. */
   unavailable: number;
+  /** Set when the window stopped every start: when it opens next. */
+  windowOpensAt?: number;
 }
 
 /**
@@ -207,6 +212,13 @@ export function decide(input: PlanInput): Decision {
   for (const f of input.inFlight) if (f.holdsSlot) unavailableSet.add(f.name);
   const unavailableBefore = unavailableSet.size;
   const roleCount = (role: string): number => [...unavailableSet].filter((name) => byName.get(name)?.role === role).length;
+
+  // Outside the window, or too little of it left for one more node: nothing starts, whatever else holds.
+  if (input.window && order.length) {
+    const { window, now } = input.window;
+    const fits = mayStart(window, now, input.defaultExpectedMs ?? 0);
+    if (!fits.ok) return { start, waiting: order.map((node) => ({ node, reason: fits.reason })), unavailable: unavailableBefore, windowOpensAt: windowState(window, now).nextStart };
+  }
 
   if (clusterProblems.length) {
     const reason = `cluster not healthy: ${clusterProblems.join('; ')}`;

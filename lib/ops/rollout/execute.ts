@@ -243,9 +243,15 @@ export class Executor<O = unknown> {
     // A node its preflight holds (an alert about it, a pod that just appeared) is blocked and the round
     // planned again, so the next candidate can take the slot instead.
     for (;;) {
-      decision = decide(this.planInput(facts, this.remaining(), { health, blocked }));
+      const window = this.opts.window ? { window: this.opts.window, now: ctx.clock.now() } : undefined;
+      decision = decide(this.planInput(facts, this.remaining(), { health, blocked, window }));
+      if (decision.windowOpensAt !== undefined) {
+        for (const w of decision.waiting) this.note(w.node, w.reason);
+        return { startedNow, window: { nextStart: decision.windowOpensAt } };
+      }
       let heldNow = false;
       for (const node of decision.start) {
+        // Reading blockers takes time: the window is asked again for every node that starts.
         const now = ctx.clock.now();
         const ok = mayStart(this.opts.window, now, this.expectedMs());
         if (!ok.ok) {

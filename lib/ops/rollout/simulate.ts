@@ -29,10 +29,11 @@ export interface Simulation {
 export function simulateRollout(given: PlanInput): Simulation {
   // The health of the moment the plan is made holds for the whole plan: simulated nodes going down and up are
   // the plan's own, not problems.
+  // The window is left to the caller, which says when the first node may start.
   const found = given.health ? problemsOf(given.nodes, given.health) : undefined;
   const input: PlanInput = found
-    ? { ...given, health: undefined, clusterProblems: [...(given.clusterProblems ?? []), ...found.cluster], controlProblems: [...(given.controlProblems ?? []), ...found.control] }
-    : given;
+    ? { ...given, window: undefined, health: undefined, clusterProblems: [...(given.clusterProblems ?? []), ...found.cluster], controlProblems: [...(given.controlProblems ?? []), ...found.control] }
+    : { ...given, window: undefined };
   const expected = (name: string): number => Math.max(1, input.expectedMs?.[name] ?? input.defaultExpectedMs ?? 60_000);
   const original = new Map(input.nodes.map((n) => [n.name, n]));
   // In-flight nodes end after what is left of their expected time.
