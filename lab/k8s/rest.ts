@@ -213,7 +213,9 @@ export class ObjectApi {
     if (!opts.manager) throw badRequest('PATCH: fieldManager is required for apply requests');
     let config: unknown;
     try {
-      config = parseYaml(raw);
+      // kubectl and client-node send JSON (a subset of YAML): parsing it as JSON first is an order of magnitude
+      // cheaper than the YAML parser, which matters at thousands of objects.
+      config = raw.trimStart().startsWith('{') ? jsonOrYaml(raw) : parseYaml(raw);
     } catch (e) {
       throw badRequest(`error decoding YAML: ${(e as Error).message}`);
     }
@@ -334,6 +336,14 @@ export class ObjectApi {
       return void this.store.remove(spec, ns, name);
     }
     return this.store.put(spec, next);
+  }
+}
+
+function jsonOrYaml(raw: string): unknown {
+  try {
+    return JSON.parse(raw);
+  } catch {
+    return parseYaml(raw);
   }
 }
 
