@@ -41,6 +41,8 @@ export interface DeployResult {
   status?: string;
   repo: { url: string; branch?: string; sha: string };
   plan: DeployPlan['counts'];
+  /** The diff as printed (created, changed with their changed fields, pruned; Secret data masked). */
+  diff: string;
   tests?: BatsRun['results'];
   rolledBackTo?: number;
   resolved?: string[];
@@ -84,7 +86,7 @@ async function deployPrepared(ctx: Context, repo: Repository, prepared: Prepared
     ctx.planProblem({ kind: 'fail', step: 'validate', node: String(err.context.object ?? source.name), reason: err.message });
   });
   ctx.print(`${source.name} on ${ctx.cluster.name} (${repo.url}${repo.branch ? ` ${repo.branch}` : ''} @ ${repo.sha.slice(0, 12)}):\n${formatPlan(plan)}`);
-  const base: DeployResult = { component: source.name, cluster: ctx.cluster.name, changed: false, repo: { url: repo.url, branch: repo.branch, sha: repo.sha }, plan: plan.counts };
+  const base: DeployResult = { component: source.name, cluster: ctx.cluster.name, changed: false, repo: { url: repo.url, branch: repo.branch, sha: repo.sha }, plan: plan.counts, diff: formatPlan(plan) };
   const env: Env = {
     ctx,
     kube,
