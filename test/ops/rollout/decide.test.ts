@@ -6,6 +6,7 @@ import { InputError } from '../../../lib/core/errors.js';
 import { type NodeFacts, type PlanInput, type PodFacts, candidateOrder, decide as planNext, resolveLimit } from '../../../lib/ops/rollout/decide.js';
 import { estimateRemainingMs, simulateRollout } from '../../../lib/ops/rollout/simulate.js';
 import { medianOf, naturalCompare, parseQuantity } from '../../../lib/ops/rollout/units.js';
+import { parseWindow } from '../../../lib/ops/rollout/window.js';
 
 const GiB = 2 ** 30;
 
@@ -275,4 +276,49 @@ describe('rollout planner', () => {
       assert.equal(estimateRemainingMs(input(nodes, { pending: [] })), 0);
     });
   });
+});
+
+describe('rollout decide: facts → verdicts (one row per rule)', () => {
+  // 2026-11-21 is a Saturday; the window is open Monday to Friday, 06:00-16:00 UTC.
+  const window = parseWindow('Mon-Fri 06:00-16:00 UTC');
+  const controls = [node('control-1'), node('control-2'), ...workers(2)];
+  const onlyControl = { pending: ['control-1'], limits: { maxUnavailable: 5, roleLimits: {} } };
+  const healthy = { readyz: true, expectedDown: [] };
+  const rows: { title: string; given: PlanInput; start: string[]; waits?: [string, string | RegExp]; opensAt?: string }[] = [
+    { title: 'max-unavailable: one slot, the next node names the limit', given: input(workers(3)), start: ['w-1'], waits: ['w-2', 'max-unavailable 1/1 reached'] },
+    { title: 'max-unavailable counts a node cordoned by someone else', given: input(workers(3, (i) => ({ cordoned: i === 3 })), { pending: ['w-1', 'w-2'] }), start: [], waits: ['w-1', 'max-unavailable 1/1 reached'] },
+    { title: 'PDB budget: a node whose pod a PDB cannot lose waits, the next starts', given: input(workers(2, (i) => ({ pods: i === 1 ? [pod('ns/a', ['ns/p'])] : [] })), { pdbs: [{ key: 'ns/p', disruptionsAllowed: 0 }] }), start: ['w-2'], waits: ['w-1', 'PDB ns/p allows 0 disruptions'] },
+    { title: 'blockers: a blocked node waits with its reason', given: input(workers(2), { blocked: { 'w-1': 'alert NodeDown firing' } }), start: ['w-2'], waits: ['w-1', 'alert NodeDown firing'] },
+    { title: 'capacity: pods that fit nowhere wait', given: input(workers(2, (i) => ({ pods: i === 1 ? [pod('ns/big', [], 20)] : [] }))), start: ['w-2'], waits: ['w-1', 'pods need 20.0 CPU, 7.0 CPU free on schedulable nodes'] },
+    { title: 'window closed: nothing starts, the decision says when it opens', given: input(workers(2), { window: { window, now: Date.parse('2026-11-21T10:00:00Z') } }), start: [], waits: ['w-1', /^outside the window Mon-Fri 06:00-16:00 UTC: it opens Mon 2026-11-23 06:00/], opensAt: '2026-11-23T06:00:00Z' },
+    { title: 'window too short for one more node', given: input(workers(2), { defaultExpectedMs: 60_000, window: { window, now: Date.parse('2026-11-20T15:59:30Z') } }), start: [], waits: ['w-2', /^only 30\.0s left in the window/], opensAt: '2026-11-23T06:00:00Z' },
+    { title: 'window open: starts as usual', given: input(workers(2), { window: { window, now: Date.parse('2026-11-20T10:00:00Z') } }), start: ['w-1'] },
+    { title: 'API server not ready: nothing starts', given: input(workers(2), { health: { readyz: false, expectedDown: [] } }), start: [], waits: ['w-2', 'cluster not healthy: the API server does not answer /readyz'] },
+    { title: "a stranger's NotReady node stops every start", given: input([...workers(2), node('w-9', { ready: false })], { pending: ['w-1', 'w-2'], limits: { maxUnavailable: 3, roleLimits: {} }, health: healthy }), start: [], waits: ['w-1', 'cluster not healthy: node w-9 is NotReady'] },
+    { title: 'a NotReady node that is expected (ours, or down before) does not', given: input([...workers(2), node('w-9', { ready: false })], { pending: ['w-1', 'w-2'], limits: { maxUnavailable: 2, roleLimits: {} }, health: { readyz: true, expectedDown: ['w-9'] } }), start: ['w-1'], waits: ['w-2', 'max-unavailable 2/2 reached'] },
+    { title: 'an etcd member not active holds the control node', given: input(controls, { ...onlyControl, health: { ...healthy, etcd: { members: [{ name: 'etcd-1', active: true }, { name: 'etcd-2', active: false, detail: 'inactive' }] } } }), start: [], waits: ['control-1', 'not all control/etcd members healthy: etcd member etcd-2: inactive'] },
+    { title: 'etcd members that cannot be listed hold the control node', given: input(controls, { ...onlyControl, health: { ...healthy, etcd: { error: 'OpenStack unreachable' } } }), start: [], waits: ['control-1', 'not all control/etcd members healthy: cannot check the etcd members: OpenStack unreachable'] },
+    { title: 'another control node NotReady holds the control node', given: input([node('control-1'), node('control-2', { ready: false })], { ...onlyControl, health: { readyz: true, expectedDown: ['control-2'] } }), start: [], waits: ['control-1', 'not all control/etcd members healthy: control node control-2 is NotReady'] },
+    { title: 'healthy control plane and etcd: the control node goes', given: input(controls, { ...onlyControl, health: { ...healthy, etcd: { members: [{ name: 'etcd-1', active: true }] } } }), start: ['control-1'] },
+  ];
+  for (const row of rows) {
+    it(row.title, () => {
+      const d = planNext(row.given);
+      assert.deepEqual(d.start, row.start);
+      if (row.waits) {
+        const [n, reason] = row.waits;
+        if (typeof reason === 'string') assert.equal(reasonOf(d, n), reason);
+        else assert.match(reasonOf(d, n) ?? '(not waiting)', reason);
+      }
+      assert.equal(d.windowOpensAt, row.opensAt === undefined ? undefined : Date.parse(row.opensAt));
+    });
+  }
+
+  const etaRows: { title: string; given: PlanInput; ms: number }[] = [
+    { title: 'ETA: 4 equal nodes 2 at a time take two node durations', given: input(workers(4), { limits: { maxUnavailable: 2, roleLimits: {} } }), ms: 2000 },
+    { title: 'ETA: a node in flight counts what is left of it', given: input(workers(2), { pending: ['w-2'], inFlight: [{ name: 'w-1', holdsSlot: true, elapsedMs: 400 }] }), ms: 1600 },
+    { title: 'ETA: measured durations per node are used', given: input(workers(2), { expectedMs: { 'w-1': 3000 } }), ms: 4000 },
+    { title: 'ETA: nothing left is zero', given: input(workers(2), { pending: [] }), ms: 0 },
+  ];
+  for (const row of etaRows) it(row.title, () => assert.equal(estimateRemainingMs(row.given), row.ms));
 });
