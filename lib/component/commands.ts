@@ -2,6 +2,7 @@
 // rollback (to a revision or the last good one) and test.
 import type { Context } from '../core/context.js';
 import { InputError } from '../core/errors.js';
+import { didYouMean } from '../inventory/suggest.js';
 import { formatTests } from './bats.js';
 import { formatPlan, planDeploy } from './diff.js';
 import { TestsFailedError } from './errors.js';
@@ -50,23 +51,26 @@ export async function componentStatus(ctx: Context): Promise<ComponentStatus[]> 
   return out;
 }
 
-/** The namespace a component's records live in: from the repository's component.yaml, else found on the cluster. */
-async function namespaceOf(ctx: Context, component: string, repo?: string, branch?: string): Promise<string> {
+/** The namespace a component's records live in (found on the cluster); bad input when it has none. */
+async function namespaceOf(ctx: Context, component: string): Promise<string> {
   const { kube } = await componentKube(ctx);
-  const found = (await listDeployedComponents(kube)).find((c) => c.component === component);
+  const deployed = await listDeployedComponents(kube);
+  const found = deployed.find((c) => c.component === component);
   if (found) return found.namespace;
-  const known = (await listDeployedComponents(kube)).map((c) => c.component);
-  if (!repo && !ctx.cluster.components) throw new InputError(`component ${component} has no revisions on ${ctx.cluster.name}`, { context: { component, known }, hint: `deployed components: ${known.join(', ') || '(none)'}` });
-  return withRepository(repoSource(ctx, repo, branch), async (r) => prepareComponent(r, component, ctx.cluster.name).source.namespace);
+  const known = deployed.map((c) => c.component);
+  throw new InputError(`component ${component} has no revisions on ${ctx.cluster.name}${didYouMean(component, known)}`, {
+    context: { component, known },
+    hint: `deployed components: ${known.join(', ') || '(none)'}; deploy it with component.deploy`,
+  });
 }
 
 /** A revision as history shows it (no objects or manifest). */
 export type HistoryEntry = Omit<Release, 'objects' | 'manifest' | 'values'> & { objects: number };
 
 /** Every revision of a component, oldest first. */
-export async function componentHistory(ctx: Context, component: string, repo?: string, branch?: string): Promise<HistoryEntry[]> {
+export async function componentHistory(ctx: Context, component: string): Promise<HistoryEntry[]> {
   const { kube } = await componentKube(ctx);
-  const releases = await readReleases(kube, component, await namespaceOf(ctx, component, repo, branch));
+  const releases = await readReleases(kube, component, await namespaceOf(ctx, component));
   const rows = releases.map(({ objects, manifest: _m, values: _v, ...r }) => ({ ...r, objects: objects.length }));
   ctx.print(
     rows.length
@@ -92,7 +96,7 @@ export async function componentDiff(ctx: Context, component: string, repo?: stri
 }
 
 /** Rolls a component back to a revision (default: the last good one below the current), as a new revision. */
-export async function componentRollback(ctx: Context, component: string, toRevision: number | undefined, timeoutMs: number | undefined): Promise<{ revision: number | string; rolledBackTo: number }> {
+export async function componentRollback(ctx: Context, component: string, toRevision: number | undefined, timeoutMs: number | undefined): Promise<{ revision: number; rolledBackTo: number }> {
   const { kube, k8s } = await componentKube(ctx);
   const namespace = await namespaceOf(ctx, component);
   const releases = await readReleases(kube, component, namespace);
@@ -107,12 +111,9 @@ export async function componentRollback(ctx: Context, component: string, toRevis
   const env: Env = { ctx, kube, k8s, component, namespace, setId: parentOf(component, namespace).id, forceConflicts: true, timeoutMs: timeoutMs ?? 5 * 60_000 };
   await ctx.confirm(`Roll ${component} on ${ctx.cluster.name} back to revision ${target.revision} (${target.repo.sha.slice(0, 12)})`);
   const live = await liveNow(env, target.objects);
-  if (ctx.dryRun) {
-    ctx.print(formatPlan(planDeploy(target.objects, live)));
-    return { revision: 'planned', rolledBackTo: target.revision };
-  }
+  ctx.print(formatPlan(planDeploy(target.objects, live)));
   const rb = await rollbackTo(env, releases, target, `rollback to ${target.revision} asked by ${ctx.audit.operator}`, live);
-  ctx.print(`${component}: revision ${rb.revision} deployed (rollback to ${target.revision})`);
+  ctx.print(`${component}: revision ${rb.revision} ${ctx.dryRun ? 'would be' : ''} deployed (rollback to ${target.revision})`.replace('  ', ' '));
   return { revision: rb.revision, rolledBackTo: target.revision };
 }
 
