@@ -2,7 +2,7 @@
 # Installs the Debian packages the integration tests and benchmarks use (real servers and reference tools).
 # Run as root. Idempotent: installs only what is missing.
 set -euo pipefail
-PKGS=(openssh-server openssh-client etcd-server etcd-client prometheus-alertmanager haproxy pssh ansible-core hyperfine python3-openstackclient)
+PKGS=(openssh-server openssh-client etcd-server etcd-client prometheus-alertmanager haproxy pssh ansible-core hyperfine python3-openstackclient bats)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const needed = ['/usr/sbin/sshd', '/usr/bin/etcd', '/usr/bin/etcdctl', '/usr/bin/prometheus-alertmanager', '/usr/sbin/haproxy', '/usr/bin/parallel-ssh', '/usr/bin/ansible', '/usr/bin/openstack', '/usr/bin/ssh'];
+const needed = ['/usr/sbin/sshd', '/usr/bin/etcd', '/usr/bin/etcdctl', '/usr/bin/prometheus-alertmanager', '/usr/sbin/haproxy', '/usr/bin/parallel-ssh', '/usr/bin/ansible', '/usr/bin/openstack', '/usr/bin/ssh', '/usr/bin/bats'];
 const missing = needed.filter((p) => !existsSync(p));
 if (missing.length) {
   console.error(`test: missing ${missing.join(', ')}; running scripts/setup-packages.sh`);
