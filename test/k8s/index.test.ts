@@ -1,4 +1,4 @@
-// The Kubernetes client layer against the lab's API: nodes, cordon ownership, pods on a node, drains with
+// The Kubernetes client (lib/k8s/index.ts, and drains through drain.ts) against the lab's API: nodes, cordon ownership, pods on a node, drains with
 // kubectl's semantics, workload readiness, dry-run.
 import { strict as assert } from 'node:assert';
 import { GateViolation } from '../../lib/core/errors.js';
