@@ -1,5 +1,5 @@
-// The Kubernetes client (lib/k8s/index.ts, and drains through drain.ts) against the lab's API: nodes, cordon ownership, pods on a node, drains with
-// kubectl's semantics, workload readiness, dry-run.
+// The Kubernetes client (lib/k8s/index.ts, and drains through drain.ts) against the lab's API: nodes, cordon
+// ownership, pods on a node, drains with kubectl's semantics, workload readiness, dry-run.
 import { strict as assert } from 'node:assert';
 import { GateViolation } from '../../lib/core/errors.js';
 import { isPlanned } from '../../lib/core/gate.js';
