@@ -1,6 +1,7 @@
 // The SSH client (lib/remote/index.ts) against the lab's SSH hosts (lab/): commands and fan-out, a reboot
 // confirmed by a new boot id, trust of a host key from the lab's OpenStack console log, and dry-run leaving the
-// lab's mutation counter untouched. The lab is a different SSH server implementation (ssh2) from the sshd integration tests.
+// lab's mutation counter untouched. The lab is a different SSH server implementation (ssh2) from the sshd
+// integration tests.
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
