@@ -184,11 +184,6 @@ export class Context {
     return [...this.built.values()];
   }
 
-  /** Emits a typed event (progress, custom log lines). */
-  emit(event: RunEvent): void {
-    this.#events.emit(event);
-  }
-
   /** Shows text to the operator on stdout (human mode only; --json carries the cookbook's result instead). */
   print(text: string): void {
     this.#events.emit({ type: 'output', text });

@@ -172,6 +172,6 @@ describe('Context.step: declared needs and per-step changes', () => {
 
   it('keeps the gate and the journal off its public surface', () => {
     const { ctx } = harness(false);
-    for (const key of ['gate', 'journal', 'events', 'need']) assert.equal((ctx as unknown as Record<string, unknown>)[key], undefined, `ctx.${key}`);
+    for (const key of ['gate', 'journal', 'events', 'emit', 'need']) assert.equal((ctx as unknown as Record<string, unknown>)[key], undefined, `ctx.${key}`);
   });
 });

@@ -8,6 +8,7 @@ import { type Planned, mapUnlessPlanned } from '../../core/gate.js';
 import { isNodeReady, nodeBootId } from '../../k8s/nodes.js';
 import type { Server } from '../../openstack/index.js';
 import { closeNames, knownHostnames } from './inventory.js';
+import { type NodeTimeouts, nodeTimeouts } from './timeouts.js';
 
 /** A host that has no VM (named by an operator, or gone from under a rollout). */
 export class NoVmError extends InputError {}
@@ -35,6 +36,7 @@ export interface HardRebootOptions {
   waitTimeoutMs?: number;
   /** What the operator should do when the VM is missing (see requireVm). */
   noVmHint?: string;
+  timeouts?: Partial<NodeTimeouts>;
 }
 
 /**
@@ -46,10 +48,11 @@ export async function hardRebootStep(ctx: Context, host: string, options: HardRe
   const os = await ctx.openstack();
   const remote = await ctx.remote();
   const previous = options.previousBootId;
+  const { bootIdPollMs } = nodeTimeouts(options.timeouts);
   // A resumed run whose host already runs another boot: it was rebooted, by us or anyone.
   const rebootedSince = async (): Promise<string | undefined> => {
     if (!previous) return undefined;
-    const now = await remote.bootId(host, { timeoutMs: 5000 }).catch(() => undefined);
+    const now = await remote.bootId(host, { timeoutMs: bootIdPollMs }).catch(() => undefined);
     return now !== undefined && now !== previous ? now : undefined;
   };
   const sent = await ctx.step<string>(`hard reboot ${host}`, {
@@ -66,7 +69,7 @@ export async function hardRebootStep(ctx: Context, host: string, options: HardRe
     apply: async () => {
       if (!previous) {
         ctx.log.warn(`no earlier boot id known for ${host}: waiting only for SSH to answer`);
-        await ctx.waitFor(async () => remote.bootId(host, { timeoutMs: 5000 }).catch(() => undefined), { what: `${host} reachable`, timeoutMs });
+        await ctx.waitFor(async () => remote.bootId(host, { timeoutMs: bootIdPollMs }).catch(() => undefined), { what: `${host} reachable`, timeoutMs });
         return 'unknown';
       }
       return (await remote.waitRebootSince(host, previous, { timeoutMs })).bootId;
@@ -99,11 +102,12 @@ export async function refuseServingNode(ctx: Context, host: string, force: boole
 }
 
 /** The boot id of a host before a reboot, journaled (memo) so a resumed run does not reboot it again. */
-export async function bootIdBefore(ctx: Context, host: string): Promise<string | null> {
+export async function bootIdBefore(ctx: Context, host: string, timeouts: Partial<NodeTimeouts> = {}): Promise<string | null> {
   const remote = await ctx.remote();
+  const { bootIdMs } = nodeTimeouts(timeouts);
   return ctx.memo(`bootId:${host}`, async () => {
     try {
-      return await remote.bootId(host, { timeoutMs: 10_000 });
+      return await remote.bootId(host, { timeoutMs: bootIdMs });
     } catch (err) {
       ctx.log.warn(`cannot read the boot id of ${host} over SSH (${messageOf(err)}); using the node's`);
       const node = await (await ctx.k8s()).getNode(host);

@@ -19,6 +19,12 @@ export interface NodeTimeouts {
   vmDeleteMs: number;
   /** One SSH probe of a host before anything changes. */
   sshProbeMs: number;
+  /** Connecting to a new host to see whether its host key is trusted already. */
+  sshConnectMs: number;
+  /** Reading a host's boot id before a reboot. */
+  bootIdMs: number;
+  /** Reading a host's boot id while it may be rebooting (short: it is polled). */
+  bootIdPollMs: number;
   /** A join token's cleanup command (its own deadline: not cancelled by SIGINT). */
   tokenCleanupMs: number;
 }
@@ -33,6 +39,9 @@ export const NODE_TIMEOUTS: Readonly<NodeTimeouts> = Object.freeze({
   hostKeysMs: 10 * 60_000,
   vmDeleteMs: 10 * 60_000,
   sshProbeMs: 15_000,
+  sshConnectMs: 10_000,
+  bootIdMs: 10_000,
+  bootIdPollMs: 5000,
   tokenCleanupMs: 20_000,
 });
 

@@ -117,7 +117,7 @@ export async function ensureVm(ctx: Context, roleName: string, hostname: string,
     needs: [active],
     check: async () => {
       try {
-        return await remote.connect(hostname, { timeoutMs: 10_000 });
+        return await remote.connect(hostname, { timeoutMs: t.sshConnectMs });
       } catch {
         return undefined;
       }
