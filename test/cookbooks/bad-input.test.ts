@@ -5,7 +5,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { compiledRoot } from '../../lib/core/paths.js';
 import { discover } from '../../lib/runner/discovery.js';
-import { cleanupTempDirs, runCli, tempDir } from '../helpers/cli.js';
+import { ROOT, cleanupTempDirs, runCli, tempDir } from '../helpers/cli.js';
 import { type TestLab, startTestLab } from '../helpers/lab.js';
 import { labRunner, nodeNames, serverNames } from '../helpers/lab-cli.js';
 
@@ -48,6 +48,21 @@ describe('bad input and failures of the node lifecycle cookbooks', function () {
     ['k8s.add-node', ['--role', 'worker', '--flavor', 'nope'], /--flavor "nope" does not exist/, 'after-lock'],
     ['k8s.remove-node', ['--role', 'worker', '--hostname', 'bad-k8s-worker-9'], /bad-k8s-worker-9 is not a node, a VM or a host of any earlier run of cluster bad/, 'after-lock'],
     ['k8s.drain', ['--hostname', 'bad-k8s-worker-1', '--timeout', '-5m'], /--timeout: must not be negative/, 'before-lock'],
+    ['k8s.roll-nodes', ['--role', 'gpu'], /unknown role "gpu" in cluster bad/, 'before-lock'],
+    ['k8s.roll-nodes', ['--role', 'control'], /--role control: control nodes are not rolled yet/, 'before-lock'],
+    ['k8s.roll-nodes', ['--role', 'worker', '--max-surge', '0'], /--max-surge 0 with --max-unavailable 0/, 'before-lock'],
+    ['k8s.roll-nodes', ['--role', 'worker', '--hostname', 'bad-k8s-worker-nfs-1'], /host bad-k8s-worker-nfs-1 is a worker_nfs host, not worker/, 'before-lock'],
+    ['k8s.roll-nodes', ['--role', 'worker', '--image', 'debian-99'], /--image "debian-99" does not exist in OpenStack/, 'after-lock'],
+    ['k8s.roll-nodes', ['--role', 'worker', '--flavor', 'lab.huge'], /--flavor "lab.huge" does not exist in OpenStack/, 'after-lock'],
+    ['component.deploy', ['--component', 'webb'], /no component webb in the repository.*\bweb\b/, 'after-lock'],
+    ['component.deploy', ['--component', 'web'], /component web has no values for cluster bad: components\/web\/values\/bad\.yaml does not exist/, 'after-lock'],
+    ['component.deploy', ['--component', 'web', '--repo', ROOT, '--git-branch', 'no-such-branch'], /no branch no-such-branch in /, 'after-lock'],
+    ['component.deploy', ['--component', 'web', '--filter-tags', 'web'], /--filter-tags selects tests, but --run-tests is not given/, 'before-lock'],
+    ['component.rollback', ['--component', 'web'], /component web has no revisions on bad/, 'after-lock'],
+    ['component.history', ['--component', 'web'], /component web has no revisions on bad/, 'after-lock'],
+    ['component.diff', ['--component', 'Web!'], /--component: "Web!" is not a component name/, 'before-lock'],
+    ['component.test', ['--component', 'web', '--repo', '/nonexistent/components'], /the components repository \/nonexistent\/components does not exist/, 'after-lock'],
+    ['component.status', ['--component', 'web'], /Unknown argument: component/, 'before-lock'],
   ];
   const leases = (): number => [...lab.kube.store.scan(lab.kube.api.res('coordination.k8s.io', 'leases'))].length;
   for (const [name, args, message, when] of refusals) {

@@ -9,6 +9,7 @@ import { discover } from '../../lib/runner/discovery.js';
 import { cleanupTempDirs } from '../helpers/cli.js';
 import { type TestLab, startTestLab } from '../helpers/lab.js';
 import { labRunner } from '../helpers/lab-cli.js';
+import { exampleDirFor } from '../component/example-repo.js';
 
 /** One change as the `--json` result lists it. */
 interface JsonChange {
@@ -60,10 +61,19 @@ const rows: Row[] = [
   { title: 'vm.create', cookbook: 'vm.create', args: ['--role', 'worker', '--hostname', 'dry-k8s-worker-8'] },
   { title: 'vm.force-reboot of the VM vm.create made (not a node)', cookbook: 'vm.force-reboot', args: ['--hostname', 'dry-k8s-worker-8'], continues: true },
   { title: 'vm.delete of the VM vm.create made (not a node)', cookbook: 'vm.delete', args: ['--hostname', 'dry-k8s-worker-8'], continues: true },
+  {
+    title: 'k8s.roll-nodes of one worker to another image',
+    cookbook: 'k8s.roll-nodes',
+    args: ['--role', 'worker', '--hostname', 'dry-k8s-worker-3', '--image', 'debian-11-bullseye', '--retry-interval', '200ms'],
+    evictionsKnownAtRunTime: true,
+  },
+  // One object at a time: concurrent applies finish (and are recorded) in any order.
+  { title: 'component.deploy of the example web component', cookbook: 'component.deploy', args: ['--component', 'web', '--repo', exampleDirFor(['dry']), '--concurrency', '1'] },
+  { title: 'component.rollback to the revision component.deploy made', cookbook: 'component.rollback', args: ['--component', 'web', '--to-revision', '1'], continues: true },
 ];
 
 /** Built-in cookbooks that only read: every other one needs a row above. */
-const READ_ONLY = ['history', 'inventory.show'];
+const READ_ONLY = ['history', 'inventory.show', 'component.status', 'component.history', 'component.diff', 'component.test'];
 
 /** Lab counter that sees a change of this system. */
 const COUNTER = { k8s: 'k8s_mutations', openstack: 'openstack_mutations', remote: 'ssh_mutations' } as const;

@@ -105,11 +105,13 @@ export async function executeRoll(ctx: Context, plan: StoredRoll, options: RollE
   for (const [i, wave] of plan.waves.entries()) {
     ctx.checkpoint(`wave ${i + 1} of the roll`);
     const adds = wave.adds.filter((h) => state.node(h).phase !== 'done');
-    // The VM first (the slow part of an add), then the rest of addNodeSteps, whose VM steps then find it done.
-    // In dry-run addNodeSteps alone plans the VM: planning it twice would list two creates of one server.
+    // A wave of several new nodes builds their VMs at once (the slow part of an add, independent of the other
+    // nodes, unlike joins: a join sweeps leftover join tokens); addNodeSteps then finds each VM done. A single
+    // add, and every dry-run, leaves the VM to addNodeSteps: planning it twice would list two creates.
+    const parallel = options.parallelVms && adds.length > 1 && !ctx.dryRun;
     const buildVm = async (h: string): Promise<void> => {
       const phase = state.node(h).phase;
-      if (ctx.dryRun || (phase !== 'pending' && phase !== 'vm')) return;
+      if (phase !== 'pending' && phase !== 'vm') return;
       enter(h, 'vm', `wave ${i + 1}: create VM (${plan.spec.image}, ${plan.spec.flavor})`);
       try {
         await ensureVm(ctx, plan.role, h, options.overrides, options.timeouts);
@@ -117,15 +119,13 @@ export async function executeRoll(ctx: Context, plan: StoredRoll, options: RollE
         fail(h, err);
       }
     };
-    // A wave's VMs build at once: independent of each other, unlike joins (a join sweeps leftover tokens).
-    if (options.parallelVms && adds.length > 1) {
+    if (parallel) {
       const built = await Promise.allSettled(adds.map(buildVm));
       const failed = built.find((b): b is PromiseRejectedResult => b.status === 'rejected');
       if (failed) throw failed.reason;
     }
     for (const h of adds) {
-      await buildVm(h);
-      enter(h, 'join', `wave ${i + 1}: provision, join, Ready, labels and taints`);
+      enter(h, parallel ? 'join' : 'add', `wave ${i + 1}: ${parallel ? '' : `create VM (${plan.spec.image}, ${plan.spec.flavor}), `}provision, join, Ready, labels and taints`);
       try {
         await addNodeSteps(ctx, plan.role, h, { overrides: options.overrides, controls: options.controls, timeouts: options.timeouts });
       } catch (err) {

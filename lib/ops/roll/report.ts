@@ -1,5 +1,6 @@
 // How a roll's HTML report reads (--report FILE.html): the rollout engine's page (rollout/report.ts) with the
-// roll's phases (a new node's VM and join, an old node's removal) and a column saying which nodes are new.
+// roll's phases (a new node's VM and join, or both as one add when its VM was not built with others; an old
+// node's removal) and a column saying which nodes are new.
 import type { ChartPhase, ReportStyle } from '../rollout/report.js';
 import { writeReport } from '../rollout/report.js';
 import type { RolloutResult } from '../rollout/result.js';
@@ -15,6 +16,7 @@ export interface RollRecord extends NodeRecord {
 const CHART: readonly ChartPhase[] = [
   { phase: 'vm', label: 'create VM', color: '#3a86ff' },
   { phase: 'join', label: 'join, Ready', color: '#14a39a' },
+  { phase: 'add', label: 'create VM, join, Ready', color: '#7b61ff' },
   { phase: 'remove', label: 'drain, remove', color: '#f0812e' },
   { phase: 'planned', label: 'planned', color: '#c3cfe2' },
 ];
@@ -25,7 +27,7 @@ export const ROLL_REPORT: ReportStyle = {
   heading: 'Node roll',
   participle: 'done',
   chart: CHART,
-  chartPhase: { vm: 'vm', join: 'join', remove: 'remove' },
+  chartPhase: { vm: 'vm', join: 'join', add: 'add', remove: 'remove' },
   column: { header: 'part', cell: (rec: RollRecord) => (rec.kind === 'new' ? 'added' : rec.kind === 'old' ? 'removed' : '') },
 };
 
