@@ -6,6 +6,7 @@ import type { Context } from '../../core/context.js';
 import { InputError, messageOf } from '../../core/errors.js';
 import { type Planned, mapUnlessPlanned } from '../../core/gate.js';
 import { isNodeReady, nodeBootId } from '../../k8s/nodes.js';
+import { podFinished } from '../../k8s/pods.js';
 import type { Server } from '../../openstack/index.js';
 import { closeNames, knownHostnames } from './inventory.js';
 import { type NodeTimeouts, nodeTimeouts } from './timeouts.js';
@@ -79,7 +80,7 @@ export async function hardRebootStep(ctx: Context, host: string, options: HardRe
 
 /** A pod a hard reset would kill without notice: not a DaemonSet's, not a mirror pod, not finished. */
 export function isWorkloadPod(p: V1Pod): boolean {
-  if (p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed') return false;
+  if (podFinished(p)) return false;
   if (p.metadata?.annotations?.['kubernetes.io/config.mirror']) return false;
   return !p.metadata?.ownerReferences?.some((o) => o.kind === 'DaemonSet');
 }
