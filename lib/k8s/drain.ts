@@ -114,15 +114,8 @@ export async function drainNode(kube: Kube, node: string, opts: Partial<DrainOpt
     skipped: plan.skip.map((s) => ({ pod: s.key, reason: s.verdict.action === 'skip' ? s.verdict.reason : '' })),
     warnings: plan.warnings,
   };
-  if (plan.refuse.length) {
-    throw new DrainRefusedError(
-      `cannot drain ${node}: ${plan.refuse.length} pod(s) need an explicit opt-in: ${plan.refuse.map((r) => `${r.key} (${r.verdict.action === 'refuse' ? r.verdict.reason : ''})`).join(', ')}`,
-      {
-        context: { node, refused: plan.refuse.map((r) => ({ pod: r.key, reason: r.verdict.action === 'refuse' ? r.verdict.reason : '' })) },
-        hint: 'nothing was evicted and the node stays cordoned; re-run with the opt-in flags named above, or uncordon it',
-      },
-    );
-  }
+  const refused = refusalError(node, plan);
+  if (refused) throw refused;
   const tracked: Tracked[] = plan.evict.map((e) => ({
     key: e.key,
     namespace: e.pod.metadata?.namespace ?? 'default',
@@ -172,6 +165,40 @@ export async function drainNode(kube: Kube, node: string, opts: Partial<DrainOpt
   }
   if (o.signal?.aborted) throwIfAborted(o.signal, `drain of ${node}`);
   if (failure !== undefined) throw failure;
+  const { result, error } = drainOutcome(node, tracked, base, { timedOut, timeoutMs: o.timeoutMs, durationMs: clock.now() - started, requests: kube.requestCount() - requestsBefore });
+  if (error) throw error;
+  return result;
+}
+
+/** The refusal of a drain whose plan holds pods that need an opt-in (undefined when there are none). */
+export function refusalError(node: string, plan: DrainPlan): DrainRefusedError | undefined {
+  if (!plan.refuse.length) return undefined;
+  const reasonOf = (r: DrainPlan['refuse'][number]): string => (r.verdict.action === 'refuse' ? r.verdict.reason : '');
+  return new DrainRefusedError(`cannot drain ${node}: ${plan.refuse.length} pod(s) need an explicit opt-in: ${plan.refuse.map((r) => `${r.key} (${reasonOf(r)})`).join(', ')}`, {
+    context: { node, refused: plan.refuse.map((r) => ({ pod: r.key, reason: reasonOf(r) })) },
+    hint: 'nothing was evicted and the node stays cordoned; re-run with the opt-in flags named above, or uncordon it',
+  });
+}
+
+/**
+ * The wait before evicting a pod again after a 429: kubectl's interval at least, growing by 1.5 up to 30 s,
+ * with up to 20% jitter so blocked pods do not retry in step; longer when the server's Retry-After asks.
+ */
+export function evictionRetryDelay(attempt: number, retryMinMs: number, retryAfterMs: number | undefined, random: () => number = Math.random): number {
+  const backoff = Math.max(retryMinMs, backoffDelay(attempt, { initialMs: retryMinMs, maxMs: Math.max(retryMinMs, 30_000), factor: 1.5, jitter: 0 })) * (1 + random() * 0.2);
+  return Math.max(backoff, retryAfterMs ?? 0);
+}
+
+/**
+ * What a performed drain did, from its tracked pods: the result, and the error when pods are left (timed out
+ * or not), naming the PodDisruptionBudgets that blocked them or the pods still terminating, and failures.
+ */
+export function drainOutcome(
+  node: string,
+  tracked: readonly Tracked[],
+  base: Pick<DrainResult, 'node' | 'skipped' | 'warnings'>,
+  end: { timedOut: boolean; timeoutMs: number; durationMs: number; requests: number },
+): { result: DrainResult; error?: DrainFailedError } {
   const result: DrainResult = {
     ...base,
     planned: false,
@@ -179,27 +206,26 @@ export async function drainNode(kube: Kube, node: string, opts: Partial<DrainOpt
     wouldEvict: [],
     blocked: tracked.filter((t) => t.state !== 'gone' && t.blocked).map((t) => t.blocked!),
     failed: tracked.filter((t) => t.state === 'failed').map((t) => ({ pod: t.key, error: t.error ?? 'failed' })),
-    durationMs: clock.now() - started,
-    requests: kube.requestCount() - requestsBefore,
+    durationMs: end.durationMs,
+    requests: end.requests,
   };
   const remaining = tracked.filter((t) => t.state !== 'gone');
-  if (remaining.length) {
-    const pdbs = [...new Set(result.blocked.flatMap((b) => b.pdbs))];
-    const why = result.blocked.length
-      ? `blocked by PodDisruptionBudget${pdbs.length === 1 ? '' : 's'} ${pdbs.join(', ') || '(throttling)'}: ${result.blocked.map((b) => b.pod).join(', ')}`
-      : `still terminating: ${remaining.map((t) => t.key).join(', ')}`;
-    const Err = timedOut ? DrainTimeoutError : DrainFailedError;
-    throw new Err(
-      `drain of ${node} did not finish${timedOut ? ` within ${formatMs(o.timeoutMs)}` : ''}: ${remaining.length} pod(s) left; ${why}${
-        result.failed.length ? `; failed: ${result.failed.map((f) => `${f.pod} (${f.error})`).join(', ')}` : ''
-      }`,
-      {
-        context: { node, timedOut, timeoutMs: o.timeoutMs, remaining: remaining.map((t) => t.key), blocked: result.blocked, failed: result.failed, evicted: result.evicted, result },
-        hint: 'the node stays cordoned; fix the blocking PodDisruptionBudgets or pods and run the drain again',
-      },
-    );
-  }
-  return result;
+  if (!remaining.length) return { result };
+  const pdbs = [...new Set(result.blocked.flatMap((b) => b.pdbs))];
+  const why = result.blocked.length
+    ? `blocked by PodDisruptionBudget${pdbs.length === 1 ? '' : 's'} ${pdbs.join(', ') || '(throttling)'}: ${result.blocked.map((b) => b.pod).join(', ')}`
+    : `still terminating: ${remaining.map((t) => t.key).join(', ')}`;
+  const Err = end.timedOut ? DrainTimeoutError : DrainFailedError;
+  const error = new Err(
+    `drain of ${node} did not finish${end.timedOut ? ` within ${formatMs(end.timeoutMs)}` : ''}: ${remaining.length} pod(s) left; ${why}${
+      result.failed.length ? `; failed: ${result.failed.map((f) => `${f.pod} (${f.error})`).join(', ')}` : ''
+    }`,
+    {
+      context: { node, timedOut: end.timedOut, timeoutMs: end.timeoutMs, remaining: remaining.map((t) => t.key), blocked: result.blocked, failed: result.failed, evicted: result.evicted, result },
+      hint: 'the node stays cordoned; fix the blocking PodDisruptionBudgets or pods and run the drain again',
+    },
+  );
+  return { result, error };
 }
 
 /** The abort reason of a drain's own deadline (a KubernetesError, so cancelled requests become KubeAbortedError). */
@@ -228,9 +254,8 @@ async function evictOne(kube: Kube, t: Tracked, o: DrainOptions, clock: Clock, s
         const pdbs = await kube.pdbsForPod(t.namespace, t.name, { signal }).catch(() => [] as string[]);
         t.blocked = { pod: t.key, pdbs: pdbs.map((p) => `${t.namespace}/${p}`), message: err.message };
         o.onProgress?.({ pod: t.key, state: 'blocked', detail: t.blocked.pdbs.join(', ') || 'throttled' });
-        const backoff = Math.max(o.retryMinMs, backoffDelay(attempt, { initialMs: o.retryMinMs, maxMs: Math.max(o.retryMinMs, 30_000), factor: 1.5, jitter: 0 })) * (1 + Math.random() * 0.2);
         try {
-          await clock.sleep(Math.max(backoff, err.retryAfterMs ?? 0), signal);
+          await clock.sleep(evictionRetryDelay(attempt, o.retryMinMs, err.retryAfterMs), signal);
         } catch {
           return;
         }
