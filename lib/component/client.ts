@@ -112,14 +112,14 @@ export class ComponentKube {
   }
 
   /** Server-side dry-run apply (dryRun=All): what the server would store, or ObjectRejectedError with its message. */
-  async validate(obj: KObject, options: { forceConflicts?: boolean } = {}): Promise<KObject> {
+  async validate(obj: KObject, options: { forceConflicts?: boolean; as?: KObject } = {}): Promise<KObject> {
     try {
       return (await this.req.call(`dry-run apply ${displayName(obj)}`, () => this.apis.objects.patch(obj as KubernetesObject, undefined, 'All', FIELD_MANAGER, options.forceConflicts ?? false, PatchStrategy.ServerSideApply), {
         kind: 'write',
         context: { object: displayName(obj) },
       })) as KObject;
     } catch (err) {
-      throw this.explain(err, obj, true);
+      throw this.explain(err, options.as ?? obj, true);
     }
   }
 

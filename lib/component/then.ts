@@ -2,7 +2,9 @@
 // the next cluster (the toolsbeta-then-tools routine), under that cluster's own lock, from the same checkout.
 import type { Context } from '../core/context.js';
 import { InputError, LockHeldError } from '../core/errors.js';
-import { didYouMean } from '../inventory/suggest.js';
+import { dirname, join } from 'node:path';
+import { packageRoot } from '../core/paths.js';
+import type { ClusterConfig } from '../inventory/schema.js';
 import { type DeployOptions, type DeployResult, deployComponent } from './deploy.js';
 import type { ComponentArgs } from './options.js';
 
@@ -22,15 +24,27 @@ function optionsOf(args: DeployArgs, source: { repo: string; branch?: string }):
   return { component: args.component, source, runTests: args.runTests, filterTags: args.filterTags, noRollback: args.noRollback, force: args.force, forceConflicts: args.forceConflicts, timeoutMs: args.timeoutMs, concurrency: args.concurrency };
 }
 
+/**
+ * The --then cluster: looked up in the run's inventory directory (the first cluster's), the package's
+ * inventory/, COOKBOOK_INVENTORY and running labs, as the CLI resolves --cluster-name.
+ */
+async function resolveNext(ctx: Context, name: string): Promise<ClusterConfig> {
+  const dirs = [...new Set([dirname(ctx.cluster.source), join(packageRoot(), 'inventory'), ...(process.env.COOKBOOK_INVENTORY ?? '').split(':').filter((d) => d.trim())])];
+  const { resolveCluster } = await import('../runner/clients.js');
+  try {
+    return await resolveCluster(name, { inventory: dirs }, (m) => ctx.log.info(m));
+  } catch (err) {
+    if (err instanceof InputError) throw new InputError(`--then: ${err.message}`, { context: { ...err.context, option: 'then' }, cause: err, hint: `${err.hint ?? ''}; --then looks in ${dirs.join(', ')} (add a directory with COOKBOOK_INVENTORY)` });
+    throw err;
+  }
+}
+
 /** Deploys to the run's cluster, then (with --then) the same commit to the next one. */
 export async function deployWithThen(ctx: Context, args: DeployArgs): Promise<DeployResult | { first: DeployResult; then: DeployResult }> {
   const { repoSource } = await import('./prepare.js');
   const source = repoSource(ctx, args.repo, args.gitBranch);
-  const next = args.then ? ctx.inventory?.clusters.get(args.then) : undefined;
-  if (args.then && !next) {
-    const known = [...(ctx.inventory?.clusters.keys() ?? [])];
-    throw new InputError(`--then: no cluster ${args.then} in the inventory${didYouMean(args.then, known)}`, { context: { option: 'then', known }, hint: `clusters: ${known.join(', ')}` });
-  }
+  // Resolved before the first deploy: an unknown cluster is bad input, refused before anything is written.
+  const next = args.then ? await resolveNext(ctx, args.then) : undefined;
   const first = await deployComponent(ctx, optionsOf(args, source));
   if (!next || ctx.dryRun) return first;
   // The same commit: a git source is cloned again at the recorded SHA's branch; a directory is used as it is.

@@ -1,8 +1,7 @@
 // Server-side validation before anything is written: every object the deploy would create or change goes
 // through a dry-run apply (dryRun=All), so the server's own validation and admission name what is wrong.
 // Custom resources whose CRD is rendered but not served yet cannot be validated before their CRD exists; they
-// are validated when applied, as are objects of the component's own namespace on its first deploy (the server
-// cannot dry-run into a namespace that does not exist yet).
+// are validated when applied.
 import type { ComponentKube } from './client.js';
 import { FieldConflictError, ObjectRejectedError } from './errors.js';
 import type { DeployPlan } from './diff.js';
@@ -39,11 +38,14 @@ export async function validatePlan(
       pendingCrds.add(`${spec.names?.kind}.${spec.group}`);
     }
   }
-  const queue = plan.entries.filter((e) => e.action === 'create' || e.action === 'change').map((e) => byKey.get(e.key)!).filter((o) => !pendingCrds.has(groupKind(o)) && !missing.has(o.metadata.namespace ?? ''));
+  const queue = plan.entries.filter((e) => e.action === 'create' || e.action === 'change').map((e) => byKey.get(e.key)!).filter((o) => !pendingCrds.has(groupKind(o)));
   const worker = async (): Promise<void> => {
     for (let o = queue.shift(); o; o = queue.shift()) {
       try {
-        await kube.validate(o, { forceConflicts });
+        // The server cannot dry-run into a namespace that does not exist yet (the component's own, on its first
+        // deploy): such objects are checked in "default" instead, which validates everything but the namespace.
+        const target = missing.has(o.metadata.namespace ?? '') ? { ...o, metadata: { ...o.metadata, namespace: 'default' } } : o;
+        await kube.validate(target, { forceConflicts, as: o });
       } catch (err) {
         if (err instanceof FieldConflictError) onConflict(err);
         else throw err;
