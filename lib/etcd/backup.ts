@@ -134,6 +134,7 @@ export async function backupSteps(ctx: Context, dir: string, keep: number): Prom
   await ctx.step(`remove snapshot from ${host}`, {
     target: `host/${host}:${remotePath}`,
     needs: [copied],
+    onPlannedNeed: 'assume',
     apply: async () => remote.run(host, ['rm', '-f', remotePath], { sudo }),
   });
 

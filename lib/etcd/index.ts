@@ -27,7 +27,7 @@ export * from './parse.js';
 /** The inventory role whose hosts are the etcd members. */
 export const ETCD_ROLE = 'etcd';
 /** Per-request deadline of reads: a member that is down must not stall a health check. */
-const READ_TIMEOUTS = ['--dial-timeout=1s', '--command-timeout=3s'];
+const READ_TIMEOUTS = ['--dial-timeout=1s', '--command-timeout=2s'];
 
 /** Everything the cookbooks gate on, read in one go. */
 export interface ClusterView {
@@ -179,9 +179,10 @@ export class Etcd {
 
   /** `member promote ID`: false while the learner has not caught up with the leader yet. */
   async memberPromote(host: string, endpoints: readonly string[], id: string): Promise<boolean | Planned> {
-    const r = await this.mutating(host, endpoints, ['member', 'promote', id], `promote member ${id}`, /in sync with leader|not ready|too many requests/);
+    const r = await this.mutating(host, endpoints, ['member', 'promote', id], `promote member ${id}`, /in sync with leader|not ready|too many requests|not a learner/);
     if (isPlanned(r)) return r;
-    return r.exitCode === 0;
+    // "not a learner": an earlier promotion whose answer was lost took effect.
+    return r.exitCode === 0 || /not a learner/.test(r.stderr);
   }
 
   /** `member remove ID`. */

@@ -35,7 +35,7 @@ export interface ClusterSummary {
   /** How many more voter failures the cluster survives now. */
   tolerance: number;
   leader: MemberRow | undefined;
-  /** Every client URL of a started member. */
+  /** Client URLs of healthy voters: where reconfigurations go (a learner refuses them). */
   endpoints: string[];
   /** The member host reads ran on. */
   via: string;
@@ -77,7 +77,7 @@ export function summarize(etcd: Etcd, view: ClusterView, hosts: string[], addres
     quorum: quorumOf(voters.length),
     tolerance: failureTolerance(voters.length, healthyVoters),
     leader: rows.find((r) => r.leader),
-    endpoints: rows.filter((r) => r.clientUrl).map((r) => r.clientUrl),
+    endpoints: rows.filter((r) => r.clientUrl && !r.learner && r.healthy).map((r) => r.clientUrl),
     via: view.via,
     hosts,
   };

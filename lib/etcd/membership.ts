@@ -81,9 +81,12 @@ export async function addMemberSteps(ctx: Context, hostname: string): Promise<{ 
   const urls = await ctx.step(`choose URLs of ${hostname}`, {
     target: `host/${hostname}`,
     needs: [vm],
-    apply: async () => {
-      const address = (await remote.resolveHosts([hostname]))[0]!.address;
+    // A planned VM has no address yet: the plan names the member by its host name instead.
+    onPlannedNeed: 'assume',
+    apply: async (_vm, run) => {
+      const address = run.assumed ? hostname : (await remote.resolveHosts([hostname]))[0]!.address;
       const { summary } = await fresh(ctx);
+      if (run.assumed) return newMemberUrls(summary, hostname, address);
       return ctx.memo(`etcd:urls:${hostname}`, async () => newMemberUrls(summary, hostname, address));
     },
   });
@@ -108,13 +111,14 @@ export async function addMemberSteps(ctx: Context, hostname: string): Promise<{ 
   await ctx.step(`start etcd on ${hostname}`, {
     target: `host/${hostname}`,
     needs: [urls, added],
+    onPlannedNeed: 'assume',
     check: async (u) => {
       const { summary } = await fresh(ctx);
       const row = summary.rows.find((r) => r.peerUrl === u.peerUrl);
       return row && row.name !== '' ? true : undefined;
     },
     apply: async (u) => {
-      const { summary } = await fresh(ctx);
+      const { etcd, summary } = await fresh(ctx);
       const printed = ctx.recall<Record<string, string>>(`etcd:added:${hostname}`);
       const initialCluster = printed?.ETCD_INITIAL_CLUSTER ?? initialClusterFor(summary, hostname, u.peerUrl);
       // A new member needs an empty data dir: the package's first start (or an earlier attempt) may have left one.
@@ -124,12 +128,10 @@ export async function addMemberSteps(ctx: Context, hostname: string): Promise<{ 
       await remote.upload(hostname, ETCD_DEFAULTS, joiningConfig({ name: printed?.ETCD_NAME ?? hostname, peerUrl: u.peerUrl, clientUrl: u.clientUrl, initialCluster }), { mode: 0o644 });
       await remote.run(hostname, ['systemctl', 'enable', 'etcd'], { sudo });
       await remote.run(hostname, ['systemctl', 'start', 'etcd'], { sudo });
+      // Started means: its own endpoint answers `endpoint status` (a learner refuses `endpoint health`).
       await ctx.waitFor(
-        async () => {
-          const { summary: s } = await fresh(ctx);
-          return s.rows.find((r) => r.peerUrl === u.peerUrl && r.healthy);
-        },
-        { what: `etcd on ${hostname} to start and answer`, timeoutMs: 5 * 60_000, backoff: { initialMs: 100, maxMs: 2000 } },
+        async () => (await etcd.etcdctlRead(['-w', 'json', 'endpoint', 'status'], { hosts: [summary.via], endpoints: [u.clientUrl] })).exitCode === 0,
+        { what: `etcd on ${hostname} to start and answer`, timeoutMs: 5 * 60_000, backoff: { initialMs: 50, maxMs: 500 } },
       );
       return true;
     },
@@ -138,23 +140,37 @@ export async function addMemberSteps(ctx: Context, hostname: string): Promise<{ 
   const promoted = await ctx.step(`promote ${hostname}`, {
     target: `etcd-member/${hostname}`,
     needs: [urls, added],
+    onPlannedNeed: 'assume',
     check: async (u) => {
       const { summary } = await fresh(ctx);
       const row = summary.rows.find((r) => r.peerUrl === u.peerUrl);
       return row && !row.learner ? row : undefined;
     },
     apply: async (u) => {
+      const { etcd, summary } = await fresh(ctx);
+      const row = summary.rows.find((r) => r.peerUrl === u.peerUrl);
+      if (!row && ctx.dryRun) return etcd.memberPromote(summary.via, summary.endpoints, `<id of ${hostname}>`) as Promise<Planned>;
+      if (!row) throw new EtcdVerifyError(`learner ${hostname} disappeared from the member list`, { context: { hostname }, hint: 'someone removed it: run the same etcd.add-member command again' });
+      if (!row.learner) return row;
+      // Caught up first (reads), so that normally one promotion is sent, not a burst of refused ones.
+      await ctx.waitFor(
+        async () => {
+          const st = (await etcd.view()).status;
+          const mine = st.find((x) => x.memberId === row.id);
+          const leader = st.find((x) => x.memberId === x.leaderId);
+          // etcd's own rule (isLearnerReady): the learner's index within 90% of the leader's.
+          return mine && leader && mine.raftIndex >= leader.raftIndex * 0.9 ? true : undefined;
+        },
+        { what: `learner ${hostname} to catch up with the leader`, timeoutMs: 10 * 60_000, backoff: { initialMs: 50, maxMs: 500 } },
+      );
       // etcd refuses the promotion until the learner has caught up with the leader: retry until it accepts.
       return ctx.waitFor(
         async () => {
-          const { etcd, summary } = await fresh(ctx);
-          const row = summary.rows.find((r) => r.peerUrl === u.peerUrl);
-          if (!row) throw new EtcdVerifyError(`learner ${hostname} disappeared from the member list`, { context: { hostname }, hint: 'someone removed it: run the same etcd.add-member command again' });
-          if (!row.learner) return row;
           const ok = await etcd.memberPromote(summary.via, summary.endpoints, row.id);
-          return ok === true ? { ...row, learner: false } : undefined;
+          if (isPlanned(ok)) return ok as never;
+          return ok ? { ...row, learner: false } : undefined;
         },
-        { what: `learner ${hostname} to catch up and be promoted`, timeoutMs: 10 * 60_000, backoff: { initialMs: 100, maxMs: 2000 } },
+        { what: `learner ${hostname} to catch up and be promoted`, timeoutMs: 10 * 60_000, backoff: { initialMs: 50, maxMs: 500 } },
       );
     },
     verify: async (row: MemberRow) => {
