@@ -425,6 +425,7 @@ describe('openstack client against the lab OpenStack API', function () {
       findNetwork: () => client.findNetwork('lab-net'),
       findSecurityGroup: () => client.findSecurityGroup('default'),
       getQuotas: () => client.getQuotas(),
+      getLimits: () => client.getLimits(),
       projectId: () => client.projectId(),
     };
     const reading = Object.entries(OpenStackClient.operations).filter(([, k]) => k === 'read').map(([n]) => n).sort();
