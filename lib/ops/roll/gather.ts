@@ -8,7 +8,9 @@ import { isNodeReady } from '../../k8s/nodes.js';
 import { type ComputeHeadroom, OpenStackForbiddenError, headroomFromLimits, headroomFromQuotas, serverGroupRoom, serverSpec } from '../../openstack/index.js';
 import { closeNames, knownHostnames, requireNodeRole } from '../node/inventory.js';
 import type { VmOverrides } from '../node/vm.js';
-import { DEFAULT_ROLL_DURATIONS, type RollFacts, type RollNode, type RollSpec, selectRollTargets } from './plan.js';
+import { earlierNodeMs } from '../rollout/state.js';
+import { ROLL_WORK } from './execute.js';
+import { DEFAULT_ROLL_DURATIONS, type RollDurations, type RollFacts, type RollNode, type RollSpec, selectRollTargets } from './plan.js';
 
 /** What the operator asked for. */
 export interface RollRequest {
@@ -28,6 +30,19 @@ export interface GatheredRoll {
   skipped: { node: string; reason: string }[];
   /** The role's server group exists already (new VMs of a wave may then be created at once). */
   serverGroupExists: boolean;
+  /** Where the expected durations (the ETA) come from. */
+  etaSource: string;
+}
+
+/**
+ * Expected durations: from the nodes of earlier rolls of this cluster when there are some (the median time a
+ * node took, adds and removals alike, split evenly between an add's VM and its join), else typical cloud ones.
+ */
+function expectedDurations(ctx: Context): { durations: RollDurations; source: string } {
+  const earlier = earlierNodeMs(ctx, ROLL_WORK);
+  if (!earlier) return { durations: DEFAULT_ROLL_DURATIONS, source: 'typical cloud timings' };
+  const p = earlier.perNodeMs;
+  return { durations: { vmMs: p / 2, joinMs: p / 2, removeMs: p }, source: `measured on ${earlier.nodes} node(s) of earlier rolls` };
 }
 
 /** The project's compute headroom: the quota set with usage, or the absolute limits where policy hides it. */
@@ -83,7 +98,9 @@ export async function gatherRoll(ctx: Context, req: RollRequest): Promise<Gather
     serverGroupExists = g !== undefined;
     serverGroup = { name: role.serverGroup.name, policy: g?.policy ?? role.serverGroup.policy, members: g?.members.length ?? 0, room: serverGroupRoom(g, headroom.serverGroupMembers) };
   }
+  const eta = expectedDurations(ctx);
   return {
+    etaSource: eta.source,
     facts: {
       role: req.role,
       targets,
@@ -94,7 +111,7 @@ export async function gatherRoll(ctx: Context, req: RollRequest): Promise<Gather
       serverGroup,
       maxSurge: req.maxSurge,
       maxUnavailable: req.maxUnavailable,
-      durations: DEFAULT_ROLL_DURATIONS,
+      durations: eta.durations,
     },
     nodes,
     skipped,

@@ -7,20 +7,14 @@ import { formatMs } from '../../core/retry.js';
 import type { DrainOptions } from '../../k8s/index.js';
 import { preflightAddNode } from '../node/add.js';
 import { checkHostsFirst } from '../node/join.js';
-import { type VmOverrides, checkVmSettings } from '../node/vm.js';
+import { checkVmSettings } from '../node/vm.js';
 import { type RollOutcome, type StoredRoll, executeRoll, rollState } from './execute.js';
-import { gatherRoll } from './gather.js';
+import { type RollRequest, gatherRoll } from './gather.js';
 import { type RollPlan, describePlan, planRoll } from './plan.js';
 import { writeRollReport } from './report.js';
 
-/** What k8s.roll-nodes asks for. */
-export interface RollNodesRequest {
-  role: string;
-  overrides: VmOverrides;
-  hostnames: readonly string[];
-  onlyOutdated: boolean;
-  maxSurge: number;
-  maxUnavailable: number;
+/** What k8s.roll-nodes asks for: the selection and limits, and how old nodes are drained and new ones awaited. */
+export interface RollNodesRequest extends RollRequest {
   drain: Partial<DrainOptions>;
   capacityTimeoutMs: number;
   reportPath?: string;
@@ -32,6 +26,7 @@ interface JournaledRoll extends StoredRoll {
   parallelVms: boolean;
   peak: RollPlan['peak'];
   minCapacity: number;
+  etaSource: string;
 }
 
 /** What a roll returns (the --json result). */
@@ -70,6 +65,7 @@ async function planOnce(ctx: Context, req: RollNodesRequest): Promise<JournaledR
       parallelVms: g.serverGroupExists,
       peak: plan.peak,
       minCapacity: plan.minCapacity,
+      etaSource: g.etaSource,
     };
   });
 }
@@ -80,6 +76,7 @@ export async function rollNodes(ctx: Context, req: RollNodesRequest): Promise<Ro
   await checkVmSettings(ctx, req.role, req.overrides);
   const plan = await planOnce(ctx, req);
   const lines = describePlan({ ...plan, refusals: [] }, plan.spec);
+  lines[lines.length - 1] += ` (${plan.etaSource})`;
   const base: RollNodesResult = {
     role: req.role,
     image: plan.spec.image,
