@@ -65,6 +65,7 @@ export class ComponentKube {
     read: 'read',
     validate: 'read',
     requestCount: 'read',
+    retryCount: 'read',
     close: 'read',
     apply: 'mutate',
     remove: 'mutate',
@@ -83,6 +84,11 @@ export class ComponentKube {
   /** Requests sent so far. */
   requestCount(): number {
     return Object.values(this.apis.counts).reduce((a, b) => a + b, 0);
+  }
+
+  /** Retries of transient failures (429 with Retry-After, 5xx, resets) made so far. */
+  retryCount(): number {
+    return this.req.retries;
   }
 
   /** Every object of a kind matching a label selector, across namespaces (or in one), paged. A kind the server does not serve lists as empty. */
