@@ -1,40 +1,22 @@
 // k8s.add-node: create the VM, provision it, join it with a fresh short-lived token, wait Ready, apply the
 // role's labels and taints. Interrupted and run again, it finishes the same node instead of creating another.
-import { argHostname, argString, argVmOverrides, clusterNameOption, frozen, vmOverrideOptions } from '../../lib/core/args.js';
+import { type NewHostArgs, argNewHost, newHostOptions } from '../../lib/core/args.js';
 import { defineCookbook } from '../../lib/core/cookbook.js';
 import { addNodeSteps, preflightAddNode } from '../../lib/ops/node/add.js';
 import { chooseNewHostname, clusterHost, requireNodeRole } from '../../lib/ops/node/inventory.js';
 
-interface Args {
-  clusterName: string;
-  role: string;
-  hostname?: string;
-  flavor?: string;
-  image?: string;
-  network?: string;
-}
+type Args = NewHostArgs;
 
 export default defineCookbook<Args>({
   summary: 'Add a Kubernetes node of a role (VM, provision, join, Ready, labels)',
   description:
     'The new name (highest index of the role + 1, or --hostname, which must not be a node yet) is journaled before the VM is created, so a re-run after any interruption finishes that node. Before anything is created, the flavor, image and network are checked against OpenStack and the control nodes must answer over SSH with the host keys known_hosts records (a changed key stops the run). Control nodes join with a certificate key; secrets travel in a 0600 file, never on a command line. The join token lives 15 minutes and is deleted at the end, also after an interrupt; a re-run deletes tokens an interrupted run left.',
-  options: {
-    'cluster-name': clusterNameOption,
-    role: { type: 'string', demandOption: true, requiresArg: true, describe: 'Role: worker, worker_nfs, ingress or control' },
-    hostname: { type: 'string', requiresArg: true, describe: 'Name of the new node (default: the next name of the role)' },
-    ...vmOverrideOptions,
-  },
+  options: newHostOptions('Role: worker, worker_nfs, ingress or control', 'Name of the new node (default: the next name of the role)'),
   examples: [
     ['cookbook k8s.add-node --cluster-name toolsbeta --role worker_nfs', 'Add the next NFS worker'],
     ['cookbook k8s.add-node --cluster-name local --role worker --yes', 'Add a worker to the local lab'],
   ],
-  parse: (raw) =>
-    frozen({
-      clusterName: argString(raw, 'cluster-name', { required: true }),
-      role: argString(raw, 'role', { required: true }),
-      hostname: argHostname(raw, 'hostname'),
-      ...argVmOverrides(raw),
-    }),
+  parse: argNewHost,
   validate(cluster, args) {
     requireNodeRole(cluster, args.role);
     if (args.hostname) clusterHost(cluster, args.hostname, args.role);

@@ -1,36 +1,18 @@
 // vm.create: a VM for a role, named by the naming rules, in the role's server group, ACTIVE and reachable
 // over SSH with its host key verified against the console log.
-import { argHostname, argString, argVmOverrides, clusterNameOption, frozen, vmOverrideOptions } from '../../lib/core/args.js';
+import { type NewHostArgs, argNewHost, newHostOptions } from '../../lib/core/args.js';
 import { defineCookbook } from '../../lib/core/cookbook.js';
 import { getRole } from '../../lib/inventory/naming.js';
 import { chooseNewHostname, clusterHost } from '../../lib/ops/node/inventory.js';
 import { checkVmSettingsUnlessCreated, ensureVm, serverSummary } from '../../lib/ops/node/vm.js';
 
-interface Args {
-  clusterName: string;
-  role: string;
-  hostname?: string;
-  flavor?: string;
-  image?: string;
-  network?: string;
-}
+type Args = NewHostArgs;
 
 export default defineCookbook<Args>({
   summary: 'Create a VM for a role (named, grouped, ACTIVE, SSH key verified)',
-  options: {
-    'cluster-name': clusterNameOption,
-    role: { type: 'string', demandOption: true, requiresArg: true, describe: 'Inventory role (worker, worker_nfs, control, ingress, etcd)' },
-    hostname: { type: 'string', requiresArg: true, describe: 'Host name (default: the next name of the role)' },
-    ...vmOverrideOptions,
-  },
+  options: newHostOptions('Inventory role (worker, worker_nfs, control, ingress, etcd)', 'Host name (default: the next name of the role)'),
   examples: [['cookbook vm.create --cluster-name toolsbeta --role worker', 'Create the next worker VM']],
-  parse: (raw) =>
-    frozen({
-      clusterName: argString(raw, 'cluster-name', { required: true }),
-      role: argString(raw, 'role', { required: true }),
-      hostname: argHostname(raw, 'hostname'),
-      ...argVmOverrides(raw),
-    }),
+  parse: argNewHost,
   validate(cluster, args) {
     getRole(cluster, args.role);
     if (args.hostname) clusterHost(cluster, args.hostname, args.role);

@@ -200,3 +200,33 @@ export const vmOverrideOptions: Record<'flavor' | 'image' | 'network', Options> 
 export function argVmOverrides(raw: RawArgs): { flavor?: string; image?: string; network?: string } {
   return { flavor: argString(raw, 'flavor'), image: argString(raw, 'image'), network: argString(raw, 'network') };
 }
+
+/** The arguments of a cookbook that creates a host of a role (vm.create, k8s.add-node). */
+export interface NewHostArgs {
+  clusterName: string;
+  role: string;
+  hostname?: string;
+  flavor?: string;
+  image?: string;
+  network?: string;
+}
+
+/** --cluster-name, --role, an optional --hostname and the VM overrides, for a cookbook that creates a host. */
+export function newHostOptions(roleDescribe: string, hostnameDescribe: string): Record<string, Options> {
+  return {
+    'cluster-name': clusterNameOption,
+    role: { type: 'string', demandOption: true, requiresArg: true, describe: roleDescribe },
+    hostname: { type: 'string', requiresArg: true, describe: hostnameDescribe },
+    ...vmOverrideOptions,
+  };
+}
+
+/** Parses newHostOptions' arguments. */
+export function argNewHost(raw: RawArgs): Readonly<NewHostArgs> {
+  return frozen({
+    clusterName: argString(raw, 'cluster-name', { required: true }),
+    role: argString(raw, 'role', { required: true }),
+    hostname: argHostname(raw, 'hostname'),
+    ...argVmOverrides(raw),
+  });
+}

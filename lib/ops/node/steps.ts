@@ -6,7 +6,6 @@ import { type Planned, mapUnlessPlanned } from '../../core/gate.js';
 // Values come from the light k8s submodules, types from the client: cookbooks import this module, and
 // `cookbook list` must not load client-node.
 import type { DrainOptions, DrainResult, Kube } from '../../k8s/index.js';
-import { drainNode, planNodeDrain } from '../../k8s/drain.js';
 import { DrainFailedError, DrainRefusedError } from '../../k8s/errors.js';
 import { isCordoned, ourCordon } from '../../k8s/nodes.js';
 
@@ -50,6 +49,8 @@ export type DrainStepOptions = Partial<DrainOptions> & { uncordonOnFailure?: boo
  * stays cordoned, unless `uncordonOnFailure` and the cordon is ours.
  */
 export async function drainStep(ctx: Context, kube: Kube, node: string, options: DrainStepOptions): Promise<DrainResult | Planned | undefined> {
+  // Loaded here, not at the top: the drain engine pulls in client-node, and `cookbook list` loads this module.
+  const { drainNode, planNodeDrain } = await import('../../k8s/drain.js');
   try {
     return await ctx.step<DrainResult>(`drain ${node}`, {
       target: `node/${node}`,
