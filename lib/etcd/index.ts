@@ -27,7 +27,7 @@ export * from './parse.js';
 /** The inventory role whose hosts are the etcd members. */
 export const ETCD_ROLE = 'etcd';
 /** Per-request deadline of reads: a member that is down must not stall a health check. */
-const READ_TIMEOUTS = ['--dial-timeout=1s', '--command-timeout=2s'];
+const READ_TIMEOUTS = ['--dial-timeout=1s', '--command-timeout=1500ms'];
 
 /** Everything the cookbooks gate on, read in one go. */
 export interface ClusterView {
