@@ -1,7 +1,7 @@
-// The live progress table on a TTY: progress events of one scope (the rolling reboot's) become a small table
-// at the bottom of the terminal, one row per node with its phase and how long it has been in it, under a
-// header with done/total, a bar and the ETA. Other lines keep scrolling above it: the table hooks the
-// stream's write() to erase itself, let the line through and draw itself again. Off a TTY nothing here is
+// The live progress table on a TTY: progress events of one scope (a rolling reboot's or a node roll's) become
+// a small table at the bottom of the terminal, one row per node with its phase and how long it has been in
+// it, under a header with done/total, a bar and the ETA. Other lines keep scrolling above it: the table hooks
+// the stream's write() to erase itself, let the line through and draw itself again. Off a TTY nothing here is
 // used and the events stay plain log lines.
 import type { StampedEvent } from '../core/events.js';
 import { formatMs } from '../core/retry.js';
@@ -27,9 +27,12 @@ const FINAL = new Set(['done', 'skipped']);
 /** Phases of a node that is not being worked on right now. */
 const IDLE = new Set(['waiting', 'pending']);
 
+/** Scopes of per-node rollouts shown as a table: the rolling reboot's and the node roll's (k8s.roll-nodes). */
+export const TABLE_SCOPES: readonly string[] = ['reboot', 'roll'];
+
 /** Options of a LiveProgress. */
 export interface LiveProgressOptions {
-  /** Progress scope shown as a table (default `reboot`). */
+  /** Progress scope shown as a table (default: TABLE_SCOPES, the first one a run reports). */
   scope?: string;
   /** Most rows shown (the rest are counted). Default 12. */
   maxRows?: number;
@@ -45,7 +48,7 @@ export class LiveProgress {
   private total = 0;
   private etaMs: number | undefined;
   private drawn = 0;
-  private readonly scope: string;
+  private scope: string | undefined;
   private readonly maxRows: number;
   private readonly now: () => number;
   private readonly original: TtyStream['write'];
@@ -58,7 +61,7 @@ export class LiveProgress {
     private readonly stream: TtyStream,
     options: LiveProgressOptions = {},
   ) {
-    this.scope = options.scope ?? 'reboot';
+    this.scope = options.scope;
     this.maxRows = options.maxRows ?? 12;
     this.now = options.now ?? Date.now;
     this.original = stream.write.bind(stream);
@@ -73,7 +76,10 @@ export class LiveProgress {
 
   /** True for the events this table shows (they are then kept off the plain console lines). */
   handles(event: StampedEvent): event is ProgressEvent {
-    return event.type === 'progress' && event.scope === this.scope;
+    if (event.type !== 'progress') return false;
+    // A run shows one rollout: the first table scope it reports.
+    if (this.scope === undefined && TABLE_SCOPES.includes(event.scope)) this.scope = event.scope;
+    return event.scope === this.scope;
   }
 
   /** Takes one progress event and redraws. */
@@ -98,7 +104,7 @@ export class LiveProgress {
     const failed = [...this.rows.values()].filter((r) => r.phase === 'failed');
     const waiting = [...this.rows.values()].filter((r) => IDLE.has(r.phase));
     const header =
-      `${this.scope} [${'#'.repeat(filled)}${'.'.repeat(barWidth - filled)}] ${this.done}/${this.total} done` +
+      `${this.scope ?? TABLE_SCOPES[0]} [${'#'.repeat(filled)}${'.'.repeat(barWidth - filled)}] ${this.done}/${this.total} done` +
       ` · ${active.length} in flight` +
       (waiting.length ? ` · ${waiting.length} waiting` : '') +
       (this.failed ? ` · ${this.failed} failed` : '') +
