@@ -4,6 +4,7 @@
 // gathers the facts, execute.ts and plan.ts act on the answer, so every rule (max-unavailable, per-role limits,
 // PDB budgets, capacity, control nodes last, cluster/control-plane/etcd health) is testable as plain code.
 import { InputError } from '../../core/errors.js';
+import type { NodePhase, RolloutRecord } from './state.js';
 import { type Resources, formatCpu, formatGiB, naturalCompare } from './units.js';
 import { type Window, mayStart, windowState } from './window.js';
 
@@ -155,6 +156,27 @@ function sum(pods: readonly PodFacts[]): Resources {
 
 function free(n: NodeFacts): Resources {
   return { cpu: Math.max(0, n.allocatable.cpu - n.requested.cpu), memory: Math.max(0, n.allocatable.memory - n.requested.memory) };
+}
+
+/** What expectedDown knows of the run. */
+export interface RunView {
+  inflight: ReadonlySet<string>;
+  /** Nodes that failed in this run. */
+  failed: ReadonlySet<string>;
+  rollout: Pick<RolloutRecord, 'targets' | 'notReadyBefore'>;
+  phaseOf(node: string): NodePhase;
+}
+
+/**
+ * The nodes whose NotReady is expected: in flight, failed in this run, NotReady when the rollout began, or a
+ * target this rollout left half-way (ours to finish, not a stranger's outage).
+ */
+export function expectedDown(names: readonly string[], run: RunView): string[] {
+  return names.filter((name) => {
+    if (run.inflight.has(name) || run.failed.has(name) || run.rollout.notReadyBefore.includes(name)) return true;
+    const phase = run.rollout.targets.includes(name) ? run.phaseOf(name) : 'pending';
+    return phase !== 'pending' && phase !== 'done';
+  });
 }
 
 /** The problems health facts mean: `cluster` ones stop every start, `control` ones stop control nodes. */

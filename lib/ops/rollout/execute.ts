@@ -7,7 +7,7 @@ import type { Context } from '../../core/context.js';
 import { messageOf } from '../../core/errors.js';
 import { formatMs } from '../../core/retry.js';
 import { nodePreflight, roundBlockers } from './blocker-checks.js';
-import { type Decision, type HealthFacts, type InFlight, type Limits, type PlanInput, candidateOrder, decide } from './decide.js';
+import { type Decision, type HealthFacts, type InFlight, type Limits, type PlanInput, candidateOrder, decide, expectedDown } from './decide.js';
 import { type ClusterFacts, type PodCache, etcdHealth, gatherFacts } from './facts.js';
 import { type FailedNode, RolloutFailedError, RolloutHeldError, type RolloutOptions, type RolloutResult } from './result.js';
 import { type ReportInput, writeReport } from './report.js';
@@ -107,22 +107,13 @@ export class Executor<O = unknown> {
     return { nodes: planNodes, pending, inFlight, pdbs: facts.planPdbs, limits: this.limits, defaultExpectedMs: this.expectedMs(), health: this.health(facts), ...extra };
   }
 
-  /**
-   * The health facts of a snapshot: /readyz, and which NotReady nodes are expected (in flight, failed here,
-   * NotReady when the rollout began, or a target this rollout left half-way: ours to finish, not a
-   * stranger's outage). etcd is added by the caller when control nodes are next.
-   */
+  /** The health facts of a snapshot (see expectedDown); etcd is added by the caller when control nodes are next. */
   health(facts: ClusterFacts, etcd?: HealthFacts['etcd']): HealthFacts {
-    const rollout = this.state.rollout;
-    const failed = new Set(this.failures.map((f) => f.node));
-    const expectedDown = facts.planNodes
-      .map((n) => n.name)
-      .filter((name) => {
-        if (this.inflight.has(name) || failed.has(name) || rollout.notReadyBefore.includes(name)) return true;
-        const phase = rollout.targets.includes(name) ? this.state.node(name).phase : 'pending';
-        return phase !== 'pending' && phase !== 'done';
-      });
-    return { readyz: facts.readyz, expectedDown, ...(etcd ? { etcd } : {}) };
+    const down = expectedDown(
+      facts.planNodes.map((n) => n.name),
+      { inflight: new Set(this.inflight.keys()), failed: new Set(this.failures.map((f) => f.node)), rollout: this.state.rollout, phaseOf: (n) => this.state.node(n).phase },
+    );
+    return { readyz: facts.readyz, expectedDown: down, ...(etcd ? { etcd } : {}) };
   }
 
   private eta(): number | undefined {

@@ -3,7 +3,7 @@
 // order that finishes soonest, the simulation behind --dry-run and the ETA.
 import { strict as assert } from 'node:assert';
 import { InputError } from '../../../lib/core/errors.js';
-import { type NodeFacts, type PlanInput, type PodFacts, candidateOrder, decide as planNext, resolveLimit } from '../../../lib/ops/rollout/decide.js';
+import { type NodeFacts, type PlanInput, type PodFacts, candidateOrder, decide as planNext, expectedDown, resolveLimit } from '../../../lib/ops/rollout/decide.js';
 import { estimateRemainingMs, simulateRollout } from '../../../lib/ops/rollout/simulate.js';
 import { medianOf, naturalCompare, parseQuantity } from '../../../lib/ops/rollout/units.js';
 import { parseWindow } from '../../../lib/ops/rollout/window.js';
@@ -321,4 +321,24 @@ describe('rollout decide: facts → verdicts (one row per rule)', () => {
     { title: 'ETA: nothing left is zero', given: input(workers(2), { pending: [] }), ms: 0 },
   ];
   for (const row of etaRows) it(row.title, () => assert.equal(estimateRemainingMs(row.given), row.ms));
+});
+
+describe('rollout decide: expectedDown (whose NotReady is ours)', () => {
+  const phases: Record<string, string> = { 'w-2': 'reboot', 'w-3': 'done', 'w-4': 'pending' };
+  const run = {
+    inflight: new Set(['w-1']),
+    failed: new Set(['w-5']),
+    rollout: { targets: ['w-1', 'w-2', 'w-3', 'w-4', 'w-5'], notReadyBefore: ['w-6'] },
+    phaseOf: (n: string) => phases[n] ?? 'pending',
+  };
+  const rows: [string, string, boolean][] = [
+    ['in flight', 'w-1', true],
+    ['left half-way by an earlier run', 'w-2', true],
+    ['done (a NotReady now is news)', 'w-3', false],
+    ['pending', 'w-4', false],
+    ['failed in this run', 'w-5', true],
+    ['NotReady when the rollout began', 'w-6', true],
+    ['not a target', 'w-7', false],
+  ];
+  for (const [title, name, want] of rows) it(`${title} → ${want}`, () => assert.equal(expectedDown([name], run).includes(name), want));
 });
