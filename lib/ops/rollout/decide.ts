@@ -24,7 +24,7 @@ export interface NodeFacts {
   name: string;
   /** Inventory role (worker, worker_nfs, control, ...). */
   role: string;
-  /** A control-plane node: rebooted last, one at a time. */
+  /** A control-plane node: it goes last, one at a time. */
   control: boolean;
   ready: boolean;
   /** spec.unschedulable */
@@ -36,7 +36,7 @@ export interface NodeFacts {
   requested: Resources;
   /** Carries a NoSchedule/NoExecute taint of its own (ingress, control plane): evicted pods cannot go there. */
   tainted: boolean;
-  /** Cordoned before the rollout by someone else: it stays cordoned after its reboot. */
+  /** Cordoned before the rollout by someone else: it stays cordoned after its work. */
   keepsCordon?: boolean;
 }
 
@@ -47,7 +47,7 @@ export interface PdbFacts {
   disruptionsAllowed: number;
 }
 
-/** A node being rebooted right now. */
+/** A node whose work is under way right now. */
 export interface InFlight {
   name: string;
   /** True until the node is uncordoned (or Ready again, when it stays cordoned): it occupies an unavailable slot. */

@@ -16,7 +16,7 @@ import { isControlNode } from './select.js';
 import { type Resources, parseQuantity } from './units.js';
 import type { RolloutClients } from './work.js';
 
-/** The taints the node lifecycle controller manages: they come and go with cordons and reboots. */
+/** The taints the node lifecycle controller manages: they come and go with cordons and restarts. */
 const LIFECYCLE_TAINTS = new Set(['node.kubernetes.io/unschedulable', 'node.kubernetes.io/not-ready', 'node.kubernetes.io/unreachable']);
 
 /** One snapshot of the cluster. */

@@ -52,13 +52,13 @@ export interface RolloutRecord {
   startedAt: number;
   /** Identity of the selection: later runs with the same selection continue this rollout. */
   selectionKey: string;
-  /** Nodes to reboot, fixed when the rollout began. */
+  /** Nodes to work on, fixed when the rollout began. */
   targets: string[];
   /** The work's mark of every target when the rollout began (NodeWork.mark: the boot id in its Node status). */
   marks: Record<string, string | null>;
   /** Nodes cordoned by someone else when the rollout began: they stay cordoned. */
   cordonedBefore: string[];
-  /** Nodes that were NotReady when the rollout began (not rebooted; they count as unavailable). */
+  /** Nodes that were NotReady when the rollout began (left out; they count as unavailable). */
   notReadyBefore: string[];
   /** Selected nodes left out, with why (not needed, NotReady, ...). */
   skipped: { node: string; reason: string }[];
