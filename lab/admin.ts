@@ -38,7 +38,7 @@ class HttpError extends Error {
   }
 }
 
-const FAULT_KEYS: (keyof LabFaults)[] = ['k8sErrorRate', 'k8s429Rate', 'k8sPodListFailAfter', 'openstackErrorRate', 'slowEvictionMs', 'stuckPods', 'hostsNeverReturn', 'vmBuildErrors', 'joinFailures'];
+const FAULT_KEYS: (keyof LabFaults)[] = ['k8sErrorRate', 'k8s429Rate', 'k8sReadyzFailRate', 'k8sPodListFailAfter', 'openstackErrorRate', 'slowEvictionMs', 'stuckPods', 'hostsNeverReturn', 'vmBuildErrors', 'joinFailures'];
 
 /** Validates a faults document: known keys, numbers or string lists. */
 export function parseFaults(value: unknown): LabFaults {

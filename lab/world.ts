@@ -35,6 +35,8 @@ export interface LabFaults {
   /** Fraction (0..1) of Kubernetes API requests answered 500 / 429. */
   k8sErrorRate?: number;
   k8s429Rate?: number;
+  /** Fraction (0..1) of /readyz answers that report the API server not ready (500, a failed etcd check). */
+  k8sReadyzFailRate?: number;
   /** Fraction of OpenStack API requests answered 503. */
   openstackErrorRate?: number;
   /** Pod lists and watches answered 500 after this many (counted from when the faults were set). */

@@ -1,6 +1,6 @@
 // The HTTPS front of the lab API: bearer-token auth, fault injection, counters, URL routing to the object API,
 // lists/watches with selectors and paging, subresources (status, scale, eviction, binding, log), discovery,
-// OpenAPI, health endpoints, and Status bodies for every error.
+// OpenAPI, health endpoints (with the k8sReadyzFailRate fault), and Status bodies for every error.
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -165,6 +165,9 @@ export class KubeServer {
       if (path.startsWith('/version')) return this.send(res, 200, versionInfo(w.kubernetesVersion));
       // The etcd check reflects the lab's real etcd (when it runs one), as the apiserver's own check does.
       const etcd = path === '/readyz' || path === '/healthz' || path.startsWith('/readyz/') ? await w.etcd?.health() : undefined;
+      // The k8sReadyzFailRate fault: the readiness check fails as a real one does when etcd is unreachable.
+      const readyzFault = (path === '/readyz' || path.startsWith('/readyz/')) && (w.faults.k8sReadyzFailRate ?? 0) > 0 && w.random() < w.faults.k8sReadyzFailRate!;
+      if (readyzFault) return this.send(res, 500, `[+]ping ok\n[+]log ok\n[-]etcd failed: reason withheld\nreadyz check failed\n`);
       if (etcd && !etcd.ok) return this.send(res, 500, `[+]ping ok\n[+]log ok\n[-]etcd failed: reason withheld\n${path.slice(1)} check failed\n`);
       if (q.has('verbose')) return this.send(res, 200, `[+]ping ok\n[+]log ok\n[+]etcd ok\n${path.slice(1)} check passed\n`);
       return this.send(res, 200, 'ok');

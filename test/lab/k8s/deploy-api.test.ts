@@ -268,6 +268,14 @@ describe('lab k8s API: what a component deploy needs', function () {
     const ready = await call(lab, 'GET', '/readyz?verbose');
     assert.equal(ready.status, 200);
     assert.match(ready.body, /readyz check passed/);
+    // The k8sReadyzFailRate fault: /readyz fails as with an unreachable etcd, other requests are still served.
+    lab.world.faults.k8sReadyzFailRate = 1;
+    const down = await call(lab, 'GET', '/readyz?verbose');
+    assert.equal(down.status, 500);
+    assert.match(down.body, /\[-\]etcd failed: reason withheld\nreadyz check failed/);
+    assert.equal((await call(lab, 'GET', '/api/v1/namespaces/tool-a')).status, 200);
+    lab.world.faults.k8sReadyzFailRate = 0;
+    assert.equal((await call(lab, 'GET', '/readyz')).status, 200);
     // Ten creates whose bodies are still on the way are in flight together: beyond a limit of 5 mutating
     // requests the server answers 429 + Retry-After at once; the five it took complete once their bodies end.
     const small = await startLab(makeWorld(200, { control: 1, worker: 0, worker_nfs: 0, ingress: 0, etcd: 0 }), { maxMutatingInflight: 5 });
