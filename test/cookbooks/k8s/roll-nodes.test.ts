@@ -1,6 +1,6 @@
 // k8s.roll-nodes end to end on the lab: six workers rolled to a new image with --max-surge 2 while a poller
 // watches the role's Ready schedulable count; the dry-run's waves and ETA; a quota that holds one extra
-// instance refusing --max-surge 2 before any change; SIGKILL after an add and after a drain, then the same
+// instance, or a server group that holds one more member, refusing --max-surge 2 before any change; SIGKILL after an add and after a drain, then the same
 // command converging with exactly six workers and no orphan VM.
 import { strict as assert } from 'node:assert';
 import { readFileSync } from 'node:fs';
@@ -64,6 +64,20 @@ describe('k8s.roll-nodes (lab, end to end)', function () {
       assert.deepEqual(workerVms().map((v) => v.image), Array(6).fill('debian-12-bookworm'));
     } finally {
       await admin.setQuotas({ instances: 100 });
+    }
+  });
+
+  it('a server group member limit that holds one more member refuses --max-surge 2 (exit 2, names the group)', async () => {
+    const members = [...lab.openstack.cloud.serverGroups.values()].find((g) => g.name === 'roll-k8s-worker')!.members.length;
+    await admin.setQuotas({ server_group_members: members + 1 });
+    try {
+      const [, os, ssh] = mutations();
+      const r = await labRunner(lab).run('k8s.roll-nodes', [...ARGS, '--image', 'debian-13-trixie', '--max-surge', '2']);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, /server group roll-k8s-worker \(soft-anti-affinity\): the roll needs room for 2 more member\(s\) at its peak, the member limit leaves 1/);
+      assert.deepEqual(mutations().slice(1), [os, ssh], 'no VM created, no command sent');
+    } finally {
+      await admin.setQuotas({ server_group_members: 100 });
     }
   });
 
