@@ -78,7 +78,7 @@ export function selectionKey(cluster: string, selection: Record<string, unknown>
 
 /** The rollout this run continues, if any: from its own (resumed) journal, else the newest unfinished one with the same selection. */
 export function findRollout(ctx: Context, work: string, key: string, maxAgeMs: number): { rollout: RolloutRecord; nodes: Record<string, NodeRecord>; from: string } | undefined {
-  const own = ctx.recall<RolloutRecord>(rolloutKey(work));
+  const own = upgradeRecord(ctx.recall<RolloutRecord>(rolloutKey(work)));
   const fresh = (r: RolloutRecord | undefined): r is RolloutRecord => !!r && !r.complete && r.selectionKey === key && ctx.clock.now() - r.startedAt <= maxAgeMs;
   if (fresh(own)) return { rollout: own, nodes: nodesFromMemo(ctx.memos(), work, own.id), from: ctx.resumedFrom ?? ctx.runId };
   const newest = earlierJournals(ctx, work)
@@ -86,8 +86,14 @@ export function findRollout(ctx: Context, work: string, key: string, maxAgeMs: n
     .sort((a, b) => (a.data.startedAt < b.data.startedAt ? 1 : -1))[0];
   // --fresh on the newest run means: start over.
   if (!newest || newest.data.supersededBy?.startsWith('fresh:')) return undefined;
-  const rollout = newest.data.memo[rolloutKey(work)] as RolloutRecord;
+  const rollout = upgradeRecord(newest.data.memo[rolloutKey(work)] as RolloutRecord)!;
   return fresh(rollout) ? { rollout, nodes: nodesFromMemo(newest.data.memo, work, rollout.id), from: newest.data.runId } : undefined;
+}
+
+/** A rollout journaled by a version before the engine (its marks were called `bootIds`) reads as today's. */
+function upgradeRecord(r: (RolloutRecord & { bootIds?: Record<string, string | null> }) | undefined): RolloutRecord | undefined {
+  if (r && !r.marks && r.bootIds) r.marks = r.bootIds;
+  return r;
 }
 
 /** The journals of earlier real (not dry-run) rollouts of this work on this cluster by this cookbook. */
