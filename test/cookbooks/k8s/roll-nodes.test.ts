@@ -1,7 +1,7 @@
 // k8s.roll-nodes end to end on the lab: six workers rolled to a new image with --max-surge 2 while a poller
 // watches the role's Ready schedulable count; the dry-run's waves and ETA; a quota that holds one extra
-// instance, or a server group that holds one more member, refusing --max-surge 2 before any change; SIGKILL after an add and after a drain, then the same
-// command converging with exactly six workers and no orphan VM.
+// instance, or a server group that holds one more member, refusing --max-surge 2 before any change; SIGKILL
+// after an add and after a drain, then the same command converging with exactly six workers and no orphan VM.
 import { strict as assert } from 'node:assert';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
