@@ -14,7 +14,6 @@ import { isPlanned } from '../core/gate.js';
 import { backoffDelay, formatMs } from '../core/retry.js';
 import { type DrainFilterOptions, type DrainPlan, defaultDrainFilterOptions, planDrain, podKey } from './drain-plan.js';
 import { DrainFailedError, DrainRefusedError, DrainTimeoutError, KubeAbortedError, KubeApiError, KubeConflictError, KubeNotFoundError } from './errors.js';
-import { watchGone } from './drain-watch.js';
 import type { Kube } from './index.js';
 
 /** Options of a drain. */
@@ -129,6 +128,9 @@ export async function drainNode(kube: Kube, node: string, opts: Partial<DrainOpt
     return { ...base, planned: true, evicted: [], wouldEvict: tracked.map((t) => t.key), blocked: [], failed: [], durationMs: clock.now() - started, requests: kube.requestCount() - requestsBefore };
   }
 
+  // Loaded here, not at the top: the watch pulls in client-node, and cookbooks import this module at start-up
+  // (`cookbook list` and --help stay light; test/runner/startup.test.ts).
+  const { watchGone } = await import('./drain-watch.js');
   const deadline = o.timeoutMs > 0 ? started + o.timeoutMs : Number.POSITIVE_INFINITY;
   // One signal for everything in flight: the deadline and the run's signal abort it, and with it every
   // pending eviction request, the pod list and the watch (no request outlives the drain).

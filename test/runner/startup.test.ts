@@ -16,7 +16,7 @@ const HEAVY = [
   /node_modules\/winston\//,
   /node_modules\/zod\//,
   /\/lib\/(remote|k8s|openstack|alerting|lab)\/index\.js$/,
-  /\/lib\/k8s\/(transport|drain)\.js$/,
+  /\/lib\/k8s\/(transport|drain-watch)\.js$/,
   /\/lib\/remote\/(connection|exec|sftp)\.js$/,
 ];
 
