@@ -41,10 +41,14 @@ describe('k8s.roll-nodes (lab, end to end)', function () {
     [...lab.openstack.cloud.servers.values()].filter((s) => WORKER.test(s.name)).map((s) => ({ name: s.name, image: s.image.name })).sort((a, b) => index(a.name) - index(b.name));
   const mutations = (): number[] => [lab.counters().k8s_mutations, lab.counters().openstack_mutations, lab.counters().ssh_mutations];
 
-  it('--dry-run prints the waves of adds and removes with an ETA, and changes nothing', async () => {
+  it('--dry-run prints the waves of adds and removes with an ETA, writes the planned report, and changes nothing', async () => {
     const before = mutations();
-    const r = await labRunner(lab).run('k8s.roll-nodes', [...ARGS, '--image', 'debian-13-trixie', '--max-surge', '2', '--dry-run']);
+    const report = join(tempDir('roll-report-'), 'plan.html');
+    const r = await labRunner(lab).run('k8s.roll-nodes', [...ARGS, '--image', 'debian-13-trixie', '--max-surge', '2', '--dry-run', '--report', report]);
     assert.equal(r.code, 0, r.stderr);
+    const html = readFileSync(report, 'utf8');
+    assert.match(html, /Plan \(dry-run\)/);
+    assert.equal(html.match(/>planned</g)?.length, 12, 'six adds and six removes drawn as planned');
     assert.match(r.stdout, /wave 1: add roll-k8s-worker-7, roll-k8s-worker-8 \(debian-13-trixie, lab\.medium\); then remove roll-k8s-worker-1, roll-k8s-worker-2/);
     assert.match(r.stdout, /wave 3: add roll-k8s-worker-11, roll-k8s-worker-12 .*; then remove roll-k8s-worker-5, roll-k8s-worker-6/);
     assert.match(r.stdout, /lowest Ready schedulable count 6; ETA \d+/);
