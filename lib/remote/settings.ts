@@ -74,7 +74,9 @@ export async function loadIdentity(path: string, hasAgent: boolean): Promise<Par
       hint: 'an encrypted key must be loaded into ssh-agent (ssh-add) and SSH_AUTH_SOCK set',
     });
   }
-  if (!key.isPrivateKey()) throw new InputError(`${path} holds a public key, not a private key`, { context: { identityFile: path } });
+  if (!key.isPrivateKey()) {
+    throw new InputError(`${path} holds a public key, not a private key`, { context: { identityFile: path }, hint: 'point cluster.ssh.identityFile at the private key (the file without .pub)' });
+  }
   return key;
 }
 

@@ -86,6 +86,7 @@ describe('remote/settings: loadIdentity', () => {
         assert.ok(err instanceof InputError, String(err));
         assert.match(err.message, want);
         assert.equal(err.context.identityFile, p);
+        assert.ok(err.hint, 'says what to do');
       } else {
         const k = await loadIdentity(p, hasAgent);
         assert.equal(k === undefined ? 'none' : k.isPrivateKey() ? 'key' : 'public', want);
