@@ -11,7 +11,7 @@ import { type KObject, contentHash, objectKey, stamped, HASH_ANNOTATION } from '
 import { type Prepared, componentKube, prepareComponent, runTestsAgainst, testsFor, withRepository } from './prepare.js';
 import { type Release, latestRevision, lastGoodRelease, currentRelease, strandedPending } from './release.js';
 import type { Repository } from './repository.js';
-import { type Env, applyRevision, liveNow, setStatus } from './revision.js';
+import { type Env, applyRevision, liveNow, pruneHistory, setStatus } from './revision.js';
 import { rollbackTo } from './rollback.js';
 import { checkParent, liveMembers, memberKinds, parentOf, readReleases, ensureNamespace, writeRelease } from './state.js';
 import { validatePlan } from './validate.js';
@@ -165,6 +165,7 @@ async function deployPrepared(ctx: Context, repo: Repository, prepared: Prepared
   try {
     await applyRevision(env, desired, live, { force: options.force });
     await setStatus(env, releases, release, 'deployed');
+    await pruneHistory(env, releases);
     if (tests.length && ctx.dryRun) ctx.print(`would run ${tests.length} tests: ${tests.map((t) => t.name).join(', ')}`);
     if (tests.length && !ctx.dryRun) {
       testRun = await runTestsAgainst(k8s, repo, tests, ctx.signal);

@@ -2,13 +2,12 @@
 // run can still find every member), the objects that differ from the live set wave by wave, pruning, the
 // parent narrowed to what is left, then the rollout wait. Used by deploys and rollbacks alike.
 import type { Context } from '../core/context.js';
-import { isPlanned } from '../core/gate.js';
 import type { Kube } from '../k8s/index.js';
 import { applyObjects } from './apply.js';
 import type { ComponentKube } from './client.js';
 import { type DeployPlan, planDeploy } from './diff.js';
 import { type KObject, displayName, groupKind, objectKey } from './objects.js';
-import { type Release, type ReleaseStatus } from './release.js';
+import { type Release, type ReleaseStatus, encodeRelease } from './release.js';
 import { applyRank } from './render.js';
 import { waitRollout } from './rollout.js';
 import { liveMembers, memberKinds, parentObject, writeRelease } from './state.js';
@@ -57,7 +56,7 @@ export async function applyRevision(env: Env, desired: readonly KObject[], live:
         const r = await applyObjects(kube, objects, {
           concurrency: env.concurrency,
           forceConflicts: env.forceConflicts,
-          healthy: ctx.dryRun ? undefined : () => env.k8s.readyz(),
+          healthy: ctx.dryRun ? undefined : healthProbe(env),
           clock: ctx.clock,
           signal: ctx.signal,
           onApplied: (n) => ctx.progress({ scope: 'component', target: env.component, phase: 'apply', done: done + n, total: todo.length }),
@@ -102,6 +101,21 @@ export async function applyRevision(env: Env, desired: readonly KObject[], live:
   return plan;
 }
 
+/** Retried errors (429, 5xx) within one health interval that count as "errors climbing": pause, as for /readyz. */
+const CLIMBING_RETRIES = 20;
+
+/** The API server is healthy when /readyz answers and retried errors are not climbing since the last probe. */
+function healthProbe(env: Env): () => Promise<boolean> {
+  let last = env.kube.retryCount();
+  return async () => {
+    const now = env.kube.retryCount();
+    const climbing = now - last >= CLIMBING_RETRIES;
+    last = now;
+    if (climbing) env.ctx.log.warn(`component ${env.component}: ${CLIMBING_RETRIES}+ retried API errors since the last check; pausing`);
+    return !climbing && (await env.k8s.readyz());
+  };
+}
+
 async function waitEstablished(env: Env, objects: readonly KObject[]): Promise<void> {
   for (const crd of objects.filter((o) => o.kind === 'CustomResourceDefinition')) {
     await env.ctx.waitFor(
@@ -140,7 +154,19 @@ export async function setStatus(env: Env, releases: Release[], release: Release,
   else releases.push(release);
 }
 
-/** True when a value returned by a client is a real result, not a dry-run plan. */
-export function performed(v: unknown): boolean {
-  return !isPlanned(v);
+/** Revisions kept per component (Helm's --history-max default). */
+export const HISTORY_MAX = 10;
+
+/** Deletes the records of revisions beyond the newest HISTORY_MAX (never the deployed one). */
+export async function pruneHistory(env: Env, releases: Release[]): Promise<void> {
+  const sorted = [...releases].sort((a, b) => b.revision - a.revision);
+  const old = sorted.slice(HISTORY_MAX).filter((r) => r.status !== 'deployed');
+  if (old.length === 0) return;
+  await env.ctx.step(`forget ${old.length} old revisions of ${env.component}`, {
+    apply: async () => {
+      for (const r of old) await env.kube.remove(encodeRelease(r), 'delete release record');
+      return true;
+    },
+  });
+  for (const r of old) releases.splice(releases.indexOf(r), 1);
 }

@@ -2,7 +2,7 @@
 // the live set (so whatever the failed revision added is pruned), waited for, then marked deployed.
 import type { KObject } from './objects.js';
 import { type Release, latestRevision } from './release.js';
-import { type Env, applyRevision, setStatus } from './revision.js';
+import { type Env, applyRevision, pruneHistory, setStatus } from './revision.js';
 import { writeRelease } from './state.js';
 
 /** Rolls back to `target` as a new revision; returns the new revision's record (deployed). */
@@ -34,5 +34,6 @@ export async function rollbackTo(env: Env, releases: Release[], target: Release,
     throw err;
   }
   await setStatus(env, releases, release, 'deployed');
+  await pruneHistory(env, releases);
   return release;
 }

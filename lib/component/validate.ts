@@ -19,16 +19,6 @@ export async function validatePlan(
   },
   concurrency = 8,
 ): Promise<void> {
-  const namespaces = [...new Set(desired.map((o) => o.metadata.namespace).filter((n): n is string => !!n))];
-  const missing = new Set<string>();
-  for (const ns of namespaces) if (!(await kube.read({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } }))) missing.add(ns);
-  for (const ns of missing) {
-    if (ns === ownNamespace) continue;
-    throw new ObjectRejectedError(`namespace ${ns} does not exist (objects of the component are rendered into it)`, {
-      context: { namespace: ns },
-      hint: 'create the namespace first, or fix the values that name it',
-    });
-  }
   const byKey = new Map(desired.map((o) => [objectKey(o), o]));
   const pendingCrds = new Set<string>();
   for (const e of plan.entries) {
@@ -39,6 +29,23 @@ export async function validatePlan(
     }
   }
   const queue = plan.entries.filter((e) => e.action === 'create' || e.action === 'change').map((e) => byKey.get(e.key)!).filter((o) => !pendingCrds.has(groupKind(o)));
+  // Only the namespaces of objects that will be written matter; one list answers for thousands of them.
+  const wanted = new Set(queue.map((o) => o.metadata.namespace).filter((n): n is string => !!n));
+  const missing = new Set<string>();
+  if (wanted.size) {
+    const existing = wanted.size > 5 ? new Set((await kube.list('v1', 'Namespace')).map((n) => n.metadata.name)) : undefined;
+    for (const ns of wanted) {
+      const there = existing ? existing.has(ns) : (await kube.read({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } })) !== undefined;
+      if (!there) missing.add(ns);
+    }
+  }
+  for (const ns of missing) {
+    if (ns === ownNamespace) continue;
+    throw new ObjectRejectedError(`namespace ${ns} does not exist (objects of the component are rendered into it)`, {
+      context: { namespace: ns },
+      hint: 'create the namespace first, or fix the values that name it',
+    });
+  }
   const worker = async (): Promise<void> => {
     for (let o = queue.shift(); o; o = queue.shift()) {
       try {

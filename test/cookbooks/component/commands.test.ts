@@ -107,12 +107,13 @@ describe('component cookbooks: --then, status, history, diff, test, rollback, re
       ['a value no values file defines', ['--component', 'broken-template'], /components\/broken-template\/manifests\/objects\.yaml:6: the value "values\.missing" is not defined/],
       ['an object the server rejects', ['--component', 'rejected'], /the API server rejects ConfigMap\/rejected\/Not_A_Name: .*Not_A_Name/],
       ['a tests.txt tag that selects no test', ['--component', 'no-tests', '--run-tests'], /the test tag filter "nosuchtag" \(components\/no-tests\/tests\.txt\) selects no test/],
+      ['an unreachable repository', ['--component', 'web', '--repo', 'file:///nonexistent/components.git', '--git-branch', 'main'], /cannot clone file:\/\/\/nonexistent\/components\.git: .*does not exist|cannot clone file:\/\/\/nonexistent/],
       ['a namespace outside the component', ['--component', 'outside'], /ConfigMap\/kube-system\/c is outside the component's namespace outside/],
     ];
     for (const [title, args, message] of rows) {
       it(title, async () => {
         const before = beta.counters().k8s_mutations;
-        const r = await cb.run('component.deploy', [...args, '--repo', broken]);
+        const r = await cb.run('component.deploy', args.includes('--repo') ? args : [...args, '--repo', broken]);
         assert.equal(r.code, 2, r.stderr);
         assert.match(r.stderr, message);
         assert.ok(beta.counters().k8s_mutations - before <= 2, 'only the lock Lease, created and deleted');
