@@ -1,5 +1,5 @@
 // Workload readiness (what a reboot waits for after a drain) and which workloads own a node's pods.
-import type { V1Pod } from '@kubernetes/client-node';
+import type { V1DaemonSet, V1Deployment, V1Pod, V1ReplicaSet, V1StatefulSet } from '@kubernetes/client-node';
 import { controllerOf } from './drain-plan.js';
 import type { KubeRequester } from './requests.js';
 import type { KubeApis } from './transport.js';
@@ -18,40 +18,44 @@ export interface WorkloadStatus extends WorkloadRef {
   isReady: boolean;
 }
 
-/** Readiness of workloads: Deployments, StatefulSets, DaemonSets (ReplicaSets by their own counts). */
+/** A workload object as the API returns it. */
+export type WorkloadObject = V1Deployment | V1StatefulSet | V1DaemonSet | V1ReplicaSet;
+
+/**
+ * How far a workload is from ready, from its object (pure): ready replicas against the desired count; a
+ * Deployment also needs every replica updated and its controller to have seen the latest spec (a rollout that
+ * has not started yet is not "ready"); a DaemonSet counts the nodes it should run on.
+ */
+export function readinessOf(kind: WorkloadRef['kind'], obj: WorkloadObject): { desired: number; ready: number; isReady: boolean } {
+  if (kind === 'DaemonSet') {
+    const d = obj as V1DaemonSet;
+    const desired = d.status?.desiredNumberScheduled ?? 0;
+    const ready = d.status?.numberReady ?? 0;
+    return { desired, ready, isReady: ready >= desired };
+  }
+  const o = obj as V1Deployment | V1StatefulSet | V1ReplicaSet;
+  const desired = o.spec?.replicas ?? 1;
+  const ready = o.status?.readyReplicas ?? 0;
+  if (kind !== 'Deployment') return { desired, ready, isReady: ready >= desired };
+  const d = obj as V1Deployment;
+  const rolledOut = (d.status?.updatedReplicas ?? 0) >= desired && (d.status?.observedGeneration ?? 0) >= (d.metadata?.generation ?? 0);
+  return { desired, ready, isReady: ready >= desired && rolledOut };
+}
+
+const READ: Record<WorkloadRef['kind'], (apis: KubeApis, namespace: string, name: string) => Promise<WorkloadObject>> = {
+  Deployment: (apis, namespace, name) => apis.apps.readNamespacedDeployment({ namespace, name }),
+  StatefulSet: (apis, namespace, name) => apis.apps.readNamespacedStatefulSet({ namespace, name }),
+  DaemonSet: (apis, namespace, name) => apis.apps.readNamespacedDaemonSet({ namespace, name }),
+  ReplicaSet: (apis, namespace, name) => apis.apps.readNamespacedReplicaSet({ namespace, name }),
+};
+
+/** Readiness of workloads: Deployments, StatefulSets, DaemonSets (ReplicaSets by their own counts); absent ones are left out. */
 export async function readWorkloadStatus(req: KubeRequester, apis: KubeApis, refs: readonly WorkloadRef[]): Promise<WorkloadStatus[]> {
   const out: WorkloadStatus[] = [];
   for (const ref of refs) {
-    const { namespace, name } = ref;
-    let desired = 0;
-    let ready = 0;
-    let isReady = false;
-    if (ref.kind === 'Deployment') {
-      const d = await req.readOptional(`GET deployment ${namespace}/${name}`, () => apis.apps.readNamespacedDeployment({ namespace, name }));
-      if (!d) continue;
-      desired = d.spec?.replicas ?? 1;
-      ready = d.status?.readyReplicas ?? 0;
-      isReady = ready >= desired && (d.status?.updatedReplicas ?? 0) >= desired && (d.status?.observedGeneration ?? 0) >= (d.metadata?.generation ?? 0);
-    } else if (ref.kind === 'StatefulSet') {
-      const s = await req.readOptional(`GET statefulset ${namespace}/${name}`, () => apis.apps.readNamespacedStatefulSet({ namespace, name }));
-      if (!s) continue;
-      desired = s.spec?.replicas ?? 1;
-      ready = s.status?.readyReplicas ?? 0;
-      isReady = ready >= desired;
-    } else if (ref.kind === 'DaemonSet') {
-      const d = await req.readOptional(`GET daemonset ${namespace}/${name}`, () => apis.apps.readNamespacedDaemonSet({ namespace, name }));
-      if (!d) continue;
-      desired = d.status?.desiredNumberScheduled ?? 0;
-      ready = d.status?.numberReady ?? 0;
-      isReady = ready >= desired;
-    } else {
-      const r = await req.readOptional(`GET replicaset ${namespace}/${name}`, () => apis.apps.readNamespacedReplicaSet({ namespace, name }));
-      if (!r) continue;
-      desired = r.spec?.replicas ?? 1;
-      ready = r.status?.readyReplicas ?? 0;
-      isReady = ready >= desired;
-    }
-    out.push({ ...ref, desired, ready, isReady });
+    const { kind, namespace, name } = ref;
+    const obj = await req.readOptional(`GET ${kind.toLowerCase()} ${namespace}/${name}`, () => READ[kind](apis, namespace, name));
+    if (obj) out.push({ ...ref, ...readinessOf(kind, obj) });
   }
   return out;
 }
