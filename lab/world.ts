@@ -51,6 +51,10 @@ export interface LabFaults {
   vmBuildErrors?: string[];
   /** Hosts whose `kubeadm join` fails. */
   joinFailures?: string[];
+  /** `kubeadm upgrade apply` fails its CreateJob health check (the Job does not complete within 15 s). */
+  upgradeHealthJobTimeout?: boolean;
+  /** Control-plane hosts whose kube-apiserver static pod does not come back after `kubeadm upgrade apply|node`. */
+  upgradeStaticPodStuck?: string[];
 }
 
 /** Timings at speed 1, in milliseconds; the lab divides them by its speed. */
@@ -113,6 +117,8 @@ export interface LabHost {
   enabledServices?: Set<string>;
   /** Packages on hold (`apt-mark hold`). */
   heldPackages?: Set<string>;
+  /** The Kubernetes repository minor the last `apt-get update` indexed (lab/ssh/commands/apt.ts). */
+  k8sRepoIndexed?: number;
   /** Files in `files` whose content is binary (one char per byte, latin1), e.g. etcd snapshots. */
   binaryFiles?: Set<string>;
 }
@@ -140,7 +146,7 @@ export interface KubeadmBackend {
   /** `kubeadm reset -f`: the host leaves (the Node object stays, as in real kubeadm). */
   reset(host: LabHost): void;
   /** `kubeadm upgrade plan|apply|node` output or an Error. */
-  upgrade(host: LabHost, action: 'plan' | 'apply' | 'node', version?: string): string;
+  upgrade(host: LabHost, action: 'plan' | 'apply' | 'node', version?: string, options?: { ignorePreflightErrors?: string[] }): string;
   /** `kubeadm certs check-expiration` / `kubeadm certs renew WHAT`. */
   certs(host: LabHost, action: 'check-expiration' | 'renew', what?: string): string;
 }

@@ -205,12 +205,108 @@ export class LabKubeadm implements KubeadmBackend {
     this.world.emit('kubelet-changed', host);
   }
 
-  upgrade(host: LabHost, action: 'plan' | 'apply' | 'node', version?: string): string {
+  /** Control-plane Nodes that are not Ready (kubeadm's ControlPlaneNodesReady check). */
+  private notReadyControlPlanes(): string[] {
+    const out: string[] = [];
+    for (const n of this.api.store.scan(this.api.res('', 'nodes'))) {
+      if (!('node-role.kubernetes.io/control-plane' in (n.metadata.labels ?? {}))) continue;
+      const ready = (n.status?.conditions ?? []).find((c: { type: string }) => c.type === 'Ready');
+      if (ready?.status !== 'True') out.push(n.metadata.name);
+    }
+    return out.sort();
+  }
+
+  /** kubeadm's upgrade health checks (health.go): CreateJob, ControlPlaneNodesReady; `ignore` as --ignore-preflight-errors. */
+  private healthChecks(ignore: Set<string>): void {
+    const errors: string[] = [];
+    if (this.world.faults.upgradeHealthJobTimeout && !ignore.has('createjob') && !ignore.has('all')) {
+      const id = randomToken(5);
+      errors.push(`\t[ERROR CreateJob]: Job "upgrade-health-check-${id}" in the namespace "kube-system" did not complete in 15s: client rate limiter Wait returned an error: context deadline exceeded`);
+    }
+    const notReady = this.notReadyControlPlanes();
+    if (notReady.length && !ignore.has('controlplanenodesready') && !ignore.has('all')) {
+      errors.push(`\t[ERROR ControlPlaneNodesReady]: there are NotReady control-planes in the cluster: [${notReady.join(' ')}]`);
+    }
+    if (errors.length) {
+      throw new Error(`[upgrade/health] FATAL: [preflight] Some fatal errors occurred:\n${errors.join('\n')}\n[preflight] If you know what you are doing, you can make a check non-fatal with \`--ignore-preflight-errors=...\`\nTo see the stack trace of this error execute with --v=5 or higher`);
+    }
+  }
+
+  /** kubeadm's version policy for `apply` (EnforceVersionPolicies): one minor at a time, no downgrade, kubelet skew. */
+  private versionPolicy(target: string, current: string, kubeadmVersion: string): void {
+    const fatal = (why: string) => new Error(`[upgrade/version] FATAL: the --version argument is invalid due to these errors:\n\n\t- ${why}\n\nCan be bypassed if you pass the --force flag`);
+    if (cmpVersion(target, kubeadmVersion) > 0) throw fatal(`Specified version to upgrade to "v${target}" is higher than the kubeadm version "v${kubeadmVersion}". Upgrade kubeadm first using the tool you used to install kubeadm`);
+    const [cmaj, cmin] = current.split('.').map(Number) as [number, number];
+    const [tmaj, tmin] = target.split('.').map(Number) as [number, number];
+    if (tmaj !== cmaj || tmin > cmin + 1) throw fatal(`Specified version to upgrade to "v${target}" is too high; kubeadm can upgrade only 1 minor version at a time`);
+    if (cmpVersion(target, current) < 0) throw fatal(`Specified version to upgrade to "v${target}" is lower than the cluster version "v${current}". Downgrades are not supported yet`);
+    // Control-plane instances left behind by the previous upgrade (upgrade node never ran there).
+    const behindCp = [...this.world.hosts.values()]
+      .filter((h) => h.kubelet.joined && h.kubelet.controlPlane)
+      .map((h) => this.kubelets.controlPlaneVersions.get(h.name) ?? current)
+      .filter((v) => Number(v.split('.')[1]) < tmin - 1);
+    if (behindCp.length) throw fatal(`There are control plane components at versions [${[...new Set(behindCp)].map((v) => 'v' + v).join(' ')}] that are more than one minor older than "v${target}"; run "kubeadm upgrade node" on every control plane first`);
+    const tooOld = new Set<string>();
+    for (const n of this.api.store.scan(this.api.res('', 'nodes'))) {
+      const v = String(n.status?.nodeInfo?.kubeletVersion ?? '').replace(/^v/, '');
+      if (v && Number(v.split('.')[1]) < tmin - 3) tooOld.add('v' + v);
+    }
+    if (tooOld.size) throw fatal(`There are kubelets in this cluster that are too old that have these versions [${[...tooOld].sort().join(' ')}]`);
+  }
+
+  /** The apiserver static pod of `host` never comes back (fault): kubeadm waits, rolls back and fails. */
+  private staticPodStuck(host: LabHost, phase: 'apply' | 'node'): void {
+    if (!this.world.faults.upgradeStaticPodStuck?.includes(host.name)) return;
+    throw new Error(
+      `[upgrade/${phase}] FATAL: couldn't upgrade control plane. kubeadm has tried to recover everything into the earlier state. Errors faced: ` +
+        `failed to obtain static Pod hash for component kube-apiserver on Node ${host.name}: static Pod hash for component kube-apiserver on Node ${host.name} did not change after 5m0s: timed out waiting for the condition\nTo see the stack trace of this error execute with --v=5 or higher`,
+    );
+  }
+
+  /** Writes the cluster version into kubeadm-config's ClusterConfiguration, as apply's upload-config phase does. */
+  private uploadConfig(target: string): void {
+    const res = this.api.res('', 'configmaps');
+    const cm = this.api.store.get(res, 'kube-system', 'kubeadm-config');
+    if (!cm) return;
+    const text = String(cm.data?.ClusterConfiguration ?? '').replace(/^kubernetesVersion: .*$/m, `kubernetesVersion: v${target}`);
+    this.api.update(res, 'kube-system', 'kubeadm-config', { ...cm, data: { ...cm.data, ClusterConfiguration: text } }, { internal: true });
+  }
+
+  /** CoreDNS and kube-proxy at the cluster version, applied only once every apiserver runs it (kubeadm >= 1.28). */
+  private applyAddons(target: string): string[] {
+    const cps = [...this.world.hosts.values()].filter((h) => h.kubelet.joined && h.kubelet.controlPlane);
+    if (cps.some((h) => (this.kubelets.controlPlaneVersions.get(h.name) ?? '') !== target)) {
+      return ['[upgrade/addons] skip upgrade addons because control plane instances have not been upgraded to the target version'];
+    }
+    const deps = this.api.res('apps', 'deployments');
+    const coredns = this.api.store.get(deps, 'kube-system', 'coredns');
+    const image = `registry.k8s.io/coredns/coredns:${corednsVersion(target)}`;
+    if (coredns && coredns.spec?.template?.spec?.containers?.[0]?.image !== image) {
+      const next = structuredClone(coredns);
+      next.spec.template.spec.containers[0].image = image;
+      this.api.update(deps, 'kube-system', 'coredns', next, { internal: true });
+    }
+    const dss = this.api.res('apps', 'daemonsets');
+    const proxyImage = `registry.k8s.io/kube-proxy:v${target}`;
+    const proxy = this.api.store.get(dss, 'kube-system', 'kube-proxy');
+    const body = kubeProxyDaemonSet(proxyImage);
+    if (!proxy) this.api.create(dss, 'kube-system', body, { internal: true });
+    else if (proxy.spec?.template?.spec?.containers?.[0]?.image !== proxyImage) {
+      const next = structuredClone(proxy);
+      next.spec.template.spec.containers[0].image = proxyImage;
+      this.api.update(dss, 'kube-system', 'kube-proxy', next, { internal: true });
+    }
+    return ['[addons] Applied essential addon: CoreDNS', '[addons] Applied essential addon: kube-proxy'];
+  }
+
+  upgrade(host: LabHost, action: 'plan' | 'apply' | 'node', version?: string, options: { ignorePreflightErrors?: string[] } = {}): string {
     const current = this.world.kubernetesVersion;
     const kubeadmVersion = packageVersion(host, 'kubeadm') ?? current;
     const cp = host.kubelet.controlPlane;
+    const ignore = new Set((options.ignorePreflightErrors ?? []).map((s) => s.trim().toLowerCase()));
     if (action === 'plan') {
       if (!cp) throw new Error('[upgrade/config] FATAL: failed to get config map: configmaps "kubeadm-config" is forbidden: User "system:node" cannot get resource "configmaps" in API group "" in the namespace "kube-system"');
+      this.healthChecks(ignore);
       const target = cmpVersion(kubeadmVersion, current) > 0 ? kubeadmVersion : current;
       const nodes = [...this.api.store.scan(this.api.res('', 'nodes'))];
       const lines = [
@@ -239,20 +335,13 @@ export class LabKubeadm implements KubeadmBackend {
       if (!cp) throw new Error('[upgrade/apply] FATAL: this node is not a control plane node');
       const target = (version ?? '').replace(/^v/, '');
       if (!/^\d+\.\d+\.\d+$/.test(target)) throw new Error(`[upgrade/version] FATAL: the version argument is invalid due to these errors:\n\n\t- couldn't parse version "${version ?? ''}"`);
-      if (cmpVersion(target, kubeadmVersion) > 0) {
-        throw new Error(`[upgrade/version] FATAL: the --version argument is invalid due to these errors:\n\n\t- Specified version to upgrade to "v${target}" is higher than the kubeadm version "v${kubeadmVersion}". Upgrade kubeadm first using the tool you used to install kubeadm\n\nCan be bypassed if you pass the --force flag`);
-      }
-      const [cmaj, cmin] = current.split('.').map(Number) as [number, number];
-      const [tmaj, tmin] = target.split('.').map(Number) as [number, number];
-      if (tmaj !== cmaj || tmin > cmin + 1) {
-        throw new Error(`[upgrade/version] FATAL: the --version argument is invalid due to these errors:\n\n\t- Specified version to upgrade to "v${target}" is too high; kubeadm can upgrade only 1 minor version at a time\n\nCan be bypassed if you pass the --force flag`);
-      }
-      if (cmpVersion(target, current) < 0) {
-        throw new Error(`[upgrade/version] FATAL: the --version argument is invalid due to these errors:\n\n\t- Specified version to upgrade to "v${target}" is lower than the cluster version "v${current}". Downgrades are not supported yet\n\nCan be bypassed if you pass the --force flag`);
-      }
+      this.versionPolicy(target, current, kubeadmVersion);
+      this.healthChecks(ignore);
+      this.staticPodStuck(host, 'apply');
       this.world.kubernetesVersion = target;
       this.kubelets.upgradeMirrorPods(host.name, target);
       this.certsIssued.set(host.name, Date.now());
+      this.uploadConfig(target);
       return [
         '[preflight] Running pre-flight checks.',
         '[upgrade/config] Reading configuration from the cluster...',
@@ -266,8 +355,8 @@ export class LabKubeadm implements KubeadmBackend {
         '[upgrade/staticpods] Component "kube-controller-manager" upgraded successfully!',
         '[upgrade/staticpods] Component "kube-scheduler" upgraded successfully!',
         '[upgrade] The control plane instance for this node was successfully updated!',
-        '[addons] Applied essential addon: CoreDNS',
-        '[addons] Applied essential addon: kube-proxy',
+        '[upload-config] Storing the configuration used in ConfigMap "kubeadm-config" in the "kube-system" Namespace',
+        ...this.applyAddons(target),
         '',
         `[upgrade/successful] SUCCESS! Your cluster was upgraded to "v${target}". Enjoy!`,
         '',
@@ -279,15 +368,15 @@ export class LabKubeadm implements KubeadmBackend {
     if (!host.kubelet.joined) throw new Error('couldn\'t create a Kubernetes client from file "/etc/kubernetes/kubelet.conf": failed to load admin kubeconfig: open /etc/kubernetes/kubelet.conf: no such file or directory');
     const lines = ['[upgrade] Reading configuration from the cluster...', "[upgrade] FYI: You can look at this config file with 'kubectl -n kube-system get cm kubeadm-config -o yaml'", '[preflight] Running pre-flight checks'];
     if (cp) {
+      if (cmpVersion(current, kubeadmVersion) > 0) {
+        throw new Error(`[upgrade/version] FATAL: the cluster version "v${current}" is higher than the kubeadm version "v${kubeadmVersion}". Upgrade kubeadm first using the tool you used to install kubeadm\nTo see the stack trace of this error execute with --v=5 or higher`);
+      }
+      this.staticPodStuck(host, 'node');
       this.kubelets.upgradeMirrorPods(host.name, current);
       this.certsIssued.set(host.name, Date.now());
-      lines.push(`[upgrade] Upgrading your Static Pod-hosted control plane instance to version "v${current}"...`, '[upgrade/staticpods] Component "kube-apiserver" upgraded successfully!', '[upgrade] The control plane instance for this node was successfully updated!');
+      lines.push(`[upgrade] Upgrading your Static Pod-hosted control plane instance to version "v${current}"...`, '[upgrade/staticpods] Component "kube-apiserver" upgraded successfully!', '[upgrade] The control plane instance for this node was successfully updated!', ...this.applyAddons(current));
     } else lines.push('[preflight] Skipping prepull. Not a control plane node.', '[upgrade] Skipping phase. Not a control plane node.');
-    const pkg = packageVersion(host, 'kubelet');
-    if (pkg && host.kubelet.version && cmpVersion(pkg, host.kubelet.version) > 0) {
-      host.kubelet = { ...host.kubelet, version: pkg };
-      this.kubelets.refreshVersion(host);
-    }
+    // The kubelet reports its new version only when it restarts (systemctl restart kubelet), not here.
     lines.push('[upgrade] Backing up kubelet config file to /etc/kubernetes/tmp/kubeadm-kubelet-config/config.yaml', '[kubelet-start] Writing kubelet configuration to file "/var/lib/kubelet/config.yaml"', '[upgrade] The configuration for this node was successfully updated!', '[upgrade] Now you should go ahead and upgrade the kubelet package using your package manager.', '');
     return lines.join('\n');
   }
@@ -344,4 +433,31 @@ export class LabKubeadm implements KubeadmBackend {
       '',
     ].join('\n');
   }
+}
+
+/** The CoreDNS version kubeadm of a Kubernetes minor installs. */
+export function corednsVersion(k8sVersion: string): string {
+  const minor = Number(k8sVersion.replace(/^v/, '').split('.')[1]);
+  return minor >= 33 ? 'v1.12.0' : minor >= 31 ? 'v1.11.3' : minor >= 29 ? 'v1.11.1' : 'v1.10.1';
+}
+
+/** The kube-proxy DaemonSet kubeadm's addon phase creates (every node, every taint tolerated). */
+function kubeProxyDaemonSet(image: string): Record<string, any> {
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'DaemonSet',
+    metadata: { name: 'kube-proxy', namespace: 'kube-system', labels: { 'k8s-app': 'kube-proxy' } },
+    spec: {
+      selector: { matchLabels: { 'k8s-app': 'kube-proxy' } },
+      template: {
+        metadata: { labels: { 'k8s-app': 'kube-proxy' } },
+        spec: {
+          hostNetwork: true,
+          priorityClassName: 'system-node-critical',
+          tolerations: [{ operator: 'Exists' }],
+          containers: [{ name: 'kube-proxy', image, command: ['/usr/local/bin/kube-proxy'], resources: { requests: { cpu: '10m', memory: '16Mi' } } }],
+        },
+      },
+    },
+  };
 }

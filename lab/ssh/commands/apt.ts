@@ -13,6 +13,43 @@ export const LATEST_KERNEL = '6.1.0-28-amd64';
 
 const K8S_PACKAGES = new Set(['kubeadm', 'kubelet', 'kubectl']);
 const K8S_VERSION = /^1\.(2[7-9]|3[0-3])\.(\d|1[0-5])-1\.1$/;
+
+/** Where a host's Kubernetes repository line lives (one repository per minor, pkgs.k8s.io style). */
+export const K8S_SOURCES_LIST = '/etc/apt/sources.list.d/kubernetes.list';
+/** The newest patch each minor's repository carries (the lab's pkgs.k8s.io); every patch from .0 is there. */
+export const K8S_REPO_PATCHES: Readonly<Record<number, number>> = Object.freeze({ 27: 15, 28: 15, 29: 15, 30: 14, 31: 12, 32: 8, 33: 4 });
+const REPO_LINE = /https:\/\/(?:pkgs\.k8s\.io|pkgs\.kubernetes\.io|packages\.kubernetes\.io)\/core:\/stable:\/v1\.(\d+)\/deb\/?/;
+
+/** The minor of the Kubernetes repository line in a host's sources list (undefined: no line, or not pkgs.k8s.io). */
+export function k8sRepoMinor(host: LabHost): number | undefined {
+  const text = fs.readFile(host, K8S_SOURCES_LIST);
+  const m = text === undefined ? null : REPO_LINE.exec(text);
+  return m ? Number(m[1]) : undefined;
+}
+
+/**
+ * The Kubernetes minor whose packages apt on this host knows: the one indexed by the last `apt-get update`
+ * (a changed repository line counts only after an update, as with apt). Undefined: the host has no repository
+ * line, and the lab's mirror then offers every version it has (hosts provisioned before repositories mattered).
+ */
+function k8sIndexedMinor(host: LabHost | undefined): number | undefined {
+  if (!host) return undefined;
+  const line = k8sRepoMinor(host);
+  if (line === undefined) return undefined;
+  return host.k8sRepoIndexed ?? line;
+}
+
+/** The Kubernetes package versions apt can install on this host, newest first. */
+export function k8sVersionsAvailable(world: World, host: LabHost | undefined): string[] {
+  const indexed = k8sIndexedMinor(host);
+  const minors = indexed !== undefined ? [indexed] : (() => {
+    const min = Number(world.kubernetesVersion.split('.')[1]);
+    return [min + 1, min].filter((m) => K8S_REPO_PATCHES[m] !== undefined);
+  })();
+  const out: string[] = [];
+  for (const m of minors) for (let p = K8S_REPO_PATCHES[m] ?? -1; p >= 0; p--) out.push(`1.${m}.${p}-1.1`);
+  return out;
+}
 const KERNEL_PACKAGE = /^linux-image-(6\.1\.0-(\d{2})-amd64)$/;
 
 const FIXED_VERSIONS: Record<string, string> = {
@@ -63,8 +100,11 @@ export function basePackages(): Map<string, string> {
 }
 
 /** The version apt would pick for `name` (no pin), or undefined when the package does not exist. */
-export function candidateVersion(world: World, name: string): string | undefined {
-  if (K8S_PACKAGES.has(name)) return `${world.kubernetesVersion}-1.1`;
+export function candidateVersion(world: World, name: string, host?: LabHost): string | undefined {
+  if (K8S_PACKAGES.has(name)) {
+    if (k8sIndexedMinor(host) === undefined) return `${world.kubernetesVersion}-1.1`;
+    return k8sVersionsAvailable(world, host)[0];
+  }
   if (name === 'linux-image-amd64') return kernelPackageVersion(/6\.1\.0-(\d+)/.exec(LATEST_KERNEL)![1]!);
   const k = KERNEL_PACKAGE.exec(name);
   if (k) return Number(k[2]) >= 10 && Number(k[2]) <= 28 ? kernelPackageVersion(k[2]!) : undefined;
@@ -72,8 +112,8 @@ export function candidateVersion(world: World, name: string): string | undefined
 }
 
 /** True when the mirror offers this exact version. */
-export function versionAvailable(world: World, name: string, version: string): boolean {
-  if (K8S_PACKAGES.has(name)) return K8S_VERSION.test(version);
+export function versionAvailable(world: World, name: string, version: string, host?: LabHost): boolean {
+  if (K8S_PACKAGES.has(name)) return k8sIndexedMinor(host) === undefined ? K8S_VERSION.test(version) : k8sVersionsAvailable(world, host).includes(version);
   return candidateVersion(world, name) === version;
 }
 
@@ -155,13 +195,21 @@ function aptGet(args: string[], io: CommandIO, sh: Shell): number {
     case undefined:
       io.err('E: No command given\n');
       return 100;
-    case 'update':
+    case 'update': {
       sh.mutation();
-      io.out(
-        'Hit:1 http://deb.debian.org/debian bookworm InRelease\nHit:2 http://deb.debian.org/debian-security bookworm-security InRelease\n' +
-          'Hit:3 https://pkgs.k8s.io/core:/stable:/v1.29/deb  InRelease\nReading package lists...\n',
-      );
+      const minor = k8sRepoMinor(host);
+      const base = 'Hit:1 http://deb.debian.org/debian bookworm InRelease\nHit:2 http://deb.debian.org/debian-security bookworm-security InRelease\n';
+      if (minor !== undefined && K8S_REPO_PATCHES[minor] === undefined) {
+        // pkgs.k8s.io has no repository for that minor: apt refuses the whole update, as it does for a 404 Release.
+        const url = `https://pkgs.k8s.io/core:/stable:/v1.${minor}/deb`;
+        io.out(base + `Err:3 ${url}  InRelease\n  404  Not Found [IP: 127.0.0.1 443]\nReading package lists...\n`);
+        io.err(`E: The repository '${url}  InRelease' does not have a Release file.\nN: Updating from such a repository can't be done securely, and is therefore disabled by default.\n`);
+        return 100;
+      }
+      if (minor !== undefined) host.k8sRepoIndexed = minor;
+      io.out(base + (minor !== undefined ? `Hit:3 https://pkgs.k8s.io/core:/stable:/v1.${minor}/deb  InRelease\n` : '') + 'Reading package lists...\n');
       return 0;
+    }
     case 'clean':
     case 'autoclean':
     case 'autoremove':
@@ -173,7 +221,7 @@ function aptGet(args: string[], io: CommandIO, sh: Shell): number {
     case 'remove':
     case 'purge': {
       sh.mutation();
-      const missing = specs.filter((s) => candidateVersion(sh.world, s) === undefined && !host.packages.has(s));
+      const missing = specs.filter((s) => candidateVersion(sh.world, s, host) === undefined && !host.packages.has(s));
       if (missing.length) {
         io.err(HEADER + `E: Unable to locate package ${missing[0]}\n`);
         return 100;
@@ -233,13 +281,13 @@ function install(specs: string[], options: Set<string>, yes: boolean, io: Comman
     const eq = spec.indexOf('=');
     const name = eq < 0 ? spec : spec.slice(0, eq);
     const pinned = eq < 0 ? undefined : spec.slice(eq + 1);
-    const candidate = candidateVersion(sh.world, name);
+    const candidate = candidateVersion(sh.world, name, host);
     if (candidate === undefined) {
       io.out(HEADER);
       io.err(`E: Unable to locate package ${name}\n`);
       return 100;
     }
-    if (pinned !== undefined && !versionAvailable(sh.world, name, pinned)) {
+    if (pinned !== undefined && !versionAvailable(sh.world, name, pinned, host)) {
       io.out(HEADER);
       io.err(`E: Version '${pinned}' for '${name}' was not found\n`);
       return 100;
@@ -324,20 +372,17 @@ const aptCache: CommandSpec = {
       return 100;
     }
     for (const n of names) {
-      const candidate = candidateVersion(sh.world, n);
+      const candidate = candidateVersion(sh.world, n, sh.host);
       if (candidate === undefined) {
         if (verb === 'madison') io.err(`N: Unable to locate package ${n}\n`);
         continue;
       }
-      let versions = [candidate];
-      if (K8S_PACKAGES.has(n)) {
-        // The lab mirror carries every patch of the running minor and of the next one.
-        const [maj, min] = sh.world.kubernetesVersion.split('.').map(Number) as [number, number];
-        versions = [];
-        for (const m of [min + 1, min]) for (let p = 15; p >= 0; p--) if (m <= 33) versions.push(`${maj}.${m}.${p}-1.1`);
-      }
+      // Without a repository line the lab mirror carries every patch of the running minor and of the next one.
+      const versions = K8S_PACKAGES.has(n) ? k8sVersionsAvailable(sh.world, sh.host) : [candidate];
+      const minor = k8sIndexedMinor(sh.host);
+      const origin = K8S_PACKAGES.has(n) ? `https://pkgs.k8s.io/core:/stable:/v1.${minor ?? '*'}/deb` : 'http://deb.debian.org/debian bookworm/main amd64';
       if (verb === 'madison') {
-        for (const v of versions) io.out(`${n.padStart(10)} | ${v} | ${K8S_PACKAGES.has(n) ? 'https://pkgs.k8s.io/core:/stable:/deb' : 'http://deb.debian.org/debian bookworm/main amd64'} Packages\n`);
+        for (const v of versions) io.out(`${n.padStart(10)} | ${v} | ${origin} Packages\n`);
       } else {
         io.out(`${n}:\n  Installed: ${sh.host.packages.get(n) ?? '(none)'}\n  Candidate: ${versions[0]}\n`);
       }

@@ -373,10 +373,11 @@ async function upgrade(args: string[], io: CommandIO, sh: Shell): Promise<number
   const { flags, positional } = parsed;
   const host = sh.host;
   const backend = backendOf(sh);
+  const ignorePreflightErrors = (flags.get('ignore-preflight-errors') ?? []).flatMap((v) => v.split(','));
   switch (sub) {
     case 'plan':
       requireAdminConf(host);
-      io.out(backend.upgrade(host, 'plan', positional[0]));
+      io.out(backend.upgrade(host, 'plan', positional[0], { ignorePreflightErrors }));
       return 0;
     case 'apply': {
       requireAdminConf(host);
@@ -393,12 +394,12 @@ async function upgrade(args: string[], io: CommandIO, sh: Shell): Promise<number
         if (!ok) throw new KubeadmFailure("won't proceed; the user didn't answer (Y|y) in order to continue");
       }
       sh.mutation();
-      io.out(backend.upgrade(host, 'apply', target));
+      io.out(backend.upgrade(host, 'apply', target, { ignorePreflightErrors }));
       return 0;
     }
     case 'node':
       sh.mutation();
-      io.out(backend.upgrade(host, 'node'));
+      io.out(backend.upgrade(host, 'node', undefined, { ignorePreflightErrors }));
       return 0;
     default:
       throw new KubeadmFailure(`unknown command "${sub ?? ''}" for "kubeadm upgrade"`);

@@ -190,6 +190,9 @@ describe('lab k8s: scheduler, controllers, kubelets', function () {
     assert.equal(lab.world.kubernetesVersion, '1.30.2');
     host.packages.set('kubelet', '1.30.2-1.1');
     kubeadm.upgrade(host, 'node');
+    // The Node reports the new kubelet only once the kubelet restarts (what systemctl restart kubelet does).
+    host.kubelet.version = '1.30.2';
+    lab.world.emit('kubelet-changed', host);
     await until('kubelet version', async () => (await lab.core.readNode({ name: host.name })).status!.nodeInfo!.kubeletVersion === 'v1.30.2');
     // Reset: the node stays, NotReady.
     kubeadm.reset(host);
