@@ -51,7 +51,8 @@ export default defineCookbook<Args>({
     const added = await addMemberSteps(ctx, newHost);
     const { summary: now } = await readCluster(ctx);
     const row = now.rows.find((r) => r.host === old);
-    if (row) refuseUnsafeRemoval(ctx, now, row);
+    // Its successor is a member now (or, in a dry-run, planned to be): the minimum holds.
+    if (row) refuseUnsafeRemoval(ctx, now, row, { replacing: true });
     const removed = await removeMemberSteps(ctx, old, row);
     return { order, added, removed };
   },

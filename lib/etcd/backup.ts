@@ -90,8 +90,7 @@ export async function backupSteps(ctx: Context, dir: string, keep: number): Prom
     target: `host/${host}:${remotePath}`,
     check: async () => ((await remote.query(host, ['test', '-f', remotePath], { sudo, okExitCodes: 'any' })).exitCode === 0 ? true : undefined),
     apply: async () => {
-      const m = await remote.run(host, ['mkdir', '-p', '-m', '0700', MEMBER_BACKUP_DIR], { sudo });
-      if (isPlanned(m)) return m;
+      await remote.run(host, ['mkdir', '-p', '-m', '0700', MEMBER_BACKUP_DIR], { sudo });
       return etcd.snapshotSave(host, source.clientUrl, remotePath);
     },
   });

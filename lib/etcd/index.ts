@@ -205,7 +205,8 @@ export class Etcd {
 
   /** A mutating etcdctl on `host` through the gate; a non-zero status throws unless it matches `tolerate`. */
   private async mutating(host: string, endpoints: readonly string[], args: string[], what: string, tolerate?: RegExp): Promise<CommandResult | Planned> {
-    const argv = ['etcdctl', ...(endpoints.length ? [`--endpoints=${endpoints.join(',')}`] : []), '--dial-timeout=2s', '--command-timeout=30s', ...args];
+    // The verb first: the change record reads `run etcdctl member ...`, whatever the endpoints are.
+    const argv = ['etcdctl', ...args, ...(endpoints.length ? [`--endpoints=${endpoints.join(',')}`] : []), '--dial-timeout=2s', '--command-timeout=30s'];
     const r = await this.deps.remote.run(host, argv, { sudo: this.sudo, okExitCodes: 'any', timeoutMs: 5 * 60_000, detail: { etcd: what } });
     if (isPlanned(r)) return r;
     if (r.exitCode !== 0 && !(tolerate && tolerate.test(r.stderr))) throw this.commandError(`etcd: ${what} failed on ${host}`, host, r);

@@ -10,7 +10,7 @@ import { getRole } from '../inventory/naming.js';
 import { deleteVmStep, ensureVm } from '../ops/node/vm.js';
 import { HostUnreachableError } from '../remote/index.js';
 import { updateEtcdServers } from './apiservers.js';
-import { ETCD_ROLE, type Etcd, EtcdVerifyError, urlFor } from './index.js';
+import { ETCD_ROLE, type Etcd, EtcdVerifyError, parseEndpointStatus, urlFor } from './index.js';
 import { type ClusterSummary, type MemberRow, readCluster, rowOf } from './members.js';
 
 /** Debian's etcd reads its settings from here. */
@@ -51,8 +51,24 @@ export function initialClusterFor(summary: ClusterSummary, name: string, peerUrl
   return [...rows, `${name}=${peerUrl}`].join(',');
 }
 
-async function fresh(ctx: Context): Promise<{ etcd: Etcd; summary: ClusterSummary }> {
-  return readCluster(ctx);
+const recent = new WeakMap<Context, { at: number; value: Promise<{ etcd: Etcd; summary: ClusterSummary }> }>();
+
+/**
+ * The cluster as read at most `maxAgeMs` ago (a step's apply reuses what its check just read); every change
+ * this module makes drops it (changed()), so a read after a change is always new.
+ */
+async function fresh(ctx: Context, maxAgeMs = 1000): Promise<{ etcd: Etcd; summary: ClusterSummary }> {
+  const hit = recent.get(ctx);
+  if (hit && Date.now() - hit.at <= maxAgeMs) return hit.value;
+  const value = readCluster(ctx);
+  recent.set(ctx, { at: Date.now(), value });
+  value.catch(() => recent.delete(ctx));
+  return value;
+}
+
+/** Forgets the last read: the cluster changed. */
+function changed(ctx: Context): void {
+  recent.delete(ctx);
 }
 
 /** Adds `hostname` as a member: learner first, promoted once in sync, then listed by every apiserver. */
@@ -101,6 +117,7 @@ export async function addMemberSteps(ctx: Context, hostname: string): Promise<{ 
     apply: async (u) => {
       const { etcd, summary } = await fresh(ctx);
       const printed = await etcd.memberAdd(summary.via, summary.endpoints, hostname, u.peerUrl, true);
+      changed(ctx);
       if (isPlanned(printed)) return printed;
       // Exactly what add printed is what the new member starts with (kept in the journal for a resume).
       ctx.remember(`etcd:added:${hostname}`, printed);
@@ -128,6 +145,7 @@ export async function addMemberSteps(ctx: Context, hostname: string): Promise<{ 
       await remote.upload(hostname, ETCD_DEFAULTS, joiningConfig({ name: printed?.ETCD_NAME ?? hostname, peerUrl: u.peerUrl, clientUrl: u.clientUrl, initialCluster }), { mode: 0o644 });
       await remote.run(hostname, ['systemctl', 'enable', 'etcd'], { sudo });
       await remote.run(hostname, ['systemctl', 'start', 'etcd'], { sudo });
+      changed(ctx);
       // Started means: its own endpoint answers `endpoint status` (a learner refuses `endpoint health`).
       await ctx.waitFor(
         async () => (await etcd.etcdctlRead(['-w', 'json', 'endpoint', 'status'], { hosts: [summary.via], endpoints: [u.clientUrl] })).exitCode === 0,
@@ -155,7 +173,8 @@ export async function addMemberSteps(ctx: Context, hostname: string): Promise<{ 
       // Caught up first (reads), so that normally one promotion is sent, not a burst of refused ones.
       await ctx.waitFor(
         async () => {
-          const st = (await etcd.view()).status;
+          const r = await etcd.etcdctlRead(['-w', 'json', 'endpoint', 'status'], { hosts: [summary.via], endpoints: [row.clientUrl, ...summary.endpoints] });
+          const st = parseEndpointStatus(r.stdout);
           const mine = st.find((x) => x.memberId === row.id);
           const leader = st.find((x) => x.memberId === x.leaderId);
           // etcd's own rule (isLearnerReady): the learner's index within 90% of the leader's.
@@ -167,6 +186,7 @@ export async function addMemberSteps(ctx: Context, hostname: string): Promise<{ 
       return ctx.waitFor(
         async () => {
           const ok = await etcd.memberPromote(summary.via, summary.endpoints, row.id);
+          changed(ctx);
           if (isPlanned(ok)) return ok as never;
           return ok ? { ...row, learner: false } : undefined;
         },
@@ -174,14 +194,14 @@ export async function addMemberSteps(ctx: Context, hostname: string): Promise<{ 
       );
     },
     verify: async (row: MemberRow) => {
-      const { summary } = await fresh(ctx);
+      const { summary } = await fresh(ctx, 0);
       return summary.rows.some((r) => r.id === row.id && !r.learner);
     },
   });
 
   const u = isPlanned(urls) ? undefined : urls;
   const url = u?.clientUrl ?? `the client URL of ${hostname}`;
-  await updateEtcdServers(ctx, `add ${url}`, (cur) => (cur.includes(url) ? [...cur] : [...cur, url]), u ? true : urls);
+  await updateEtcdServers(ctx, `add ${hostname}`, (cur) => (cur.includes(url) ? [...cur] : [...cur, url]), u ? true : urls);
   return { hostname, id: isPlanned(promoted) ? undefined : promoted.id, clientUrl: u?.clientUrl ?? '' };
 }
 
@@ -195,7 +215,7 @@ export async function removeMemberSteps(ctx: Context, hostname: string, initial:
   if (id) ctx.remember(`etcd:removing:${hostname}`, id);
   if (clientUrl) ctx.remember(`etcd:removing-url:${hostname}`, clientUrl);
 
-  if (clientUrl) await updateEtcdServers(ctx, `remove ${clientUrl}`, (cur) => cur.filter((x) => x !== clientUrl));
+  if (clientUrl) await updateEtcdServers(ctx, `remove ${hostname}`, (cur) => cur.filter((x) => x !== clientUrl));
 
   let movedLeader = false;
   if (id) {
@@ -210,9 +230,10 @@ export async function removeMemberSteps(ctx: Context, hostname: string, initial:
         const to = summary.rows.find((r) => r.id !== id && !r.learner && r.healthy);
         if (!to) throw new EtcdVerifyError(`no healthy voter to move leadership to from ${hostname}`, { context: { hostname }, hint: 'bring another member back first' });
         const r = await etcd.moveLeader(summary.via, summary.leader!.clientUrl, to.id);
+        changed(ctx);
         if (isPlanned(r)) return r;
         movedLeader = true;
-        await ctx.waitFor(async () => ((await fresh(ctx)).summary.leader?.id === to.id ? true : undefined), { what: `leadership to move to ${to.name}`, timeoutMs: 60_000, backoff: { initialMs: 50, maxMs: 1000 } });
+        await ctx.waitFor(async () => ((await fresh(ctx, 0)).summary.leader?.id === to.id ? true : undefined), { what: `leadership to move to ${to.name}`, timeoutMs: 60_000, backoff: { initialMs: 50, maxMs: 1000 } });
         return true;
       },
     });
@@ -222,10 +243,13 @@ export async function removeMemberSteps(ctx: Context, hostname: string, initial:
       check: async () => ((await fresh(ctx)).summary.rows.some((r) => r.id === id) ? undefined : true),
       apply: async () => {
         const { etcd, summary } = await fresh(ctx);
-        const via = summary.rows.find((r) => r.id !== id && r.healthy && r.host)?.host ?? summary.via;
-        return etcd.memberRemove(via, summary.endpoints.filter((e) => e !== clientUrl), id);
+        // A surviving member's host, the first by name (the same one a dry-run plans).
+        const via = summary.rows.filter((r) => r.id !== id && r.healthy && r.host).map((r) => r.host!).sort()[0] ?? summary.via;
+        const r = await etcd.memberRemove(via, summary.endpoints.filter((e) => e !== clientUrl), id);
+        changed(ctx);
+        return r;
       },
-      verify: async () => !(await fresh(ctx)).summary.rows.some((r) => r.id === id),
+      verify: async () => !(await fresh(ctx, 0)).summary.rows.some((r) => r.id === id),
     });
   }
 
@@ -235,7 +259,9 @@ export async function removeMemberSteps(ctx: Context, hostname: string, initial:
     apply: async () => {
       try {
         await remote.run(hostname, ['systemctl', 'disable', 'etcd'], { sudo });
-        return await remote.run(hostname, ['systemctl', 'stop', 'etcd'], { sudo });
+        const r = await remote.run(hostname, ['systemctl', 'stop', 'etcd'], { sudo });
+        changed(ctx);
+        return r;
       } catch (err) {
         if (!(err instanceof HostUnreachableError)) throw err;
         ctx.log.warn(`${hostname} is unreachable; its VM is deleted next (${messageOf(err)})`);

@@ -63,6 +63,13 @@ describe('bad input and failures of the node lifecycle cookbooks', function () {
     ['component.diff', ['--component', 'Web!'], /--component: "Web!" is not a component name/, 'before-lock'],
     ['component.test', ['--component', 'web', '--repo', '/nonexistent/components'], /the components repository \/nonexistent\/components does not exist/, 'after-lock'],
     ['component.status', ['--component', 'web'], /Unknown argument: component/, 'before-lock'],
+    ['etcd.add-member', ['--hostname', 'bad-k8s-worker-1'], /host bad-k8s-worker-1 is a worker host, not etcd/, 'before-lock'],
+    ['etcd.remove-member', ['--hostname', 'tools-k8s-etcd-1'], /host tools-k8s-etcd-1 does not belong to cluster bad/, 'before-lock'],
+    ['etcd.replace-member', [], /Missing required argument: hostname/, 'before-lock'],
+    ['etcd.backup', ['--to', '/proc/version/backups'], /backup directory \/proc\/version\/backups is not writable/, 'before-lock'],
+    ['etcd.backup', ['--keep', '0'], /--keep: must be at least 1/, 'before-lock'],
+    ['etcd.restore-check', ['--file', '/nonexistent/snap.db'], /snapshot \/nonexistent\/snap\.db does not exist/, 'before-lock'],
+    ['etcd.status', ['--hostname', 'bad-k8s-etcd-1'], /Unknown argument: hostname/, 'before-lock'],
   ];
   const leases = (): number => [...lab.kube.store.scan(lab.kube.api.res('coordination.k8s.io', 'leases'))].length;
   for (const [name, args, message, when] of refusals) {

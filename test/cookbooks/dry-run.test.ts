@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { compiledRoot } from '../../lib/core/paths.js';
 import type { LabOptions } from '../../lab/index.js';
 import { discover } from '../../lib/runner/discovery.js';
-import { cleanupTempDirs } from '../helpers/cli.js';
+import { cleanupTempDirs, tempDir } from '../helpers/cli.js';
 import { type TestLab, startTestLab } from '../helpers/lab.js';
 import { labRunner } from '../helpers/lab-cli.js';
 import { exampleDirFor } from '../component/example-repo.js';
@@ -35,9 +35,14 @@ interface Row {
    * "evict pods" entry, and every pod the plan names must still be among the real evictions.
    */
   evictionsKnownAtRunTime?: boolean;
+  /** Lab options of this row's fresh lab (merged over LAB), e.g. real etcd members. */
+  lab?: Partial<LabOptions>;
 }
 
 const LAB: LabOptions = { clusterName: 'dry', workers: 3, workersNfs: 1, control: 1, ingress: 0, etcd: 0, speed: 100, namespaces: 1 };
+/** Real etcd members (Debian etcd), started with the lab. */
+const ETCD_LAB: Partial<LabOptions> = { etcd: 3, etcdStart: 'eager', seedWorkload: false };
+const ETCD_BACKUP_DIR = join(tempDir('cc-dry-etcd-'), 'backups');
 
 const rows: Row[] = [
   { title: 'k8s.add-node of a worker', cookbook: 'k8s.add-node', args: ['--role', 'worker'] },
@@ -70,10 +75,15 @@ const rows: Row[] = [
   // One object at a time: concurrent applies finish (and are recorded) in any order.
   { title: 'component.deploy of the example web component', cookbook: 'component.deploy', args: ['--component', 'web', '--repo', exampleDirFor(['dry']), '--concurrency', '1'] },
   { title: 'component.rollback to the revision component.deploy made', cookbook: 'component.rollback', args: ['--component', 'web', '--to-revision', '1'], continues: true },
+  // etcd: a lab with three real members (the rows build on each other: add, then remove, then replace).
+  { title: 'etcd.backup', cookbook: 'etcd.backup', args: ['--to', ETCD_BACKUP_DIR], lab: ETCD_LAB },
+  { title: 'etcd.add-member (learner, promote, apiservers)', cookbook: 'etcd.add-member', args: [], continues: true },
+  { title: 'etcd.remove-member of a first member', cookbook: 'etcd.remove-member', args: ['--hostname', 'dry-k8s-etcd-1'], continues: true },
+  { title: 'etcd.replace-member of a healthy member (add first)', cookbook: 'etcd.replace-member', args: ['--hostname', 'dry-k8s-etcd-2'], continues: true },
 ];
 
 /** Built-in cookbooks that only read: every other one needs a row above. */
-const READ_ONLY = ['history', 'inventory.show', 'component.status', 'component.history', 'component.diff', 'component.test'];
+const READ_ONLY = ['history', 'inventory.show', 'etcd.status', 'etcd.restore-check', 'component.status', 'component.history', 'component.diff', 'component.test'];
 
 /** Lab counter that sees a change of this system. */
 const COUNTER = { k8s: 'k8s_mutations', openstack: 'openstack_mutations', remote: 'ssh_mutations' } as const;
@@ -125,7 +135,7 @@ describe('dry-run of every mutating cookbook plans exactly the mutations the rea
     it(`${row.title}: the same mutations planned and performed, none while planning`, async () => {
       if (!row.continues || !lab) {
         await lab?.stop();
-        lab = await startTestLab(LAB);
+        lab = await startTestLab({ ...LAB, ...row.lab });
       }
       const l = lab;
       const cb = labRunner(l);

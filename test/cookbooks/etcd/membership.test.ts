@@ -137,7 +137,7 @@ describe('etcd membership cookbooks on real etcd (writer loop, health polled thr
   it('remove-member of the leader killed between the apiserver edits: the same command converges, leadership moved first', async () => {
     const leader = await leaderName();
     const url = urlOf(leader);
-    await runKilled(cb, 'etcd.remove-member', ['--hostname', leader, '--yes'], `kill-after:remove ${url} in the apiserver of em-k8s-control-1`);
+    await runKilled(cb, 'etcd.remove-member', ['--hostname', leader, '--yes'], `kill-after:remove ${leader} in the apiserver of em-k8s-control-1`);
     const mid = await pointedAt();
     assert.ok(!mid.apiservers[0]!.includes(url) && mid.apiservers[1]!.includes(url), 'killed between the two control nodes');
     const again = await cb.json('etcd.remove-member', ['--hostname', leader, '--yes']);
