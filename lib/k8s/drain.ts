@@ -6,7 +6,8 @@
 // evicted pod is gone (drain-watch.ts), instead of polling every pod every second. Everything shares one
 // deadline, measured with the injected Clock: reaching it aborts every request still in flight and ends the
 // drain with DrainTimeoutError naming the pods and PDBs that blocked. A list or watch that keeps failing ends
-// it with the typed API error, so even a drain without timeout cannot wait forever on a broken API.
+// it with the typed API error, so even a drain without timeout cannot wait forever on a broken API. A drain is
+// not a client method: drainNode/planNodeDrain compose the client's reads and its gated evictions.
 import type { V1Pod } from '@kubernetes/client-node';
 import { systemClock, type Clock, throwIfAborted } from '../core/clock.js';
 import { KubernetesError } from '../core/errors.js';
