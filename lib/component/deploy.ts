@@ -19,7 +19,8 @@ import { validatePlan } from './validate.js';
 /** Options of a deploy. */
 export interface DeployOptions {
   component: string;
-  source: { repo: string; branch?: string };
+  /** Where the repository comes from; `commit` pins a git source to one commit of the branch. */
+  source: { repo: string; branch?: string; commit?: string };
   runTests: boolean;
   filterTags: readonly string[];
   noRollback: boolean;
@@ -84,7 +85,7 @@ async function deployPrepared(ctx: Context, repo: Repository, prepared: Prepared
     // A dry-run goes on to plan the rest; its verdict says the real run would stop here.
     if (!ctx.dryRun) throw err;
     ctx.planProblem({ kind: 'fail', step: 'validate', node: String(err.context.object ?? source.name), reason: err.message });
-  });
+  }, options.concurrency);
   ctx.print(`${source.name} on ${ctx.cluster.name} (${repo.url}${repo.branch ? ` ${repo.branch}` : ''} @ ${repo.sha.slice(0, 12)}):\n${formatPlan(plan)}`);
   const base: DeployResult = { component: source.name, cluster: ctx.cluster.name, changed: false, repo: { url: repo.url, branch: repo.branch, sha: repo.sha }, plan: plan.counts, diff: formatPlan(plan) };
   const env: Env = {

@@ -23,8 +23,8 @@ export function repoSource(ctx: Context, repo?: string, branch?: string): { repo
 }
 
 /** Opens the repository, runs `fn` with it, and always removes a clone. */
-export async function withRepository<T>(source: { repo: string; branch?: string }, fn: (repo: Repository) => Promise<T>): Promise<T> {
-  const repo = await openRepository(source.repo, source.branch);
+export async function withRepository<T>(source: { repo: string; branch?: string; commit?: string }, fn: (repo: Repository) => Promise<T>): Promise<T> {
+  const repo = await openRepository(source.repo, source.branch, source.commit);
   try {
     return await fn(repo);
   } finally {

@@ -46,8 +46,11 @@ async function git(args: string[], what: string, source: string): Promise<string
   }
 }
 
-/** Opens a repository: clones a git URL (or a local git repository when a branch is asked for), else uses the directory. */
-export async function openRepository(source: string, branch?: string): Promise<Repository> {
+/**
+ * Opens a repository: clones a git URL (or a local git repository when a branch is asked for), else uses the
+ * directory. With `commit`, that exact commit of the branch is checked out (a --then deploy of the same commit).
+ */
+export async function openRepository(source: string, branch?: string, commit?: string): Promise<Repository> {
   const local = !isGitUrl(source);
   const dir = local ? resolve(source) : source;
   if (local && !existsSync(dir)) {
@@ -60,7 +63,10 @@ export async function openRepository(source: string, branch?: string): Promise<R
   const close = (): void => rmSync(tmp, { recursive: true, force: true });
   try {
     const from = local ? `file://${dir}` : source;
-    await git(['clone', '--quiet', '--depth', '1', '--single-branch', ...(branch ? ['--branch', branch] : []), '--', from, join(tmp, 'repo')], `cannot clone ${source}`, source);
+    // Shallow unless a commit is pinned: the pinned one may be behind the branch's head by now.
+    const depth = commit ? [] : ['--depth', '1'];
+    await git(['clone', '--quiet', ...depth, '--single-branch', ...(branch ? ['--branch', branch] : []), '--', from, join(tmp, 'repo')], `cannot clone ${source}`, source);
+    if (commit) await git(['-C', join(tmp, 'repo'), 'checkout', '--quiet', '--detach', commit], `commit ${commit} is not on ${branch ?? 'the default branch'} of ${source}`, source);
     const sha = await git(['-C', join(tmp, 'repo'), 'rev-parse', 'HEAD'], `cannot read the commit of ${source}`, source);
     return { root: join(tmp, 'repo'), url: source, branch, sha, close };
   } catch (err) {

@@ -47,6 +47,7 @@ export async function applyRevision(env: Env, desired: readonly KObject[], live:
     waves.get(r)!.push(o);
   }
   let done = 0;
+  let lastProgress = 0;
   for (const rank of [...waves.keys()].sort((a, b) => a - b)) {
     const objects = waves.get(rank)!;
     const kinds = [...new Set(objects.map(groupKind))].join(', ');
@@ -59,7 +60,13 @@ export async function applyRevision(env: Env, desired: readonly KObject[], live:
           healthy: ctx.dryRun ? undefined : healthProbe(env),
           clock: ctx.clock,
           signal: ctx.signal,
-          onApplied: (n) => ctx.progress({ scope: 'component', target: env.component, phase: 'apply', done: done + n, total: todo.length }),
+          onApplied: (n) => {
+            // Thousands of objects: a progress line every quarter second is plenty (and the last one).
+            const now = ctx.clock.now();
+            if (n < objects.length && now - lastProgress < 250) return;
+            lastProgress = now;
+            ctx.progress({ scope: 'component', target: env.component, phase: 'apply', done: done + n, total: todo.length });
+          },
           onHealth: (state, detail) => ctx.log.warn(`component ${env.component}: applying ${state}: ${detail}`),
         });
         done += objects.length;

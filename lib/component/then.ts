@@ -1,5 +1,6 @@
 // component.deploy --then CLUSTER: once the first cluster deployed and passed its tests, the same commit goes to
-// the next cluster (the toolsbeta-then-tools routine), under that cluster's own lock, from the same checkout.
+// the next cluster (the toolsbeta-then-tools routine), under that cluster's own lock: a git source is cloned
+// again and checked out at the first deploy's commit, even if the branch moved meanwhile.
 import type { Context } from '../core/context.js';
 import { InputError, LockHeldError } from '../core/errors.js';
 import { dirname, join } from 'node:path';
@@ -7,6 +8,7 @@ import { packageRoot } from '../core/paths.js';
 import type { ClusterConfig } from '../inventory/schema.js';
 import { type DeployOptions, type DeployResult, deployComponent } from './deploy.js';
 import type { ComponentArgs } from './options.js';
+import { isGitUrl } from './repository.js';
 
 /** The deploy cookbook's arguments (see cookbooks/component/deploy.ts). */
 export interface DeployArgs extends ComponentArgs {
@@ -47,7 +49,6 @@ export async function deployWithThen(ctx: Context, args: DeployArgs): Promise<De
   const next = args.then ? await resolveNext(ctx, args.then) : undefined;
   const first = await deployComponent(ctx, optionsOf(args, source));
   if (!next || ctx.dryRun) return first;
-  // The same commit: a git source is cloned again at the recorded SHA's branch; a directory is used as it is.
   ctx.log.info(`component ${args.component}: ${ctx.cluster.name} passed; deploying ${first.repo.sha.slice(0, 12)} to ${next.name}`);
   const { lockBackendFor } = await import('../runner/clients.js');
   const backend = await lockBackendFor(next, ctx.stateDir);
@@ -63,9 +64,11 @@ export async function deployWithThen(ctx: Context, args: DeployArgs): Promise<De
   }
   try {
     const inner = ctx.forCluster(next);
-    const pinned = first.repo.sha.startsWith('tree:') ? source : { repo: first.repo.url, branch: first.repo.branch };
+    // A directory cannot be pinned (it is used as it is); a git source is checked out at the first deploy's commit.
+    const local = first.repo.sha.startsWith('tree:') || !(isGitUrl(first.repo.url) || first.repo.branch);
+    const pinned = local ? source : { repo: first.repo.url, branch: first.repo.branch, commit: first.repo.sha };
     const then = await deployComponent(inner, { ...optionsOf(args, pinned), memoPrefix: `${next.name}:` });
-    if (then.repo.sha !== first.repo.sha) ctx.log.warn(`component ${args.component}: ${next.name} got ${then.repo.sha.slice(0, 12)}, not ${first.repo.sha.slice(0, 12)} (the branch moved in between)`);
+    if (then.repo.sha !== first.repo.sha) ctx.log.warn(`component ${args.component}: ${next.name} got ${then.repo.sha.slice(0, 12)}, not ${first.repo.sha.slice(0, 12)} (the directory changed in between)`);
     await Promise.all(inner.builtClients().map(async (p) => (await p as { close?: () => Promise<void> }).close?.()));
     return { first, then };
   } finally {
