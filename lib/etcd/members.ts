@@ -100,7 +100,7 @@ export function rowOf(summary: ClusterSummary, host: string): MemberRow | undefi
 export function refuseUnlessAllHealthy(ctx: Context, summary: ClusterSummary, action: string, except?: string): void {
   const bad = summary.rows.filter((r) => !r.healthy && r.host !== except);
   if (bad.length === 0) return;
-  throw new InputError(`refusing to ${action}: ${bad.map((r) => `${r.name || r.peerUrl} is ${r.problem ?? 'unhealthy'}`).join('; ')}`, {
+  throw new InputError(`refusing to ${action}: ${bad.map((r) => `${r.name || r.peerUrl} is unhealthy (${r.problem ?? 'no answer'})`).join('; ')}`, {
     context: { cluster: ctx.cluster.name, unhealthy: bad.map((r) => ({ id: r.id, name: r.name, peerUrl: r.peerUrl, problem: r.problem })) },
     hint: `every member must be healthy first (cookbook etcd.status --cluster-name ${ctx.cluster.name}); to replace a broken member use cookbook etcd.replace-member --hostname <host>`,
   });

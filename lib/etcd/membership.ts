@@ -10,7 +10,7 @@ import { getRole } from '../inventory/naming.js';
 import { deleteVmStep, ensureVm } from '../ops/node/vm.js';
 import { HostUnreachableError } from '../remote/index.js';
 import { updateEtcdServers } from './apiservers.js';
-import { ETCD_ROLE, type Etcd, EtcdVerifyError, parseEndpointStatus, urlFor } from './index.js';
+import { ETCD_ROLE, type Etcd, EtcdCommandError, EtcdVerifyError, parseEndpointStatus, urlFor } from './index.js';
 import { type ClusterSummary, type MemberRow, readCluster, rowOf } from './members.js';
 
 /** Debian's etcd reads its settings from here. */
@@ -116,7 +116,19 @@ export async function addMemberSteps(ctx: Context, hostname: string): Promise<{ 
     },
     apply: async (u) => {
       const { etcd, summary } = await fresh(ctx);
-      const printed = await etcd.memberAdd(summary.via, summary.endpoints, hostname, u.peerUrl, true);
+      // etcd refuses reconfigurations ("unhealthy cluster") until its leader has seen every member for 5 s,
+      // e.g. right after a restart: the members were checked healthy just before, so this passes.
+      const printed = await ctx.waitFor(
+        async () => {
+          try {
+            return await etcd.memberAdd(summary.via, summary.endpoints, hostname, u.peerUrl, true);
+          } catch (err) {
+            if (err instanceof EtcdCommandError && /unhealthy cluster/.test(err.message)) return undefined;
+            throw err;
+          }
+        },
+        { what: `etcd to accept the new member ${hostname} (unhealthy cluster)`, timeoutMs: 60_000, backoff: { initialMs: 250, maxMs: 1000 } },
+      );
       changed(ctx);
       if (isPlanned(printed)) return printed;
       // Exactly what add printed is what the new member starts with (kept in the journal for a resume).

@@ -121,6 +121,11 @@ describe('etcd membership cookbooks on real etcd (writer loop, health polled thr
     await runKilled(cb, 'etcd.add-member', [], 'kill-after:member add em-k8s-etcd-4 as learner');
     const pending = (await members()).find((m) => m.isLearner);
     assert.ok(pending, 'the killed run left a learner (not a voter) behind');
+    const ssh = lab.counters().ssh_mutations;
+    const second = await cb.json('etcd.add-member', ['--hostname', 'em-k8s-etcd-7']);
+    assert.equal(second.code, 2, second.stderr);
+    assert.match(second.stderr, /refusing to add em-k8s-etcd-7: learner .* is still pending, and etcd allows one learner at a time/);
+    assert.equal(lab.counters().ssh_mutations, ssh, 'a second learner is refused before anything is written');
     const again = await cb.json('etcd.add-member');
     assert.equal(again.code, 0, again.stderr.slice(-1500));
     assert.equal(again.out.result.hostname, 'em-k8s-etcd-4');
@@ -169,6 +174,13 @@ describe('etcd membership cookbooks on real etcd (writer loop, health polled thr
     assert.equal(lab.counters().openstack_mutations, c.openstack_mutations, 'no VM touched');
     assert.ok(lab.counters().k8s_mutations - c.k8s_mutations <= 2, 'only the lock Lease');
     assert.deepEqual(await members(), before, 'membership unchanged');
+    const add = await cb.json('etcd.add-member');
+    assert.equal(add.code, 2, add.stderr);
+    assert.match(add.stderr, new RegExp(`refusing to add em-k8s-etcd-\\d+: ${stopped} is unhealthy`));
+    const unknown = await cb.json('etcd.remove-member', ['--hostname', 'em-k8s-etcd-9', '--yes']);
+    assert.equal(unknown.code, 2, unknown.stderr);
+    assert.match(unknown.stderr, /em-k8s-etcd-9 is not an etcd member of cluster em/);
+    assert.equal(lab.counters().ssh_mutations + lab.counters().openstack_mutations, c.ssh_mutations + c.openstack_mutations, 'refusals write nothing');
 
     const replaced = await cb.json('etcd.replace-member', ['--hostname', stopped, '--yes']);
     assert.equal(replaced.code, 0, replaced.stderr.slice(-1500));
