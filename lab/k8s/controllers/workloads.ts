@@ -8,7 +8,7 @@ import { intOrPercent, templateHash } from '../names.js';
 import type { ObjectApi } from '../rest.js';
 import type { ResourceSpec } from '../resources.js';
 import type { StoreEvent } from '../store.js';
-import { WorkQueue } from '../timers.js';
+import { WorkQueue, type LabTimers } from '../timers.js';
 import { clone, controllerOf, isPodActive, isPodReady, isPodTerminated, jsonEqual, k8sTime, type KObject } from '../types.js';
 import { compareRank, deletionRank, nodeSelectorMatches, ownerRef, podFromTemplate, untoleratedTaint, type Toleration } from './podutil.js';
 
@@ -36,9 +36,13 @@ export class WorkloadControllers {
   private readonly dsQ: WorkQueue;
   private readonly s: Record<'pods' | 'rs' | 'deploy' | 'sts' | 'ds' | 'nodes', ResourceSpec>;
 
+  /** Rollout progress per Deployment: what was last seen, and whether the deadline passed since. */
+  private readonly progress = new Map<Key, { sig: string; exceeded: boolean }>();
+
   constructor(
     private readonly api: ObjectApi,
     private readonly names: NameSource,
+    private readonly timers?: LabTimers,
   ) {
     this.s = {
       pods: api.res('', 'pods'),
@@ -65,6 +69,7 @@ export class WorkloadControllers {
         break;
       case 'Deployment':
         if (ev.type !== 'DELETED') this.deployQ.add(key);
+        else this.progress.delete(key);
         break;
       case 'StatefulSet':
         if (ev.type !== 'DELETED') this.stsQ.add(key);
@@ -326,7 +331,9 @@ export class WorkloadControllers {
         ready >= replicas - maxUnavail ? cond('Available', 'True', 'MinimumReplicasAvailable', 'Deployment has minimum availability.') : cond('Available', 'False', 'MinimumReplicasUnavailable', 'Deployment does not have minimum availability.'),
         complete && newNow
           ? cond('Progressing', 'True', 'NewReplicaSetAvailable', `ReplicaSet "${newNow.metadata.name}" has successfully progressed.`)
-          : cond('Progressing', 'True', 'ReplicaSetUpdated', `ReplicaSet "${newNow?.metadata.name ?? name}" is progressing.`),
+          : this.deadlineExceeded(key, d, `${d.metadata.generation}|${updated}|${ready}|${podsTotal}`)
+            ? cond('Progressing', 'False', 'ProgressDeadlineExceeded', `ReplicaSet "${newNow?.metadata.name ?? name}" has timed out progressing.`)
+            : cond('Progressing', 'True', 'ReplicaSetUpdated', `ReplicaSet "${newNow?.metadata.name ?? name}" is progressing.`),
       ],
     };
     for (const k of Object.keys(status)) if (status[k] === 0 && k !== 'observedGeneration') delete status[k];
@@ -340,6 +347,28 @@ export class WorkloadControllers {
       const cur = this.api.store.get(this.s.deploy, ns, name);
       if (cur) this.writeStatus(this.s.deploy, cur, status);
     }
+  }
+
+  /**
+   * True once an unfinished rollout made no progress (same generation, updated, ready and total counts) for
+   * spec.progressDeadlineSeconds of lab time: the controller then reports ProgressDeadlineExceeded, as the real
+   * one does. Any progress restarts the clock.
+   */
+  private deadlineExceeded(key: Key, d: KObject, sig: string): boolean {
+    let p = this.progress.get(key);
+    if (!p || p.sig !== sig) {
+      const entry = { sig, exceeded: false };
+      p = entry;
+      this.progress.set(key, entry);
+      if (this.timers && !d.spec.paused) {
+        this.timers.after((d.spec.progressDeadlineSeconds ?? 600) * 1000, () => {
+          if (this.progress.get(key) !== entry) return;
+          entry.exceeded = true;
+          this.deployQ.add(key);
+        });
+      }
+    }
+    return p.exceeded;
   }
 
   // ---- StatefulSet ----

@@ -5,7 +5,7 @@
 // never-ready image mark), /readyz, and 429 with Retry-After beyond the in-flight limit.
 import assert from 'node:assert/strict';
 import { request } from 'node:https';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { kubectl, makeWorld, startLab, until, type Lab } from './helpers.js';
 
@@ -220,7 +220,7 @@ describe('lab k8s API: what a component deploy needs', function () {
     assert.match(always.stderr, /spec.template.spec.restartPolicy: Required value: valid values: "OnFailure", "Never"/);
   });
 
-  it('reports rollouts at the new generation for Deployments, StatefulSets and DaemonSets; a never-ready image never completes', async () => {
+  it('reports rollouts at the new generation for Deployments, StatefulSets and DaemonSets; a never-ready image never completes and exceeds its progress deadline', async () => {
     const workload = (kind: string, name: string, image: string) =>
       file(`apiVersion: apps/v1\nkind: ${kind}\nmetadata: {name: ${name}, namespace: tool-a}\nspec:\n${kind === 'DaemonSet' ? '' : '  replicas: 2\n'}${kind === 'StatefulSet' ? `  serviceName: ${name}\n` : ''}  selector: {matchLabels: {app: ${name}}}\n  template:\n    metadata: {labels: {app: ${name}}}\n    spec: {containers: [{name: c, image: "${image}"}]}\n`);
     for (const [kind, name] of [['Deployment', 'web'], ['StatefulSet', 'db'], ['DaemonSet', 'agent']] as const) {
@@ -242,11 +242,15 @@ describe('lab k8s API: what a component deploy needs', function () {
     const web = store().get(res('apps', 'deployments'), 'tool-a', 'web')!;
     assert.deepEqual([web.status.updatedReplicas, web.status.availableReplicas], [2, 2]);
     // The never-ready mark: pods run but never become ready, the rollout never completes.
-    const r = await kubectl(lab, ['apply', '--server-side', '-f', workload('Deployment', 'web', 'registry.lab/app:never-ready')]);
+    // With a progress deadline of 60 lab seconds (0.3 s at speed 200) the controller gives up as a real one does.
+    const never = readFileSync(workload('Deployment', 'web', 'registry.lab/app:never-ready'), 'utf8').replace('spec:\n', 'spec:\n  progressDeadlineSeconds: 60\n');
+    const r = await kubectl(lab, ['apply', '--server-side', '-f', file(never)]);
     assert.equal(r.code, 0, r.stderr);
-    const st = await kubectl(lab, ['rollout', 'status', 'deployment/web', '-n', 'tool-a', '--timeout=2s']);
+    const st = await kubectl(lab, ['rollout', 'status', 'deployment/web', '-n', 'tool-a', '--timeout=20s']);
     assert.notEqual(st.code, 0);
-    assert.match(st.stderr, /timed out waiting for the condition/);
+    assert.match(st.stderr, /deployment "web" exceeded its progress deadline/);
+    const progressing = store().get(res('apps', 'deployments'), 'tool-a', 'web')!.status.conditions.find((c: { type: string }) => c.type === 'Progressing');
+    assert.deepEqual([progressing.status, progressing.reason], ['False', 'ProgressDeadlineExceeded']);
     const stuck = store().get(res('apps', 'deployments'), 'tool-a', 'web')!;
     assert.equal(stuck.status.observedGeneration, 3);
     assert.ok((stuck.status.updatedReplicas ?? 0) >= 1 && (stuck.status.unavailableReplicas ?? 0) >= 1, JSON.stringify(stuck.status));
