@@ -68,6 +68,13 @@ async function main(): Promise<void> {
       const t = Date.now();
       const r = await $({ nothrow: true, quiet: true })`${process.execPath} ${BIN} ${args} --cluster-name ${CLUSTER} --inventory ${inv} --state-dir ${state} --yes`;
       if (r.exitCode !== 0) throw new Error(`cookbook ${args.join(' ')} failed (${r.exitCode}): ${r.stderr.slice(-2000)}`);
+      // Where the time went, per step (progress on stderr).
+      const name = args[0]!;
+      const { readdirSync } = await import('node:fs');
+      const jdir = join(state, 'journals', name);
+      const last = readdirSync(jdir).filter((f) => f.endsWith('.json')).sort().at(-1)!;
+      const steps = (JSON.parse(readFileSync(join(jdir, last), 'utf8')) as { steps: { name: string; durationMs?: number }[] }).steps;
+      process.stderr.write(steps.map((st) => `  ${st.name}: ${st.durationMs ?? '?'} ms`).join('\n') + '\n');
       return (Date.now() - t) / 1000;
     };
 
@@ -98,9 +105,14 @@ async function main(): Promise<void> {
     const addr = lab.world.hosts.get(floorHost)!.address;
     const peer = `http://${addr}:${lab.etcd.options.peerPort}`;
     const client5 = `http://${addr}:${port}`;
-    const added = await exec(await ssh(members[0]!), `etcdctl --endpoints=${voters} member add ${floorHost} --peer-urls=${peer} --learner`);
+    let added = await exec(await ssh(members[0]!), `etcdctl --endpoints=${voters} member add ${floorHost} --peer-urls=${peer} --learner`);
+    // The same wait the cookbook has: etcd says "unhealthy cluster" for 5 s after a membership change.
+    while (added.code !== 0 && /unhealthy cluster/.test(added.stderr)) {
+      await new Promise((r) => setTimeout(r, 250));
+      added = await exec(await ssh(members[0]!), `etcdctl --endpoints=${voters} member add ${floorHost} --peer-urls=${peer} --learner`);
+    }
     if (added.code !== 0) throw new Error(added.stderr);
-    const id = /Member ([0-9a-f]+) added/.exec(added.stdout)![1]!;
+    const id = /Member\s+([0-9a-f]+)\s+added/.exec(added.stdout)?.[1] ?? (() => { throw new Error(`member add printed: ${added.stdout} ${added.stderr}`); })();
     const initial = /ETCD_INITIAL_CLUSTER="([^"]+)"/.exec(added.stdout)![1]!;
     const n5 = await ssh(floorHost);
     await exec(n5, 'apt-get install -y etcd-server');
