@@ -101,7 +101,9 @@ export class ComponentKube {
           this.apis.objects.list(apiVersion, kind, options.namespace, undefined, undefined, undefined, undefined, options.labelSelector, 500, cont),
         );
         for (const item of page.items) out.push({ ...(item as unknown as KObject), apiVersion, kind });
-        cont = page.metadata?._continue || undefined;
+        // The generic list is not run through client-node's serializer: the token may keep its wire name.
+        const meta = page.metadata as { _continue?: string; continue?: string } | undefined;
+        cont = meta?._continue || meta?.continue || undefined;
       } while (cont);
     } catch (err) {
       if (err instanceof KubeNotFoundError || /Unrecognized API version and kind|does not have resource/i.test((err as Error).message)) return [];

@@ -45,6 +45,14 @@ describe('component apply: concurrency, 429 + Retry-After, /readyz pause and sto
     assert.ok(lab.world.counters.k8s_peak_inflight <= 4, `peak in flight ${lab.world.counters.k8s_peak_inflight} <= 4`);
   });
 
+  it('lists every member across pages (more than one page of 500)', async () => {
+    const res = lab.kube.api.res('', 'configmaps');
+    for (let i = 0; i < 520; i++) lab.kube.api.create(res, 'default', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `paged-${i}`, namespace: 'default', labels: { set: 'paged' } } }, { internal: true });
+    const listed = await kube.list('v1', 'ConfigMap', { labelSelector: 'set=paged' });
+    assert.equal(listed.length, 520);
+    assert.equal(new Set(listed.map((o) => o.metadata.name)).size, 520);
+  });
+
   it('pauses while /readyz fails and resumes when it recovers', async () => {
     let probes = 0;
     const events: string[] = [];
