@@ -4,18 +4,18 @@
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { parse as parseYaml } from 'yaml';
 import type { LabFaults, World } from '../world.js';
 import { apiGroup, apiGroupList, apiResourceList, apiVersions, openApiV2Doc, openApiV3Doc, openApiV3Root, versionInfo } from './discovery.js';
 import { ApiError, badRequest, internalError, methodNotAllowed, notFound, tooManyRequests } from './errors.js';
+import { InflightLimiter, deleteOptionsOf, dryRunOf, managerFromAgent, parseJson, selectorText } from './requests.js';
 import { evictPod, evictionSuccess } from './eviction.js';
 import type { DisruptionController } from './controllers/disruption.js';
 import { jsonPatch, mergePatch } from './patch.js';
 import { apiVersionOf, qualifiedName, type ResourceSpec } from './resources.js';
-import type { DeleteOptions, ObjectApi, WriteOptions } from './rest.js';
+import type { ObjectApi, WriteOptions } from './rest.js';
 import { parseFieldSelector, parseLabelSelector } from './selectors.js';
 import { toTable, wantsTable } from './table.js';
-import { clone, isPlainObject, type KObject } from './types.js';
+import { clone, type KObject } from './types.js';
 import { WatchStream } from './watch.js';
 
 /** What the server needs from its owner. */
@@ -56,10 +56,12 @@ export class KubeServer {
   /** Pod lists/watches seen since the k8sPodListFailAfter fault was (re)set. */
   private podLists = { faults: undefined as LabFaults | undefined, seen: 0 };
   private address = '';
-  /** Requests being served now (long-running ones excepted). */
-  private readonly inflight = { readOnly: 0, mutating: 0 };
+  /** Requests being served now (long-running ones excepted), with the apiserver's max-in-flight limits. */
+  private readonly inflight: InflightLimiter;
 
-  constructor(private readonly d: ServerDeps) {}
+  constructor(private readonly d: ServerDeps) {
+    this.inflight = new InflightLimiter(d.maxInflight, d.maxMutatingInflight, () => d.world.counters);
+  }
 
   /** Starts listening on 127.0.0.1; returns the port. */
   async listen(port = 0): Promise<number> {
@@ -101,27 +103,6 @@ export class KubeServer {
       server.close(() => resolve());
       for (const s of this.sockets) s.destroy();
     });
-  }
-
-  /** Counts a request in flight until its response ends; 429 when over the limit of its kind. */
-  private enter(res: ServerResponse, mutating: boolean): void {
-    const limit = mutating ? this.d.maxMutatingInflight : this.d.maxInflight;
-    const current = mutating ? this.inflight.mutating : this.inflight.readOnly;
-    if (limit > 0 && current >= limit) throw tooManyRequests('Too many requests, please try again later.', 1);
-    if (mutating) this.inflight.mutating++;
-    else this.inflight.readOnly++;
-    const c = this.d.world.counters;
-    const total = this.inflight.mutating + this.inflight.readOnly;
-    if (total > c.k8s_peak_inflight) c.k8s_peak_inflight = total;
-    let done = false;
-    const leave = () => {
-      if (done) return;
-      done = true;
-      if (mutating) this.inflight.mutating--;
-      else this.inflight.readOnly--;
-    };
-    res.once('finish', leave);
-    res.once('close', leave);
   }
 
   private count(bytes: number): void {
@@ -203,7 +184,7 @@ export class KubeServer {
     // Max-in-flight, as the apiserver's --max-requests-inflight / --max-mutating-requests-inflight: requests
     // beyond the limit are answered 429 with Retry-After; long-running ones (watches, logs) do not count.
     const longRunning = route.sub === 'log' || (method === 'GET' && (route.watchPath || q.get('watch') === 'true' || q.get('watch') === '1'));
-    if (!longRunning) this.enter(res, method !== 'GET');
+    if (!longRunning) this.inflight.enter(res, method !== 'GET');
 
     // Injected faults, read on every request so they can change at run time.
     const f = w.faults;
@@ -443,50 +424,4 @@ export class KubeServer {
   }
 }
 
-function selectorText(sel: { matchLabels?: Record<string, string> } | undefined): string {
-  return Object.entries(sel?.matchLabels ?? {})
-    .map(([k, v]) => `${k}=${v}`)
-    .join(',');
-}
-
-function parseJson(text: string): unknown {
-  if (!text.trim()) throw badRequest('the request body is empty');
-  try {
-    return JSON.parse(text);
-  } catch {
-    // The real server also accepts YAML bodies.
-    try {
-      return parseYaml(text);
-    } catch {
-      throw badRequest(`couldn't get version/kind; json parse error: invalid JSON`);
-    }
-  }
-}
-
-/** True when DeleteOptions in the body ask for a dry run (kubectl delete --dry-run=server sends it there). */
-function dryRunOf(o: DeleteOptions & { dryRun?: unknown }): boolean {
-  if (o.dryRun === undefined || o.dryRun === null) return false;
-  if (!Array.isArray(o.dryRun) || o.dryRun.some((v) => v !== 'All')) throw badRequest(`Invalid dry run argument: ${JSON.stringify(o.dryRun)}: the only supported value is "All"`);
-  return o.dryRun.length > 0;
-}
-
-function deleteOptionsOf(body: string, q: URLSearchParams): DeleteOptions {
-  let opts: DeleteOptions = {};
-  if (body.trim()) {
-    const parsed = JSON.parse(body) as unknown;
-    if (isPlainObject(parsed)) opts = parsed as DeleteOptions;
-  }
-  const grace = q.get('gracePeriodSeconds');
-  if (grace !== null) opts.gracePeriodSeconds = Number(grace);
-  const prop = q.get('propagationPolicy');
-  if (prop) opts.propagationPolicy = prop as DeleteOptions['propagationPolicy'];
-  if (q.get('orphanDependents') === 'true') opts.orphanDependents = true;
-  return opts;
-}
-
-/** The field manager the API server derives from a User-Agent (`kubectl/v1.29.4 (...)` → `kubectl`). */
-export function managerFromAgent(ua: string | undefined): string {
-  if (!ua) return 'unknown';
-  const first = ua.split('/')[0]!.trim();
-  return first.slice(0, 128) || 'unknown';
-}
+export { managerFromAgent } from './requests.js';
