@@ -7,7 +7,6 @@ import type { Context } from '../core/context.js';
 import { KubernetesError } from '../core/errors.js';
 import { isPlanned } from '../core/gate.js';
 import { rolePattern } from '../inventory/naming.js';
-import { loadKubeConfig, makeApis } from '../k8s/transport.js';
 
 /** The apiserver's static pod manifest on a control node. */
 export const APISERVER_MANIFEST = '/etc/kubernetes/manifests/kube-apiserver.yaml';
@@ -56,6 +55,8 @@ async function readManifest(ctx: Context, host: string): Promise<string> {
 
 async function readKubeadmConfig(ctx: Context): Promise<string> {
   const k = ctx.cluster.kubernetes;
+  // Loaded on use: `cookbook list` must not pull in the Kubernetes client.
+  const { loadKubeConfig, makeApis } = await import('../k8s/transport.js');
   const apis = makeApis(loadKubeConfig({ kubeconfig: k.kubeconfig, context: k.context }));
   try {
     const cm = (await apis.objects.read({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'kubeadm-config', namespace: 'kube-system' } })) as { data?: Record<string, string> };

@@ -7,7 +7,8 @@ import type { OperationTable, Planned } from '../core/gate.js';
 import { isPlanned } from '../core/gate.js';
 import { rolePattern } from '../inventory/naming.js';
 import type { OpenStackClient } from '../openstack/index.js';
-import { type CommandResult, HostUnreachableError, type Remote, RemoteTimeoutError } from '../remote/index.js';
+import type { CommandResult, Remote } from '../remote/index.js';
+import { HostUnreachableError, RemoteTimeoutError } from '../remote/errors.js';
 import { EtcdCommandError, EtcdUnavailableError, EtcdVerifyError } from './errors.js';
 import {
   type EndpointHealth,

@@ -8,7 +8,7 @@ import { messageOf } from '../core/errors.js';
 import { type Planned, isPlanned } from '../core/gate.js';
 import { getRole } from '../inventory/naming.js';
 import { deleteVmStep, ensureVm } from '../ops/node/vm.js';
-import { HostUnreachableError } from '../remote/index.js';
+import { HostUnreachableError } from '../remote/errors.js';
 import { updateEtcdServers } from './apiservers.js';
 import { ETCD_ROLE, type Etcd, EtcdCommandError, EtcdVerifyError, parseEndpointStatus, urlFor } from './index.js';
 import { type ClusterSummary, type MemberRow, readCluster, rowOf } from './members.js';

@@ -7,6 +7,7 @@ import type { KubeadmBackend, LabHost } from '../../world.js';
 import type { CommandIO, CommandSpec, Shell } from '../interpreter.js';
 import * as fs from '../fs.js';
 import { setActive } from './systemd.js';
+import { APISERVER_MANIFEST, manifestEtcdServers, renderApiserverManifest } from '../../etcd/config.js';
 
 const STACK_HINT = 'To see the stack trace of this error execute with --v=5 or higher\n';
 
@@ -38,6 +39,17 @@ export function markJoined(host: LabHost, controlPlane: boolean): void {
   host.services.set('kubelet', true);
   host.enabledServices ??= new Set();
   host.enabledServices.add('kubelet');
+}
+
+/** The apiserver static pod kubeadm writes on a new control node: the external etcd servers the others use. */
+function writeApiserverManifest(host: LabHost, hosts: Iterable<LabHost>): void {
+  let servers: string[] = [];
+  for (const h of hosts) {
+    if (h === host || !h.kubelet.controlPlane) continue;
+    servers = manifestEtcdServers(fs.readFile(h, APISERVER_MANIFEST) ?? '');
+    if (servers.length) break;
+  }
+  fs.writeFile(host, APISERVER_MANIFEST, renderApiserverManifest(host.name, host.address, servers), { mode: 0o600 });
 }
 
 /** Removes what kubeadm reset removes and marks the host as not joined. */
@@ -274,6 +286,7 @@ async function join(args: string[], io: CommandIO, sh: Shell): Promise<number> {
   const changed = !host.kubelet.joined || host.kubelet.controlPlane !== ja.controlPlane;
   markJoined(host, ja.controlPlane);
   if (changed) sh.world.emit('kubelet-changed', host);
+  if (ja.controlPlane) writeApiserverManifest(host, sh.world.hosts.values());
   if (ja.controlPlane) {
     io.out(
       '[download-certs] Downloading the certificates in Secret "kubeadm-certs" in the "kube-system" Namespace\n' +
