@@ -68,6 +68,8 @@ export const clusterSchema = z.strictObject({
     kubeconfig: z.string().min(1).optional(),
     context: z.string().min(1).optional(),
     version: z.string().regex(/^1\.\d+\.\d+$/, 'a Kubernetes version like 1.29.4').optional(),
+    /** The apt line of the Kubernetes package repository, one per minor: `{minor}` becomes 1.Y (k8s.upgrade). */
+    packageRepository: z.string().includes('{minor}', { message: 'must contain {minor} (each minor has its own repository)' }).optional(),
   }),
   ssh: z
     .strictObject({

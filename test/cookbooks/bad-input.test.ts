@@ -70,6 +70,8 @@ describe('bad input and failures of the node lifecycle cookbooks', function () {
     ['etcd.backup', ['--keep', '0'], /--keep: must be at least 1/, 'before-lock'],
     ['etcd.restore-check', ['--file', '/nonexistent/snap.db'], /snapshot \/nonexistent\/snap\.db does not exist/, 'before-lock'],
     ['etcd.status', ['--hostname', 'bad-k8s-etcd-1'], /Unknown argument: hostname/, 'before-lock'],
+    ['k8s.upgrade', ['--to', '1.x'], /--to: expected a Kubernetes version like 1\.31 or 1\.31\.2, got "1\.x"/, 'before-lock'],
+    ['k8s.upgrade', ['--to', '1.28'], /--to 1\.28 is older than the cluster \(v1\.29\.4\): downgrades are not supported/, 'after-lock'],
   ];
   const leases = (): number => [...lab.kube.store.scan(lab.kube.api.res('coordination.k8s.io', 'leases'))].length;
   for (const [name, args, message, when] of refusals) {

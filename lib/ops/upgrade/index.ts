@@ -1,0 +1,263 @@
+// k8s.upgrade: a kubeadm cluster upgraded to a target version, one minor at a time. Preflight before any
+// change (versions of every apiserver and kubelet, the skew policy, every node Ready, /readyz); per minor the
+// first control node (repository, kubeadm, `kubeadm upgrade plan` and `apply`, then its kubelet cycle), the
+// other control nodes strictly one at a time (`kubeadm upgrade node`), then the workers through the rollout
+// engine (work.ts); a finish that always runs (also after a resumed run): nodes we cordoned uncordoned, every
+// node at the target, kubeadm-config and the CoreDNS and kube-proxy images checked. Every step checks the
+// world first, so the same command continues an interrupted upgrade without doing anything twice.
+import type { V1Node } from '@kubernetes/client-node';
+import type { Context } from '../../core/context.js';
+import { CookbookError, InputError } from '../../core/errors.js';
+import { isPlanned } from '../../core/gate.js';
+import { formatMs } from '../../core/retry.js';
+import type { Kube } from '../../k8s/index.js';
+import { isCordoned, isNodeReady, ourCordon } from '../../k8s/nodes.js';
+import { cordonStep, drainStep, uncordonStep } from '../node/steps.js';
+import { runRollout } from '../rollout/engine.js';
+import type { RolloutOptions, RolloutResult } from '../rollout/result.js';
+import { type HostEnv, apiserverVersion, kubeletStep, packagesStep, repositoryStep, upgradeHostPackages } from './host.js';
+import { type KubeletUpgradeOptions, kubeletUpgradeWork } from './work.js';
+import { type ComponentVersion, DEFAULT_REPOSITORY, type UpgradeTarget, compareVersions, minorOf, minorSequence, nodeCommands, repositoryLine, skewRefusals } from './versions.js';
+
+export { UpgradeHealthCheckError } from './host.js';
+
+/** Everything k8s.upgrade decides from its arguments. */
+export interface UpgradeOptions extends Omit<RolloutOptions, 'selection'> {
+  to: UpgradeTarget;
+  ignorePreflightErrors: string[];
+  node: Omit<KubeletUpgradeOptions, 'version' | 'repositoryLine' | 'ignorePreflightErrors'>;
+}
+
+/** One minor step of the result. */
+export interface UpgradeStepResult {
+  version: string;
+  controlNodes: string[];
+  workers?: RolloutResult;
+}
+
+/** What k8s.upgrade returns (--json). */
+export interface UpgradeResult {
+  cluster: string;
+  dryRun: boolean;
+  from: string;
+  to: string;
+  steps: UpgradeStepResult[];
+  /** Nodes the finish uncordoned (cordoned by an earlier, interrupted upgrade). */
+  uncordoned: string[];
+  nodes: { node: string; kubelet: string }[];
+  etaMs?: number;
+  nothingToDo?: boolean;
+}
+
+/** The expected time of a control node (kubeadm apply or upgrade node, drain, kubelet), before any measurement. */
+const CONTROL_NODE_MS = 4 * 60_000;
+
+const naturally = (a: string, b: string) => a.localeCompare(b, 'en', { numeric: true });
+const isControl = (n: V1Node) => 'node-role.kubernetes.io/control-plane' in (n.metadata?.labels ?? {});
+const kubeletOf = (n: V1Node) => (n.status?.nodeInfo?.kubeletVersion ?? '').replace(/^v/, '');
+const atLeast = (have: string | undefined, want: string) => !!have && /^\d+\.\d+\.\d+$/.test(want) && compareVersions(have, want) >= 0;
+
+/** The versions the preflight reads: every apiserver (its static pod) and every kubelet (Node status). */
+async function readVersions(kube: Kube): Promise<{ nodes: V1Node[]; controls: string[]; workers: string[]; apiservers: ComponentVersion[]; kubelets: ComponentVersion[] }> {
+  const nodes = await kube.listNodes();
+  const controls = nodes.filter(isControl).map((n) => n.metadata!.name!).sort(naturally);
+  const workers = nodes.filter((n) => !isControl(n)).map((n) => n.metadata!.name!).sort(naturally);
+  const apiservers: ComponentVersion[] = [];
+  for (const c of controls) {
+    const v = await apiserverVersion(kube, c);
+    if (v) apiservers.push({ node: c, version: v });
+  }
+  const kubelets = nodes.map((n) => ({ node: n.metadata!.name!, version: kubeletOf(n) }));
+  return { nodes, controls, workers, apiservers, kubelets };
+}
+
+/** Runs (or plans, in dry-run) the upgrade; see the module comment. */
+export async function runUpgrade(ctx: Context, opts: UpgradeOptions): Promise<UpgradeResult> {
+  const kube = await ctx.k8s();
+  const remote = await ctx.remote();
+  const facts = await readVersions(kube);
+  if (facts.controls.length === 0 || facts.apiservers.length === 0) {
+    throw new CookbookError(`cluster ${ctx.cluster.name} has no control-plane node with a kube-apiserver static pod`, { context: { cluster: ctx.cluster.name }, hint: 'k8s.upgrade upgrades kubeadm clusters: check the control nodes are Nodes labelled node-role.kubernetes.io/control-plane' });
+  }
+  const oldestApi = facts.apiservers.map((a) => a.version).sort(compareVersions)[0]!;
+  const newestApi = facts.apiservers.map((a) => a.version).sort(compareVersions).at(-1)!;
+  const oldestKubelet = facts.kubelets.map((k) => k.version).sort(compareVersions)[0] ?? oldestApi;
+  const targetText = opts.to.patch === undefined ? `1.${opts.to.minor}` : `1.${opts.to.minor}.${opts.to.patch}`;
+  // Downgrades and skips are judged against the newest apiserver: the cluster's version once an apply ran.
+  minorSequence(newestApi, opts.to);
+  // Minors still to do, kubelets included: an interrupted upgrade continues with its workers.
+  const from = compareVersions(oldestKubelet, oldestApi) < 0 ? oldestKubelet : oldestApi;
+  const minors = minorSequence(from, opts.to);
+  const uncordonable = facts.nodes.filter((n) => isCordoned(n) && ourCordon(n)?.cookbook === ctx.cookbook).map((n) => n.metadata!.name!);
+  const result: UpgradeResult = { cluster: ctx.cluster.name, dryRun: ctx.dryRun, from, to: targetText, steps: [], uncordoned: [], nodes: [] };
+  if (minors.length === 0 && uncordonable.length === 0) {
+    ctx.print(`cluster ${ctx.cluster.name} is at ${targetText} already (apiservers ${oldestApi}, kubelets from ${oldestKubelet}): nothing to do`);
+    return { ...result, nothingToDo: true, nodes: facts.kubelets.map((k) => ({ node: k.node, kubelet: k.version })) };
+  }
+  preflight(ctx, facts, minors, oldestApi);
+  if (!(await kube.readyz())) {
+    throw new CookbookError(`the API of ${ctx.cluster.name} is not ready (/readyz): not upgrading`, { context: { cluster: ctx.cluster.name }, hint: 'fix the control plane first (cookbook k8s.health)' });
+  }
+  const template = ctx.cluster.kubernetes.packageRepository ?? DEFAULT_REPOSITORY;
+  ctx.print(`Upgrade of ${ctx.cluster.name} from ${from} to ${targetText}: ${minors.map((m) => `1.${m}`).join(' → ')}, one minor at a time`);
+  ctx.print(`  order per minor: ${facts.controls[0]} (kubeadm upgrade apply), then ${facts.controls.slice(1).join(', ') || 'no other control node'} one at a time (kubeadm upgrade node), then ${facts.workers.length} worker(s) through the rolling engine`);
+  if (!ctx.dryRun) {
+    await ctx.confirm(`Upgrade ${ctx.cluster.name} to ${targetText} (${minors.map((m) => `1.${m}`).join(', ')}): ${facts.controls.length} control node(s), then ${facts.workers.length} worker(s), each cordoned, drained and restarted.`, {
+      destructive: true,
+      details: minors.map((m) => `1.${m}: ${[...facts.controls, ...facts.workers].length} node(s)`),
+    });
+  }
+  const env: HostEnv = { ctx, kube, remote, ignorePreflightErrors: opts.ignorePreflightErrors, readyTimeoutMs: opts.node.readyTimeoutMs };
+  let etaMs = 0;
+  for (const minor of minors) {
+    const line = repositoryLine(template, minor);
+    const version = await stepVersion(ctx, env, facts.controls[0]!, minor, line, opts.to, newestApi);
+    ctx.progress({ scope: 'upgrade', target: `1.${minor}`, phase: 'control-plane', message: `control plane to ${version}` });
+    if (ctx.dryRun) printCommands(ctx, version, line, opts.ignorePreflightErrors);
+    const step: UpgradeStepResult = { version, controlNodes: [] };
+    for (const [i, c] of facts.controls.entries()) {
+      await upgradeControlNode(env, c, i === 0 ? 'first-control' : 'control', version, line, opts);
+      step.controlNodes.push(c);
+      etaMs += CONTROL_NODE_MS;
+    }
+    ctx.progress({ scope: 'upgrade', target: `1.${minor}`, phase: 'workers', message: `workers to ${version}` });
+    if (facts.workers.length) {
+      const work = kubeletUpgradeWork({ ...opts.node, version, repositoryLine: line, ignorePreflightErrors: opts.ignorePreflightErrors });
+      const last = minor === minors.at(-1);
+      step.workers = await runRollout(ctx, work, { ...opts, selection: { allWorkers: true }, reportPath: last ? opts.reportPath : undefined });
+      etaMs += step.workers.plan?.predictedMs ?? 0;
+    }
+    result.steps.push(step);
+  }
+  if (ctx.dryRun) ctx.print(`ETA: about ${formatMs(etaMs)} (${facts.controls.length} control node(s) at ${formatMs(CONTROL_NODE_MS)} each per minor, workers as planned above)`);
+  result.etaMs = ctx.dryRun ? etaMs : undefined;
+  await finish(ctx, kube, result, minors.length ? result.steps.at(-1)?.version : undefined);
+  return result;
+}
+
+/** The skew policy and node health before anything changes: refusals name rule, nodes and versions. */
+function preflight(ctx: Context, facts: Awaited<ReturnType<typeof readVersions>>, minors: number[], oldestApi: string): void {
+  const firstApply = minors.find((m) => m > (minorOf(oldestApi) ?? 0));
+  const refusals = skewRefusals(facts.apiservers, facts.kubelets, firstApply);
+  if (refusals.length) {
+    throw new InputError(`cannot upgrade ${ctx.cluster.name}: the version-skew policy is broken\n${refusals.map((r) => `  [${r.rule}] ${r.message}`).join('\n')}`, {
+      context: { cluster: ctx.cluster.name, refusals: refusals.map((r) => ({ rule: r.rule, nodes: r.nodes, versions: r.versions })) },
+      hint: 'fix the skew first (upgrade or replace the named nodes), then run k8s.upgrade again',
+    });
+  }
+  const notReady = facts.nodes.filter((n) => !isNodeReady(n)).map((n) => n.metadata!.name!);
+  if (notReady.length) {
+    throw new CookbookError(`cannot upgrade ${ctx.cluster.name}: node(s) not Ready: ${notReady.join(', ')}`, {
+      context: { cluster: ctx.cluster.name, notReady },
+      hint: 'every node must be Ready before an upgrade: repair or remove the named nodes first',
+    });
+  }
+}
+
+/**
+ * The exact version of a minor step: the --to version for its own minor, the cluster's own version for a
+ * minor the control plane has reached already (an interrupted upgrade), else the newest patch the minor's
+ * repository has (read on the first control node once it points there).
+ */
+async function stepVersion(ctx: Context, env: HostEnv, first: string, minor: number, line: string, to: UpgradeTarget, newestApi: string): Promise<string> {
+  const newest = await repositoryStep(env, first, line, minor);
+  if (minor === to.minor && to.patch !== undefined) {
+    const wanted = `1.${minor}.${to.patch}`;
+    if (typeof newest === 'string' && /^\d+\.\d+\.\d+$/.test(newest) && compareVersions(wanted, newest) > 0) {
+      throw new InputError(`--to ${wanted}: the 1.${minor} repository has no such version (newest ${newest})`, { context: { host: first, repository: line }, hint: `pass --to 1.${minor} for the newest patch, or a version up to ${newest}` });
+    }
+    return wanted;
+  }
+  if (minorOf(newestApi) === minor) return newestApi;
+  if (typeof newest === 'string' && /^\d+\.\d+\.\d+$/.test(newest)) return newest;
+  if (isPlanned(newest)) return `1.${minor}.x`;
+  throw new InputError(`the 1.${minor} repository has no kubeadm (repository line: ${line})`, { context: { host: first, repository: line }, hint: 'check kubernetes.packageRepository in the inventory ({minor} becomes 1.Y)' });
+}
+
+/** One control node: repository, kubeadm, kubeadm upgrade apply|node, then cordon, drain, kubelet, uncordon. */
+async function upgradeControlNode(env: HostEnv, host: string, kind: 'first-control' | 'control', version: string, line: string, opts: UpgradeOptions): Promise<void> {
+  const { ctx, kube } = env;
+  ctx.progress({ scope: 'upgrade', target: host, phase: 'kubeadm', message: `${kind === 'first-control' ? 'kubeadm upgrade apply' : 'kubeadm upgrade node'} ${version}` });
+  await upgradeHostPackages(env, host, kind, version, line);
+  const node = await kube.requireNode(host);
+  if (atLeast(kubeletOf(node), version) && isNodeReady(node) && !(isCordoned(node) && ourCordon(node)?.cookbook === ctx.cookbook)) return;
+  const cordonedBefore = isCordoned(node) && !ourCordon(node);
+  ctx.progress({ scope: 'upgrade', target: host, phase: 'kubelet', message: `drain, kubelet ${version}` });
+  const cordon = await cordonStep(ctx, kube, host);
+  await drainStep(ctx, kube, host, { ...opts.node.drain, ignoreDaemonSets: true, uncordonOnFailure: true });
+  await packagesStep(env, host, ['kubelet', 'kubectl'], version);
+  await kubeletStep(env, host, version);
+  if (!cordonedBefore) await uncordonStep(ctx, kube, host, { cordon });
+}
+
+function printCommands(ctx: Context, version: string, line: string, ignore: readonly string[]): void {
+  for (const kind of ['first-control', 'control', 'worker'] as const) {
+    ctx.print(`  commands on ${kind === 'first-control' ? 'the first control node' : kind === 'control' ? 'each other control node' : 'each worker'} for ${version}:`);
+    for (const c of nodeCommands(kind, version, line, ignore)) ctx.print(`    ${c.argv.length ? c.argv.join(' ') : `(${c.what} through the API)`}`);
+  }
+}
+
+/**
+ * The finish, always: nodes an upgrade cordoned are uncordoned (an interrupted run's too), then every node is
+ * checked at the target with kubeadm-config and the addons; anything off is an error naming it.
+ */
+async function finish(ctx: Context, kube: Kube, result: UpgradeResult, version: string | undefined): Promise<void> {
+  const nodes = await kube.listNodes();
+  for (const n of nodes) {
+    const name = n.metadata!.name!;
+    if (isCordoned(n) && ourCordon(n)?.cookbook === ctx.cookbook) {
+      await uncordonStep(ctx, kube, name);
+      result.uncordoned.push(name);
+    }
+  }
+  result.nodes = nodes.map((n) => ({ node: n.metadata!.name!, kubelet: kubeletOf(n) })).sort((a, b) => naturally(a.node, b.node));
+  if (ctx.dryRun || !version) return;
+  // A step of its own: journaled, and a run killed during the finish shows where it was.
+  await ctx.step(`finish upgrade to ${version}`, { target: `cluster/${ctx.cluster.name}`, apply: () => verifyFinished(ctx, kube, result, version) });
+}
+
+/** Every node at the target, kubeadm-config and the addons too; an error naming what is not. */
+async function verifyFinished(ctx: Context, kube: Kube, result: UpgradeResult, version: string): Promise<boolean> {
+  const after = await kube.listNodes();
+  const behind = after.filter((n) => !atLeast(kubeletOf(n), version)).map((n) => `${n.metadata!.name} ${kubeletOf(n)}`);
+  const { clusterVersion, addons } = await clusterObjects(kube);
+  const problems = [
+    ...(behind.length ? [`kubelets not at ${version}: ${behind.join(', ')}`] : []),
+    ...(clusterVersion !== `v${version}` ? [`kubeadm-config ClusterConfiguration kubernetesVersion is ${clusterVersion ?? 'missing'}`] : []),
+    ...addons.filter((a) => a.image !== undefined && !a.ok(version)).map((a) => `${a.name} image is ${a.image}`),
+  ];
+  result.nodes = after.map((n) => ({ node: n.metadata!.name!, kubelet: kubeletOf(n) })).sort((a, b) => naturally(a.node, b.node));
+  ctx.print(`Finished: ${after.length} node(s) at ${version}${result.uncordoned.length ? `; uncordoned ${result.uncordoned.join(', ')}` : ''}`);
+  if (problems.length) {
+    throw new CookbookError(`the upgrade of ${ctx.cluster.name} to ${version} did not finish cleanly:\n  ${problems.join('\n  ')}`, {
+      context: { cluster: ctx.cluster.name, version, problems },
+      hint: 'run the same command again: it continues where the cluster is',
+    });
+  }
+  return true;
+}
+
+/** kubeadm-config's version and the CoreDNS and kube-proxy images (kubeadm applies both addons at the cluster version). */
+async function clusterObjects(kube: Kube): Promise<{ clusterVersion?: string; addons: { name: string; image?: string; ok(version: string): boolean }[] }> {
+  const { makeApis } = await import('../../k8s/transport.js');
+  const apis = makeApis(kube.kubeConfig);
+  try {
+    const read = async (apiVersion: string, kind: string, name: string) =>
+      (await apis.objects.read({ apiVersion, kind, metadata: { name, namespace: 'kube-system' } }).catch(() => undefined)) as Record<string, any> | undefined;
+    const cm = await read('v1', 'ConfigMap', 'kubeadm-config');
+    const clusterVersion = /^kubernetesVersion:\s*(\S+)/m.exec(cm?.data?.ClusterConfiguration ?? '')?.[1];
+    const proxy = (await read('apps/v1', 'DaemonSet', 'kube-proxy'))?.spec?.template?.spec?.containers?.[0]?.image as string | undefined;
+    const dns = (await read('apps/v1', 'Deployment', 'coredns'))?.spec?.template?.spec?.containers?.[0]?.image as string | undefined;
+    return {
+      clusterVersion,
+      addons: [
+        { name: 'kube-proxy', image: proxy, ok: (v) => proxy?.endsWith(`:v${v}`) ?? true },
+        // CoreDNS has its own versions; kubeadm's image for the cluster comes from its registry path.
+        { name: 'coredns', image: dns, ok: () => dns?.startsWith('registry.k8s.io/coredns/') ?? true },
+      ],
+    };
+  } finally {
+    apis.close();
+  }
+}
+

@@ -1,0 +1,119 @@
+// k8s.upgrade against the lab (the real CLI as a child process): a cluster at 1.29 with 12 workers upgraded
+// to 1.31 three workers at a time. Every node ends at 1.31; in each minor every control node is done before
+// any worker's kubelet changes; never more than 3 nodes unavailable; no PDB violated; nothing left cordoned;
+// kubeadm-config and kube-proxy at the target. The dry-run plans it with zero writes; the Job health-check
+// fault stops the run before anything else changes and names the flag; bad input exits 2.
+import { strict as assert } from 'node:assert';
+import { cleanupTempDirs, runCli, tempDir } from '../../helpers/cli.js';
+import type { TestLab } from '../../helpers/lab.js';
+import { cordonedNodes, createWorkload, inventoryFor, resultOf, startRebootLab } from './reboot-helpers.js';
+
+const NS = 'tool-upgrade';
+
+/** Common arguments of a k8s.upgrade run against the lab. */
+function upgradeArgs(inventory: string, state: string, extra: string[]): string[] {
+  return ['k8s.upgrade', '--cluster-name', 'labtest', '--inventory', inventory, '--state-dir', state, '--yes', '--poll-interval', '100ms', '--retry-interval', '200ms', ...extra];
+}
+
+describe('k8s.upgrade: 1.29 to 1.31 with 2 control nodes and 12 workers, 3 at a time (lab)', function () {
+  this.timeout(240_000);
+  let lab: TestLab;
+  let inventory: string;
+  let state: string;
+  const changes: { node: string; version: string; control: boolean }[] = [];
+  const nodes = () => [...lab.kube.store.scan(lab.kube.api.res('', 'nodes'))];
+
+  before(async () => {
+    lab = await startRebootLab(12, { control: 2, speed: 200 });
+    await createWorkload(lab, NS, [
+      { name: 'web', replicas: 12, pdb: { maxUnavailable: 3 } },
+      { name: 'api', replicas: 6, pdb: { minAvailable: 5 } },
+    ]);
+    inventory = inventoryFor(lab);
+    state = tempDir('cc-state-');
+    lab.world.on('kubelet-changed', (h) => {
+      const last = changes.filter((c) => c.node === h.name).at(-1)?.version ?? '1.29.4';
+      if (h.kubelet.version && h.kubelet.version !== last) changes.push({ node: h.name, version: h.kubelet.version, control: h.kubelet.controlPlane });
+    });
+  });
+  after(async () => {
+    await lab?.stop();
+    cleanupTempDirs();
+  });
+
+  it('refuses bad input with exit 2 before any change: malformed, downgrade, a patch the repository lacks', async () => {
+    lab.world.resetCounters();
+    for (const [to, why] of [
+      ['1.x', /--to: expected a Kubernetes version like 1\.31 or 1\.31\.2, got "1\.x"/],
+      ['1.28', /--to 1\.28 is older than the cluster \(v1\.29\.4\): downgrades are not supported/],
+    ] as const) {
+      const r = await runCli(upgradeArgs(inventory, state, ['--to', to]));
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stdout + r.stderr, why);
+    }
+    // Only the run's lock Lease was written (the downgrade is known once the cluster answered).
+    assert.equal(lab.world.counters.ssh_mutations, 0);
+    assert.equal(lab.world.kubernetesVersion, '1.29.4');
+  });
+
+  it('--dry-run prints the minor sequence, order, batches, commands and an ETA with zero writes', async () => {
+    lab.world.resetCounters();
+    const r = await runCli(upgradeArgs(inventory, state, ['--to', '1.31', '--max-unavailable', '3', '--dry-run']));
+    assert.equal(r.code, 0, r.stderr.slice(-3000));
+    assert.match(r.stdout, /from 1\.29\.4 to 1\.31: 1\.30 → 1\.31, one minor at a time/);
+    assert.match(r.stdout, /labtest-k8s-control-1 \(kubeadm upgrade apply\), then labtest-k8s-control-2 one at a time/);
+    assert.match(r.stdout, /kubeadm upgrade apply v1\.30\.x -y/);
+    assert.match(r.stdout, /batch 1 at \+0m?s: (labtest-k8s-worker-\d+, ){2}labtest-k8s-worker-\d+\n/);
+    assert.match(r.stdout, /ETA: about \d+/);
+    assert.equal(lab.world.counters.ssh_mutations, 0);
+    assert.equal(lab.world.counters.k8s_mutations, 0);
+    assert.equal(lab.world.kubernetesVersion, '1.29.4');
+  });
+
+  it('the Job health-check fault stops the run before anything else changes and names the flag', async () => {
+    lab.world.faults.upgradeHealthJobTimeout = true;
+    try {
+      const r = await runCli(upgradeArgs(inventory, state, ['--to', '1.31', '--max-unavailable', '3', '--json']));
+      assert.equal(r.code, 1);
+      const out = resultOf(r.stdout);
+      assert.equal(out.error?.class, 'UpgradeHealthCheckError');
+      assert.match(r.stdout + r.stderr, /--ignore-preflight-errors CreateJob/);
+      assert.equal(lab.world.kubernetesVersion, '1.29.4');
+      assert.deepEqual(cordonedNodes(lab), []);
+      assert.deepEqual(changes, []);
+    } finally {
+      lab.world.faults.upgradeHealthJobTimeout = false;
+    }
+  });
+
+  it('upgrades every node to 1.31, control plane before workers in each minor, within the limit and the budgets', async () => {
+    lab.world.resetCounters();
+    const r = await runCli(upgradeArgs(inventory, state, ['--to', '1.31', '--max-unavailable', '3', '--json']));
+    assert.equal(r.code, 0, (r.stdout + r.stderr).slice(-4000));
+    const target = resultOf(r.stdout).result as unknown as { steps: { version: string }[]; nodes: { node: string; kubelet: string }[] };
+    assert.deepEqual(target.steps.map((s) => s.version), ['1.30.14', '1.31.12']);
+    for (const n of nodes()) assert.equal(n.status.nodeInfo.kubeletVersion, 'v1.31.12', n.metadata.name);
+    for (const minor of ['1.30.14', '1.31.12']) {
+      const seq = changes.filter((c) => c.version === minor);
+      assert.equal(seq.length, 14, `${minor}: every node once`);
+      const lastControl = seq.findLastIndex((c) => c.control);
+      const firstWorker = seq.findIndex((c) => !c.control);
+      assert.ok(lastControl < firstWorker, `${minor}: control nodes before workers: ${seq.map((c) => c.node).join(' ')}`);
+      assert.deepEqual(seq.filter((c) => c.control).map((c) => c.node), ['labtest-k8s-control-1', 'labtest-k8s-control-2']);
+    }
+    assert.ok(lab.world.counters.max_unavailable_nodes <= 3, `max unavailable ${lab.world.counters.max_unavailable_nodes}`);
+    assert.equal(lab.world.counters.pdb_violations, 0);
+    assert.deepEqual(cordonedNodes(lab), []);
+    assert.equal(lab.world.kubernetesVersion, '1.31.12');
+    const cm = lab.kube.store.get(lab.kube.api.res('', 'configmaps'), 'kube-system', 'kubeadm-config')!;
+    assert.match(cm.data.ClusterConfiguration, /^kubernetesVersion: v1\.31\.12$/m);
+    const proxy = lab.kube.store.get(lab.kube.api.res('apps', 'daemonsets'), 'kube-system', 'kube-proxy')!;
+    assert.equal(proxy.spec.template.spec.containers[0].image, 'registry.k8s.io/kube-proxy:v1.31.12');
+    // The same command again: the cluster is at the target, nothing to do, nothing written.
+    lab.world.resetCounters();
+    const again = await runCli(upgradeArgs(inventory, state, ['--to', '1.31']));
+    assert.equal(again.code, 0, again.stderr.slice(-2000));
+    assert.match(again.stdout + again.stderr, /is at 1\.31 already .*nothing to do/);
+    assert.equal(lab.world.counters.ssh_mutations, 0);
+  });
+});
