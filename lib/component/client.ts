@@ -2,7 +2,7 @@
 // lib/k8s's gated transport (a write outside the gate fails; dryRun=All requests are let through) and its
 // retry policy (429/5xx with Retry-After, connection resets). Server-side apply conflicts are named by field
 // and manager.
-import { ApiException, type KubeConfig, type KubernetesObject, PatchStrategy } from '@kubernetes/client-node';
+import { ApiException, type Configuration, type KubeConfig, type KubernetesObject, KubernetesObjectApi, PatchStrategy, type ResponseContext } from '@kubernetes/client-node';
 import type { Clock } from '../core/clock.js';
 import type { Gate, OperationTable, Planned } from '../core/gate.js';
 import type { Log } from '../core/log.js';
@@ -58,6 +58,17 @@ function bodyOf(err: unknown): unknown {
   return undefined;
 }
 
+/**
+ * client-node deserializes the list of a kind it has no model for (a custom resource) as a plain object and
+ * drops metadata.continue, which ends paging after the first page; lists read here keep their wire form.
+ */
+class WireListApi extends KubernetesObjectApi {
+  protected override async processResponse<T extends KubernetesObject>(response: ResponseContext, type?: string): Promise<T> {
+    if (response.httpStatusCode >= 200 && response.httpStatusCode <= 299) return JSON.parse(await response.body.text()) as T;
+    return super.processResponse<T>(response, type);
+  }
+}
+
 /** Any-kind client for the component engine. */
 export class ComponentKube {
   static readonly operations: OperationTable<ComponentKube> = {
@@ -74,10 +85,13 @@ export class ComponentKube {
   readonly gate: Gate;
   private readonly apis: KubeApis;
   private readonly req: KubeRequester;
+  private readonly lists: WireListApi;
 
   constructor(kc: KubeConfig, deps: ComponentKubeDeps) {
     this.gate = deps.gate;
     this.apis = makeApis(kc);
+    // The same configuration (so the same gated, counting middleware) as every other call.
+    this.lists = new WireListApi((this.apis.objects as unknown as { configuration: Configuration }).configuration);
     this.req = new KubeRequester({ log: deps.log, clock: deps.clock, signal: deps.signal, retry: deps.retry });
   }
 
@@ -98,10 +112,9 @@ export class ComponentKube {
     try {
       do {
         const page = await this.req.call(`LIST ${kind} ${options.labelSelector ?? ''}`.trim(), () =>
-          this.apis.objects.list(apiVersion, kind, options.namespace, undefined, undefined, undefined, undefined, options.labelSelector, 500, cont),
+          this.lists.list(apiVersion, kind, options.namespace, undefined, undefined, undefined, undefined, options.labelSelector, 500, cont),
         );
         for (const item of page.items) out.push({ ...(item as unknown as KObject), apiVersion, kind });
-        // The generic list is not run through client-node's serializer: the token may keep its wire name.
         const meta = page.metadata as { _continue?: string; continue?: string } | undefined;
         cont = meta?._continue || meta?.continue || undefined;
       } while (cont);
