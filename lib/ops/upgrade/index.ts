@@ -33,6 +33,8 @@ export interface UpgradeStepResult {
   version: string;
   controlNodes: string[];
   workers?: RolloutResult;
+  /** How long the workers' rollout took (ms; bench/upgrade.ts compares it with the node cycles). */
+  workersMs?: number;
 }
 
 /** What k8s.upgrade returns (--json). */
@@ -124,7 +126,9 @@ export async function runUpgrade(ctx: Context, opts: UpgradeOptions): Promise<Up
     if (facts.workers.length) {
       const work = kubeletUpgradeWork({ ...opts.node, version, repositoryLine: line, ignorePreflightErrors: opts.ignorePreflightErrors });
       const last = minor === minors.at(-1);
+      const started = ctx.clock.now();
       step.workers = await runRollout(ctx, work, { ...opts, selection: { allWorkers: true }, reportPath: last ? opts.reportPath : undefined });
+      step.workersMs = ctx.clock.now() - started;
       etaMs += step.workers.plan?.predictedMs ?? 0;
     }
     result.steps.push(step);
