@@ -99,8 +99,7 @@ export async function backupSteps(ctx: Context, dir: string, keep: number): Prom
     target: `host/${host}:${remotePath}`,
     needs: [saved],
     apply: async () => {
-      const status = await etcd.snapshotStatus(host, remotePath);
-      const sha256 = await etcd.checksum(host, remotePath);
+      const [status, sha256] = await Promise.all([etcd.snapshotStatus(host, remotePath), etcd.checksum(host, remotePath)]);
       // The live key count at the snapshot's own revision: what a restore of this file must hold.
       // etcd 3.4 has no --count-only: a one-key page still reports the range's full count.
       const count = await etcd.etcdctlRead(['-w', 'json', 'get', '', '--from-key', '--keys-only', '--limit=1', ...(status.revision > 0 ? [`--rev=${status.revision}`] : [])], { hosts: [host], endpoints: [source.clientUrl] });

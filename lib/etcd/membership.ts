@@ -161,7 +161,7 @@ export async function addMemberSteps(ctx: Context, hostname: string): Promise<{ 
       // Started means: its own endpoint answers `endpoint status` (a learner refuses `endpoint health`).
       await ctx.waitFor(
         async () => (await etcd.etcdctlRead(['-w', 'json', 'endpoint', 'status'], { hosts: [summary.via], endpoints: [u.clientUrl] })).exitCode === 0,
-        { what: `etcd on ${hostname} to start and answer`, timeoutMs: 5 * 60_000, backoff: { initialMs: 50, maxMs: 500 } },
+        { what: `etcd on ${hostname} to start and answer`, timeoutMs: 5 * 60_000, backoff: { initialMs: 50, maxMs: 250 } },
       );
       return true;
     },
@@ -192,7 +192,7 @@ export async function addMemberSteps(ctx: Context, hostname: string): Promise<{ 
           // etcd's own rule (isLearnerReady): the learner's index within 90% of the leader's.
           return mine && leader && mine.raftIndex >= leader.raftIndex * 0.9 ? true : undefined;
         },
-        { what: `learner ${hostname} to catch up with the leader`, timeoutMs: 10 * 60_000, backoff: { initialMs: 50, maxMs: 500 } },
+        { what: `learner ${hostname} to catch up with the leader`, timeoutMs: 10 * 60_000, backoff: { initialMs: 50, maxMs: 250 } },
       );
       // etcd refuses the promotion until the learner has caught up with the leader: retry until it accepts.
       return ctx.waitFor(
@@ -202,13 +202,11 @@ export async function addMemberSteps(ctx: Context, hostname: string): Promise<{ 
           if (isPlanned(ok)) return ok as never;
           return ok ? { ...row, learner: false } : undefined;
         },
-        { what: `learner ${hostname} to catch up and be promoted`, timeoutMs: 10 * 60_000, backoff: { initialMs: 50, maxMs: 500 } },
+        { what: `learner ${hostname} to catch up and be promoted`, timeoutMs: 10 * 60_000, backoff: { initialMs: 50, maxMs: 250 } },
       );
     },
-    verify: async (row: MemberRow) => {
-      const { summary } = await fresh(ctx, 0);
-      return summary.rows.some((r) => r.id === row.id && !r.learner);
-    },
+    // The member list alone says whether it is a voter now.
+    verify: async (row: MemberRow) => (await (await ctx.client<Etcd>('etcd')).members()).some((m) => m.id === row.id && !m.isLearner),
   });
 
   const u = isPlanned(urls) ? undefined : urls;
