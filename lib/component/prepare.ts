@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Context } from '../core/context.js';
 import { InputError } from '../core/errors.js';
+import { registerSecret } from '../core/redact.js';
 import type { Kube } from '../k8s/index.js';
 import { type BatsRun, type BatsTest, runBats, selectTests } from './bats.js';
 import { ComponentKube } from './client.js';
@@ -41,7 +42,16 @@ export interface Prepared {
 /** Loads and renders a component for the run's cluster. */
 export function prepareComponent(repo: Repository, component: string, cluster: string): Prepared {
   const source = loadComponent(repo.root, component, cluster);
-  return { source, rendered: renderComponent(source, cluster) };
+  const rendered = renderComponent(source, cluster);
+  // Rendered Secret values never reach a log or an error message (a server message may quote a value).
+  for (const o of rendered.objects.filter((x) => x.kind === 'Secret')) {
+    for (const v of Object.values((o.stringData ?? {}) as Record<string, unknown>)) registerSecret(String(v));
+    for (const v of Object.values((o.data ?? {}) as Record<string, unknown>)) {
+      registerSecret(String(v));
+      registerSecret(Buffer.from(String(v), 'base64').toString('utf8'));
+    }
+  }
+  return { source, rendered };
 }
 
 /** The tests a deploy runs: --filter-tags if given, else the component's tests.txt lines; a filter that selects nothing is bad input. */
