@@ -80,7 +80,7 @@ const rows: Row[] = [
   { title: 'etcd.add-member (learner, promote, apiservers)', cookbook: 'etcd.add-member', args: [], continues: true },
   { title: 'etcd.remove-member of a first member', cookbook: 'etcd.remove-member', args: ['--hostname', 'dry-k8s-etcd-1'], continues: true },
   { title: 'etcd.replace-member of a healthy member (add first)', cookbook: 'etcd.replace-member', args: ['--hostname', 'dry-k8s-etcd-2'], continues: true },
-  { title: 'k8s.upgrade to the next minor', cookbook: 'k8s.upgrade', args: ['--to', '1.30', '--poll-interval', '200ms', '--retry-interval', '200ms'], evictionsKnownAtRunTime: true, lab: { workers: 2, workersNfs: 0 } },
+  { title: 'k8s.upgrade to the next minor', cookbook: 'k8s.upgrade', args: ['--to', '1.30', '--poll-interval', '200ms', '--retry-interval', '200ms'], evictionsKnownAtRunTime: true, lab: { workers: 2, workersNfs: 0, seedWorkload: false } },
 ];
 
 /** Built-in cookbooks that only read: every other one needs a row above. */

@@ -8,7 +8,7 @@ import { CookbookError, RemoteError, messageOf } from '../../core/errors.js';
 import type { Kube } from '../../k8s/index.js';
 import { isNodeReady } from '../../k8s/nodes.js';
 import type { Remote } from '../../remote/index.js';
-import { HEALTH_JOB_CHECK, type NodeKind, SOURCES_LIST, isHealthJobTimeout, kubeadmCommand, minorOf, newestPatch, nodeCommands, packageCommands } from './versions.js';
+import { HEALTH_JOB_CHECK, type NodeKind, SOURCES_LIST, compareVersions, isHealthJobTimeout, kubeadmCommand, minorOf, newestPatch, nodeCommands, packageCommands } from './versions.js';
 
 /** What a node's steps need. */
 export interface HostEnv {
@@ -25,6 +25,10 @@ export interface HostEnv {
 export class UpgradeHealthCheckError extends CookbookError {}
 
 const sudoOf = (env: HostEnv) => ({ sudo: env.ctx.cluster.ssh.sudo });
+/** Step names carry the minor, not the patch: a dry-run knows the patch only once the repository is there. */
+const minorName = (version: string) => `1.${minorOf(version)}`;
+/** At or past `want` (a later step of the same run, or an earlier upgrade, may have gone further: never downgrade). */
+const atLeast = (have: string | undefined, want: string): boolean => !!have && compareVersions(have.replace(/^v/, ''), want) >= 0;
 
 async function installed(env: HostEnv, host: string, pkg: string): Promise<string | undefined> {
   const r = await env.remote.query(host, ['dpkg-query', '-W', '-f=${Version}', pkg], { ...sudoOf(env), okExitCodes: [0, 1] });
@@ -57,10 +61,10 @@ export async function repositoryStep(env: HostEnv, host: string, line: string, m
 /** Installs exact versions of packages, held (skipped when they are installed at that version). */
 export async function packagesStep(env: HostEnv, host: string, packages: readonly string[], version: string): Promise<unknown> {
   const { ctx, remote } = env;
-  return ctx.step(`${packages.join('+')} ${version} on ${host}`, {
+  return ctx.step(`${packages.join('+')} ${minorName(version)} on ${host}`, {
     target: `host/${host}`,
     check: async () => {
-      for (const p of packages) if ((await installed(env, host, p)) !== version) return undefined;
+      for (const p of packages) if (!atLeast(await installed(env, host, p), version)) return undefined;
       return true;
     },
     apply: async () => {
@@ -103,11 +107,11 @@ async function kubeadm(env: HostEnv, host: string, argv: string[]): Promise<unkn
 export async function kubeadmStep(env: HostEnv, host: string, kind: NodeKind, version: string): Promise<unknown> {
   const { ctx, kube } = env;
   const cmd = kubeadmCommand(kind, version, env.ignorePreflightErrors);
-  return ctx.step(`${cmd.what} ${version} on ${host}`, {
+  return ctx.step(`${cmd.what} ${minorName(version)} on ${host}`, {
     target: `host/${host}`,
     check: async () => {
-      if (kind === 'worker') return (await kube.getNode(host))?.status?.nodeInfo?.kubeletVersion === `v${version}` ? true : undefined;
-      return (await apiserverVersion(kube, host)) === version ? true : undefined;
+      if (kind === 'worker') return atLeast((await kube.getNode(host))?.status?.nodeInfo?.kubeletVersion, version) ? true : undefined;
+      return atLeast(await apiserverVersion(kube, host), version) ? true : undefined;
     },
     apply: async () => {
       if (kind === 'first-control') await kubeadm(env, host, ['kubeadm', 'upgrade', 'plan', `v${version}`, ...cmd.argv.filter((a) => a.startsWith('--ignore'))]);
@@ -121,9 +125,9 @@ export async function kubeletStep(env: HostEnv, host: string, version: string): 
   const { ctx, kube, remote } = env;
   const atVersion = async () => {
     const n = await kube.getNode(host);
-    return n && n.status?.nodeInfo?.kubeletVersion === `v${version}` && isNodeReady(n) ? true : undefined;
+    return n && atLeast(n.status?.nodeInfo?.kubeletVersion, version) && isNodeReady(n) ? true : undefined;
   };
-  return ctx.step(`kubelet ${version} on ${host}`, {
+  return ctx.step(`kubelet ${minorName(version)} on ${host}`, {
     target: `node/${host}`,
     check: atVersion,
     apply: async () => {

@@ -15,6 +15,7 @@ import { isCordoned, isNodeReady, ourCordon } from '../../k8s/nodes.js';
 import { cordonStep, drainStep, uncordonStep } from '../node/steps.js';
 import { runRollout } from '../rollout/engine.js';
 import type { RolloutOptions, RolloutResult } from '../rollout/result.js';
+import { healthPreflight } from './preflight.js';
 import { type HostEnv, apiserverVersion, kubeletStep, packagesStep, repositoryStep, upgradeHostPackages } from './host.js';
 import { type KubeletUpgradeOptions, kubeletUpgradeWork } from './work.js';
 import { type ComponentVersion, DEFAULT_REPOSITORY, type UpgradeTarget, compareVersions, minorOf, minorSequence, nodeCommands, repositoryLine, skewRefusals } from './versions.js';
@@ -53,6 +54,7 @@ export interface UpgradeResult {
 
 /** The expected time of a control node (kubeadm apply or upgrade node, drain, kubelet), before any measurement. */
 const CONTROL_NODE_MS = 4 * 60_000;
+const DAY = 24 * 3600_000;
 
 const naturally = (a: string, b: string) => a.localeCompare(b, 'en', { numeric: true });
 const isControl = (n: V1Node) => 'node-role.kubernetes.io/control-plane' in (n.metadata?.labels ?? {});
@@ -97,6 +99,8 @@ export async function runUpgrade(ctx: Context, opts: UpgradeOptions): Promise<Up
     return { ...result, nothingToDo: true, nodes: facts.kubelets.map((k) => ({ node: k.node, kubelet: k.version })) };
   }
   preflight(ctx, facts, minors, oldestApi);
+  // Certificates must outlive the upgrade: a day at least, more for a long sequence.
+  await healthPreflight(ctx, kube, remote, facts.controls, Math.max(DAY, minors.length * (facts.controls.length + facts.workers.length) * CONTROL_NODE_MS));
   if (!(await kube.readyz())) {
     throw new CookbookError(`the API of ${ctx.cluster.name} is not ready (/readyz): not upgrading`, { context: { cluster: ctx.cluster.name }, hint: 'fix the control plane first (cookbook k8s.health)' });
   }
@@ -215,9 +219,10 @@ async function finish(ctx: Context, kube: Kube, result: UpgradeResult, version: 
     }
   }
   result.nodes = nodes.map((n) => ({ node: n.metadata!.name!, kubelet: kubeletOf(n) })).sort((a, b) => naturally(a.node, b.node));
-  if (ctx.dryRun || !version) return;
-  // A step of its own: journaled, and a run killed during the finish shows where it was.
-  await ctx.step(`finish upgrade to ${version}`, { target: `cluster/${ctx.cluster.name}`, apply: () => verifyFinished(ctx, kube, result, version) });
+  if (!version) return;
+  // A step of its own: journaled, and a run killed during the finish shows where it was. A dry-run plans it
+  // (the cluster is not upgraded, so there is nothing to verify yet).
+  await ctx.step(`finish upgrade to 1.${minorOf(version)}`, { target: `cluster/${ctx.cluster.name}`, apply: async () => (ctx.dryRun ? true : verifyFinished(ctx, kube, result, version)) });
 }
 
 /** Every node at the target, kubeadm-config and the addons too; an error naming what is not. */
