@@ -113,6 +113,14 @@ describe('component.deploy (lab, real git, real bats)', function () {
     assert.equal(d.status.availableReplicas, d.spec.replicas);
   });
 
+  it('--force re-applies an unchanged deploy as a new revision', async () => {
+    const r = await deploy('v2', ['--force']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual([r.out.result.changed, r.out.result.revision, r.out.result.plan.unchanged], [true, 7, 4]);
+    assert.deepEqual(objectChanges(r.out).filter((t) => !t.startsWith('Secret/')).sort(), ['ConfigMap/web/web-config', 'Deployment/web/web', 'Ingress/web/web', 'Service/web/web']);
+    assert.deepEqual((await statuses()).slice(5), ['6:superseded', '7:deployed']);
+  });
+
   it('killed in the middle of applying: the same command resumes the run and finishes the revision', async () => {
     const args = ['--component', 'widgets', '--repo', repo, '--git-branch', 'v1'];
     const out = await cb.start('component.deploy', args, { env: { COOKBOOK_FAILPOINTS: 'kill-after:apply CustomResourceDefinition.apiextensions.k8s.io' } });
