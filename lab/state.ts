@@ -51,6 +51,9 @@ export interface LabInfo {
   etcd?: { clientPort: number; peerPort: number } | { unavailable: string };
 }
 
+/** Where lab/etcd keeps its members' data dirs and logs, inside the state directory. */
+export const ETCD_STATE_DIR = 'etcd';
+
 /** The state directory of a lab: the given one, or <XDG state>/cluster-cookbooks/labs/<cluster>. */
 export function labStateDir(clusterName: string, stateDir?: string): string {
   // Absolute: the daemon runs in its state directory, and `lab down` finds its daemon by this path.
@@ -81,6 +84,8 @@ export function removeStateDir(dir: string): { removed: boolean; left: string[] 
   const ours = new Set<string>(Object.values(STATE_FILES));
   for (const f of readdirSync(dir)) {
     if (ours.has(f) || /^\..*\.\d+\.tmp$/.test(f)) rmSync(join(dir, f), { force: true });
+    // The real etcd members' data dirs and logs (lab/etcd), written only by the lab.
+    else if (f === ETCD_STATE_DIR) rmSync(join(dir, f), { recursive: true, force: true });
   }
   const left = readdirSync(dir);
   if (left.length > 0) return { removed: false, left };

@@ -7,6 +7,7 @@ import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
+import { ETCD_STATE_DIR } from '../state.js';
 import type { EtcdBackend, LabHost, World } from '../world.js';
 import * as fs from '../ssh/fs.js';
 import { APISERVER_MANIFEST, DEFAULT_DATA_DIR, ETCD_DEFAULTS, manifestEtcdServers, memberConfig, parseEnvFile, renderApiserverManifest, renderEnvFile } from './config.js';
@@ -72,7 +73,7 @@ export class LabEtcd implements EtcdBackend {
     readonly world: World,
     readonly options: LabEtcdOptions,
   ) {
-    this.dir = join(options.stateDir, 'etcd');
+    this.dir = join(options.stateDir, ETCD_STATE_DIR);
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
     world.on('etcd-unit', this.onUnit);
     world.on('host-down', this.onDown);

@@ -4,10 +4,13 @@
 // process is gone after stop().
 import { strict as assert } from 'node:assert';
 import { request } from 'node:https';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { ETCD_PACKAGES_HINT } from '../../../lab/etcd/cluster.js';
 import { runCaptured } from '../../../lab/ssh/interpreter.js';
-import { cleanupTempDirs } from '../../helpers/cli.js';
+import { cleanupTempDirs, runCli, tempDir } from '../../helpers/cli.js';
 import { type TestLab, startTestLab } from '../../helpers/lab.js';
-import { kubectlJson } from '../../helpers/lab-cli.js';
+import { kubectlJson, labRunner } from '../../helpers/lab-cli.js';
 
 function alive(pid: number): boolean {
   try {
@@ -115,10 +118,56 @@ describe('lab: real etcd behind hosts of role etcd', function () {
     await until('the deleted VM’s etcd to exit', () => !alive(pid3));
   });
 
+  it('without Debian etcd, etcdctl and the etcd cookbooks say what to install', async () => {
+    const backend = lab.world.etcd;
+    lab.world.etcd = undefined;
+    lab.world.etcdUnavailable = `the lab runs real etcd for hosts of role etcd, but /usr/bin/etcd is missing: ${ETCD_PACKAGES_HINT}`;
+    try {
+      const r = await sh(1, 'etcdctl member list');
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, /apt-get install -y --no-install-recommends etcd-server etcd-client/);
+      const status = await labRunner(lab).run('etcd.status');
+      assert.equal(status.code, 1);
+      assert.match(status.stderr, /etcdctl: the lab runs real etcd .* apt-get install -y --no-install-recommends etcd-server etcd-client/);
+    } finally {
+      lab.world.etcd = backend;
+      lab.world.etcdUnavailable = undefined;
+    }
+  });
+
   it('stop() stops every etcd process by PID', async () => {
     const pids = Object.values(lab.etcd!.pids());
     assert.ok(pids.length >= 2);
     await lab.stop();
     assert.deepEqual(pids.filter(alive), []);
+  });
+});
+
+describe('lab up / lab down with real etcd', function () {
+  this.timeout(60_000);
+  after(cleanupTempDirs);
+
+  it('lab up starts the members (the daemon does not wait for first use); lab down stops them and removes their data', async () => {
+    const dir = join(tempDir('cc-etcd-up-'), 'lab');
+    const state = tempDir('cc-xdg-');
+    const up = await runCli(['lab', 'up', '--cluster-name', 'eup', '--state-dir', dir, '--speed', '60', '--workers', '1', '--workers-nfs', '0', '--ingress', '0', '--control', '1'], { env: { XDG_STATE_HOME: state } });
+    assert.equal(up.code, 0, up.stderr);
+    assert.match(up.stdout, /etcd {8}real etcd on each etcd host's address/);
+    const members = (): number[] =>
+      readdirSync('/proc')
+        .filter((p) => /^\d+$/.test(p))
+        .filter((p) => {
+          try {
+            return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(join(dir, 'etcd'));
+          } catch {
+            return false;
+          }
+        })
+        .map(Number);
+    assert.equal(members().length, 3, 'three etcd processes of this lab');
+    const down = await runCli(['lab', 'down', '--cluster-name', 'eup', '--state-dir', dir], { env: { XDG_STATE_HOME: state } });
+    assert.equal(down.code, 0, down.stderr);
+    assert.deepEqual(members(), [], 'every etcd of the lab is gone');
+    assert.equal(existsSync(dir), false, 'state dir (etcd data included) removed');
   });
 });
