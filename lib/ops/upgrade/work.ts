@@ -6,6 +6,7 @@
 import type { V1Node } from '@kubernetes/client-node';
 import { isNodeReady } from '../../k8s/nodes.js';
 import { type NodeCycleOptions, runNodeCycle } from '../rollout/node-cycle.js';
+import { REBOOT_REPORT } from '../reboot/report.js';
 import type { ChartPhase, ReportStyle } from '../rollout/report.js';
 import type { NodeEnv, NodeWork } from '../rollout/work.js';
 import { type HostEnv, kubeletStep, packagesStep, upgradeHostPackages } from './host.js';
@@ -20,16 +21,12 @@ export interface KubeletUpgradeOptions extends NodeCycleOptions {
   readyTimeoutMs: number;
 }
 
-const CHART: readonly ChartPhase[] = [
-  { phase: 'preflight', label: 'preflight', color: '#9aa5b1' },
-  { phase: 'cordon', label: 'cordon', color: '#f2b705' },
-  { phase: 'drain', label: 'drain', color: '#f0812e' },
-  { phase: 'packages', label: 'kubeadm + packages', color: '#d64545' },
-  { phase: 'kubelet', label: 'kubelet restart', color: '#7b61ff' },
-  { phase: 'uncordon', label: 'uncordon', color: '#14a39a' },
-  { phase: 'recover', label: 'recover', color: '#3a86ff' },
-  { phase: 'planned', label: 'planned', color: '#c3cfe2' },
-];
+/** The reboot's legend with the upgrade's own two phases where the reboot has its reboot and wait. */
+const OWN: Readonly<Record<string, ChartPhase>> = {
+  reboot: { phase: 'packages', label: 'kubeadm + packages', color: '#d64545' },
+  'wait-ready': { phase: 'kubelet', label: 'kubelet restart', color: '#7b61ff' },
+};
+const CHART: readonly ChartPhase[] = REBOOT_REPORT.chart.map((c) => OWN[c.phase] ?? c);
 
 /** The upgrade's report style. */
 export const UPGRADE_REPORT: ReportStyle = {

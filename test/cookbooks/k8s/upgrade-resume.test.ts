@@ -64,4 +64,16 @@ describe('k8s.upgrade: SIGKILL at four points, the same command converges (lab)'
     assert.equal(new Set(versionChanges).size, versionChanges.length, `one kubelet change per node and minor: ${versionChanges.join(', ')}`);
     assert.equal(versionChanges.length, 12);
   });
+
+  it('uncordons a node at the target that an interrupted upgrade left cordoned, changing nothing else', async () => {
+    const kube = lab.client();
+    await kube.cordon('labtest-k8s-worker-3', { runId: 'interrupted-run', cookbook: 'k8s.upgrade' });
+    assert.deepEqual(cordonedNodes(lab), ['labtest-k8s-worker-3']);
+    lab.world.resetCounters();
+    const r = await runCli(['k8s.upgrade', '--cluster-name', 'labtest', '--inventory', inventory, '--state-dir', state, '--yes', '--to', '1.31'], { timeoutMs: 60_000 });
+    assert.equal(r.code, 0, r.stderr.slice(-2000));
+    assert.deepEqual(cordonedNodes(lab), []);
+    assert.equal(lab.world.counters.ssh_mutations, 0);
+    await kube.close();
+  });
 });
