@@ -4,9 +4,11 @@
 // kubeadm-config and kube-proxy at the target. The dry-run plans it with zero writes; the Job health-check
 // fault stops the run before anything else changes and names the flag; bad input exits 2.
 import { strict as assert } from 'node:assert';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { cleanupTempDirs, runCli, tempDir } from '../../helpers/cli.js';
 import type { TestLab } from '../../helpers/lab.js';
-import { cordonedNodes, createWorkload, inventoryFor, resultOf, startRebootLab } from './reboot-helpers.js';
+import { cordonedNodes, createWorkload, inventoryFor, resultOf, startRebootLab, until } from './reboot-helpers.js';
 
 const NS = 'tool-upgrade';
 
@@ -41,7 +43,7 @@ describe('k8s.upgrade: 1.29 to 1.31 with 2 control nodes and 12 workers, 3 at a 
     cleanupTempDirs();
   });
 
-  it('refuses bad input with exit 2 before any change: malformed, downgrade, a patch the repository lacks', async () => {
+  it('refuses bad input with exit 2 before any change: malformed, downgrade, skew to fix first', async () => {
     lab.world.resetCounters();
     for (const [to, why] of [
       ['1.x', /--to: expected a Kubernetes version like 1\.31 or 1\.31\.2, got "1\.x"/],
@@ -51,7 +53,23 @@ describe('k8s.upgrade: 1.29 to 1.31 with 2 control nodes and 12 workers, 3 at a 
       assert.equal(r.code, 2, r.stderr);
       assert.match(r.stdout + r.stderr, why);
     }
-    // Only the run's lock Lease was written (the downgrade is known once the cluster answered).
+    // Skew to fix first: a kubelet newer than the apiservers, named with its version.
+    const w = lab.world.hosts.get('labtest-k8s-worker-7')!;
+    w.kubelet.version = '1.30.2';
+    lab.world.emit('kubelet-changed', w);
+    try {
+      await until(() => nodes().find((n) => n.metadata.name === w.name)?.status.nodeInfo.kubeletVersion === 'v1.30.2', 'worker-7 reports 1.30.2');
+      const skew = await runCli(upgradeArgs(inventory, state, ['--to', '1.31']));
+      assert.equal(skew.code, 2, skew.stderr);
+      assert.match(skew.stderr, /\[kubelet-newer-than-apiserver\] kubelets must never be newer than the oldest apiserver \(1\.29\): labtest-k8s-worker-7 1\.30\.2/);
+    } finally {
+      w.kubelet.version = '1.29.4';
+      lab.world.emit('kubelet-changed', w);
+      await until(() => nodes().find((n) => n.metadata.name === w.name)?.status.nodeInfo.kubeletVersion === 'v1.29.4', 'worker-7 back at 1.29.4');
+      // Those two changes were the test's own, not the upgrade's.
+      changes.length = 0;
+    }
+    // Only the run's lock Lease was written (the downgrade and the skew are known once the cluster answered).
     assert.equal(lab.world.counters.ssh_mutations, 0);
     assert.equal(lab.world.kubernetesVersion, '1.29.4');
   });
@@ -86,10 +104,27 @@ describe('k8s.upgrade: 1.29 to 1.31 with 2 control nodes and 12 workers, 3 at a 
     }
   });
 
+  it('refuses, before any change, a kubeadm certificate that would expire during the upgrade', async () => {
+    lab.world.resetCounters();
+    lab.kube.kubeadm.setCertificateAge('labtest-k8s-control-2', 364.8);
+    try {
+      const r = await runCli(upgradeArgs(inventory, state, ['--to', '1.31']));
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, /kubeadm certificates expire within .*before the upgrade would end: labtest-k8s-control-2 admin\.conf/);
+      assert.equal(lab.world.counters.ssh_mutations, 0);
+    } finally {
+      lab.kube.kubeadm.setCertificateAge('labtest-k8s-control-2', 0);
+    }
+  });
+
   it('upgrades every node to 1.31, control plane before workers in each minor, within the limit and the budgets', async () => {
     lab.world.resetCounters();
-    const r = await runCli(upgradeArgs(inventory, state, ['--to', '1.31', '--max-unavailable', '3', '--json']));
+    const reportFile = join(tempDir('cc-report-'), 'upgrade.html');
+    const r = await runCli(upgradeArgs(inventory, state, ['--to', '1.31', '--max-unavailable', '3', '--json', '--report', reportFile]));
     assert.equal(r.code, 0, (r.stdout + r.stderr).slice(-4000));
+    const html = readFileSync(reportFile, 'utf8');
+    assert.match(html, /Kubernetes upgrade \(workers\)/);
+    for (let i = 1; i <= 12; i++) assert.ok(html.includes(`labtest-k8s-worker-${i}<`), `report row of worker ${i}`);
     const target = resultOf(r.stdout).result as unknown as { steps: { version: string }[]; nodes: { node: string; kubelet: string }[] };
     assert.deepEqual(target.steps.map((s) => s.version), ['1.30.14', '1.31.12']);
     for (const n of nodes()) assert.equal(n.status.nodeInfo.kubeletVersion, 'v1.31.12', n.metadata.name);
