@@ -83,14 +83,25 @@ export async function apiserverVersion(kube: Kube, node: string): Promise<string
   return m ? m[1] : undefined;
 }
 
-/** Runs a kubeadm command, turning the Job health-check timeout into UpgradeHealthCheckError. */
-async function kubeadm(env: HostEnv, host: string, argv: string[]): Promise<unknown> {
+/** How long before the one retry of kubeadm's Job health check (it fails on a cluster that is briefly busy). */
+const HEALTH_JOB_RETRY_MS = 2000;
+
+/**
+ * Runs a kubeadm command. The Job health-check timeout is retried once (it is a known flake on busy clusters
+ * and kubeadm changed nothing), then becomes UpgradeHealthCheckError naming the flag that skips it.
+ */
+async function kubeadm(env: HostEnv, host: string, argv: string[], retried = false): Promise<unknown> {
   try {
     return await env.remote.run(host, argv, { ...sudoOf(env), timeoutMs: 15 * 60_000 });
   } catch (err) {
     const stderr = (err as { result?: { stderr?: string } }).result?.stderr ?? messageOf(err);
+    if (err instanceof RemoteError && isHealthJobTimeout(stderr) && !retried) {
+      env.ctx.log.warn(`kubeadm's upgrade health check Job on ${host} did not complete in 15 s; retrying once in ${HEALTH_JOB_RETRY_MS / 1000} s`);
+      await env.ctx.clock.sleep(HEALTH_JOB_RETRY_MS, env.ctx.signal);
+      return kubeadm(env, host, argv, true);
+    }
     if (err instanceof RemoteError && isHealthJobTimeout(stderr)) {
-      throw new UpgradeHealthCheckError(`kubeadm's upgrade health check on ${host} failed: its Job did not complete within 15 s (a busy or tainted cluster; kubeadm#3050)`, {
+      throw new UpgradeHealthCheckError(`kubeadm's upgrade health check on ${host} failed twice: its Job did not complete within 15 s (a busy or tainted cluster; kubeadm#3050)`, {
         cause: err,
         context: { host, command: argv.join(' '), check: HEALTH_JOB_CHECK },
         hint: `nothing else was changed; check the cluster schedules pods, or skip that check (your explicit choice) by re-running with --ignore-preflight-errors ${HEALTH_JOB_CHECK}, which passes --ignore-preflight-errors=${HEALTH_JOB_CHECK} to kubeadm`,
