@@ -444,8 +444,43 @@ const dpkgQuery: CommandSpec = {
   },
 };
 
+/**
+ * curl, for the one site the lab serves: pkgs.k8s.io's per-minor `Packages` index (so a cookbook can check
+ * that a version exists before it changes any host's sources). A minor without a repository answers 404;
+ * every other host does not resolve (the lab has no internet).
+ */
+const curl: CommandSpec = {
+  package: 'curl',
+  run(args, io) {
+    const url = args.filter((a) => !a.startsWith('-')).at(-1) ?? '';
+    const fail = args.some((a) => /^-[a-zA-Z]*f/.test(a) || a === '--fail');
+    const m = /^https:\/\/(?:pkgs\.k8s\.io|pkgs\.kubernetes\.io)\/core:\/stable:\/v1\.(\d+)\/deb\/Packages$/.exec(url);
+    if (!m) {
+      const host = /^https?:\/\/([^/]+)/.exec(url)?.[1] ?? url;
+      io.err(`curl: (6) Could not resolve host: ${host}\n`);
+      return 6;
+    }
+    const latest = K8S_REPO_PATCHES[Number(m[1])];
+    if (latest === undefined) {
+      if (fail) {
+        io.err('curl: (22) The requested URL returned error: 404\n');
+        return 22;
+      }
+      io.out('<?xml version="1.0" encoding="UTF-8"?><Error><Code>NoSuchKey</Code></Error>\n');
+      return 0;
+    }
+    let out = '';
+    for (const pkg of ['kubeadm', 'kubectl', 'kubelet']) {
+      for (let p = 0; p <= latest; p++) out += `Package: ${pkg}\nVersion: 1.${m[1]}.${p}-1.1\nArchitecture: amd64\nFilename: ${pkg}_1.${m[1]}.${p}-1.1_amd64.deb\n\n`;
+    }
+    io.out(out);
+    return 0;
+  },
+};
+
 /** The packaging command table. */
 export const aptCommands: Record<string, CommandSpec> = {
+  curl,
   'apt-get': { run: (args, io, sh) => aptGet(args, io, sh) },
   'apt-mark': aptMark,
   'apt-cache': aptCache,

@@ -58,6 +58,26 @@ export async function repositoryStep(env: HostEnv, host: string, line: string, m
   });
 }
 
+/**
+ * The kubeadm versions a minor's repository offers, read without changing anything (curl of its Packages
+ * index from `host`): [] when the repository does not exist (404), undefined when it cannot be told (the
+ * line is not an https deb repository, or the host cannot reach it).
+ */
+export async function repositoryVersions(env: HostEnv, host: string, line: string): Promise<string[] | undefined> {
+  const base = /\s(https:\/\/\S+?\/)\s+\/\s*$/.exec(line)?.[1];
+  if (!base) return undefined;
+  const r = await env.remote.query(host, ['curl', '-fsSL', `${base}Packages`], { okExitCodes: 'any', timeoutMs: 60_000 });
+  if (r.exitCode === 22) return [];
+  if (r.exitCode !== 0) return undefined;
+  const versions: string[] = [];
+  for (const stanza of r.stdout.split(/\n\n+/)) {
+    if (!/^Package: kubeadm$/m.test(stanza)) continue;
+    const v = /^Version: (\d+\.\d+\.\d+)-/m.exec(stanza)?.[1];
+    if (v) versions.push(v);
+  }
+  return [...new Set(versions)].sort(compareVersions);
+}
+
 /** Installs exact versions of packages, held (skipped when they are installed at that version). */
 export async function packagesStep(env: HostEnv, host: string, packages: readonly string[], version: string): Promise<unknown> {
   const { ctx, remote } = env;

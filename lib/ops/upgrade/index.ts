@@ -16,7 +16,7 @@ import { cordonStep, drainStep, uncordonStep } from '../node/steps.js';
 import { runRollout } from '../rollout/engine.js';
 import type { RolloutOptions, RolloutResult } from '../rollout/result.js';
 import { healthPreflight } from './preflight.js';
-import { type HostEnv, apiserverVersion, kubeletStep, packagesStep, repositoryStep, upgradeHostPackages } from './host.js';
+import { type HostEnv, apiserverVersion, kubeletStep, packagesStep, repositoryStep, repositoryVersions, upgradeHostPackages } from './host.js';
 import { type KubeletUpgradeOptions, kubeletUpgradeWork } from './work.js';
 import { type ComponentVersion, DEFAULT_REPOSITORY, type UpgradeTarget, compareVersions, minorOf, minorSequence, nodeCommands, repositoryLine, skewRefusals } from './versions.js';
 
@@ -99,12 +99,13 @@ export async function runUpgrade(ctx: Context, opts: UpgradeOptions): Promise<Up
     return { ...result, nothingToDo: true, nodes: facts.kubelets.map((k) => ({ node: k.node, kubelet: k.version })) };
   }
   preflight(ctx, facts, minors, oldestApi);
+  const template = ctx.cluster.kubernetes.packageRepository ?? DEFAULT_REPOSITORY;
+  const offered = await checkRepositories(ctx, { ctx, kube, remote, ignorePreflightErrors: [], readyTimeoutMs: 0 }, facts.controls[0]!, template, minors, opts.to);
   // Certificates must outlive the upgrade: a day at least, more for a long sequence.
   await healthPreflight(ctx, kube, remote, facts.controls, Math.max(DAY, minors.length * (facts.controls.length + facts.workers.length) * CONTROL_NODE_MS));
   if (!(await kube.readyz())) {
     throw new CookbookError(`the API of ${ctx.cluster.name} is not ready (/readyz): not upgrading`, { context: { cluster: ctx.cluster.name }, hint: 'fix the control plane first (cookbook k8s.health)' });
   }
-  const template = ctx.cluster.kubernetes.packageRepository ?? DEFAULT_REPOSITORY;
   ctx.print(`Upgrade of ${ctx.cluster.name} from ${from} to ${targetText}: ${minors.map((m) => `1.${m}`).join(' → ')}, one minor at a time`);
   ctx.print(`  order per minor: ${facts.controls[0]} (kubeadm upgrade apply), then ${facts.controls.slice(1).join(', ') || 'no other control node'} one at a time (kubeadm upgrade node), then ${facts.workers.length} worker(s) through the rolling engine`);
   if (!ctx.dryRun) {
@@ -117,7 +118,7 @@ export async function runUpgrade(ctx: Context, opts: UpgradeOptions): Promise<Up
   let etaMs = 0;
   for (const minor of minors) {
     const line = repositoryLine(template, minor);
-    const version = await stepVersion(ctx, env, facts.controls[0]!, minor, line, opts.to, newestApi);
+    const version = await stepVersion(ctx, env, facts.controls[0]!, minor, line, opts.to, newestApi, offered.get(minor));
     ctx.progress({ scope: 'upgrade', target: `1.${minor}`, phase: 'control-plane', message: `control plane to ${version}` });
     if (ctx.dryRun) printCommands(ctx, version, line, opts.ignorePreflightErrors);
     const step: UpgradeStepResult = { version, controlNodes: [] };
@@ -167,8 +168,10 @@ function preflight(ctx: Context, facts: Awaited<ReturnType<typeof readVersions>>
  * minor the control plane has reached already (an interrupted upgrade), else the newest patch the minor's
  * repository has (read on the first control node once it points there).
  */
-async function stepVersion(ctx: Context, env: HostEnv, first: string, minor: number, line: string, to: UpgradeTarget, newestApi: string): Promise<string> {
-  const newest = await repositoryStep(env, first, line, minor);
+async function stepVersion(ctx: Context, env: HostEnv, first: string, minor: number, line: string, to: UpgradeTarget, newestApi: string, offered: string | undefined): Promise<string> {
+  const indexed = await repositoryStep(env, first, line, minor);
+  // The repository's index read before any change knows the newest patch even in a dry-run.
+  const newest = offered ?? indexed;
   if (minor === to.minor && to.patch !== undefined) {
     const wanted = `1.${minor}.${to.patch}`;
     if (typeof newest === 'string' && /^\d+\.\d+\.\d+$/.test(newest) && compareVersions(wanted, newest) > 0) {
@@ -180,6 +183,29 @@ async function stepVersion(ctx: Context, env: HostEnv, first: string, minor: num
   if (typeof newest === 'string' && /^\d+\.\d+\.\d+$/.test(newest)) return newest;
   if (isPlanned(newest)) return `1.${minor}.x`;
   throw new InputError(`the 1.${minor} repository has no kubeadm (repository line: ${line})`, { context: { host: first, repository: line }, hint: 'check kubernetes.packageRepository in the inventory ({minor} becomes 1.Y)' });
+}
+
+/**
+ * Every minor's repository checked before any change, read-only: it exists, and has the --to patch. Returns
+ * the newest patch of each minor that could be read (a repository that cannot be read is checked later, once
+ * the first control node points at it).
+ */
+async function checkRepositories(ctx: Context, env: HostEnv, first: string, template: string, minors: number[], to: UpgradeTarget): Promise<Map<number, string>> {
+  const out = new Map<number, string>();
+  for (const minor of minors) {
+    const line = repositoryLine(template, minor);
+    const versions = await repositoryVersions(env, first, line);
+    if (versions === undefined) continue;
+    const wanted = minor === to.minor && to.patch !== undefined ? `1.${minor}.${to.patch}` : undefined;
+    if (versions.length === 0 || (wanted && !versions.includes(wanted))) {
+      throw new InputError(
+        versions.length === 0 ? `there is no 1.${minor} package repository (${line})` : `--to ${wanted}: the 1.${minor} repository has no such version (newest ${versions.at(-1)})`,
+        { context: { host: first, repository: line, minor }, hint: versions.length === 0 ? 'pass a version whose minor is published, or fix kubernetes.packageRepository in the inventory' : `pass --to 1.${minor} for the newest patch, or one of ${versions.slice(-3).join(', ')}` },
+      );
+    }
+    out.set(minor, versions.at(-1)!);
+  }
+  return out;
 }
 
 /** One control node: repository, kubeadm, kubeadm upgrade apply|node, then cordon, drain, kubelet, uncordon. */

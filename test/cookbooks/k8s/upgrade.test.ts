@@ -43,11 +43,13 @@ describe('k8s.upgrade: 1.29 to 1.31 with 2 control nodes and 12 workers, 3 at a 
     cleanupTempDirs();
   });
 
-  it('refuses bad input with exit 2 before any change: malformed, downgrade, skew to fix first', async () => {
+  it('refuses bad input with exit 2 before any change: malformed, downgrade, not in the repository, skew to fix first', async () => {
     lab.world.resetCounters();
     for (const [to, why] of [
       ['1.x', /--to: expected a Kubernetes version like 1\.31 or 1\.31\.2, got "1\.x"/],
       ['1.28', /--to 1\.28 is older than the cluster \(v1\.29\.4\): downgrades are not supported/],
+      ['1.31.13', /--to 1\.31\.13: the 1\.31 repository has no such version \(newest 1\.31\.12\)/],
+      ['1.34', /there is no 1\.34 package repository \(deb \[signed-by=\S+\] https:\/\/pkgs\.k8s\.io\/core:\/stable:\/v1\.34\/deb\/ \/\)/],
     ] as const) {
       const r = await runCli(upgradeArgs(inventory, state, ['--to', to]));
       assert.equal(r.code, 2, r.stderr);
@@ -80,7 +82,8 @@ describe('k8s.upgrade: 1.29 to 1.31 with 2 control nodes and 12 workers, 3 at a 
     assert.equal(r.code, 0, r.stderr.slice(-3000));
     assert.match(r.stdout, /from 1\.29\.4 to 1\.31: 1\.30 → 1\.31, one minor at a time/);
     assert.match(r.stdout, /labtest-k8s-control-1 \(kubeadm upgrade apply\), then labtest-k8s-control-2 one at a time/);
-    assert.match(r.stdout, /kubeadm upgrade apply v1\.30\.x -y/);
+    assert.match(r.stdout, /kubeadm upgrade apply v1\.30\.14 -y/);
+    assert.match(r.stdout, /apt-get install -y --allow-downgrades kubelet=1\.31\.12-1\.1 kubectl=1\.31\.12-1\.1/);
     assert.match(r.stdout, /batch 1 at \+0m?s: (labtest-k8s-worker-\d+, ){2}labtest-k8s-worker-\d+\n/);
     assert.match(r.stdout, /ETA: about \d+/);
     assert.equal(lab.world.counters.ssh_mutations, 0);

@@ -63,6 +63,17 @@ describe('lab: kubeadm upgrades', function () {
     await ok(cp, 'apt-get update');
   });
 
+  it("serves each minor's Packages index over curl (404 for a minor without a repository), reachable only for pkgs.k8s.io", async () => {
+    const cp = 'labtest-k8s-control-1';
+    const index = (await ok(cp, 'curl -fsSL https://pkgs.k8s.io/core:/stable:/v1.31/deb/Packages')).stdout;
+    assert.match(index, /^Package: kubeadm\nVersion: 1\.31\.12-1\.1$/m);
+    assert.doesNotMatch(index, /Version: 1\.31\.13-/);
+    const missing = await run(cp, 'curl -fsSL https://pkgs.k8s.io/core:/stable:/v1.34/deb/Packages');
+    assert.equal(missing.code, 22);
+    assert.match(missing.stderr, /404/);
+    assert.equal((await run(cp, 'curl -fsSL https://example.org/')).code, 6);
+  });
+
   it('refuses a skipped minor and a too-new target, fails on the Job health check fault naming its flag', async () => {
     const cp = 'labtest-k8s-control-1';
     const skip = await run(cp, 'kubeadm upgrade apply v1.31.0 -y');
