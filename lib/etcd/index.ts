@@ -149,11 +149,13 @@ export class Etcd {
     const members = await this.members();
     const via = this.preferred ?? '';
     const endpoints = members.flatMap((m) => m.clientUrls);
-    const [h, s] = await Promise.all([
-      this.etcdctlRead(['-w', 'json', 'endpoint', 'health'], { endpoints, hosts: [via] }),
+    // A learner refuses the linearizable read `endpoint health` makes, after the whole --command-timeout
+    // (1.5 s on every read while a learner catches up): ask voters only; a learner is judged by its status.
+    const voters = members.filter((m) => !m.isLearner).flatMap((m) => m.clientUrls);
+    const [health, s] = await Promise.all([
+      voters.length ? this.etcdctlRead(['-w', 'json', 'endpoint', 'health'], { endpoints: voters, hosts: [via] }).then((r) => parseEndpointHealth(r.stdout)) : Promise.resolve([]),
       this.etcdctlRead(['-w', 'json', 'endpoint', 'status'], { endpoints, hosts: [via] }),
     ]);
-    const health = parseEndpointHealth(h.stdout);
     const status = parseEndpointStatus(s.stdout);
     const leaderId = status.find((x) => x.leaderId !== '0' && x.leaderId)?.leaderId ?? '';
     return { members, health, status, leaderId, via };

@@ -151,12 +151,19 @@ export async function addMemberSteps(ctx: Context, hostname: string): Promise<{ 
       const printed = ctx.recall<Record<string, string>>(`etcd:added:${hostname}`);
       const initialCluster = printed?.ETCD_INITIAL_CLUSTER ?? initialClusterFor(summary, hostname, u.peerUrl);
       // A new member needs an empty data dir: the package's first start (or an earlier attempt) may have left one.
-      await remote.run(hostname, ['systemctl', 'stop', 'etcd'], { sudo });
-      await remote.run(hostname, ['rm', '-rf', `/var/lib/etcd/${hostname}`], { sudo });
-      await remote.run(hostname, ['mkdir', '-p', '/etc/default'], { sudo });
-      await remote.upload(hostname, ETCD_DEFAULTS, joiningConfig({ name: printed?.ETCD_NAME ?? hostname, peerUrl: u.peerUrl, clientUrl: u.clientUrl, initialCluster }), { mode: 0o644 });
-      await remote.run(hostname, ['systemctl', 'enable', 'etcd'], { sudo });
-      await remote.run(hostname, ['systemctl', 'start', 'etcd'], { sudo });
+      // Stop + empty data dir and the settings file are independent: both in flight, then one enable --now.
+      const config = joiningConfig({ name: printed?.ETCD_NAME ?? hostname, peerUrl: u.peerUrl, clientUrl: u.clientUrl, initialCluster });
+      await Promise.all([
+        (async () => {
+          await remote.run(hostname, ['systemctl', 'stop', 'etcd'], { sudo });
+          await remote.run(hostname, ['rm', '-rf', `/var/lib/etcd/${hostname}`], { sudo });
+        })(),
+        (async () => {
+          await remote.run(hostname, ['mkdir', '-p', '/etc/default'], { sudo });
+          await remote.upload(hostname, ETCD_DEFAULTS, config, { mode: 0o644 });
+        })(),
+      ]);
+      await remote.run(hostname, ['systemctl', 'enable', '--now', 'etcd'], { sudo });
       changed(ctx);
       // Started means: its own endpoint answers `endpoint status` (a learner refuses `endpoint health`).
       await ctx.waitFor(

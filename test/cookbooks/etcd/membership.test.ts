@@ -5,6 +5,8 @@
 // every acknowledged key is still there and no health poll found the cluster without quorum.
 import { strict as assert } from 'node:assert';
 import { execFile } from 'node:child_process';
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { Etcd3 } from 'etcd3';
 import { runCaptured } from '../../../lab/ssh/interpreter.js';
 import { cleanupTempDirs } from '../../helpers/cli.js';
@@ -132,6 +134,15 @@ describe('etcd membership cookbooks on real etcd (writer loop, health polled thr
     const steps = Object.fromEntries((again.out.steps as { name: string; status: string }[]).map((s) => [s.name, s.status]));
     assert.equal(steps['member add em-k8s-etcd-4 as learner'], 'skipped', 'no second member add');
     assert.equal(steps['promote em-k8s-etcd-4'], 'done');
+    // A learner refuses `endpoint health` only after the whole command timeout: no read may ask it (the run
+    // log has every SSH command, in order).
+    const logs = join(cb.stateDir, 'logs');
+    const log = readdirSync(logs).filter((f) => f.endsWith('-etcd.add-member.jsonl')).sort().at(-1)!;
+    const messages = readFileSync(join(logs, log), 'utf8').trim().split('\n').map((l) => String((JSON.parse(l) as { message?: string }).message ?? ''));
+    const promote = messages.findIndex((m) => m.includes('etcdctl member promote'));
+    assert.ok(promote > 0, 'the run log shows the promotion');
+    const asked = messages.slice(0, promote).filter((m) => m.includes('endpoint health') && m.includes(urlOf('em-k8s-etcd-4')));
+    assert.deepEqual(asked, [], 'no endpoint health read went to the learner');
     const list = await members();
     assert.equal(list.length, 4, 'no orphan member');
     assert.deepEqual(list.filter((m) => m.isLearner), [], 'promoted: no learner left');
