@@ -100,14 +100,17 @@ export async function backupSteps(ctx: Context, dir: string, keep: number): Prom
     needs: [saved],
     apply: async () => {
       const [status, sha256] = await Promise.all([etcd.snapshotStatus(host, remotePath), etcd.checksum(host, remotePath)]);
-      // The live key count at the snapshot's own revision: what a restore of this file must hold.
-      // etcd 3.4 has no --count-only: a one-key page still reports the range's full count.
-      const count = await etcd.etcdctlRead(['-w', 'json', 'get', '', '--from-key', '--keys-only', '--limit=1', ...(status.revision > 0 ? [`--rev=${status.revision}`] : [])], { hosts: [host], endpoints: [source.clientUrl] });
-      if (count.exitCode !== 0) throw new EtcdVerifyError(`cannot count the keys at revision ${status.revision} on ${host}: ${count.stderr.trim().split('\n').at(-1)}`, { context: { host, revision: status.revision }, hint: 'a compaction may have run right after the snapshot: run the backup again' });
-      const keys = Number((JSON.parse(count.stdout) as { count?: number }).count ?? 0);
-      return { status, sha256, keys };
+      return { status, sha256 };
     },
   });
+
+  /** The live key count at the snapshot's own revision: what a restore of this file must hold. */
+  const countKeys = async (status: SnapshotStatus): Promise<number> => {
+    // etcd 3.4 has no --count-only: a one-key page still reports the range's full count.
+    const count = await etcd.etcdctlRead(['-w', 'json', 'get', '', '--from-key', '--keys-only', '--limit=1', ...(status.revision > 0 ? [`--rev=${status.revision}`] : [])], { hosts: [host], endpoints: [source.clientUrl] });
+    if (count.exitCode !== 0) throw new EtcdVerifyError(`cannot count the keys at revision ${status.revision} on ${host}: ${count.stderr.trim().split('\n').at(-1)}`, { context: { host, revision: status.revision }, hint: 'a compaction may have run right after the snapshot: run the backup again' });
+    return Number((JSON.parse(count.stdout) as { count?: number }).count ?? 0);
+  };
 
   const copied = await ctx.step(`copy snapshot to ${dir}`, {
     target: `file/${join(dir, name)}`,
@@ -115,12 +118,13 @@ export async function backupSteps(ctx: Context, dir: string, keep: number): Prom
     check: async () => (existsSync(join(dir, name)) && existsSync(join(dir, `${name}.json`)) ? true : undefined),
     apply: async (v) => {
       if (ctx.dryRun) return localPlanned(join(dir, name), 'write snapshot');
-      const data = await remote.download(host, remotePath, { maxBytes: 8 * 1024 ** 3 });
+      // The key count is a read on the member: it runs while the bytes come over.
+      const [data, keys] = await Promise.all([remote.download(host, remotePath, { maxBytes: 8 * 1024 ** 3 }), countKeys(v.status)]);
       const sha256 = createHash('sha256').update(data).digest('hex');
       if (sha256 !== v.sha256) {
         throw new EtcdVerifyError(`the copy of ${remotePath} from ${host} does not match: sha256 ${sha256} here, ${v.sha256} on the member`, { context: { host, remotePath, local: sha256, member: v.sha256 }, hint: 'the transfer was damaged: run the backup again' });
       }
-      const meta: BackupMeta = { cluster: ctx.cluster.name, file: name, member: source.name, endpoint: source.clientUrl, takenAt: new Date(stamp).toISOString(), sha256, bytes: data.length, status: v.status, keys: v.keys };
+      const meta: BackupMeta = { cluster: ctx.cluster.name, file: name, member: source.name, endpoint: source.clientUrl, takenAt: new Date(stamp).toISOString(), sha256, bytes: data.length, status: v.status, keys };
       mkdirSync(dir, { recursive: true, mode: 0o700 });
       writeAtomic(join(dir, name), data);
       writeAtomic(join(dir, `${name}.json`), JSON.stringify(meta, null, 2) + '\n', 0o644);
