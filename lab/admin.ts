@@ -38,7 +38,9 @@ class HttpError extends Error {
   }
 }
 
-const FAULT_KEYS: (keyof LabFaults)[] = ['k8sErrorRate', 'k8s429Rate', 'k8sReadyzFailRate', 'k8sPodListFailAfter', 'openstackErrorRate', 'slowEvictionMs', 'stuckPods', 'hostsNeverReturn', 'vmBuildErrors', 'joinFailures'];
+const FAULT_KEYS: (keyof LabFaults)[] = ['k8sErrorRate', 'k8s429Rate', 'k8sReadyzFailRate', 'k8sPodListFailAfter', 'openstackErrorRate', 'slowEvictionMs', 'upgradeHealthJobTimeout', 'stuckPods', 'hostsNeverReturn', 'vmBuildErrors', 'joinFailures', 'upgradeStaticPodStuck'];
+/** The faults whose value is a list of names (hosts, servers, pods); the others are numbers. */
+export const LIST_FAULTS: ReadonlySet<string> = new Set(['stuckPods', 'hostsNeverReturn', 'vmBuildErrors', 'joinFailures', 'upgradeStaticPodStuck']);
 
 /** Validates a faults document: known keys, numbers or string lists. */
 export function parseFaults(value: unknown): LabFaults {
@@ -50,7 +52,7 @@ export function parseFaults(value: unknown): LabFaults {
       out[k] = null;
       continue;
     }
-    const isList = ['stuckPods', 'hostsNeverReturn', 'vmBuildErrors', 'joinFailures'].includes(k);
+    const isList = LIST_FAULTS.has(k);
     if (isList ? !Array.isArray(v) || v.some((x) => typeof x !== 'string') : typeof v !== 'number' || !Number.isFinite(v) || v < 0) {
       throw new HttpError(400, `fault "${k}" must be ${isList ? 'a list of strings' : 'a non-negative number'}`);
     }

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import yargs from 'yargs';
 import { LabError, UsageError, exitCodeOf, messageOf } from '../lib/core/errors.js';
-import { parseFaults } from './admin.js';
+import { LIST_FAULTS, parseFaults } from './admin.js';
 import { LabClient } from './client.js';
 import type { DaemonOptions } from './daemon.js';
 import { isLabDaemon, listRunningLabs, pidAlive } from './running.js';
@@ -156,8 +156,6 @@ function publicInfo(info: LabInfo): Omit<LabInfo, 'adminToken'> {
   const { adminToken: _secret, ...rest } = info;
   return rest;
 }
-
-const LIST_FAULTS = new Set(['stuckPods', 'hostsNeverReturn', 'vmBuildErrors', 'joinFailures']);
 
 /**
  * Parses `--fault KEY=VALUE` options. One option may carry several faults, comma-separated

@@ -51,8 +51,8 @@ export interface LabFaults {
   vmBuildErrors?: string[];
   /** Hosts whose `kubeadm join` fails. */
   joinFailures?: string[];
-  /** `kubeadm upgrade apply` fails its CreateJob health check (the Job does not complete within 15 s). */
-  upgradeHealthJobTimeout?: boolean;
+  /** `kubeadm upgrade apply` fails its CreateJob health check (the Job does not complete within 15 s); 1 or true turns it on. */
+  upgradeHealthJobTimeout?: boolean | number;
   /** Control-plane hosts whose kube-apiserver static pod does not come back after `kubeadm upgrade apply|node`. */
   upgradeStaticPodStuck?: string[];
 }

@@ -112,6 +112,16 @@ export async function startKubeApi(world: World, options: KubeApiOptions = {}): 
     bookmarkIntervalMs: options.bookmarkIntervalMs ?? 5000,
     maxInflight: options.maxInflight ?? 400,
     maxMutatingInflight: options.maxMutatingInflight ?? 200,
+    // The API servers that run: a host that is up with a kube-apiserver static pod, at its image's version.
+    apiserverVersions: () =>
+      [...world.hosts.values()]
+        .filter((h) => h.state === 'up')
+        .sort((a, b) => (a.name < b.name ? -1 : 1))
+        .flatMap((h) => {
+          const image = store.get(api.res('', 'pods'), 'kube-system', `kube-apiserver-${h.name}`)?.spec?.containers?.[0]?.image as string | undefined;
+          const m = image && /:v(\d+\.\d+\.\d+)$/.exec(image);
+          return m ? [m[1]!] : [];
+        }),
     bind: (ns, name, node, opts) => {
       const pods = api.res('', 'pods');
       const pod = api.get(pods, ns, name);

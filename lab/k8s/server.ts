@@ -33,6 +33,8 @@ export interface ServerDeps {
   maxMutatingInflight: number;
   /** Binds a pod to a node (the binding subresource). */
   bind: (ns: string, name: string, node: string, opts: WriteOptions) => KObject;
+  /** The versions of the API servers behind the endpoint (one per running control node); none: the cluster's. */
+  apiserverVersions?: () => string[];
 }
 
 const PUBLIC_PATHS = new Set(['/version', '/healthz', '/readyz', '/livez', '/version/']);
@@ -58,6 +60,17 @@ export class KubeServer {
   private address = '';
   /** Requests being served now (long-running ones excepted), with the apiserver's max-in-flight limits. */
   private readonly inflight: InflightLimiter;
+
+  /**
+   * The version the API server answering this request runs: the endpoint stands for a load balancer in front of
+   * every control node's API server (round robin), so during an upgrade `/version` answers old and new.
+   */
+  private nextApiserverVersion(): string {
+    const versions = this.d.apiserverVersions?.() ?? [];
+    if (versions.length === 0) return this.d.world.kubernetesVersion;
+    return versions[this.versionTurn++ % versions.length]!;
+  }
+  private versionTurn = 0;
 
   constructor(private readonly d: ServerDeps) {
     this.inflight = new InflightLimiter(d.maxInflight, d.maxMutatingInflight, () => d.world.counters);
@@ -143,7 +156,7 @@ export class KubeServer {
     const method = (req.method ?? 'GET').toUpperCase();
 
     if (PUBLIC_PATHS.has(path) || path.startsWith('/readyz/') || path.startsWith('/livez/') || path.startsWith('/healthz/')) {
-      if (path.startsWith('/version')) return this.send(res, 200, versionInfo(w.kubernetesVersion));
+      if (path.startsWith('/version')) return this.send(res, 200, versionInfo(this.nextApiserverVersion()));
       // The etcd check reflects the lab's real etcd (when it runs one), as the apiserver's own check does.
       const etcd = path === '/readyz' || path === '/healthz' || path.startsWith('/readyz/') ? await w.etcd?.health() : undefined;
       // The k8sReadyzFailRate fault: the readiness check fails as a real one does when etcd is unreachable.

@@ -11,6 +11,8 @@ describe('lab up --fault parsing', () => {
     [['k8sErrorRate=0.2', 'slowEvictionMs=500'], { k8sErrorRate: 0.2, slowEvictionMs: 500 }],
     [['hostsNeverReturn=a,b,k8sErrorRate=0.5'], { hostsNeverReturn: ['a', 'b'], k8sErrorRate: 0.5 }],
     [['k8sPodListFailAfter=3,stuckPods=ns/p'], { k8sPodListFailAfter: 3, stuckPods: ['ns/p'] }],
+    [['upgradeHealthJobTimeout=1'], { upgradeHealthJobTimeout: 1 }],
+    [['upgradeStaticPodStuck=c-1,c-2,k8sErrorRate=0.1'], { upgradeStaticPodStuck: ['c-1', 'c-2'], k8sErrorRate: 0.1 }],
   ];
   for (const [args, want] of accepted) {
     it(`accepts ${args.join(' ')}`, () => {

@@ -26,6 +26,13 @@ describe('lab: kubeadm upgrades', function () {
   const nodeVersion = (name: string) => node(name).status?.nodeInfo?.kubeletVersion as string;
   const nodeReady = (name: string) => (node(name).status?.conditions ?? []).find((c: { type: string }) => c.type === 'Ready')?.status === 'True';
   const apiserverImage = (name: string) => lab.kube.store.get(lab.kube.api.res('', 'pods'), 'kube-system', `kube-apiserver-${name}`)?.spec?.containers?.[0]?.image as string | undefined;
+  /** The distinct versions four GET /version requests answer, sorted. */
+  const versionsSeen = async () => {
+    const kube = lab.client();
+    const seen = new Set<string>();
+    for (let i = 0; i < 4; i++) seen.add((await kube.version()).gitVersion);
+    return [...seen].sort();
+  };
   const setRepo = (name: string, minor: number) => ok(name, `mkdir -p /etc/apt/sources.list.d && echo '${repoLine(minor)}' > ${K8S_SOURCES_LIST}`);
   const installK8s = (name: string, pkgs: string[], version: string) =>
     ok(name, `apt-mark unhold ${pkgs.join(' ')} && apt-get install -y ${pkgs.map((p) => `${p}=${version}-1.1`).join(' ')} && apt-mark hold ${pkgs.join(' ')}`);
@@ -99,7 +106,8 @@ describe('lab: kubeadm upgrades', function () {
     assert.match(cm.data.ClusterConfiguration, /^kubernetesVersion: v1\.30\.2$/m);
     await until('first apiserver at 1.30.2', () => apiserverImage(cp1) === 'registry.k8s.io/kube-apiserver:v1.30.2');
     assert.equal(apiserverImage(cp2), 'registry.k8s.io/kube-apiserver:v1.29.4');
-    assert.equal((await lab.client().version()).gitVersion, 'v1.30.2');
+    // /version answers from the API server behind the endpoint that takes the request: old and new, by turns.
+    assert.deepEqual(await versionsSeen(), ['v1.29.4', 'v1.30.2']);
     // Second control plane: its kubeadm must be upgraded first; a stuck static pod fails and rolls back.
     const old = await run(cp2, 'kubeadm upgrade node');
     assert.equal(old.code, 1);
@@ -115,6 +123,7 @@ describe('lab: kubeadm upgrades', function () {
     lab.world.faults.upgradeStaticPodStuck = [];
     assert.match((await ok(cp2, 'kubeadm upgrade node')).stdout, /Applied essential addon: kube-proxy/);
     await until('second apiserver at 1.30.2', () => apiserverImage(cp2) === 'registry.k8s.io/kube-apiserver:v1.30.2');
+    assert.deepEqual(await versionsSeen(), ['v1.30.2']);
     const ds = lab.kube.store.get(lab.kube.api.res('apps', 'daemonsets'), 'kube-system', 'kube-proxy')!;
     assert.equal(ds.spec.template.spec.containers[0].image, 'registry.k8s.io/kube-proxy:v1.30.2');
     const dns = lab.kube.store.get(lab.kube.api.res('apps', 'deployments'), 'kube-system', 'coredns')!;
