@@ -23,6 +23,6 @@ export default defineCookbook<MemberArgs>({
     refuseUnsafeAdd(ctx, summary, hostname);
     await checkVmSettingsUnlessCreated(ctx, 'etcd', hostname);
     ctx.log.info(`adding etcd member ${hostname} (cluster has ${summary.voters} voter(s), all healthy)`);
-    return addMemberSteps(ctx, hostname);
+    return addMemberSteps(ctx, hostname, summary);
   },
 });

@@ -81,15 +81,19 @@ export async function updateEtcdServers(ctx: Context, what: string, change: (cur
   const kube = await ctx.k8s();
   const controls = await ctx.memo(`etcd:controls`, () => controlHosts(ctx));
   for (const host of controls) {
+    // What the check just read is what apply edits (one read less per node; nothing else edits it meanwhile).
+    let checked: string | undefined;
     await ctx.step(`${what} in the apiserver of ${host}`, {
       target: `host/${host}:${APISERVER_MANIFEST}`,
       needs: [need],
       check: async () => {
-        const current = etcdServersOf(await readManifest(ctx, host));
+        checked = await readManifest(ctx, host);
+        const current = etcdServersOf(checked);
         return sameList(current, change(current)) ? true : undefined;
       },
       apply: async () => {
-        const text = await readManifest(ctx, host);
+        const text = checked ?? (await readManifest(ctx, host));
+        checked = undefined;
         const next = change(etcdServersOf(text));
         if (next.length === 0) throw new KubernetesError(`refusing to leave the apiserver of ${host} without etcd servers`, { context: { host }, hint: 'add a member first' });
         const r = await remote.upload(host, APISERVER_MANIFEST, withEtcdServers(text, next), { mode: 0o600 });
@@ -98,7 +102,10 @@ export async function updateEtcdServers(ctx: Context, what: string, change: (cur
         await ctx.waitFor(async () => kube.readyz(), { what: `/readyz after the apiserver of ${host} changed`, timeoutMs: 5 * 60_000, backoff: { initialMs: 100, maxMs: 2000 } });
         return true;
       },
-      verify: async () => sameList(etcdServersOf(await readManifest(ctx, host)), change(etcdServersOf(await readManifest(ctx, host)))),
+      verify: async () => {
+        const current = etcdServersOf(await readManifest(ctx, host));
+        return sameList(current, change(current));
+      },
     });
   }
   await ctx.step(`${what} in kubeadm-config`, {

@@ -66,13 +66,34 @@ async function fresh(ctx: Context, maxAgeMs = 1000): Promise<{ etcd: Etcd; summa
   return value;
 }
 
+/**
+ * Runs a reconfiguration until etcd accepts it: etcd refuses one ("unhealthy cluster") until its leader has
+ * seen every member for 5 s, e.g. right after a member started; the change was judged safe before this.
+ */
+async function untilAccepted<T>(ctx: Context, what: string, reconfigure: () => Promise<T>): Promise<T> {
+  return ctx.waitFor(
+    async () => {
+      try {
+        return await reconfigure();
+      } catch (err) {
+        if (err instanceof EtcdCommandError && /unhealthy cluster/.test(err.message)) return undefined;
+        throw err;
+      }
+    },
+    { what: `etcd to accept ${what} (unhealthy cluster)`, timeoutMs: 60_000, backoff: { initialMs: 250, maxMs: 1000 } },
+  );
+}
+
 /** Forgets the last read: the cluster changed. */
 function changed(ctx: Context): void {
   recent.delete(ctx);
 }
 
-/** Adds `hostname` as a member: learner first, promoted once in sync, then listed by every apiserver. */
-export async function addMemberSteps(ctx: Context, hostname: string): Promise<{ hostname: string; id: string | undefined; clientUrl: string }> {
+/**
+ * Adds `hostname` as a member: learner first, promoted once in sync, then listed by every apiserver.
+ * `initial`: the cluster as the run's preflight read it (its URL scheme and ports spare one more read).
+ */
+export async function addMemberSteps(ctx: Context, hostname: string, initial?: ClusterSummary): Promise<{ hostname: string; id: string | undefined; clientUrl: string }> {
   const remote = await ctx.remote();
   const sudo = ctx.cluster.ssh.sudo;
   const role = getRole(ctx.cluster, ETCD_ROLE);
@@ -101,7 +122,8 @@ export async function addMemberSteps(ctx: Context, hostname: string): Promise<{ 
     onPlannedNeed: 'assume',
     apply: async (_vm, run) => {
       const address = run.assumed ? hostname : (await remote.resolveHosts([hostname]))[0]!.address;
-      const { summary } = await fresh(ctx);
+      // Any started member's scheme and ports will do: the preflight's read has them.
+      const summary = initial ?? (await fresh(ctx)).summary;
       if (run.assumed) return newMemberUrls(summary, hostname, address);
       return ctx.memo(`etcd:urls:${hostname}`, async () => newMemberUrls(summary, hostname, address));
     },
@@ -118,17 +140,7 @@ export async function addMemberSteps(ctx: Context, hostname: string): Promise<{ 
       const { etcd, summary } = await fresh(ctx);
       // etcd refuses reconfigurations ("unhealthy cluster") until its leader has seen every member for 5 s,
       // e.g. right after a restart: the members were checked healthy just before, so this passes.
-      const printed = await ctx.waitFor(
-        async () => {
-          try {
-            return await etcd.memberAdd(summary.via, summary.endpoints, hostname, u.peerUrl, true);
-          } catch (err) {
-            if (err instanceof EtcdCommandError && /unhealthy cluster/.test(err.message)) return undefined;
-            throw err;
-          }
-        },
-        { what: `etcd to accept the new member ${hostname} (unhealthy cluster)`, timeoutMs: 60_000, backoff: { initialMs: 250, maxMs: 1000 } },
-      );
+      const printed = await untilAccepted(ctx, `the new member ${hostname}`, () => etcd.memberAdd(summary.via, summary.endpoints, hostname, u.peerUrl, true));
       changed(ctx);
       if (isPlanned(printed)) return printed;
       // Exactly what add printed is what the new member starts with (kept in the journal for a resume).
@@ -262,7 +274,8 @@ export async function removeMemberSteps(ctx: Context, hostname: string, initial:
         const { etcd, summary } = await fresh(ctx);
         // A surviving member's host, the first by name (the same one a dry-run plans).
         const via = summary.rows.filter((r) => r.id !== id && r.healthy && r.host).map((r) => r.host!).sort()[0] ?? summary.via;
-        const r = await etcd.memberRemove(via, summary.endpoints.filter((e) => e !== clientUrl), id);
+        // Judged safe above: only etcd's 5 s window after a member started is waited out.
+        const r = await untilAccepted(ctx, `the removal of ${hostname}`, () => etcd.memberRemove(via, summary.endpoints.filter((e) => e !== clientUrl), id));
         changed(ctx);
         return r;
       },
