@@ -3,20 +3,11 @@
 import { argDuration, argFlag, argInt, argString, durationOption, frozen } from '../../lib/core/args.js';
 import { defineCookbook } from '../../lib/core/cookbook.js';
 import { InputError } from '../../lib/core/errors.js';
-import { type ComponentArgs, componentOptions, filterTagsOption, parseComponentArgs, parseFilterTags } from '../../lib/component/options.js';
+// Type only: then.ts (and the deploy engine) load when the cookbook runs, not for `cookbook list`.
+import type { DeployArgs } from '../../lib/component/then.js';
+import { componentOptions, filterTagsOption, parseComponentArgs, parseFilterTags } from '../../lib/component/options.js';
 
-interface Args extends ComponentArgs {
-  runTests: boolean;
-  filterTags: string[];
-  noRollback: boolean;
-  force: boolean;
-  forceConflicts: boolean;
-  timeoutMs?: number;
-  concurrency: number;
-  then?: string;
-}
-
-export default defineCookbook<Args>({
+export default defineCookbook<DeployArgs>({
   summary: 'Deploy a component from the components repository (diff, apply, wait, test, roll back)',
   description: [
     'Renders the component for the cluster, validates every object with a server-side dry-run and shows the diff',
