@@ -8,7 +8,7 @@
 import type { V1Node } from '@kubernetes/client-node';
 import type { Context } from '../../core/context.js';
 import { CookbookError, InputError } from '../../core/errors.js';
-import { isPlanned } from '../../core/gate.js';
+import { unlessPlanned } from '../../core/gate.js';
 import { formatMs } from '../../core/retry.js';
 import type { Kube } from '../../k8s/index.js';
 import { isCordoned, isNodeReady, ourCordon } from '../../k8s/nodes.js';
@@ -180,8 +180,9 @@ async function stepVersion(ctx: Context, env: HostEnv, first: string, minor: num
     return wanted;
   }
   if (minorOf(newestApi) === minor) return newestApi;
-  if (typeof newest === 'string' && /^\d+\.\d+\.\d+$/.test(newest)) return newest;
-  if (isPlanned(newest)) return `1.${minor}.x`;
+  // A dry-run reads the index only after a planned repository change: the version is then a placeholder.
+  const read = unlessPlanned(newest, `1.${minor}.x`);
+  if (typeof read === 'string' && /^\d+\.\d+\.(\d+|x)$/.test(read)) return read;
   throw new InputError(`the 1.${minor} repository has no kubeadm (repository line: ${line})`, { context: { host: first, repository: line }, hint: 'check kubernetes.packageRepository in the inventory ({minor} becomes 1.Y)' });
 }
 
