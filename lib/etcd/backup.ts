@@ -4,6 +4,7 @@
 // rename) next to a metadata file, and old snapshots beyond --keep removed.
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Context } from '../core/context.js';
 import { InputError } from '../core/errors.js';
@@ -62,11 +63,50 @@ export function writeAtomic(path: string, content: Buffer | string, mode = 0o600
     closeSync(fd);
   }
   renameSync(tmp, path);
-  const dfd = openSync(dirname(path), 'r');
+  fsyncDir(dirname(path));
+}
+
+/** fsync of a directory: a rename in it survives a crash. */
+function fsyncDir(dir: string): void {
+  const dfd = openSync(dir, 'r');
   try {
     fsyncSync(dfd);
   } finally {
     closeSync(dfd);
+  }
+}
+
+/**
+ * writeAtomic for a large file that must match a checksum: the bytes go to the temp file on the thread pool
+ * while their sha256 is computed here, and the temp file is renamed into place only when `accept(sha256)`
+ * does not throw (otherwise it is removed). Returns the sha256.
+ */
+export async function writeAtomicChecked(path: string, data: Buffer, accept: (sha256: string) => void, mode = 0o600): Promise<string> {
+  const tmp = join(dirname(path), `.${Date.now()}-${process.pid}.part`);
+  const fh = await open(tmp, 'w', mode);
+  let done = false;
+  try {
+    const writing = (async () => {
+      for (let off = 0; off < data.length; ) off += (await fh.write(data, off, data.length - off, off)).bytesWritten;
+      await fh.sync();
+    })();
+    let sha256: string;
+    try {
+      sha256 = createHash('sha256').update(data).digest('hex');
+    } finally {
+      await writing;
+    }
+    accept(sha256);
+    await fh.close();
+    renameSync(tmp, path);
+    done = true;
+    fsyncDir(dirname(path));
+    return sha256;
+  } finally {
+    if (!done) {
+      await fh.close().catch(() => undefined);
+      rmSync(tmp, { force: true });
+    }
   }
 }
 
@@ -120,13 +160,13 @@ export async function backupSteps(ctx: Context, dir: string, keep: number): Prom
       if (ctx.dryRun) return localPlanned(join(dir, name), 'write snapshot');
       // The key count is a read on the member: it runs while the bytes come over.
       const [data, keys] = await Promise.all([remote.download(host, remotePath, { maxBytes: 8 * 1024 ** 3 }), countKeys(v.status)]);
-      const sha256 = createHash('sha256').update(data).digest('hex');
-      if (sha256 !== v.sha256) {
-        throw new EtcdVerifyError(`the copy of ${remotePath} from ${host} does not match: sha256 ${sha256} here, ${v.sha256} on the member`, { context: { host, remotePath, local: sha256, member: v.sha256 }, hint: 'the transfer was damaged: run the backup again' });
-      }
-      const meta: BackupMeta = { cluster: ctx.cluster.name, file: name, member: source.name, endpoint: source.clientUrl, takenAt: new Date(stamp).toISOString(), sha256, bytes: data.length, status: v.status, keys };
       mkdirSync(dir, { recursive: true, mode: 0o700 });
-      writeAtomic(join(dir, name), data);
+      const sha256 = await writeAtomicChecked(join(dir, name), data, (sum) => {
+        if (sum !== v.sha256) {
+          throw new EtcdVerifyError(`the copy of ${remotePath} from ${host} does not match: sha256 ${sum} here, ${v.sha256} on the member`, { context: { host, remotePath, local: sum, member: v.sha256 }, hint: 'the transfer was damaged: run the backup again' });
+        }
+      });
+      const meta: BackupMeta = { cluster: ctx.cluster.name, file: name, member: source.name, endpoint: source.clientUrl, takenAt: new Date(stamp).toISOString(), sha256, bytes: data.length, status: v.status, keys };
       writeAtomic(join(dir, `${name}.json`), JSON.stringify(meta, null, 2) + '\n', 0o644);
       ctx.remember('etcd:backup', meta);
       return true;
