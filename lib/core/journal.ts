@@ -3,12 +3,20 @@
 // cookbook, cluster and arguments finds an unfinished journal and resumes: steps re-check the world
 // (ensure-style) and decisions stored with memo() (a chosen host name, a rollout start time) are reused.
 import { createHash } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Change } from './gate.js';
 import type { AuditRecord, PlanProblem, RunStatus, StepStatus, Verdict } from './events.js';
-import { redactValue } from './redact.js';
+import { redactValue, secretsGeneration } from './redact.js';
+
+/**
+ * Changes up to this many are each flushed with the whole journal; past it (a deploy of thousands of objects)
+ * each further change is appended to a side file (`<run>.changes.jsonl`, merged back by Journal.read) so that
+ * recording N changes costs O(N), not O(N²) rewrites of an ever longer file. Step transitions, memos and the
+ * end of the run still rewrite the whole journal, changes included.
+ */
+export const CHANGES_FLUSHED_INLINE = 256;
 
 /** One step as recorded. */
 export interface StepRecord {
@@ -81,9 +89,17 @@ export class Journal {
   readonly path: string;
   readonly data: JournalData;
 
+  /** Serialized, redacted changes (changes are append-only), valid for one array and one secrets generation. */
+  private changeCache: { of: Change[] | undefined; generation: number; json: string[] } = { of: undefined, generation: -1, json: [] };
+
   private constructor(path: string, data: JournalData) {
     this.path = path;
     this.data = data;
+  }
+
+  /** The side file that holds changes recorded past CHANGES_FLUSHED_INLINE until the next full flush. */
+  get changesPath(): string {
+    return this.path.replace(/\.json$/, '.changes.jsonl');
   }
 
   /** Creates the journal of a new run (optionally resuming from an earlier one) and writes it. */
@@ -124,7 +140,29 @@ export class Journal {
 
   /** Reads a journal file. */
   static read(path: string): Journal {
-    return new Journal(path, JSON.parse(readFileSync(path, 'utf8')) as JournalData);
+    const journal = new Journal(path, JSON.parse(readFileSync(path, 'utf8')) as JournalData);
+    journal.mergeSideChanges();
+    return journal;
+  }
+
+  /** Adds the changes a killed run appended to its side file after its last full flush. */
+  private mergeSideChanges(): void {
+    let text: string;
+    try {
+      text = readFileSync(this.changesPath, 'utf8');
+    } catch {
+      return;
+    }
+    const changes = (this.data.changes ??= []);
+    for (const line of text.split('\n')) {
+      let entry: { i: number; change: Change };
+      try {
+        entry = JSON.parse(line) as { i: number; change: Change };
+      } catch {
+        continue; // a torn last line of a killed run
+      }
+      if (typeof entry?.i === 'number' && entry.i === changes.length) changes.push(entry.change);
+    }
   }
 
   /** The newest unfinished, real (not dry-run), not yet resumed journal with this key, if any. */
@@ -162,8 +200,10 @@ export class Journal {
 
   /** Records a change (performed or planned). */
   addChange(change: Change): void {
-    this.data.changes.push(redactValue(change));
-    this.flush();
+    const redacted = redactValue(change);
+    this.data.changes.push(redacted);
+    if (this.data.changes.length <= CHANGES_FLUSHED_INLINE) return this.flush();
+    appendFileSync(this.changesPath, `${JSON.stringify({ i: this.data.changes.length - 1, change: redacted })}\n`, { mode: 0o600 });
   }
 
   /** Records a dry-run problem (the verdict's input). */
@@ -198,8 +238,29 @@ export class Journal {
   /** Writes the journal atomically (temp file + rename), redacted. */
   flush(): void {
     const tmp = `${this.path}.${process.pid}.tmp`;
-    writeFileSync(tmp, JSON.stringify(redactValue(this.data), null, 1), { mode: 0o600 });
+    writeFileSync(tmp, this.serialize(), { mode: 0o600 });
     renameSync(tmp, this.path);
+    // Every change is in the file now; a side file left from earlier would only repeat them.
+    if (this.data.changes?.length > CHANGES_FLUSHED_INLINE) rmSync(this.changesPath, { force: true });
+  }
+
+  /**
+   * The journal as redacted JSON. The changes (the bulk of a big run, append-only) are redacted and
+   * serialized once each and reused until the set of registered secrets changes; the rest every time.
+   */
+  private serialize(): string {
+    const { changes, ...head } = this.data;
+    if (!Array.isArray(changes)) return JSON.stringify(redactValue(this.data), null, 1);
+    const generation = secretsGeneration();
+    const cache = this.changeCache;
+    if (cache.of !== changes || cache.generation !== generation || cache.json.length > changes.length) {
+      this.changeCache = { of: changes, generation, json: [] };
+    }
+    const json = this.changeCache.json;
+    for (let i = json.length; i < changes.length; i++) json.push(JSON.stringify(redactValue(changes[i])));
+    const headText = JSON.stringify(redactValue(head), null, 1);
+    const list = json.length ? `[\n  ${json.join(',\n  ')}\n ]` : '[]';
+    return `${headText.slice(0, headText.lastIndexOf('}')).trimEnd()},\n "changes": ${list}\n}`;
   }
 }
 

@@ -7,15 +7,27 @@
 export const REDACTED = '[REDACTED]';
 
 const registered = new Set<string>();
+// Bumped whenever the registered set changes, so callers that cache redacted text (the journal) know when
+// text redacted earlier may now hold a newly registered secret and must be redacted again.
+let generation = 0;
 
 /** Registers a secret value so that it is masked wherever it appears later (values shorter than 4 are ignored). */
 export function registerSecret(value: string | undefined | null): void {
-  if (typeof value === 'string' && value.length >= 4) registered.add(value);
+  if (typeof value === 'string' && value.length >= 4 && !registered.has(value)) {
+    registered.add(value);
+    generation++;
+  }
 }
 
 /** Forgets registered secrets (tests). */
 export function clearSecrets(): void {
   registered.clear();
+  generation++;
+}
+
+/** A number that changes whenever the set of registered secrets changes (for caches of redacted text). */
+export function secretsGeneration(): number {
+  return generation;
 }
 
 const patterns: [RegExp, string | ((m: string, ...g: string[]) => string)][] = [
