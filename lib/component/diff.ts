@@ -31,8 +31,9 @@ export function normaliseSecret(obj: KObject): KObject {
   return { ...rest, data } as KObject;
 }
 
-/** Classifies rendered (stamped) objects against the live members of the set. */
-export function planDeploy(desired: readonly KObject[], live: ReadonlyMap<string, KObject>): DeployPlan {
+/** Classifies rendered (stamped) objects against the live members of the set; `diffs: false` skips the readable diffs (the apply only needs the actions). */
+export function planDeploy(desired: readonly KObject[], live: ReadonlyMap<string, KObject>, options: { diffs?: boolean } = {}): DeployPlan {
+  const withDiffs = options.diffs ?? true;
   const entries: PlanEntry[] = [];
   const wanted = new Set<string>();
   for (const d of desired) {
@@ -45,7 +46,7 @@ export function planDeploy(desired: readonly KObject[], live: ReadonlyMap<string
     }
     const want = normaliseSecret(d);
     const same = have.metadata.annotations?.[HASH_ANNOTATION] === d.metadata.annotations?.[HASH_ANNOTATION] && isSubset(want, have);
-    entries.push(same ? { key, name: displayName(d), action: 'unchanged' } : { key, name: displayName(d), action: 'change', diff: objectDiff(want, have) });
+    entries.push(same ? { key, name: displayName(d), action: 'unchanged' } : { key, name: displayName(d), action: 'change', diff: withDiffs ? objectDiff(want, have) : undefined });
   }
   for (const [key, have] of live) if (!wanted.has(key)) entries.push({ key, name: displayName(have), action: 'prune' });
   const counts = { create: 0, change: 0, unchanged: 0, prune: 0 };

@@ -10,7 +10,8 @@ import type { Kube } from '../k8s/index.js';
 import { type BatsRun, type BatsTest, runBats, selectTests } from './bats.js';
 import { ComponentKube } from './client.js';
 import { ComponentInputError } from './errors.js';
-import { type Rendered, renderComponent } from './render.js';
+import type { Rendered } from './render.js';
+import { renderComponentCached } from './render-cache.js';
 import { type ComponentSource, type Repository, loadComponent, openRepository } from './repository.js';
 
 /** Where the repository comes from: the options, else the cluster's inventory. */
@@ -39,10 +40,10 @@ export interface Prepared {
   rendered: Rendered;
 }
 
-/** Loads and renders a component for the run's cluster. */
-export function prepareComponent(repo: Repository, component: string, cluster: string): Prepared {
+/** Loads and renders a component for the run's cluster (`cacheDir`: reuse an identical earlier rendering, see render-cache.ts). */
+export function prepareComponent(repo: Repository, component: string, cluster: string, cacheDir?: string): Prepared {
   const source = loadComponent(repo.root, component, cluster);
-  const rendered = renderComponent(source, cluster);
+  const rendered = renderComponentCached(source, cluster, cacheDir);
   // Rendered Secret values never reach a log or an error message (a server message may quote a value).
   for (const o of rendered.objects.filter((x) => x.kind === 'Secret')) {
     for (const v of Object.values((o.stringData ?? {}) as Record<string, unknown>)) registerSecret(String(v));
@@ -52,6 +53,11 @@ export function prepareComponent(repo: Repository, component: string, cluster: s
     }
   }
   return { source, rendered };
+}
+
+/** Where rendered components are cached for this run's state dir. */
+export function renderCacheDir(ctx: Context): string {
+  return join(ctx.stateDir, 'component-render');
 }
 
 /** The tests a deploy runs: --filter-tags if given, else the component's tests.txt lines; a filter that selects nothing is bad input. */

@@ -33,7 +33,7 @@ const NEVER_PRUNE = new Set(['CustomResourceDefinition', 'Namespace']);
 /** Puts `desired` in place against the live set (`live`), prunes the rest, waits for the rollout. */
 export async function applyRevision(env: Env, desired: readonly KObject[], live: ReadonlyMap<string, KObject>, options: { force?: boolean } = {}): Promise<DeployPlan> {
   const { ctx, kube } = env;
-  const plan = planDeploy(desired, live);
+  const plan = planDeploy(desired, live, { diffs: false });
   const byKey = new Map(desired.map((o) => [objectKey(o), o]));
   const liveKinds = [...live.values()].map((o) => ({ apiVersion: o.apiVersion, kind: o.kind }));
   await ctx.step(`record ApplySet members of ${env.component}`, {

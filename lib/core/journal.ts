@@ -16,7 +16,7 @@ import { redactValue, secretsGeneration } from './redact.js';
  * recording N changes costs O(N), not O(N²) rewrites of an ever longer file. Step transitions, memos and the
  * end of the run still rewrite the whole journal, changes included.
  */
-export const CHANGES_FLUSHED_INLINE = 256;
+export const CHANGES_FLUSHED_INLINE = 64;
 
 /** One step as recorded. */
 export interface StepRecord {

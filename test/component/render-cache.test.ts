@@ -1,0 +1,39 @@
+// The render cache: an unchanged component is not rendered again (the cached rendering is what comes back),
+// any change to what rendering depends on renders afresh, and a component with a Secret is never written out.
+import { strict as assert } from 'node:assert';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { renderComponentCached } from '../../lib/component/render-cache.js';
+import type { ComponentSource } from '../../lib/component/repository.js';
+import { cleanupTempDirs, tempDir } from '../helpers/cli.js';
+
+function source(templates: string[], values: Record<string, unknown> = {}): ComponentSource {
+  return { name: 'c', dir: 'components/c', namespace: 'own', allowNamespaces: [], templates: templates.map((t, i) => ({ file: `m${i}.yaml`, source: t })), values, valuesFiles: [], testTags: [] };
+}
+
+const CM = 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata: {v: "{{ values.v }}"}\n';
+
+describe('component render cache', () => {
+  after(cleanupTempDirs);
+
+  it('an identical component comes from the cache; a changed value renders afresh', () => {
+    const dir = tempDir();
+    const first = renderComponentCached(source([CM], { v: 'one' }), 'k', dir);
+    assert.equal((first.objects[0]!.data as { v: string }).v, 'one');
+    const [file] = readdirSync(dir);
+    // Mark the cached rendering: getting the mark back proves the cache was used, not the template engine.
+    const cached = JSON.parse(readFileSync(join(dir, file!), 'utf8')) as { rendered: { objects: { data: { v: string } }[] } };
+    cached.rendered.objects[0]!.data.v = 'from-cache';
+    writeFileSync(join(dir, file!), JSON.stringify(cached));
+    assert.equal((renderComponentCached(source([CM], { v: 'one' }), 'k', dir).objects[0]!.data as { v: string }).v, 'from-cache');
+    assert.equal((renderComponentCached(source([CM], { v: 'two' }), 'k', dir).objects[0]!.data as { v: string }).v, 'two');
+    assert.equal((renderComponentCached(source([CM], { v: 'two' }), 'other-cluster', dir).objects[0]!.data as { v: string }).v, 'two');
+  });
+
+  it('a component that renders a Secret is never cached', () => {
+    const dir = tempDir();
+    const r = renderComponentCached(source([CM, 'apiVersion: v1\nkind: Secret\nmetadata: {name: s}\nstringData: {token: "hunter2-secret"}\n'], { v: 'x' }), 'k', dir);
+    assert.equal(r.objects.length, 2);
+    assert.ok(!existsSync(dir) || readdirSync(dir).length === 0);
+  });
+});
