@@ -3,7 +3,7 @@
 // cookbook, cluster and arguments finds an unfinished journal and resumes: steps re-check the world
 // (ensure-style) and decisions stored with memo() (a chosen host name, a rollout start time) are reused.
 import { createHash } from 'node:crypto';
-import { appendFileSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Change } from './gate.js';
@@ -16,7 +16,7 @@ import { redactValue, secretsGeneration } from './redact.js';
  * recording N changes costs O(N), not O(N²) rewrites of an ever longer file. Step transitions, memos and the
  * end of the run still rewrite the whole journal, changes included.
  */
-export const CHANGES_FLUSHED_INLINE = 64;
+export const CHANGES_FLUSHED_INLINE = 16;
 
 /** One step as recorded. */
 export interface StepRecord {
@@ -91,6 +91,8 @@ export class Journal {
 
   /** Serialized, redacted changes (changes are append-only), valid for one array and one secrets generation. */
   private changeCache: { of: Change[] | undefined; generation: number; json: string[] } = { of: undefined, generation: -1, json: [] };
+  /** The open side file (kept open: one write per change, not an open and a close). */
+  private sideFd: number | undefined;
 
   private constructor(path: string, data: JournalData) {
     this.path = path;
@@ -203,7 +205,8 @@ export class Journal {
     const redacted = redactValue(change);
     this.data.changes.push(redacted);
     if (this.data.changes.length <= CHANGES_FLUSHED_INLINE) return this.flush();
-    appendFileSync(this.changesPath, `${JSON.stringify({ i: this.data.changes.length - 1, change: redacted })}\n`, { mode: 0o600 });
+    this.sideFd ??= openSync(this.changesPath, 'a', 0o600);
+    writeSync(this.sideFd, `${JSON.stringify({ i: this.data.changes.length - 1, change: redacted })}\n`);
   }
 
   /** Records a dry-run problem (the verdict's input). */
@@ -241,6 +244,8 @@ export class Journal {
     writeFileSync(tmp, this.serialize(), { mode: 0o600 });
     renameSync(tmp, this.path);
     // Every change is in the file now; a side file left from earlier would only repeat them.
+    if (this.sideFd !== undefined) closeSync(this.sideFd);
+    this.sideFd = undefined;
     if (this.data.changes?.length > CHANGES_FLUSHED_INLINE) rmSync(this.changesPath, { force: true });
   }
 
