@@ -8,7 +8,7 @@ import { type BatsRun, type BatsTest, formatTests } from './bats.js';
 import { type DeployPlan, formatPlan, planDeploy } from './diff.js';
 import { TestsFailedError } from './errors.js';
 import { type KObject, contentHash, objectKey, stamped, HASH_ANNOTATION } from './objects.js';
-import { type Prepared, componentKube, renderCacheDir, prepareComponent, runTestsAgainst, testsFor, withRepository } from './prepare.js';
+import { type Prepared, componentKube, renderCache, prepareComponent, runTestsAgainst, testsFor, withRepository } from './prepare.js';
 import { type Release, latestRevision, lastGoodRelease, currentRelease, strandedPending } from './release.js';
 import type { Repository } from './repository.js';
 import { type Env, applyRevision, liveNow, pruneHistory, setStatus } from './revision.js';
@@ -59,7 +59,7 @@ export function waitTimeoutMs(text: string | undefined): number | undefined {
 /** Deploys a component from a repository to the run's cluster. */
 export async function deployComponent(ctx: Context, options: DeployOptions): Promise<DeployResult> {
   return withRepository(options.source, async (repo) => {
-    const prepared = prepareComponent(repo, options.component, ctx.cluster.name, renderCacheDir(ctx));
+    const prepared = prepareComponent(repo, options.component, ctx.cluster.name, renderCache(ctx));
     const tests = options.runTests ? testsFor(repo, prepared.source, options.filterTags) : [];
     return deployPrepared(ctx, repo, prepared, tests, options);
   });

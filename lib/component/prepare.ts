@@ -40,10 +40,10 @@ export interface Prepared {
   rendered: Rendered;
 }
 
-/** Loads and renders a component for the run's cluster (`cacheDir`: reuse an identical earlier rendering, see render-cache.ts). */
-export function prepareComponent(repo: Repository, component: string, cluster: string, cacheDir?: string): Prepared {
+/** Loads and renders a component for the run's cluster (`cache`: reuse an identical earlier rendering, see render-cache.ts). */
+export function prepareComponent(repo: Repository, component: string, cluster: string, cache?: { dir: string; write: boolean }): Prepared {
   const source = loadComponent(repo.root, component, cluster);
-  const rendered = renderComponentCached(source, cluster, cacheDir);
+  const rendered = renderComponentCached(source, cluster, cache?.dir, { write: cache?.write });
   // Rendered Secret values never reach a log or an error message (a server message may quote a value).
   for (const o of rendered.objects.filter((x) => x.kind === 'Secret')) {
     for (const v of Object.values((o.stringData ?? {}) as Record<string, unknown>)) registerSecret(String(v));
@@ -55,9 +55,9 @@ export function prepareComponent(repo: Repository, component: string, cluster: s
   return { source, rendered };
 }
 
-/** Where rendered components are cached for this run's state dir. */
-export function renderCacheDir(ctx: Context): string {
-  return join(ctx.stateDir, 'component-render');
+/** Where rendered components are cached for this run's state dir (a dry-run reads it, never writes it). */
+export function renderCache(ctx: Context): { dir: string; write: boolean } {
+  return { dir: join(ctx.stateDir, 'component-render'), write: !ctx.dryRun };
 }
 
 /** The tests a deploy runs: --filter-tags if given, else the component's tests.txt lines; a filter that selects nothing is bad input. */

@@ -1,13 +1,14 @@
 // A cache of rendered components in the state dir: an unchanged re-deploy of thousands of objects spends most
 // of its time in the template engine and the YAML parser producing exactly what the last run produced. The
 // key covers everything rendering depends on (templates, values, namespace rules, cluster, and the code and
-// libraries that render); one file per component and cluster, overwritten. Components that render a Secret
-// are never cached: rendered secret values stay out of files.
+// libraries that render); one file per component and cluster, overwritten. Components that render a Secret,
+// or anything secret-shaped (what the redactor would mask), are never cached: secret values stay out of files.
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { redactText } from '../core/redact.js';
 import { type Rendered, renderComponent } from './render.js';
 import type { ComponentSource } from './repository.js';
 
@@ -47,8 +48,11 @@ export function renderKey(c: ComponentSource, cluster: string): string {
   return createHash('sha256').update(input).digest('hex');
 }
 
-/** Renders `c` for `cluster`, reusing the last rendering from `cacheDir` when nothing it depends on changed. */
-export function renderComponentCached(c: ComponentSource, cluster: string, cacheDir: string | undefined): Rendered {
+/**
+ * Renders `c` for `cluster`, reusing the last rendering from `cacheDir` when nothing it depends on changed;
+ * `write: false` (a dry-run) reads the cache but never writes it.
+ */
+export function renderComponentCached(c: ComponentSource, cluster: string, cacheDir: string | undefined, options: { write?: boolean } = {}): Rendered {
   if (!cacheDir) return renderComponent(c, cluster);
   const file = join(cacheDir, `${encodeURIComponent(c.name)}@${encodeURIComponent(cluster)}.json`);
   const key = renderKey(c, cluster);
@@ -59,11 +63,13 @@ export function renderComponentCached(c: ComponentSource, cluster: string, cache
     // No cache yet, or a torn one: render.
   }
   const rendered = renderComponent(c, cluster);
-  if (rendered.objects.some((o) => o.kind === 'Secret')) return rendered;
+  if (options.write === false || rendered.objects.some((o) => o.kind === 'Secret')) return rendered;
+  const text = JSON.stringify({ key, rendered });
+  if (redactText(text) !== text) return rendered;
   try {
     mkdirSync(cacheDir, { recursive: true, mode: 0o700 });
     const tmp = `${file}.${process.pid}.tmp`;
-    writeFileSync(tmp, JSON.stringify({ key, rendered }), { mode: 0o600 });
+    writeFileSync(tmp, text, { mode: 0o600 });
     renameSync(tmp, file);
   } catch {
     // A cache that cannot be written only costs the next run a render.

@@ -30,6 +30,15 @@ describe('component render cache', () => {
     assert.equal((renderComponentCached(source([CM], { v: 'two' }), 'other-cluster', dir).objects[0]!.data as { v: string }).v, 'two');
   });
 
+  it('a dry-run (write: false) and a secret-shaped value leave no cache file', () => {
+    const dir = tempDir();
+    renderComponentCached(source([CM], { v: 'x' }), 'k', dir, { write: false });
+    renderComponentCached(source([CM], { v: 'password=hunter2hunter2' }), 'k', dir);
+    assert.ok(!existsSync(dir) || readdirSync(dir).length === 0);
+    renderComponentCached(source([CM], { v: 'x' }), 'k', dir);
+    assert.equal(readdirSync(dir).length, 1);
+  });
+
   it('a component that renders a Secret is never cached', () => {
     const dir = tempDir();
     const r = renderComponentCached(source([CM, 'apiVersion: v1\nkind: Secret\nmetadata: {name: s}\nstringData: {token: "hunter2-secret"}\n'], { v: 'x' }), 'k', dir);
