@@ -17,6 +17,7 @@ interface JsonChange {
   action: string;
   target: string;
   planned: boolean;
+  detail?: Record<string, unknown>;
 }
 
 /** One mutating cookbook run: dry-run first, then for real. */
@@ -103,7 +104,15 @@ function mutationList(changes: JsonChange[], groupEvictions: boolean): string[] 
     if (evictions.length) out.push(...(groupEvictions ? ['k8s | evict pods'] : evictions.sort()));
     evictions = [];
   };
+  let previous = '';
   for (const c of work) {
+    // The same command sent again right after a refusal that changed nothing is one mutation: etcd refuses a
+    // reconfiguration for 5 s after a member starts ("unhealthy cluster") and a promote until the learner caught
+    // up, and the run repeats the identical etcdctl until it is accepted; a dry-run plans it once.
+    const key = `${c.system}|${c.action}|${c.target}|${JSON.stringify(c.detail ?? {})}`;
+    const repeated = key === previous && c.detail !== undefined;
+    previous = key;
+    if (repeated) continue;
     if (c.system === 'k8s' && c.action === 'evict pod') {
       evictions.push(`${c.system} | ${c.action} | ${c.target}`);
       continue;
