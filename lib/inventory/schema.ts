@@ -44,6 +44,27 @@ export const roleSchema = z.strictObject({
   metadata: z.record(z.string(), z.string()).default({}),
 });
 
+/**
+ * The HAProxy load balancers in front of the API servers (issue 14). Their hosts are the servers of `role`.
+ * `management` says who owns the backend list: `haproxy-config` (cookbooks edit the managed block of `config`
+ * over SSH, validate it and reload) or `external` (Puppet or similar owns the file: cookbooks only check it and
+ * print exactly what to change; the admin socket is still used for drain/ready).
+ */
+export const loadBalancersSchema = z.strictObject({
+  management: z.enum(['haproxy-config', 'external']),
+  /** The inventory role whose hosts run HAProxy. */
+  role: roleName.default('loadbalancer'),
+  /** The HAProxy backend whose servers are the control nodes (server names are the node names). */
+  backend: z.string().regex(/^[A-Za-z0-9_.:-]+$/, 'an HAProxy backend name').default('k8s-api'),
+  /** The HAProxy configuration file on each LB host. */
+  config: z.string().startsWith('/', 'an absolute path').default('/etc/haproxy/haproxy.cfg'),
+  /** The HAProxy admin socket on each LB host (`stats socket ... level admin`). */
+  socket: z.string().startsWith('/', 'an absolute path').default('/run/haproxy/admin.sock'),
+});
+
+/** A validated `kubernetes.loadBalancers`. */
+export type LoadBalancersConfig = z.infer<typeof loadBalancersSchema>;
+
 /** A whole cluster definition. */
 export const clusterSchema = z.strictObject({
   name: dnsLabel,
@@ -70,6 +91,8 @@ export const clusterSchema = z.strictObject({
     version: z.string().regex(/^1\.\d+\.\d+$/, 'a Kubernetes version like 1.29.4').optional(),
     /** The apt line of the Kubernetes package repository, one per minor: `{minor}` becomes 1.Y (k8s.upgrade). */
     packageRepository: z.string().includes('{minor}', { message: 'must contain {minor} (each minor has its own repository)' }).optional(),
+    /** The HAProxy load balancers in front of the API servers (absent: the cluster has none). */
+    loadBalancers: loadBalancersSchema.optional(),
   }),
   ssh: z
     .strictObject({
