@@ -26,3 +26,15 @@ export async function ensureLab(o: EnsureLabOptions): Promise<LabInfo> {
 export async function labMain(argv: string[]): Promise<number> {
   return (await import('./cli.js')).labMain(argv);
 }
+
+/** Stops the lab daemon of a state directory and removes the directory (simulate's fallback twin). */
+export async function stopLabDir(clusterName: string, stateDir: string): Promise<void> {
+  const { stopLab } = await import('./stop.js');
+  await stopLab(clusterName, stateDir, { stderr: () => {} });
+}
+
+/** The counters of the lab daemon of a state directory (requests, mutations, PDB violations, most nodes down). */
+export async function labCountersOf(stateDir: string): Promise<import('./world.js').LabCounters> {
+  const { LabClient } = await import('./client.js');
+  return LabClient.fromStateDir(stateDir).counters();
+}

@@ -110,3 +110,24 @@ export class ManualClock implements Clock {
     for (const s of due) s.resolve();
   }
 }
+
+/**
+ * A clock that runs `speed` times faster than `base`: now() advances speed× as fast from the moment it is made
+ * and sleep(ms) lasts ms / speed of base time. A run against a lab whose delays are divided by the same speed
+ * then measures every wait, timeout and duration in the modelled cluster's time (--simulate). Timers shorter
+ * than `minSleepMs` of base time are rounded up to it, so a 100 ms poll does not become a busy loop.
+ */
+export function acceleratedClock(speed: number, options: { base?: Clock; minSleepMs?: number } = {}): Clock & { readonly speed: number } {
+  if (!Number.isFinite(speed) || speed <= 0) throw new RangeError(`clock speed must be a positive number, got ${speed}`);
+  const base = options.base ?? systemClock;
+  const minSleep = Math.max(0, options.minSleepMs ?? 0);
+  const origin = base.now();
+  return Object.freeze({
+    speed,
+    now: () => origin + (base.now() - origin) * speed,
+    sleep(ms: number, signal?: AbortSignal): Promise<void> {
+      const scaled = Number.isNaN(ms) ? 0 : Math.max(0, ms) / speed;
+      return base.sleep(ms > 0 ? Math.max(minSleep, scaled) : scaled, signal);
+    },
+  });
+}
