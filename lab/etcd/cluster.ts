@@ -3,13 +3,14 @@
 // lab's state dir. systemctl start/stop/restart, reboots and VM deletion drive the processes; etcdctl on a host
 // runs the real etcdctl. Processes start on first use (an etcdctl, a systemctl, or start()), so labs that never
 // touch etcd (most tests) pay nothing. Every process is stopped by PID at stop().
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, execFile } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { ETCD_STATE_DIR } from '../state.js';
 import type { EtcdBackend, LabHost, World } from '../world.js';
 import * as fs from '../ssh/fs.js';
+import { spawnTied } from '../process/tied.js';
 import { APISERVER_MANIFEST, DEFAULT_DATA_DIR, ETCD_DEFAULTS, manifestEtcdServers, memberConfig, parseEnvFile, renderApiserverManifest, renderEnvFile } from './config.js';
 
 /** The etcd server binary (Debian etcd-server). */
@@ -238,8 +239,9 @@ export class LabEtcd implements EtcdBackend {
     const fd = openSync(join(this.dir, `${host.name}.log`), 'a');
     let child: ChildProcess;
     try {
-      // The data dir on the command line makes the PID's cmdline name this member (lab down checks it).
-      child = spawn(ETCD_BIN, ['--data-dir', realDataDir], { env, stdio: ['ignore', fd, fd] });
+      // The data dir on the command line makes the PID's cmdline name this member (lab down checks it); tied, so
+      // a SIGKILLed lab takes its members with it.
+      child = spawnTied(ETCD_BIN, ['--data-dir', realDataDir], { env, stdio: ['ignore', fd, fd] });
     } finally {
       closeSync(fd);
     }
