@@ -1,23 +1,202 @@
 // Load-balancer operations (issue 14): keep every HAProxy in front of the API servers in step with the control
-// nodes. All functions are no-ops when the cluster has no load-balancer hosts.
+// nodes, so that no client of the API notices a control-plane change. A node leaves the LBs before it is
+// disrupted (drain on every LB, then no sessions left) and comes back only after its own /readyz passes and
+// every LB reports it UP. Its `server` line is edited in the managed block (management `haproxy-config`) or,
+// for `external` management, only checked: the run stops (exit 2) printing the exact lines to change. Every
+// function is a no-op when the cluster has no load-balancer hosts.
 import type { Context } from '../../core/context.js';
+import { InputError, TimeoutError, messageOf } from '../../core/errors.js';
+import { type Planned, isPlanned } from '../../core/gate.js';
+import { type BackendServer, type Haproxy, HaproxyConfigError, applyChange, blockRefusal, describeChange, readBackend, serverChange } from '../../haproxy/client.js';
+import { lbSettings, loadBalancers, nodeEndpoint, nodeReadyz } from './hosts.js';
+
+export { isControlNode, controlNodes, loadBalancers, nodeEndpoint, nodeReadyz } from './hosts.js';
+export { lbPreflight, type LbPreflight } from './preflight.js';
+
+/** How long the LB steps wait (defaults in brackets). */
+export interface LbTimeouts {
+  /** For a node's own /readyz to pass [10 min]. */
+  readyzMs: number;
+  /** For every LB to report a server UP after `set server ... state ready` [2 min]. */
+  upMs: number;
+  /** For a drained server's sessions to end before they are shut down [30 s]. */
+  sessionsMs: number;
+}
+
+/** Defaults of LbTimeouts. */
+export const LB_TIMEOUTS: Readonly<LbTimeouts> = Object.freeze({ readyzMs: 10 * 60_000, upMs: 2 * 60_000, sessionsMs: 30_000 });
+
+/** Options of the LB steps: timeouts, and a planned value the step depends on (dry-run: the node is not there yet). */
+export interface LbStepOptions {
+  timeouts?: Partial<LbTimeouts>;
+  need?: unknown;
+}
+
+function serverOf(servers: readonly BackendServer[], name: string): BackendServer | undefined {
+  return servers.find((s) => s.name === name);
+}
+
+/** Each LB's view of one server (undefined where it is not listed). */
+async function serverEverywhere(lbs: readonly Haproxy[], name: string): Promise<{ lb: Haproxy; server: BackendServer | undefined }[]> {
+  return Promise.all(lbs.map(async (lb) => ({ lb, server: serverOf(await lb.servers(), name) })));
+}
 
 /** Sets the node's backend to drain on every LB and waits until no LB has sessions on it (a journaled step). */
-export async function backendOut(_ctx: Context, _nodeName: string): Promise<void> {
-  // stub: real implementation follows
+export async function backendOut(ctx: Context, nodeName: string, options: LbStepOptions = {}): Promise<void> {
+  const lbs = await loadBalancers(ctx);
+  if (!lbs.length) return;
+  const t = { ...LB_TIMEOUTS, ...options.timeouts };
+  const out = (s: BackendServer | undefined): boolean => !s || ((s.drain || s.maint) && s.sessions === 0);
+  await ctx.step<true, [unknown]>(`take ${nodeName} out of the load balancers`, {
+    target: `lb-backend/${nodeName}`,
+    needs: [options.need ?? true],
+    check: async () => ((await serverEverywhere(lbs, nodeName)).every((v) => out(v.server)) ? true : undefined),
+    apply: async (): Promise<true | Planned> => {
+      const views = await serverEverywhere(lbs, nodeName);
+      const results = await Promise.all(views.map((v) => (v.server && !v.server.drain && !v.server.maint ? v.lb.setState(nodeName, 'drain') : true)));
+      const plannedDrain = results.find(isPlanned);
+      if (plannedDrain) return plannedDrain;
+      try {
+        await ctx.waitFor(async () => (await serverEverywhere(lbs, nodeName)).every((v) => out(v.server)), {
+          what: `no sessions left on ${nodeName} on ${lbs.map((l) => l.host).join(', ')}`,
+          timeoutMs: t.sessionsMs,
+          backoff: { initialMs: 200, maxMs: 1000 },
+        });
+      } catch (err) {
+        if (!(err instanceof TimeoutError)) throw err;
+        // Long-lived clients (watches, keep-alive) never leave by themselves: they are cut and reconnect elsewhere.
+        for (const v of await serverEverywhere(lbs, nodeName)) {
+          if (!v.server || v.server.sessions === 0) continue;
+          ctx.log.warn(`${v.server.sessions} session(s) still on ${nodeName} on ${v.lb.host} after ${Math.round(t.sessionsMs / 1000)} s: shutting them down (their clients reconnect to another API server)`);
+          await v.lb.shutdownSessions(nodeName);
+        }
+      }
+      return true;
+    },
+    verify: async () => (await serverEverywhere(lbs, nodeName)).every((v) => !v.server || v.server.drain || v.server.maint),
+  });
+}
+
+/** Waits until the node's own endpoint answers /readyz (a journaled step; needs the node to exist in dry-run). */
+export async function waitNodeReadyz(ctx: Context, nodeName: string, options: LbStepOptions = {}): Promise<void> {
+  const t = { ...LB_TIMEOUTS, ...options.timeouts };
+  await ctx.step<true, [unknown]>(`wait /readyz of ${nodeName}`, {
+    target: `node/${nodeName}`,
+    needs: [options.need ?? true],
+    check: async () => ((await nodeReadyz(ctx, await nodeEndpoint(ctx, nodeName, await listedPorts(ctx)))).ready ? true : undefined),
+    apply: async () => {
+      const endpoint = await nodeEndpoint(ctx, nodeName, await listedPorts(ctx));
+      let last = '';
+      await ctx.waitFor(
+        async () => {
+          const r = await nodeReadyz(ctx, endpoint);
+          last = r.error?.message ?? '';
+          return r.ready;
+        },
+        { what: `/readyz of ${nodeName} on https://${endpoint.address}:${endpoint.port}`, timeoutMs: t.readyzMs, backoff: { initialMs: 200, maxMs: 2000 }, context: { node: nodeName } },
+      ).catch((err: unknown) => {
+        if (err instanceof TimeoutError) {
+          err.context.lastAnswer = last;
+          if (last) err.message += ` (last answer: ${last})`;
+        }
+        throw err;
+      });
+      return true;
+    },
+  });
 }
 
 /** Waits for the node's /readyz, sets its backend ready on every LB and waits until every LB reports it UP. */
-export async function backendIn(_ctx: Context, _nodeName: string): Promise<void> {
-  // stub: real implementation follows
+export async function backendIn(ctx: Context, nodeName: string, options: LbStepOptions = {}): Promise<void> {
+  const lbs = await loadBalancers(ctx);
+  if (!lbs.length) return;
+  const t = { ...LB_TIMEOUTS, ...options.timeouts };
+  await waitNodeReadyz(ctx, nodeName, options);
+  const listedUp = (s: BackendServer | undefined): boolean => s === undefined || s.up;
+  await ctx.step<true, [unknown]>(`put ${nodeName} back into the load balancers`, {
+    target: `lb-backend/${nodeName}`,
+    needs: [options.need ?? true],
+    check: async () => ((await serverEverywhere(lbs, nodeName)).every((v) => listedUp(v.server)) ? true : undefined),
+    apply: async (): Promise<true | Planned> => {
+      const views = await serverEverywhere(lbs, nodeName);
+      for (const v of views) if (!v.server) ctx.log.warn(`${v.lb.host} does not list ${nodeName}: nothing to put back there`);
+      const results = await Promise.all(views.map((v) => (v.server && (v.server.drain || v.server.maint) ? v.lb.setState(nodeName, 'ready') : true)));
+      const plannedReady = results.find(isPlanned);
+      if (plannedReady) return plannedReady;
+      let last: string[] = [];
+      await ctx
+        .waitFor(
+          async () => {
+            const now = await serverEverywhere(lbs, nodeName);
+            last = now.filter((v) => !listedUp(v.server)).map((v) => `${v.lb.host}: ${v.server!.status}${v.server!.checkStatus ? ` (${v.server!.checkStatus})` : ''}`);
+            return last.length === 0;
+          },
+          { what: `${nodeName} UP on ${lbs.map((l) => l.host).join(', ')}`, timeoutMs: t.upMs, backoff: { initialMs: 200, maxMs: 1000 } },
+        )
+        .catch((err: unknown) => {
+          if (err instanceof TimeoutError) {
+            err.context.notUp = last;
+            err.message += ` (${last.join('; ')})`;
+          }
+          throw err;
+        });
+      return true;
+    },
+  });
+}
+
+/** The ports the LBs' server lines use (the API servers' own port), from the first LB's config. */
+async function listedPorts(ctx: Context): Promise<number[]> {
+  const lb = lbSettings(ctx);
+  const [first] = await loadBalancers(ctx);
+  if (!lb || !first) return [];
+  return readBackend(await first.readConfig(), lb.backend).servers.map((s) => s.port);
 }
 
 /** Makes every LB list (present) or not list the node: managed-block edit + reload, or a check for `external`. */
-export async function ensureBackendListed(_ctx: Context, _nodeName: string, _present: boolean): Promise<void> {
-  // stub: real implementation follows
+export async function ensureBackendListed(ctx: Context, nodeName: string, present: boolean, options: LbStepOptions = {}): Promise<void> {
+  const lb = lbSettings(ctx);
+  const lbs = await loadBalancers(ctx);
+  if (!lb || !lbs.length) return;
+  const verb = present ? 'list' : 'unlist';
+  const changeOn = async (h: Haproxy) => {
+    const text = await h.readConfig();
+    const view = readBackend(text, lb.backend);
+    const spec = present ? { name: nodeName, ...(await nodeEndpoint(ctx, nodeName, view.servers.map((s) => s.port))) } : { name: nodeName, address: '', port: 0 };
+    const change = serverChange(view, spec, present);
+    return { text, view, change, none: change.add.length === 0 && change.remove.length === 0 };
+  };
+  for (const h of lbs) {
+    await ctx.step<true, [unknown]>(`${verb} ${nodeName} on ${h.host}`, {
+      target: `lb/${h.host}`,
+      needs: [options.need ?? true],
+      check: async () => ((await changeOn(h)).none ? true : undefined),
+      apply: async () => {
+        const { text, view, change } = await changeOn(h);
+        const what = describeChange(h.host, lb.config, lb.backend, change);
+        if (lb.management === 'external') {
+          for (const line of what) ctx.print(line);
+          throw new InputError(`${h.host}'s ${lb.config} ${present ? 'does not list' : 'still lists'} control node ${nodeName}, and the inventory says it is managed outside cluster-cookbooks (loadBalancers.management: external):\n  ${what.join('\n  ')}`, {
+            context: { host: h.host, node: nodeName, path: lb.config, add: change.add, remove: change.remove },
+            hint: `make that change where the file is managed (Puppet, ...), reload HAProxy on ${h.host}, then run the same command again: it continues from here`,
+          });
+        }
+        const refusal = blockRefusal(view, lb.backend, change);
+        if (refusal) {
+          throw new HaproxyConfigError(`cannot ${verb} ${nodeName} in ${lb.config} on ${h.host}: ${refusal}`, {
+            context: { host: h.host, command: `edit ${lb.config}`, node: nodeName, add: change.add, remove: change.remove },
+            hint: `make the change by hand (${what.join('; ')}), or put the backend's control-node server lines between "# BEGIN cluster-cookbooks managed block" and "# END cluster-cookbooks managed block"`,
+          });
+        }
+        ctx.log.info(`${h.host}: ${what.join('; ')}`);
+        return h.writeConfig(applyChange(text, view, change), `${verb} ${nodeName}`);
+      },
+      verify: async () => (await changeOn(h)).none,
+    });
+  }
 }
 
-/** Every LB reachable, every remaining backend UP, each config lists exactly the control nodes. */
-export async function lbPreflight(_ctx: Context): Promise<void> {
-  // stub: real implementation follows
+/** A short description of an LB failure for preflight messages. */
+export function lbFailure(host: string, err: unknown): string {
+  return `load balancer ${host} cannot be read: ${messageOf(err).split('\n')[0]}`;
 }

@@ -1,0 +1,87 @@
+// Who the load balancers and control nodes are, and how to reach a control node's own API endpoint: shared by
+// the LB steps, the LB preflight and k8s.control-plane.resize. Reads only.
+import type { Context } from '../../core/context.js';
+import { Haproxy } from '../../haproxy/client.js';
+import { hostsOfRole, roleNames, rolePattern, roleOf } from '../../inventory/naming.js';
+import type { LoadBalancersConfig } from '../../inventory/schema.js';
+import type { ReadyzResult } from '../../k8s/index.js';
+
+/** The inventory's load-balancer settings, or undefined when the cluster has none. */
+export function lbSettings(ctx: Context): LoadBalancersConfig | undefined {
+  return ctx.cluster.kubernetes.loadBalancers;
+}
+
+/** True when `name` is a host of a control-plane role. */
+export function isControlNode(ctx: Context, name: string): boolean {
+  const role = roleOf(ctx.cluster, name);
+  return role !== undefined && ctx.cluster.roles[role]?.node === 'control-plane';
+}
+
+/** The inventory roles whose hosts are control nodes. */
+export function controlRoles(ctx: Context): string[] {
+  return roleNames(ctx.cluster).filter((r) => ctx.cluster.roles[r]!.node === 'control-plane');
+}
+
+/** The control nodes: Kubernetes Nodes named as hosts of a control-plane role, sorted. */
+export async function controlNodes(ctx: Context): Promise<string[]> {
+  const nodes = (await (await ctx.k8s()).listNodes()).map((n) => n.metadata?.name ?? '');
+  return controlRoles(ctx).flatMap((r) => hostsOfRole(ctx.cluster, r, nodes)).sort();
+}
+
+const lbCache = new WeakMap<Context, Promise<Haproxy[]>>();
+
+/** One HAProxy client per load-balancer host that exists as a VM (none without `kubernetes.loadBalancers`). */
+export function loadBalancers(ctx: Context): Promise<Haproxy[]> {
+  let p = lbCache.get(ctx);
+  if (!p) {
+    p = (async () => {
+      const lb = lbSettings(ctx);
+      const role = lb ? ctx.cluster.roles[lb.role] : undefined;
+      if (!lb || !role) return [];
+      const re = rolePattern(ctx.cluster, role);
+      const servers = await (await ctx.openstack()).listServers({ name: re.source });
+      const remote = await ctx.remote();
+      const settings = { backend: lb.backend, config: lb.config, socket: lb.socket, sudo: ctx.cluster.ssh.sudo };
+      return servers
+        .map((s) => s.name)
+        .filter((n) => re.test(n))
+        .sort()
+        .map((h) => new Haproxy(remote, h, settings));
+    })();
+    // A failed listing is not cached: the next call asks again.
+    p.catch(() => lbCache.delete(ctx));
+    lbCache.set(ctx, p);
+  }
+  return p;
+}
+
+/** The port of the API servers' own endpoints: the LB's server lines agree on it, else the apiServer URL's, else 6443. */
+export function apiserverPort(ctx: Context, listedPorts: readonly number[] = []): number {
+  if (listedPorts.length) return listedPorts[0]!;
+  const url = new URL(ctx.cluster.kubernetes.apiServer);
+  return url.port ? Number(url.port) : 6443;
+}
+
+/** A control node's own API endpoint: its SSH address (as the inventory resolves it) and the API servers' port. */
+export async function nodeEndpoint(ctx: Context, name: string, listedPorts: readonly number[] = []): Promise<{ address: string; port: number }> {
+  const [resolved] = await (await ctx.remote()).resolveHosts([name]);
+  return { address: resolved!.address, port: apiserverPort(ctx, listedPorts) };
+}
+
+/** GET /readyz on one control node's own endpoint (the cluster's CA and credentials); never throws for not ready. */
+export async function nodeReadyz(ctx: Context, endpoint: { address: string; port: number }, timeoutMs = 2000): Promise<ReadyzResult> {
+  // Loaded on use: lib/k8s's transport pulls in client-node, which `cookbook list` must not load.
+  const { checkReadyz } = await import('../../k8s/health.js');
+  const kc = (await ctx.k8s()).kubeConfig;
+  const current = kc.getCurrentCluster();
+  const host = endpoint.address.includes(':') ? `[${endpoint.address}]` : endpoint.address;
+  const server = `https://${host}:${endpoint.port}`;
+  const copy = new (kc.constructor as new () => typeof kc)();
+  copy.loadFromOptions({
+    clusters: kc.clusters.map((c) => (c.name === current?.name ? { ...c, server } : c)),
+    users: kc.users,
+    contexts: kc.contexts,
+    currentContext: kc.currentContext,
+  });
+  return checkReadyz(copy, { timeoutMs, signal: ctx.signal });
+}
