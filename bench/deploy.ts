@@ -6,7 +6,8 @@
 // changed. Figures per phase: wall time, Kubernetes API requests (lab counters), and the peak number of
 // requests in flight at once (the lab's k8s_peak_inflight gauge).
 // Targets (issue 11): ours_first_s <= kubectl_first_s; the unchanged re-deploy at least 5x faster with at
-// least 20x fewer requests. Environment: BENCH_TOOLS (default 3500), BENCH_SPEED (lab speed, default 50).
+// least 20x fewer requests. Environment: BENCH_TOOLS (default 3500), BENCH_SPEED (lab speed, default 50),
+// BENCH_SIDES=ours (one side only, no JSON line: for profiling), BENCH_CPU_PROF=DIR (node --cpu-prof of our CLI).
 // Prints progress, then as its LAST line one JSON object:
 // {"bench":"deploy","objects":N,"ours_first_s":..,"kubectl_first_s":..,...}
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -139,7 +140,8 @@ async function oursPhase(lab: LabHandle, dir: string, repo: string): Promise<Pha
   return measure(lab, async () => {
     for (const c of COMPONENTS) {
       const args = ['component.deploy', '--cluster-name', CLUSTER, '--inventory', inv, '--state-dir', join(dir, 'state'), '--repo', repo, '--component', c, '--yes', '--json'];
-      const r = await $({ nothrow: true, quiet: true, env: { ...process.env, NO_COLOR: '1' } })`${process.execPath} ${bin} ${args}`;
+      const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : [];
+      const r = await $({ nothrow: true, quiet: true, env: { ...process.env, NO_COLOR: '1' } })`${process.execPath} ${prof} ${bin} ${args}`;
       if (r.exitCode !== 0) throw new Error(`component.deploy ${c} failed (${r.exitCode}):\n${r.stderr.slice(-3000)}`);
     }
   });
@@ -193,7 +195,9 @@ async function main(): Promise<void> {
   console.log(`${objects} objects (${TOOLS} per-tool policies + ${objects - TOOLS} in bench-app), lab speed ${SPEED}`);
   const order: ('ours' | 'kubectl')[] = process.env.BENCH_ORDER === 'kubectl-first' ? ['kubectl', 'ours'] : ['ours', 'kubectl'];
   const r = {} as Record<'ours' | 'kubectl', Record<Phase, PhaseFigures>>;
-  for (const s of order) r[s] = await side(s);
+  const only = process.env.BENCH_SIDES;
+  for (const s of order) if (!only || only === s) r[s] = await side(s);
+  if (only) return;
   const { ours, kubectl } = r;
   console.log(
     `first deploy: ours ${ours.first.seconds.toFixed(2)} s vs kubectl ${kubectl.first.seconds.toFixed(2)} s (target: no slower); ` +

@@ -1,14 +1,14 @@
-// The component engine's view of the Kubernetes API: any kind, through client-node's KubernetesObjectApi on
-// lib/k8s's gated transport (a write outside the gate fails; dryRun=All requests are let through) and its
-// retry policy (429/5xx with Retry-After, connection resets). Server-side apply conflicts are named by field
-// and manager.
-import { ApiException, type Configuration, type KubeConfig, type KubernetesObject, KubernetesObjectApi, PatchStrategy, type ResponseContext } from '@kubernetes/client-node';
+// The component engine's view of the Kubernetes API: any kind, through lib/k8s's lean JSON path (lean.ts: one
+// kept-alive agent, gated like every transport: a write outside the gate fails; dryRun=All requests are let
+// through) and its retry policy (429/5xx with Retry-After, connection resets). Server-side apply conflicts are
+// named by field and manager.
+import { ApiException, type KubeConfig } from '@kubernetes/client-node';
 import type { Clock } from '../core/clock.js';
 import type { Gate, OperationTable, Planned } from '../core/gate.js';
 import type { Log } from '../core/log.js';
 import { KubeApiError, KubeConflictError, KubeNotFoundError } from '../k8s/errors.js';
+import { LeanKubeTransport } from '../k8s/lean.js';
 import { type KubeRetryPolicy, KubeRequester } from '../k8s/requests.js';
-import { type KubeApis, makeApis } from '../k8s/transport.js';
 import { FieldConflictError, ObjectRejectedError } from './errors.js';
 import { FIELD_MANAGER, type KObject, displayName } from './objects.js';
 
@@ -58,17 +58,6 @@ function bodyOf(err: unknown): unknown {
   return undefined;
 }
 
-/**
- * client-node deserializes the list of a kind it has no model for (a custom resource) as a plain object and
- * drops metadata.continue, which ends paging after the first page; lists read here keep their wire form.
- */
-class WireListApi extends KubernetesObjectApi {
-  protected override async processResponse<T extends KubernetesObject>(response: ResponseContext, type?: string): Promise<T> {
-    if (response.httpStatusCode >= 200 && response.httpStatusCode <= 299) return JSON.parse(await response.body.text()) as T;
-    return super.processResponse<T>(response, type);
-  }
-}
-
 /** Any-kind client for the component engine. */
 export class ComponentKube {
   static readonly operations: OperationTable<ComponentKube> = {
@@ -83,21 +72,18 @@ export class ComponentKube {
   };
 
   readonly gate: Gate;
-  private readonly apis: KubeApis;
+  private readonly lean: LeanKubeTransport;
   private readonly req: KubeRequester;
-  private readonly lists: WireListApi;
 
   constructor(kc: KubeConfig, deps: ComponentKubeDeps) {
     this.gate = deps.gate;
-    this.apis = makeApis(kc);
-    // The same configuration (so the same gated, counting middleware) as every other call.
-    this.lists = new WireListApi((this.apis.objects as unknown as { configuration: Configuration }).configuration);
+    this.lean = new LeanKubeTransport(kc);
     this.req = new KubeRequester({ log: deps.log, clock: deps.clock, signal: deps.signal, retry: deps.retry });
   }
 
   /** Requests sent so far. */
   requestCount(): number {
-    return Object.values(this.apis.counts).reduce((a, b) => a + b, 0);
+    return Object.values(this.lean.counts).reduce((a, b) => a + b, 0);
   }
 
   /** Retries of transient failures (429 with Retry-After, 5xx, resets) made so far. */
@@ -111,15 +97,15 @@ export class ComponentKube {
     let cont: string | undefined;
     try {
       do {
-        const page = await this.req.call(`LIST ${kind} ${options.labelSelector ?? ''}`.trim(), () =>
-          this.lists.list(apiVersion, kind, options.namespace, undefined, undefined, undefined, undefined, options.labelSelector, 500, cont),
-        );
-        for (const item of page.items) out.push({ ...(item as unknown as KObject), apiVersion, kind });
-        const meta = page.metadata as { _continue?: string; continue?: string } | undefined;
-        cont = meta?._continue || meta?.continue || undefined;
+        const page = await this.req.call(`LIST ${kind} ${options.labelSelector ?? ''}`.trim(), async () => {
+          const path = await this.lean.pathOf({ apiVersion, kind, metadata: { name: '', namespace: options.namespace } }, { collection: true });
+          return this.lean.request<{ items?: KObject[]; metadata?: { continue?: string } }>('GET', path, { query: { labelSelector: options.labelSelector, limit: 500, continue: cont } });
+        });
+        for (const item of page.items ?? []) out.push({ ...item, apiVersion, kind });
+        cont = page.metadata?.continue || undefined;
       } while (cont);
     } catch (err) {
-      if (err instanceof KubeNotFoundError || /Unrecognized API version and kind|does not have resource/i.test((err as Error).message)) return [];
+      if (err instanceof KubeNotFoundError) return [];
       throw err;
     }
     return out;
@@ -127,18 +113,13 @@ export class ComponentKube {
 
   /** One object, or undefined. */
   async read(obj: KObject): Promise<KObject | undefined> {
-    return (await this.req.readOptional(`GET ${displayName(obj)}`, () => this.apis.objects.read({ apiVersion: obj.apiVersion, kind: obj.kind, metadata: { name: obj.metadata.name, namespace: obj.metadata.namespace } }), {
-      context: { object: displayName(obj) },
-    })) as KObject | undefined;
+    return this.req.readOptional(`GET ${displayName(obj)}`, async () => this.lean.request<KObject>('GET', await this.lean.pathOf(obj)), { context: { object: displayName(obj) } });
   }
 
   /** Server-side dry-run apply (dryRun=All): what the server would store, or ObjectRejectedError with its message. */
   async validate(obj: KObject, options: { forceConflicts?: boolean; as?: KObject } = {}): Promise<KObject> {
     try {
-      return (await this.req.call(`dry-run apply ${displayName(obj)}`, () => this.apis.objects.patch(obj as KubernetesObject, undefined, 'All', FIELD_MANAGER, options.forceConflicts ?? false, PatchStrategy.ServerSideApply), {
-        kind: 'write',
-        context: { object: displayName(obj) },
-      })) as KObject;
+      return await this.req.call(`dry-run apply ${displayName(obj)}`, () => this.serverSideApply(obj, options.forceConflicts ?? false, true), { kind: 'write', context: { object: displayName(obj) } });
     } catch (err) {
       throw this.explain(err, options.as ?? obj, true);
     }
@@ -148,10 +129,7 @@ export class ComponentKube {
   async apply(obj: KObject, options: { forceConflicts?: boolean } = {}): Promise<KObject | Planned> {
     return this.gate.mutate({ system: 'k8s', target: displayName(obj), action: 'server-side apply' }, async () => {
       try {
-        return (await this.req.call(`apply ${displayName(obj)}`, () => this.apis.objects.patch(obj as KubernetesObject, undefined, undefined, FIELD_MANAGER, options.forceConflicts ?? false, PatchStrategy.ServerSideApply), {
-          kind: 'write',
-          context: { object: displayName(obj) },
-        })) as KObject;
+        return await this.req.call(`apply ${displayName(obj)}`, () => this.serverSideApply(obj, options.forceConflicts ?? false, false), { kind: 'write', context: { object: displayName(obj) } });
       } catch (err) {
         throw this.explain(err, obj, false);
       }
@@ -161,7 +139,7 @@ export class ComponentKube {
   /** Deletes an object (background propagation); absent is fine. */
   async remove(obj: KObject, action = 'delete'): Promise<boolean | Planned> {
     return this.gate.mutate({ system: 'k8s', target: displayName(obj), action }, async () => {
-      const r = await this.req.readOptional(`delete ${displayName(obj)}`, () => this.apis.objects.delete({ apiVersion: obj.apiVersion, kind: obj.kind, metadata: { name: obj.metadata.name, namespace: obj.metadata.namespace } }, undefined, undefined, undefined, undefined, 'Background'), {
+      const r = await this.req.readOptional(`delete ${displayName(obj)}`, async () => (await this.lean.request<unknown>('DELETE', await this.lean.pathOf(obj), { query: { propagationPolicy: 'Background' } })) ?? true, {
         kind: 'write',
         context: { object: displayName(obj) },
       });
@@ -171,7 +149,17 @@ export class ComponentKube {
 
   /** Closes kept-alive connections. */
   async close(): Promise<void> {
-    this.apis.close();
+    this.lean.close();
+  }
+
+  /** One server-side apply request (JSON is YAML, so the object goes as it is). */
+  private async serverSideApply(obj: KObject, force: boolean, dryRun: boolean): Promise<KObject> {
+    const path = await this.lean.pathOf(obj);
+    return this.lean.request<KObject>('PATCH', path, {
+      query: { fieldManager: FIELD_MANAGER, force: force ? 'true' : undefined, dryRun: dryRun ? 'All' : undefined },
+      body: obj,
+      contentType: 'application/apply-patch+yaml',
+    });
   }
 
   private explain(err: unknown, obj: KObject, dryRun: boolean): Error {
