@@ -1,0 +1,93 @@
+// How long things take on a cluster, calibrated from the journals of its earlier real runs: the rolling
+// reboot's per-node phase spans (reboot: command to new boot id; wait-ready: boot to Node Ready; drain: per
+// evicted workload) and add-node's steps (create VM + wait ACTIVE; wait Ready). Medians, so one stuck node does
+// not skew them; a timing with no sample keeps its stated default and says so (`source: 'default'`).
+import { type Journal, scanJournals } from '../core/journal.js';
+
+/** The timings a twin replays, in seconds of cluster time. */
+export type TimingName = 'nodeRebootS' | 'kubeletReadyS' | 'drainPerPodS' | 'vmBuildS' | 'podStartS' | 'podTerminateS';
+
+/** One calibrated timing. */
+export interface Timing {
+  seconds: number;
+  source: 'journal' | 'default';
+  /** How many measurements the median is of (0 for a default). */
+  samples: number;
+}
+
+/** Every timing of a snapshot. */
+export type SnapshotTimings = Record<TimingName, Timing>;
+
+/**
+ * Defaults for a cluster without history: a Debian VM reboot and boot of about two minutes, kubelet Ready
+ * 30 s after boot, a pod evicted and gone in 10 s, a VM built in 90 s (OpenStack with a cached image), pods
+ * started in 10 s and terminated in 10 s (the default grace period is 30 s; most exit sooner).
+ */
+export const DEFAULT_TIMINGS: Readonly<Record<TimingName, number>> = Object.freeze({
+  nodeRebootS: 120,
+  kubeletReadyS: 30,
+  drainPerPodS: 10,
+  vmBuildS: 90,
+  podStartS: 10,
+  podTerminateS: 10,
+});
+
+/** The median of a list of numbers (undefined when empty). */
+export function median(values: readonly number[]): number | undefined {
+  if (values.length === 0) return undefined;
+  const s = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+interface Span {
+  phase: string;
+  start: number;
+  end?: number;
+}
+
+/** Measurements (ms) per timing found in the given journals. */
+export function samplesFromJournals(journals: readonly Journal[]): Record<TimingName, number[]> {
+  const out: Record<TimingName, number[]> = { nodeRebootS: [], kubeletReadyS: [], drainPerPodS: [], vmBuildS: [], podStartS: [], podTerminateS: [] };
+  for (const j of journals) {
+    if (j.data.dryRun) continue;
+    // The rolling engine's per-node records: `<work>:node:<host>` with timed phases.
+    for (const [key, value] of Object.entries(j.data.memo ?? {})) {
+      if (!/^[a-z-]+:node:/.test(key) || !value || typeof value !== 'object') continue;
+      const rec = value as { phases?: Span[]; owners?: unknown[] };
+      for (const p of rec.phases ?? []) {
+        if (p.end === undefined || !(p.end >= p.start)) continue;
+        const ms = p.end - p.start;
+        if (p.phase === 'reboot') out.nodeRebootS.push(ms);
+        else if (p.phase === 'wait-ready') out.kubeletReadyS.push(ms);
+        else if (p.phase === 'drain' && (rec.owners?.length ?? 0) > 0) out.drainPerPodS.push(ms / rec.owners!.length);
+      }
+    }
+    // add-node (and everything built on it): steps with their durations.
+    const steps = new Map(j.data.steps.filter((s) => s.status === 'done' && s.durationMs !== undefined).map((s) => [s.name, s.durationMs!]));
+    for (const [name, ms] of steps) {
+      const created = /^create VM (.+)$/.exec(name);
+      if (created) {
+        const active = steps.get(`wait VM ${created[1]} ACTIVE`);
+        if (active !== undefined) out.vmBuildS.push(ms + active);
+      }
+      if (/^wait \S+ Ready$/.test(name)) out.kubeletReadyS.push(ms);
+    }
+  }
+  return out;
+}
+
+/** The cluster's timings from its real runs' journals under `stateDir`, defaults where there is no sample. */
+export function calibrateTimings(stateDir: string, cluster: string): SnapshotTimings {
+  return timingsFrom(samplesFromJournals(scanJournals(stateDir, { cluster, realOnly: true })));
+}
+
+/** Medians of the samples (ms) as timings in seconds; a default for each timing without samples. */
+export function timingsFrom(samples: Record<TimingName, number[]>): SnapshotTimings {
+  const out = {} as SnapshotTimings;
+  for (const name of Object.keys(DEFAULT_TIMINGS) as TimingName[]) {
+    const m = median(samples[name] ?? []);
+    out[name] = m === undefined ? { seconds: DEFAULT_TIMINGS[name], source: 'default', samples: 0 } : { seconds: Math.round(m) / 1000, source: 'journal', samples: samples[name].length };
+  }
+  return out;
+}
