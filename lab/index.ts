@@ -26,6 +26,7 @@ import {
   writeStateFile,
 } from './state.js';
 import { type LabFaults, type LabRole, type LabTimings, World } from './world.js';
+import type { ClusterSnapshot } from '../lib/twin/types.js';
 
 export type { LabInfo } from './state.js';
 export { findLabInventoryDir, listRunningLabs } from './running.js';
@@ -61,6 +62,13 @@ export interface LabOptions {
    * lab.etcd.start()), so labs that never touch etcd start no process; 'eager' at start (the lab daemon).
    */
   etcdStart?: 'lazy' | 'eager';
+  /** The initial hosts by name and inventory role (gaps in the numbering allowed); default: the role counts. */
+  hosts?: { name: string; role: string }[];
+  /**
+   * Start a twin: the cluster of this snapshot (a file written by `cookbook lab snapshot`, or the object) with
+   * its names, roles, hosts, workloads, PDBs and timings (lab/twin). Options given explicitly still win.
+   */
+  fromSnapshot?: string | ClusterSnapshot;
 }
 
 /** A running lab. */
@@ -93,9 +101,10 @@ export function worldRoles(cluster: ClusterConfig): Record<string, LabRole> {
 
 /** Starts a lab in this process. */
 export async function startLab(options: LabOptions = {}): Promise<LabHandle> {
-  const clusterName = options.clusterName ?? 'local';
-  const cluster = options.cluster ?? deriveCluster(clusterName);
-  const kubernetesVersion = options.kubernetesVersion ?? '1.29.4';
+  const twin = options.fromSnapshot !== undefined ? (await import('./twin/plan.js')).twinPlan(options.fromSnapshot) : undefined;
+  const clusterName = options.clusterName ?? twin?.clusterName ?? 'local';
+  const cluster = options.cluster ?? twin?.cluster ?? deriveCluster(clusterName);
+  const kubernetesVersion = options.kubernetesVersion ?? twin?.kubernetesVersion ?? '1.29.4';
   const m = /^1\.(\d+)\.\d+$/.exec(kubernetesVersion);
   if (!m || Number(m[1]) < 27 || Number(m[1]) > 33) {
     throw new LabError(`lab: Kubernetes version ${kubernetesVersion} is not supported (1.27.x to 1.33.x)`, { hint: 'pass --k8s-version 1.29.4 or another 1.27-1.33 version' });
@@ -111,7 +120,7 @@ export async function startLab(options: LabOptions = {}): Promise<LabHandle> {
     kubernetesVersion,
     speed,
     seed,
-    timings: options.timings,
+    timings: { ...twin?.timings, ...options.timings },
     faults: options.faults,
   });
 
@@ -146,7 +155,7 @@ export async function startLab(options: LabOptions = {}): Promise<LabHandle> {
         networks: [...new Set(roles.map((r) => r.network))],
         securityGroups: roles.flatMap((r) => r.securityGroups),
         serverGroups: roles.flatMap((r) => (r.serverGroup ? [r.serverGroup] : [])),
-        hypervisors: options.hypervisors,
+        hypervisors: options.hypervisors ?? twin?.hypervisors,
       },
       hosts: {
         port: fleet.port,
@@ -160,11 +169,15 @@ export async function startLab(options: LabOptions = {}): Promise<LabHandle> {
 
     // The initial cluster: every node is a Nova server and an SSH host, provisioned as add-node would have.
     const counts = roleCounts(options);
-    for (const [roleName, role] of Object.entries(cluster.roles)) {
-      for (let i = 1; i <= (counts[roleName] ?? 0); i++) {
-        const name = `${cluster.prefix}-${role.prefix}-${i}`;
+    const initial =
+      options.hosts ?? twin?.hosts ?? Object.entries(cluster.roles).flatMap(([role, r]) => Array.from({ length: counts[role] ?? 0 }, (_, i) => ({ name: `${cluster.prefix}-${r.prefix}-${i + 1}`, role })));
+    for (const { name, role: roleName } of initial) {
+      const role = cluster.roles[roleName];
+      if (!role) throw new LabError(`lab: host ${name} has role ${roleName}, which the cluster ${clusterName} does not define`, { hint: `roles: ${Object.keys(cluster.roles).join(', ')}` });
+      {
         const spec = freshHost({ name, role: roleName, address: await fleet.allocateAddress(), port: fleet.port });
         provisionInitial(spec, world);
+        twin?.applyHostFacts(spec);
         const rec = openstack.cloud.addInitialServer({
           name,
           flavor: role.flavor,
@@ -186,7 +199,8 @@ export async function startLab(options: LabOptions = {}): Promise<LabHandle> {
       stops.push(() => etcd.stop());
       if (options.etcdStart === 'eager') await etcd.start();
     }
-    if (options.seedWorkload !== false) await seedWorkload(world, kube, { namespaces: options.namespaces });
+    if (twin) await (await import('./twin/seed.js')).seedFromSnapshot(world, kube, twin.snapshot, { log });
+    else if (options.seedWorkload !== false) await seedWorkload(world, kube, { namespaces: options.namespaces });
 
     const adminToken = randomBytes(24).toString('hex');
     const info: LabInfo = {

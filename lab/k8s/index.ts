@@ -19,6 +19,7 @@ import { defaultExtraKinds, ResourceRegistry, type ExtraKind } from './resources
 import { ObjectApi } from './rest.js';
 import { KubeServer } from './server.js';
 import { Store } from './store.js';
+import type { KObject } from './types.js';
 import { LabTimers } from './timers.js';
 
 export { seedWorkload } from './seed.js';
@@ -65,6 +66,8 @@ export interface KubeApiHandle {
   unavailableNodes(): number;
   /** A kubeconfig (YAML) for this API: cluster, user with the token, context; `name` defaults to the world's cluster name. */
   kubeconfig(name?: string): string;
+  /** Sets (or clears) the scheduler's node preference for pods (lab/twin places pods as its snapshot had them). */
+  preferNodes(fn: ((pod: KObject) => string[] | undefined) | undefined): void;
   /** Closes the server and all watches, cancels timers. */
   stop(): Promise<void>;
 }
@@ -190,6 +193,9 @@ export async function startKubeApi(world: World, options: KubeApiOptions = {}): 
     api,
     kubeadm,
     unavailableNodes: () => lifecycle.currentUnavailable,
+    preferNodes: (fn) => {
+      scheduler.prefer = fn;
+    },
     kubeconfig: (name = world.clusterName) => userKubeconfig(url, pki.caPem, token, name),
     async stop() {
       if (stopped) return;

@@ -131,7 +131,7 @@ export async function seedWorkload(world: World, api: KubeApiHandle, options: { 
 }
 
 /** Waits until the Node of every joined Kubernetes host is Ready without not-ready/unreachable taints. */
-async function waitNodesReady(world: World, api: KubeApiHandle, timeoutMs: number): Promise<void> {
+export async function waitNodesReady(world: World, api: KubeApiHandle, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   const nodes = api.api.res('', 'nodes');
   for (;;) {

@@ -21,6 +21,8 @@ export class Scheduler {
   private readonly unschedulable = new Set<string>();
   private retryAll = false;
   private readonly usage = new Map<string, Usage>();
+  /** A node to prefer for a pod when it fits there (a twin placing pods where its snapshot had them); unset: none. */
+  prefer: ((pod: KObject) => string[] | undefined) | undefined;
 
   constructor(private readonly api: ObjectApi) {
     this.queue = new WorkQueue('scheduler', () => this.run());
@@ -129,6 +131,9 @@ export class Scheduler {
       }
       feasible.push(node);
     }
+    const wanted = this.prefer?.(pod);
+    const preferred = wanted?.length ? feasible.find((n) => wanted.includes(n.metadata.name)) : undefined;
+    if (preferred) return preferred.metadata.name;
     if (!feasible.length) {
       const parts = [...reasons].map(([r, n]) => `${n} ${r}`).sort();
       const n = nodes.length;
