@@ -85,7 +85,8 @@ export async function startLabProcess(o: StartOptions): Promise<{ info: LabInfo;
     // A lab.json left by a crashed daemon would be mistaken for the new one's.
     rmSync(join(dir, STATE_FILES.labJson), { force: true });
     const { timeoutMs: _t, ...daemonOptions } = o;
-    const options: DaemonOptions = { ...daemonOptions, stateDir: dir };
+    // As `lab up`: one load balancer unless asked otherwise (in-process test labs default to none).
+    const options: DaemonOptions = { loadbalancer: 1, ...daemonOptions, stateDir: dir };
     const logFd = openSync(join(dir, STATE_FILES.log), 'a', 0o600);
     const daemonPath = fileURLToPath(new URL('./daemon.js', import.meta.url));
     let exited: number | null | undefined;
@@ -147,6 +148,7 @@ function describeLab(info: LabInfo): string {
     `  inventory   ${join(dir, STATE_FILES.inventory)}`,
     `  hosts       ${info.hosts.length} (${[...byRole].map(([r, n]) => `${n} ${r}`).join(', ')})`,
     `  log         ${join(dir, STATE_FILES.log)}`,
+    ...(info.haproxy ? ['unavailable' in info.haproxy ? `  haproxy     no real HAProxy: ${info.haproxy.unavailable}` : `  haproxy     real HAProxy on each load balancer's address, port ${info.haproxy.port} (pids ${Object.values(info.haproxy.pids).flat().join(', ') || 'none'})`] : []),
     ...(info.etcd ? ['unavailable' in info.etcd ? `  etcd        no real etcd: ${info.etcd.unavailable}` : `  etcd        real etcd on each etcd host's address, client port ${info.etcd.clientPort}, peer port ${info.etcd.peerPort}`] : []),
   ].join('\n');
 }
@@ -212,6 +214,7 @@ interface LabArgs {
   workersNfs: number;
   ingress: number;
   etcd: number;
+  loadbalancers: number;
   speed: number;
   seed: number;
   k8sVersion: string;
@@ -242,6 +245,7 @@ export async function labMain(argv: string[], io: LabIO = defaultIO): Promise<nu
           .option('workers-nfs', { type: 'number', default: 2, describe: 'NFS worker nodes' })
           .option('ingress', { type: 'number', default: 1, describe: 'Ingress nodes' })
           .option('etcd', { type: 'number', default: 3, describe: 'External etcd members' })
+          .option('loadbalancers', { type: 'number', default: 1, describe: "Load balancers running real HAProxy in front of the control nodes' API (needs Debian haproxy)" })
           .option('speed', { type: 'number', default: 1, describe: 'Divide every lab delay by this factor' })
           .option('seed', { type: 'number', default: 1, describe: "Seed of the lab's random choices" })
           .option('k8s-version', { type: 'string', default: '1.29.4', describe: 'Kubernetes version (1.27.x-1.33.x)' })
@@ -294,7 +298,7 @@ export async function labMain(argv: string[], io: LabIO = defaultIO): Promise<nu
     if (!/^[a-z0-9]([-a-z0-9]{0,40}[a-z0-9])?$/.test(args.clusterName)) throw new UsageError(`--cluster-name ${JSON.stringify(args.clusterName)}: must be a DNS label (lowercase letters, digits and "-")`);
     const counts = { control: args.control, workers: args.workers, workersNfs: args.workersNfs, ingress: args.ingress, etcd: args.etcd };
     if (command === 'up') {
-      for (const [k, v] of Object.entries(counts)) if (!Number.isInteger(v) || v < 0) throw new UsageError(`--${k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())} must be a whole number >= 0`);
+      for (const [k, v] of Object.entries({ ...counts, loadbalancers: args.loadbalancers })) if (!Number.isInteger(v) || v < 0) throw new UsageError(`--${k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())} must be a whole number >= 0`);
       if (!(args.speed > 0)) throw new UsageError('--speed must be a number > 0');
       if (!Number.isInteger(args.seed)) throw new UsageError('--seed must be an integer');
       const v = /^1\.(\d+)\.\d+$/.exec(args.k8sVersion);
@@ -304,6 +308,7 @@ export async function labMain(argv: string[], io: LabIO = defaultIO): Promise<nu
         clusterName: args.clusterName,
         stateDir: args.stateDir,
         ...counts,
+        loadbalancer: args.loadbalancers,
         speed: args.speed,
         seed: args.seed,
         kubernetesVersion: args.k8sVersion,

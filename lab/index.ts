@@ -8,6 +8,7 @@ import type { ClusterConfig } from '../lib/inventory/schema.js';
 import { type AdminHandle, startAdmin } from './admin.js';
 import { LabEtcd, etcdMissing } from './etcd/cluster.js';
 import { withExternalEndpoints } from './etcd/config.js';
+import { type LabLoadBalancers, apiEndpoints, startLoadBalancers } from './haproxy/index.js';
 import { type KubeApiHandle, seedWorkload, startKubeApi } from './k8s/index.js';
 import { type OpenStackHandle, startOpenStack } from './openstack/index.js';
 import { freshHost, provisionInitial, roleOfHost } from './ssh/host.js';
@@ -40,6 +41,8 @@ export interface LabOptions {
   workersNfs?: number;
   ingress?: number;
   etcd?: number;
+  /** Load balancer hosts running real HAProxy in front of the control nodes' API endpoints (default 0). */
+  loadbalancer?: number;
   speed?: number;
   seed?: number;
   kubernetesVersion?: string;
@@ -83,13 +86,15 @@ export interface LabHandle {
   admin: AdminHandle;
   /** The real etcd members (absent without Debian's etcd or without an etcd role). */
   etcd?: LabEtcd;
+  /** The load balancer hosts and their real HAProxy (hosts empty unless `loadbalancer` asked for some). */
+  loadBalancers: LabLoadBalancers;
   /** Closes every server and connection and cancels timers. */
   stop(): Promise<void>;
 }
 
 /** Initial host counts per inventory role, from the options. */
 function roleCounts(o: LabOptions): Record<string, number> {
-  return { control: o.control ?? 3, worker: o.workers ?? 4, worker_nfs: o.workersNfs ?? 2, ingress: o.ingress ?? 1, etcd: o.etcd ?? 3 };
+  return { control: o.control ?? 3, worker: o.workers ?? 4, worker_nfs: o.workersNfs ?? 2, ingress: o.ingress ?? 1, etcd: o.etcd ?? 3, loadbalancer: o.loadbalancer ?? 0 };
 }
 
 /** World roles from an inventory entry. */
@@ -140,7 +145,8 @@ export async function startLab(options: LabOptions = {}): Promise<LabHandle> {
     const operator = generateEd25519(`cookbook-lab@${clusterName}`);
     const fleet = await SshFleet.start(world, { authorizedKey: operator.publicBase64, log });
     stops.push(() => fleet.stop());
-    const kube = await startKubeApi(world, {});
+    // Every control node also serves the API on its own address (lab/k8s/endpoints.ts), one port for all.
+    const kube = await startKubeApi(world, { nodeEndpoints: { probeAddress: fleet.block.first, avoidPorts: [fleet.port] }, log });
     stops.push(() => kube.stop());
 
     const password = randomBytes(18).toString('base64url');
@@ -194,11 +200,18 @@ export async function startLab(options: LabOptions = {}): Promise<LabHandle> {
       }
     }
     await fleet.settled();
+    await kube.endpoints?.settled();
     const etcd = await startEtcd(world, kube, fleet.block.first, [fleet.port], stateDir, log);
     if (etcd) {
       stops.push(() => etcd.stop());
       if (options.etcdStart === 'eager') await etcd.start();
     }
+    // lab.json lists the HAProxy PIDs; it is written once `info` exists, and again whenever they change.
+    let pidsChanged = (): void => {};
+    const lbRole = cluster.kubernetes.loadBalancers?.role ?? 'loadbalancer';
+    const lbPort = apiEndpoints(world).apiserverPort ?? (await freePort(fleet.block.first, [fleet.port, ...(etcd ? [etcd.options.clientPort, etcd.options.peerPort] : [])]));
+    const lbs = await startLoadBalancers(world, { role: lbRole, port: lbPort, stateDir, log, onChange: () => pidsChanged() });
+    stops.push(() => lbs.stop());
     if (twin) await (await import('./twin/seed.js')).seedFromSnapshot(world, kube, twin.snapshot, { log });
     else if (options.seedWorkload !== false) await seedWorkload(world, kube, { namespaces: options.namespaces });
 
@@ -212,11 +225,13 @@ export async function startLab(options: LabOptions = {}): Promise<LabHandle> {
       kubernetesVersion,
       startedAt: new Date().toISOString(),
       adminToken,
-      endpoints: { kubernetes: kube.url, openstack: openstack.authUrl, admin: '' },
+      endpoints: { kubernetes: kube.url, openstack: openstack.authUrl, admin: '', ...(world.apiserverPort ? { apiserverPort: world.apiserverPort } : {}) },
       ssh: { port: fleet.port },
       hosts: [],
       ...(etcd ? { etcd: { clientPort: etcd.options.clientPort, peerPort: etcd.options.peerPort } } : world.etcdUnavailable ? { etcd: { unavailable: world.etcdUnavailable } } : {}),
+      ...(lbs.haproxy ? { haproxy: { port: lbs.port, pids: lbs.haproxy.pids() } } : lbs.unavailable ? { haproxy: { unavailable: lbs.unavailable } } : {}),
     };
+    const apiServer = kubeServer(world, kube.url, lbs);
     const hostList = (): LabInfo['hosts'] =>
       [...world.hosts.values()].map((h) => ({ name: h.name, address: h.address, port: h.port, role: h.role })).sort((a, b) => (a.name < b.name ? -1 : 1));
     const admin = await startAdmin({
@@ -247,14 +262,14 @@ export async function startLab(options: LabOptions = {}): Promise<LabHandle> {
     writeStateFile(stateDir, STATE_FILES.publicKey, operator.publicLine + '\n', 0o644);
     // Only the hosts that exist now: a VM created later must be verified against its console log.
     writeStateFile(stateDir, STATE_FILES.knownHosts, [...world.hosts.values()].map((h) => knownHostsLine(h.address, h.port, h.hostKey.publicBase64)).join('\n') + '\n', 0o644);
-    writeStateFile(stateDir, STATE_FILES.kubeconfig, renderKubeconfig({ clusterName, server: kube.url, caPem: kube.caPem, token: kube.token }), 0o600);
+    writeStateFile(stateDir, STATE_FILES.kubeconfig, renderKubeconfig({ clusterName, server: apiServer, caPem: kube.caPem, token: kube.token }), 0o600);
     writeStateFile(
       stateDir,
       STATE_FILES.clouds,
       renderCloudsYaml({ cloud: cluster.openstack.cloud, authUrl: openstack.authUrl, username: openstack.identity.username, password, projectName: cluster.openstack.project, region }),
       0o600,
     );
-    writeStateFile(stateDir, STATE_FILES.inventory, renderInventory(cluster, { stateDir, apiServer: kube.url, kubernetesVersion, sshPort: fleet.port, region }), 0o644);
+    writeStateFile(stateDir, STATE_FILES.inventory, renderInventory(cluster, { stateDir, apiServer, kubernetesVersion, sshPort: fleet.port, region }), 0o644);
     const writeInfo = (): void => writeStateFile(stateDir, STATE_FILES.labJson, JSON.stringify(info, null, 2) + '\n', 0o600);
     writeInfo();
 
@@ -273,6 +288,10 @@ export async function startLab(options: LabOptions = {}): Promise<LabHandle> {
         }
       });
     };
+    pidsChanged = () => {
+      if (lbs.haproxy) info.haproxy = { port: lbs.port, pids: lbs.haproxy.pids() };
+      onHostsChanged();
+    };
     world.on('host-added', onHostsChanged);
     world.on('host-removed', onHostsChanged);
     stops.push(() => {
@@ -290,6 +309,7 @@ export async function startLab(options: LabOptions = {}): Promise<LabHandle> {
       ssh: fleet,
       admin,
       ...(etcd ? { etcd } : {}),
+      loadBalancers: lbs,
       stop: () => (stopping ??= stopAll()),
     };
   } catch (err) {
@@ -324,4 +344,26 @@ async function startEtcd(world: World, kube: KubeApiHandle, firstAddress: string
   const data = (cm as unknown as { data: Record<string, string> }).data;
   kube.api.update(res, 'kube-system', 'kubeadm-config', { ...cm, data: { ...data, ClusterConfiguration: withExternalEndpoints(data.ClusterConfiguration ?? '', endpoints) } }, { internal: true });
   return etcd;
+}
+
+/** A port free on the lab's first address that none of `taken` uses (the load balancers' port without per-node APIs). */
+async function freePort(address: string, taken: number[]): Promise<number> {
+  for (;;) {
+    const p = await probeBind(address, 0);
+    if (!taken.includes(p)) return p;
+  }
+}
+
+/**
+ * Where the lab's kubeconfig and inventory point: the first load balancer when its HAProxy runs in front of
+ * per-node API endpoints; without HAProxy, the first control node's own endpoint; else the lab's API listener.
+ */
+function kubeServer(world: World, fallback: string, lbs: LabLoadBalancers): string {
+  const ep = apiEndpoints(world);
+  if (!ep.apiserverEndpoint) return fallback;
+  if (lbs.url) return lbs.url;
+  if (lbs.hosts.length === 0) return fallback;
+  const first = [...world.hosts.values()].filter((h) => h.kubelet.controlPlane).sort((a, b) => (a.name < b.name ? -1 : 1))[0];
+  const own = first && ep.apiserverEndpoint(first.name);
+  return own ? `https://${own.address}:${own.port}` : fallback;
 }

@@ -44,15 +44,20 @@ export interface LabInfo {
   startedAt: string;
   /** Bearer token of the admin endpoint (a secret: lab.json is 0600). */
   adminToken: string;
-  endpoints: { kubernetes: string; openstack: string; admin: string };
+  /** apiserverPort: the port every control node's own kube-apiserver listens on (its address, this port). */
+  endpoints: { kubernetes: string; openstack: string; admin: string; apiserverPort?: number };
   ssh: { port: number };
   hosts: LabHostInfo[];
   /** Real etcd behind hosts of role etcd: the ports, or why not (the packages to install). */
   etcd?: { clientPort: number; peerPort: number } | { unavailable: string };
+  /** Real HAProxy on hosts of role loadbalancer: the frontend port and the PIDs by host, or why not. */
+  haproxy?: { port: number; pids: Record<string, number[]> } | { unavailable: string };
 }
 
 /** Where lab/etcd keeps its members' data dirs and logs, inside the state directory. */
 export const ETCD_STATE_DIR = 'etcd';
+/** Where lab/haproxy keeps each load balancer's real config, sockets, state files and log. */
+export const HAPROXY_STATE_DIR = 'haproxy';
 
 /** The state directory of a lab: the given one, or <XDG state>/cluster-cookbooks/labs/<cluster>. */
 export function labStateDir(clusterName: string, stateDir?: string): string {
@@ -85,7 +90,7 @@ export function removeStateDir(dir: string): { removed: boolean; left: string[] 
   for (const f of readdirSync(dir)) {
     if (ours.has(f) || /^\..*\.\d+\.tmp$/.test(f)) rmSync(join(dir, f), { force: true });
     // The real etcd members' data dirs and logs (lab/etcd), written only by the lab.
-    else if (f === ETCD_STATE_DIR) rmSync(join(dir, f), { recursive: true, force: true });
+    else if (f === ETCD_STATE_DIR || f === HAPROXY_STATE_DIR) rmSync(join(dir, f), { recursive: true, force: true });
   }
   const left = readdirSync(dir);
   if (left.length > 0) return { removed: false, left };
@@ -205,6 +210,7 @@ export function renderInventory(cluster: ClusterConfig, t: InventoryTargets): st
       kubeconfig: join(t.stateDir, STATE_FILES.kubeconfig),
       context: cluster.name,
       version: t.kubernetesVersion,
+      ...(cluster.kubernetes.loadBalancers ? { loadBalancers: { ...cluster.kubernetes.loadBalancers } } : {}),
     },
     ssh: {
       user: 'root',

@@ -1,9 +1,11 @@
 // Stopping a lab daemon: SIGTERM, SIGKILL after a deadline, and a return only once the process has exited
 // (kill(pid, 0) answers ESRCH) and its ports are closed; then its state directory goes.
+import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { LabError } from '../lib/core/errors.js';
+import { join } from 'node:path';
 import { isLabDaemonOf, isZombie, pidAlive, readDaemonPid } from './running.js';
-import { type LabInfo, labStateDir, readLabInfo, removeStateDir } from './state.js';
+import { HAPROXY_STATE_DIR, type LabInfo, labStateDir, readLabInfo, removeStateDir } from './state.js';
 
 /** Where stopLab reports what it had to do. */
 export interface StopIO {
@@ -38,6 +40,11 @@ export function labPorts(info: LabInfo): { address: string; port: number }[] {
     .map((u) => new URL(u))
     .map((u) => ({ address: u.hostname, port: Number(u.port) }));
   for (const h of info.hosts) out.push({ address: h.address, port: h.port });
+  // The load balancers' HAProxy frontends.
+  if (info.haproxy && 'port' in info.haproxy) for (const name of Object.keys(info.haproxy.pids)) {
+    const h = info.hosts.find((x) => x.name === name);
+    if (h) out.push({ address: h.address, port: info.haproxy.port });
+  }
   return out;
 }
 
@@ -93,6 +100,7 @@ export async function stopLab(clusterName: string, stateDir?: string, io: StopIO
     if (ended === 'zombie') io.stderr(`lab ${clusterName}: pid ${pid} has exited; its parent has not reaped it yet\n`);
   }
   if (info) {
+    await stopLeftHaproxy(info, dir, io);
     const open: string[] = [];
     for (const p of labPorts(info)) if (!(await portClosed(p.address, p.port))) open.push(`${p.address}:${p.port}`);
     if (open.length) {
@@ -104,3 +112,30 @@ export async function stopLab(clusterName: string, stateDir?: string, io: StopIO
   return { wasRunning, ...(wasRunning ? { pid } : {}) };
 }
 
+
+/**
+ * HAProxy processes lab.json listed that outlived the daemon (they die with it, unless the kernel could not tie
+ * them): stopped by PID, only when the PID still runs haproxy on this lab's config (a recycled PID is left alone).
+ */
+async function stopLeftHaproxy(info: LabInfo, dir: string, io: StopIO): Promise<void> {
+  if (!info.haproxy || !('pids' in info.haproxy)) return;
+  const marker = join(dir, HAPROXY_STATE_DIR) + '/';
+  for (const pid of Object.values(info.haproxy.pids).flat()) {
+    if (!pidAlive(pid) || !runsFrom(pid, marker)) continue;
+    io.stderr(`lab ${info.clusterName}: haproxy pid ${pid} outlived the lab; stopping it\n`);
+    process.kill(pid, 'SIGTERM');
+    if ((await waitForExit(pid, 3000)) === 'alive') {
+      process.kill(pid, 'SIGKILL');
+      await waitForExit(pid, 3000);
+    }
+  }
+}
+
+/** True when the command line of `pid` names a file under `dirPrefix`. */
+function runsFrom(pid: number, dirPrefix: string): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').some((a) => a.startsWith(dirPrefix));
+  } catch {
+    return false;
+  }
+}

@@ -4,6 +4,7 @@ import type { CommandSpec } from '../interpreter.js';
 import { aptCommands } from './apt.js';
 import { basicCommands } from './basic.js';
 import { etcdCommands } from './etcd.js';
+import { haproxyCommands } from './haproxy.js';
 import { kubeCommands } from './kubeadm.js';
 import { systemdCommands } from './systemd.js';
 
@@ -14,4 +15,5 @@ export const commands: Record<string, CommandSpec> = Object.assign(Object.create
   ...aptCommands,
   ...kubeCommands,
   ...etcdCommands,
+  ...haproxyCommands,
 });

@@ -1,6 +1,7 @@
 // systemctl for the units cookbooks touch (kubelet, containerd, etcd, haproxy, ssh) and the reboot commands.
 // A unit exists only when its package is installed; kubelet that runs without having joined a cluster is
 // "activating" (it crash-loops until kubeadm writes its config), as on a real node.
+import { haproxyOf } from '../../haproxy/registry.js';
 import type { LabHost } from '../../world.js';
 import type { CommandIO, CommandSpec, Shell } from '../interpreter.js';
 
@@ -48,6 +49,19 @@ export function setActive(host: LabHost, sh: Shell, unit: string, active: boolea
   }
   if ((unit === 'kubelet' || unit === 'containerd') && (was !== active || restart)) sh.world.emit('kubelet-changed', host);
   if (unit === 'etcd' && (was !== active || restart)) sh.world.emit('etcd-unit', host, { active, restart });
+  if (unit === 'haproxy' && (was !== active || restart)) haproxyOf(sh.world)?.unitChanged(host, { active, restart });
+}
+
+/** systemctl on the haproxy unit of a lab running real HAProxy: the real process answers (undefined: no real one). */
+async function haproxyVerb(sh: Shell, io: CommandIO, verb: string, now: boolean): Promise<number | undefined> {
+  const lb = haproxyOf(sh.world);
+  if (!lb) return undefined;
+  const action = verb === 'enable' ? 'start' : verb === 'disable' ? 'stop' : verb;
+  if (!now && (verb === 'enable' || verb === 'disable')) return 0;
+  const r = await lb.control(sh.host, action as 'start' | 'stop' | 'restart' | 'reload' | 'try-restart');
+  io.out(r.stdout);
+  io.err(r.stderr);
+  return r.code;
 }
 
 /** After a reboot, exactly the enabled units run; called when a host goes down (nobody can look meanwhile). */
@@ -72,7 +86,7 @@ function statusText(host: LabHost, unit: string): string {
   ].join('\n');
 }
 
-function runSystemctl(args: string[], io: CommandIO, sh: Shell): number {
+async function runSystemctl(args: string[], io: CommandIO, sh: Shell): Promise<number> {
   const host = sh.host;
   const flags = args.filter((a) => a.startsWith('-'));
   const [verb, ...units] = args.filter((a) => !a.startsWith('-'));
@@ -148,14 +162,20 @@ function runSystemctl(args: string[], io: CommandIO, sh: Shell): number {
           io.err(`Failed to ${what}\n`);
           return verb === 'enable' || verb === 'disable' ? 1 : 5;
         }
+        // A real process answers for haproxy (when the lab runs one): its start or reload can fail.
+        const real = u === 'haproxy' && (verb !== 'enable' || now) && (verb !== 'disable' || now);
         if (verb === 'enable') {
           host.enabledServices ??= new Set();
           if (!host.enabledServices.has(u)) io.err(`Created symlink /etc/systemd/system/multi-user.target.wants/${u}.service → /lib/systemd/system/${u}.service.\n`);
           host.enabledServices.add(u);
-          if (now) setActive(host, sh, u, true);
         } else if (verb === 'disable') {
           if (host.enabledServices?.delete(u)) io.err(`Removed "/etc/systemd/system/multi-user.target.wants/${u}.service".\n`);
-          if (now) setActive(host, sh, u, false);
+        }
+        const code = real ? await haproxyVerb(sh, io, verb, now) : undefined;
+        if (code !== undefined) {
+          if (code !== 0) return code;
+        } else if (verb === 'enable' || verb === 'disable') {
+          if (now) setActive(host, sh, u, verb === 'enable');
         } else if (verb === 'stop') {
           setActive(host, sh, u, false);
         } else if (verb === 'start') {
