@@ -28,9 +28,11 @@ export const globalOptions: Record<string, Options> = {
   verbose: { alias: 'v', type: 'boolean', default: false, describe: 'Show debug lines on the console' },
   resume: { type: 'boolean', default: false, describe: 'Resume an unfinished run with the same arguments without asking' },
   fresh: { type: 'boolean', default: false, describe: 'Ignore an unfinished run with the same arguments and start over' },
+  simulate: { type: 'boolean', default: false, describe: 'Run against a twin of the cluster (snapshot, reads only) and predict the real run: duration, waits, batches' },
+  'simulate-speed': { type: 'number', requiresArg: true, describe: "With --simulate: how many times faster than the cluster the twin runs (default: a lab's own speed, else 30)" },
 };
 
-const VALUE_OPTIONS = new Set(['inventory', 'log-dir', 'state-dir', 'reason', 'task-id']);
+const VALUE_OPTIONS = new Set(['inventory', 'log-dir', 'state-dir', 'reason', 'task-id', 'simulate-speed']);
 const BUILTINS = ['list', 'completion', 'lab', 'schedule', 'help'] as const;
 
 /** The built-in commands `cookbook list` shows beside the cookbooks. */
@@ -70,6 +72,11 @@ function toGlobals(argv: Record<string, unknown>, env: NodeJS.ProcessEnv): Globa
   const inventory = inv?.length
     ? inv
     : [join(packageRoot(), 'inventory'), ...(env.COOKBOOK_INVENTORY ?? '').split(':').filter((d) => d.trim())];
+  const speed = argv['simulate-speed'] as number | undefined;
+  if (speed !== undefined && !argv.simulate) throw new UsageError('--simulate-speed is only meaningful with --simulate', { context: { option: 'simulate-speed' }, hint: 'add --simulate, or leave --simulate-speed out' });
+  if (speed !== undefined && !(Number.isFinite(speed) && speed >= 1 && speed <= 1000)) {
+    throw new UsageError(`--simulate-speed: expected a number from 1 to 1000, got ${String(speed)}`, { context: { option: 'simulate-speed', value: speed }, hint: 'e.g. --simulate-speed 30' });
+  }
   if (argv.resume && argv.fresh) {
     throw new UsageError('--resume and --fresh exclude each other', { context: { option: 'resume' }, hint: 'give --resume to continue the unfinished run, or --fresh to start over' });
   }
@@ -85,6 +92,8 @@ function toGlobals(argv: Record<string, unknown>, env: NodeJS.ProcessEnv): Globa
     verbose: Boolean(argv.verbose),
     resume: Boolean(argv.resume),
     fresh: Boolean(argv.fresh),
+    simulate: Boolean(argv.simulate),
+    ...(speed !== undefined ? { simulateSpeed: speed } : {}),
   };
 }
 
@@ -176,11 +185,19 @@ function topHelp(all: LoadedCookbook[]): string {
   ].join('\n');
 }
 
+/** A simulation writes its timeline with --report FILE.html: accepted with --simulate by every cookbook. */
+const SIMULATE_REPORT: Options = { type: 'string', requiresArg: true, describe: 'With --simulate: write the simulated timeline as an HTML report' };
+
+/** The cookbook's options, plus --report when --simulate is given and the cookbook has no --report of its own. */
+function withSimulateReport(options: Record<string, Options>, args: readonly string[]): Record<string, Options> {
+  return !options.report && args.includes('--simulate') ? { ...options, report: SIMULATE_REPORT } : options;
+}
+
 /** The parser of one cookbook's command line; its --help lists the cookbook's options and points to the global ones. */
 function cookbookParser(name: string, def: CookbookDefinition<object>, args: string[]): Argv {
   const parser = baseParser(args)
     .usage(`Usage: cookbook ${name} [options]\n\n${def.summary}${def.description ? `\n\n${def.description}` : ''}`)
-    .options(def.options)
+    .options(withSimulateReport(def.options, args))
     .group(Object.keys(def.options), 'Cookbook options:')
     .strict()
     // Global options are listed once, under `cookbook --help`; here one line points there.
@@ -196,7 +213,7 @@ function cookbookParser(name: string, def: CookbookDefinition<object>, args: str
  * UsageError/InputError (exit 2); `schedule install` uses it to validate what a timer will run.
  */
 export async function parseCookbookArgs(name: string, def: CookbookDefinition<object>, args: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<{ argv: RawArgs; globals: GlobalOptions }> {
-  const allOptions = { ...globalOptions, ...def.options };
+  const allOptions = { ...globalOptions, ...withSimulateReport(def.options, args) };
   let argv: RawArgs;
   try {
     const joined = joinDashValues(args, allOptions);

@@ -19,6 +19,10 @@ export interface GlobalOptions {
   verbose: boolean;
   resume: boolean;
   fresh: boolean;
+  /** --simulate: run against a twin of the cluster instead (lib/simulate). */
+  simulate?: boolean;
+  /** --simulate-speed: how much faster than the cluster the twin runs. */
+  simulateSpeed?: number;
 }
 
 /** Process-level dependencies (injectable for tests). */
@@ -29,6 +33,12 @@ export interface RunIO {
   clock?: Clock;
   /** Process signals to handle (default SIGINT, SIGTERM). */
   signals?: NodeJS.Signals[];
+  /** Aborting it interrupts the run as a first SIGINT would (a simulation handles the signals itself). */
+  abort?: AbortSignal;
+  /** Sees the run's event bus as soon as it exists (a simulation times every event in cluster time). */
+  onEvents?: (events: import('../core/events.js').EventBus) => void;
+  /** A run on a twin: no announcement (log file, webhook) leaves this process. */
+  simulated?: boolean;
 }
 
 /** Prints a failure that happened before the run started (bad args, inventory, lock) and returns its code. */

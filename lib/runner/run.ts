@@ -60,7 +60,9 @@ export function announcementLine(payload: Record<string, unknown>): string {
   return redactText(parts.filter(Boolean).join(' ')) + '\n';
 }
 
-async function announce(cluster: ClusterConfig | undefined, payload: Record<string, unknown>, log: EventLog): Promise<void> {
+async function announce(cluster: ClusterConfig | undefined, payload: Record<string, unknown>, log: EventLog, simulated = false): Promise<void> {
+  // A run on a twin announces nothing: the real cluster's log and webhook must not hear of it.
+  if (simulated) return;
   const file = cluster?.announce?.logFile;
   if (file) {
     try {
@@ -135,6 +137,11 @@ function operatorName(): string {
 
 /** Runs one cookbook to completion and returns the exit code. */
 export async function runCookbook(name: string, def: CookbookDefinition<object>, raw: RawArgs, globals: GlobalOptions, io: RunIO): Promise<number> {
+  if (globals.simulate) {
+    // The same cookbook, run on a twin of the cluster (which calls back here without --simulate).
+    const { simulateCookbook } = await import('../simulate/run.js');
+    return simulateCookbook(name, def, raw, globals, io);
+  }
   const clock = io.clock ?? systemClock;
   const base = { cookbook: name, dryRun: globals.dryRun };
   let args: object;
@@ -183,6 +190,7 @@ export async function runCookbook(name: string, def: CookbookDefinition<object>,
   }
 
   const events = new EventBus();
+  io.onEvents?.(events);
   const logging = attachLogging(events, { logDir: globals.logDir, runId, cookbook: name, verbose: globals.verbose });
   const log = new EventLog(events, globals.verbose);
   if (!globals.json) {
@@ -214,6 +222,11 @@ export async function runCookbook(name: string, def: CookbookDefinition<object>,
     }
   };
   for (const s of signals) process.on(s, onSignal);
+  const onAbort = (): void => {
+    controller.abort(new InterruptedError('interrupted: the simulation was stopped', { context: { signal: 'SIGINT' } }));
+  };
+  if (io.abort?.aborted) onAbort();
+  io.abort?.addEventListener('abort', onAbort, { once: true });
 
   let ctx: Context | undefined;
   try {
@@ -226,7 +239,7 @@ export async function runCookbook(name: string, def: CookbookDefinition<object>,
         log.info(`run ${done.data.runId} of ${name} with the same arguments already completed at ${done.data.finishedAt} (its end was never reported): reporting it instead of running again; --fresh runs it again`);
         // Its END was never announced either: announce it now, on its behalf.
         const d = done.data;
-        await announce(cluster, { event: 'END', user: d.operator, host: d.host, pid: d.pid, cookbook: name, runId: d.runId, cluster: d.cluster, status: 'success', result: 'PASS', reportedBy: runId, reason: d.reason, taskId: d.taskId }, log);
+        await announce(cluster, { event: 'END', user: d.operator, host: d.host, pid: d.pid, cookbook: name, runId: d.runId, cluster: d.cluster, status: 'success', result: 'PASS', reportedBy: runId, reason: d.reason, taskId: d.taskId }, log, io.simulated);
         for (const s of signals) process.off(s, onSignal);
         await closeAll(undefined, lock, backend);
         await logging.close();
@@ -286,7 +299,7 @@ export async function runCookbook(name: string, def: CookbookDefinition<object>,
     });
     const started = clock.now();
     events.emit({ type: 'run.start', ...audit, dryRun: globals.dryRun, resumedFrom: resumeFrom?.data.runId });
-    await announce(cluster, { event: 'START', ...holder, cluster: cluster?.name, reason: globals.reason, taskId: globals.taskId, dryRun: globals.dryRun, args: argsRecord }, log);
+    await announce(cluster, { event: 'START', ...holder, cluster: cluster?.name, reason: globals.reason, taskId: globals.taskId, dryRun: globals.dryRun, args: argsRecord }, log, io.simulated);
     // Exit 2 promises that nothing changed: not true once this run (or the run it resumes) changed something.
     const changedSomething = (): boolean => runJournal.data.changes.some((c) => !c.planned) || (resumeFrom?.data.changes.some((c) => !c.planned) ?? false);
     try {
@@ -337,6 +350,7 @@ export async function runCookbook(name: string, def: CookbookDefinition<object>,
       cluster,
       { event: 'END', ...holder, cluster: cluster?.name, status, result: status === 'success' ? 'PASS' : 'FAIL', verdict: verdict?.outcome, durationMs, reason: globals.reason, taskId: globals.taskId },
       log,
+      io.simulated,
     );
   } catch (err) {
     // Failures of the machinery itself (journal not writable, ...).
