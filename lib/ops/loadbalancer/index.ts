@@ -42,12 +42,12 @@ async function serverEverywhere(lbs: readonly Haproxy[], name: string): Promise<
 }
 
 /** Sets the node's backend to drain on every LB and waits until no LB has sessions on it (a journaled step). */
-export async function backendOut(ctx: Context, nodeName: string, options: LbStepOptions = {}): Promise<void> {
+export async function backendOut(ctx: Context, nodeName: string, options: LbStepOptions = {}): Promise<true | Planned | undefined> {
   const lbs = await loadBalancers(ctx);
-  if (!lbs.length) return;
+  if (!lbs.length) return undefined;
   const t = { ...LB_TIMEOUTS, ...options.timeouts };
   const out = (s: BackendServer | undefined): boolean => !s || ((s.drain || s.maint) && s.sessions === 0);
-  await ctx.step<true, [unknown]>(`take ${nodeName} out of the load balancers`, {
+  return ctx.step<true, [unknown]>(`take ${nodeName} out of the load balancers`, {
     target: `lb-backend/${nodeName}`,
     needs: [options.need ?? true],
     check: async () => ((await serverEverywhere(lbs, nodeName)).every((v) => out(v.server)) ? true : undefined),
@@ -116,11 +116,13 @@ export async function backendIn(ctx: Context, nodeName: string, options: LbStepO
   await ctx.step<true, [unknown]>(`put ${nodeName} back into the load balancers`, {
     target: `lb-backend/${nodeName}`,
     needs: [options.need ?? true],
+    // Dry-run after a planned backendOut: plan the `set server ... state ready` the real run sends.
+    onPlannedNeed: 'assume',
     check: async () => ((await serverEverywhere(lbs, nodeName)).every((v) => listedUp(v.server)) ? true : undefined),
-    apply: async (): Promise<true | Planned> => {
+    apply: async (_need, run): Promise<true | Planned> => {
       const views = await serverEverywhere(lbs, nodeName);
       for (const v of views) if (!v.server) ctx.log.warn(`${v.lb.host} does not list ${nodeName}: nothing to put back there`);
-      const results = await Promise.all(views.map((v) => (v.server && (v.server.drain || v.server.maint) ? v.lb.setState(nodeName, 'ready') : true)));
+      const results = await Promise.all(views.map((v) => (v.server && (run.assumed || v.server.drain || v.server.maint) ? v.lb.setState(nodeName, 'ready') : true)));
       const plannedReady = results.find(isPlanned);
       if (plannedReady) return plannedReady;
       let last: string[] = [];
@@ -170,6 +172,9 @@ export async function ensureBackendListed(ctx: Context, nodeName: string, presen
     await ctx.step<true, [unknown]>(`${verb} ${nodeName} on ${h.host}`, {
       target: `lb/${h.host}`,
       needs: [options.need ?? true],
+      // Dry-run: unlisting after a planned drain plans the edit the real run makes; listing a node that is
+      // only planned (not joined yet) cannot compute its line, so it stays planned as a whole.
+      onPlannedNeed: present ? 'stop' : 'assume',
       check: async () => ((await changeOn(h)).none ? true : undefined),
       apply: async () => {
         const { text, view, change } = await changeOn(h);
@@ -199,4 +204,22 @@ export async function ensureBackendListed(ctx: Context, nodeName: string, presen
 /** A short description of an LB failure for preflight messages. */
 export function lbFailure(host: string, err: unknown): string {
   return `load balancer ${host} cannot be read: ${messageOf(err).split('\n')[0]}`;
+}
+
+/**
+ * k8s.add-node --role control: once the new node's own /readyz passes, every LB lists it and reports it UP.
+ * `joined` is the join step's result (Planned in a dry-run: the node does not exist yet).
+ */
+export async function addToLoadBalancers(ctx: Context, nodeName: string, joined: unknown, options: Omit<LbStepOptions, 'need'> = {}): Promise<void> {
+  if (!(await loadBalancers(ctx)).length) return;
+  await waitNodeReadyz(ctx, nodeName, { ...options, need: joined });
+  await ensureBackendListed(ctx, nodeName, true, { ...options, need: joined });
+  await backendIn(ctx, nodeName, { ...options, need: joined });
+}
+
+/** k8s.remove-node --role control: drained on every LB with no sessions left, then unlisted, before the node is touched. */
+export async function removeFromLoadBalancers(ctx: Context, nodeName: string, options: LbStepOptions = {}): Promise<void> {
+  if (!(await loadBalancers(ctx)).length) return;
+  const out = await backendOut(ctx, nodeName, options);
+  await ensureBackendListed(ctx, nodeName, false, { ...options, need: out });
 }

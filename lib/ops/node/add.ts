@@ -3,6 +3,7 @@
 // journaled before the VM exists).
 import type { Context } from '../../core/context.js';
 import { isNodeReady, missingLabels, mergedTaints } from '../../k8s/nodes.js';
+import { addToLoadBalancers } from '../loadbalancer/index.js';
 import { requireNodeRole } from './inventory.js';
 import { checkHostsFirst, joinNode, leftoverTokens, sweepLeftoverTokens } from './join.js';
 import { type NodeTimeouts, nodeTimeouts } from './timeouts.js';
@@ -92,5 +93,7 @@ export async function addNodeSteps(ctx: Context, roleName: string, hostname: str
       return !missingLabels(n, role.labels) && !mergedTaints(n, role.taints) && isNodeReady(n);
     },
   });
+  // A control node takes API traffic only once its own /readyz passes (no-op without load balancers).
+  if (role.node === 'control-plane') await addToLoadBalancers(ctx, hostname, joined);
   return { hostname, role: roleName };
 }

@@ -11,6 +11,7 @@ import { escapeRegExp, getRole, hostsOfRole, oldestHostname } from '../../invent
 import type { ClusterConfig, RoleConfig } from '../../inventory/schema.js';
 import type { DrainOptions } from '../../k8s/index.js';
 import { isNodeReady } from '../../k8s/nodes.js';
+import { isControlNode, lbPreflight, removeFromLoadBalancers } from '../loadbalancer/index.js';
 import { HostUnreachableError } from '../../remote/errors.js';
 import { closeNames, knownHostnames } from './inventory.js';
 import { cordonStep, drainStep } from './steps.js';
@@ -110,6 +111,8 @@ export async function checkRemovalSafe(ctx: Context, roleName: string, hostname:
       { context: { cluster: ctx.cluster.name, hostname, ready: refusal.ready, quorum: refusal.quorum }, hint: 'bring the other control nodes back to Ready first' },
     );
   }
+  // The API traffic of a control node moves to the others: every LB must answer and see them UP (no-op without LBs).
+  if (role.node === 'control-plane') await lbPreflight(ctx, { except: [hostname] });
 }
 
 /** What a removal does, for its confirmation. */
@@ -128,6 +131,8 @@ export async function removeNodeSteps(ctx: Context, hostname: string, options: R
   const kube = await ctx.k8s();
   const os = await ctx.openstack();
   const remote = await ctx.remote();
+  // A control node leaves every load balancer (drained, no sessions, unlisted) before anything else touches it.
+  if (isControlNode(ctx, hostname)) await removeFromLoadBalancers(ctx, hostname);
   if (await kube.getNode(hostname)) {
     await cordonStep(ctx, kube, hostname);
     await drainStep(ctx, kube, hostname, options.drain);

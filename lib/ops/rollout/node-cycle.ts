@@ -12,6 +12,7 @@ import { type Planned, mapUnlessPlanned, unlessPlanned } from '../../core/gate.j
 import type { DrainFilterOptions } from '../../k8s/drain-plan.js';
 import { drainNode, planNodeDrain } from '../../k8s/drain.js';
 import { type DrainOptions, type DrainResult, isCordoned, ourCordon } from '../../k8s/index.js';
+import { backendIn, backendOut, isControlNode } from '../loadbalancer/index.js';
 import { type CordonOutcome, cordonStep, uncordonStep } from '../node/steps.js';
 import { evictablePods } from './facts.js';
 import type { NodePhase, NodeRecord } from './state.js';
@@ -95,7 +96,12 @@ export async function runNodeCycle(env: NodeEnv<NodeCycleOptions>, name: string,
     enter('drain', { cordonOurs: ours, owners });
     await drainBefore(env, name, disruption.participle, { ours, cordon });
 
+    // A control node's API server leaves the load balancers before the disruption and comes back after its
+    // own /readyz passes (no-op without load balancers).
+    const control = isControlNode(ctx, name);
+    const out = control ? await backendOut(ctx, name) : undefined;
     const after = await disruption.run(enter);
+    if (control) await backendIn(ctx, name, { need: out });
 
     enter('uncordon', after ?? {});
     if (cordonedBefore) {
