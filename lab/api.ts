@@ -4,6 +4,7 @@
 // Heavy modules load only when a function that needs them is called, so start-up stays light.
 import type { LabInfo } from './state.js';
 import type { DaemonOptions } from './daemon.js';
+import { defaultTimings as LAB_DEFAULT_TIMINGS_MS } from './world.js';
 
 export type { LabInfo } from './state.js';
 // Light (fs and paths only): inventory loading may ask it on every run.
@@ -37,4 +38,30 @@ export async function stopLabDir(clusterName: string, stateDir: string): Promise
 export async function labCountersOf(stateDir: string): Promise<import('./world.js').LabCounters> {
   const { LabClient } = await import('./client.js');
   return LabClient.fromStateDir(stateDir).counters();
+}
+
+/**
+ * A lab's timings in seconds of cluster time (its speed-1 timings: a lab at speed 40 is a cluster whose reboot
+ * takes these, run 40 times faster), named as a snapshot names them: the defaults of a lab target's snapshot.
+ */
+export function labTimingDefaults(): Record<'nodeRebootS' | 'kubeletReadyS' | 'drainPerPodS' | 'vmBuildS' | 'podStartS' | 'podTerminateS', number> {
+  const t = LAB_DEFAULT_TIMINGS_MS;
+  return {
+    nodeRebootS: (t.rebootDownMs + t.rebootUpMs) / 1000,
+    kubeletReadyS: t.kubeletReadyMs / 1000,
+    drainPerPodS: t.podTerminateMs / 1000,
+    vmBuildS: t.vmBuildMs / 1000,
+    podStartS: t.podStartMs / 1000,
+    podTerminateS: t.podTerminateMs / 1000,
+  };
+}
+
+export type { TwinHandle, TwinOptions } from './twin/start.js';
+
+/**
+ * A twin of a snapshotted cluster (`cookbook lab snapshot`): a lab daemon with the cluster's names, roles,
+ * workloads, PDBs and timings (divided by `speed`), and an inventory dir holding only its inventory.yaml.
+ */
+export async function startTwin(o: import('./twin/start.js').TwinOptions): Promise<import('./twin/start.js').TwinHandle> {
+  return (await import('./twin/start.js')).startTwin(o);
 }

@@ -100,22 +100,18 @@ export async function seedFromSnapshot(world: World, kube: KubeApiHandle, s: Clu
   };
   await waitNodesReady(world, kube, timeoutMs);
 
-  // Nodes as captured: labels, taints (the lifecycle's own excepted), an admin's cordon, sizes.
+  // Nodes as captured: labels and sizes now; taints and cordons once the pods are placed (they may well have
+  // come after the pods, which then stayed where they were).
   const nodes = a.res('', 'nodes');
-  for (const n of s.nodes) {
-    if (!kube.store.get(nodes, undefined, n.name)) continue;
-    a.mutate(nodes, undefined, n.name, (o) => {
-      o.metadata.labels = { ...(o.metadata.labels ?? {}), ...n.labels };
-      const taints = n.taints.filter((t) => !t.key.startsWith('node.kubernetes.io/'));
-      o.spec ??= {};
-      if (taints.length) o.spec.taints = taints.map((t) => ({ ...t }));
-      else delete o.spec.taints;
-      if (n.unschedulable) o.spec.unschedulable = true;
-      o.status ??= {};
-      if (Object.keys(n.capacity).length) o.status.capacity = { ...n.capacity };
-      if (Object.keys(n.allocatable).length) o.status.allocatable = { ...n.allocatable };
-    });
-  }
+  const eachNode = (fn: (o: KObject, n: ClusterSnapshot['nodes'][number]) => void): void => {
+    for (const n of s.nodes) if (kube.store.get(nodes, undefined, n.name)) a.mutate(nodes, undefined, n.name, (o) => fn(o, n));
+  };
+  eachNode((o, n) => {
+    o.metadata.labels = { ...(o.metadata.labels ?? {}), ...n.labels };
+    o.status ??= {};
+    if (Object.keys(n.capacity).length) o.status.capacity = { ...n.capacity };
+    if (Object.keys(n.allocatable).length) o.status.allocatable = { ...n.allocatable };
+  });
 
   // Custom kinds the lab does not serve yet: a CRD with the captured names and an open schema.
   const crds = a.res('apiextensions.k8s.io', 'customresourcedefinitions');
@@ -181,6 +177,14 @@ export async function seedFromSnapshot(world: World, kube: KubeApiHandle, s: Clu
     // From now on the twin's scheduler decides alone, as the cluster's would.
     kube.preferNodes(undefined);
   }
+  // The lifecycle's own taints (not-ready, unreachable, unschedulable) are the twin's to set.
+  eachNode((o, n) => {
+    const taints = n.taints.filter((t) => !t.key.startsWith('node.kubernetes.io/'));
+    o.spec ??= {};
+    if (taints.length) o.spec.taints = taints.map((t) => ({ ...t }));
+    else delete o.spec.taints;
+    if (n.unschedulable) o.spec.unschedulable = true;
+  });
   report.filled = fillCounts(kube, s, report.skipped);
   world.counters.max_unavailable_nodes = kube.unavailableNodes();
   log(`twin: ${report.workloads} workloads, ${report.pods} bare pods, ${report.filled} objects to match per-namespace counts${report.skipped.length ? `; left out: ${report.skipped.join('; ')}` : ''}`);

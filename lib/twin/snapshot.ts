@@ -13,7 +13,8 @@ import type { OpenStackClient } from '../openstack/index.js';
 import type { Remote } from '../remote/index.js';
 import { captureKubernetes } from './capture-k8s.js';
 import { KubeReader } from './kube-read.js';
-import { calibrateTimings } from './timings.js';
+import { type TimingName, calibrateTimings } from './timings.js';
+import { labTimingDefaults } from '../../lab/api.js';
 import type { ClusterSnapshot, SnapshotHost, SnapshotOpenStack, SnapshotRole } from './types.js';
 
 export type * from './types.js';
@@ -36,6 +37,11 @@ export interface SnapshotOptions {
   sshConcurrency?: number;
   /** Leave out the per-host SSH facts (a cluster whose hosts are not reachable from here). */
   skipHosts?: boolean;
+  /**
+   * Defaults (seconds) for timings without journal history, instead of DEFAULT_TIMINGS. A lab cluster's
+   * default is the lab's own speed-1 timing (its cluster time), unless given here.
+   */
+  defaults?: Partial<Record<TimingName, number>>;
 }
 
 /** Packages whose versions cookbooks read (upgrade skew, etcd). */
@@ -108,7 +114,7 @@ export async function takeSnapshot(ctx: SnapshotContext, opts: SnapshotOptions =
     crds: k8s.crds,
     openstack: os.snapshot,
     hosts,
-    timings: calibrateTimings(ctx.stateDir, cluster.name),
+    timings: calibrateTimings(ctx.stateDir, cluster.name, { ...(cluster.lab ? labTimingDefaults() : {}), ...opts.defaults }),
     capture: { durationMs: Date.now() - started, requests: { k8s: reader.requests, openstack: os.requests, ssh } },
   };
 }

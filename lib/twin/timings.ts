@@ -78,16 +78,16 @@ export function samplesFromJournals(journals: readonly Journal[]): Record<Timing
 }
 
 /** The cluster's timings from its real runs' journals under `stateDir`, defaults where there is no sample. */
-export function calibrateTimings(stateDir: string, cluster: string): SnapshotTimings {
-  return timingsFrom(samplesFromJournals(scanJournals(stateDir, { cluster, realOnly: true })));
+export function calibrateTimings(stateDir: string, cluster: string, defaults: Partial<Record<TimingName, number>> = {}): SnapshotTimings {
+  return timingsFrom(samplesFromJournals(scanJournals(stateDir, { cluster, realOnly: true })), defaults);
 }
 
 /** Medians of the samples (ms) as timings in seconds; a default for each timing without samples. */
-export function timingsFrom(samples: Record<TimingName, number[]>): SnapshotTimings {
+export function timingsFrom(samples: Record<TimingName, number[]>, defaults: Partial<Record<TimingName, number>> = {}): SnapshotTimings {
   const out = {} as SnapshotTimings;
   for (const name of Object.keys(DEFAULT_TIMINGS) as TimingName[]) {
     const m = median(samples[name] ?? []);
-    out[name] = m === undefined ? { seconds: DEFAULT_TIMINGS[name], source: 'default', samples: 0 } : { seconds: Math.round(m) / 1000, source: 'journal', samples: samples[name].length };
+    out[name] = m === undefined ? { seconds: defaults[name] ?? DEFAULT_TIMINGS[name], source: 'default', samples: 0 } : { seconds: Math.round(m) / 1000, source: 'journal', samples: samples[name].length };
   }
   return out;
 }

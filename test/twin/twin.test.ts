@@ -1,0 +1,140 @@
+// A twin built from a snapshot of lab A is lab A again: the same host names (the gap kept) and roles, Node
+// labels and cordons, pods of each workload on the same nodes, the same PDBs and per-namespace object counts.
+// Also startTwin: the background twin, its inventory dir, its request stats, and that stop() removes it.
+import { strict as assert } from 'node:assert';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'mocha';
+import { loadClusterFile } from '../../lib/inventory/load.js';
+import { standaloneSnapshotContext } from '../../lib/twin/context.js';
+import { type ClusterSnapshot, takeSnapshot } from '../../lib/twin/snapshot.js';
+import { startTwin } from '../../lab/api.js';
+import { type LabHandle, startLab } from '../../lab/index.js';
+import { type TestLab, startTestLab } from '../helpers/lab.js';
+import { tempDir } from '../helpers/cli.js';
+
+const HOSTS = [
+  { name: 'orig-k8s-control-1', role: 'control' },
+  { name: 'orig-k8s-worker-2', role: 'worker' },
+  { name: 'orig-k8s-worker-3', role: 'worker' },
+  { name: 'orig-k8s-worker-7', role: 'worker' },
+  { name: 'orig-k8s-ingress-1', role: 'ingress' },
+];
+
+async function snapshotOf(lab: LabHandle): Promise<ClusterSnapshot> {
+  const ctx = standaloneSnapshotContext(loadClusterFile(join(lab.stateDir, 'inventory.yaml')), { stateDir: tempDir('cc-twin-state-') });
+  try {
+    return await takeSnapshot(ctx);
+  } finally {
+    await ctx.close();
+  }
+}
+
+/** Per workload (namespace/kind/name) the sorted nodes of its pods; bare pods by name. */
+function placement(s: ClusterSnapshot): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const p of s.pods) {
+    if (p.mirror) continue;
+    const key = p.owner ? `${p.namespace}/${p.owner.kind}/${p.owner.name}` : `${p.namespace}/Pod/${p.name}`;
+    (out[key] ??= []).push(p.node ?? '-');
+  }
+  for (const v of Object.values(out)) v.sort();
+  return out;
+}
+
+describe('twin: a lab built from a snapshot', function () {
+  this.timeout(180_000);
+  let a: TestLab;
+  let twin: LabHandle | undefined;
+  let snapA: ClusterSnapshot;
+  let snapTwin: ClusterSnapshot;
+
+  before(async () => {
+    a = await startTestLab({ clusterName: 'orig', hosts: HOSTS, speed: 50 });
+    // An admin's cordon, and a bare pod: both must come back as they were.
+    const nodes = a.kube.api.res('', 'nodes');
+    a.kube.api.mutate(nodes, undefined, 'orig-k8s-worker-7', (n) => {
+      n.spec.unschedulable = true;
+    });
+    a.kube.api.create(a.kube.api.res('', 'pods'), 'tool-beta', { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'debug', namespace: 'tool-beta', labels: { run: 'debug' } }, spec: { nodeName: 'orig-k8s-worker-3', containers: [{ name: 'sh', image: 'debian:12' }] } } as never, { internal: true });
+    snapA = await snapshotOf(a);
+    twin = await startLab({ fromSnapshot: snapA, speed: 50, stateDir: join(tempDir('cc-twin-'), 'lab') });
+    snapTwin = await snapshotOf(twin);
+  });
+  after(async () => {
+    await twin?.stop();
+    await a?.stop();
+  });
+
+  it('has the same hosts (the gaps kept), roles, prefix and Kubernetes version', () => {
+    assert.deepEqual(snapTwin.hosts.map((h) => `${h.name}:${h.role}`), snapA.hosts.map((h) => `${h.name}:${h.role}`));
+    assert.deepEqual(snapTwin.openstack.servers.map((s) => s.name).sort(), HOSTS.map((h) => h.name).sort());
+    assert.equal(snapTwin.cluster.prefix, 'orig-k8s');
+    assert.equal(snapTwin.cluster.name, 'orig');
+    assert.equal(snapTwin.cluster.kubernetesVersion, snapA.cluster.kubernetesVersion);
+  });
+
+  it('has the same Node labels, taints and cordons', () => {
+    for (const n of snapA.nodes) {
+      const t = snapTwin.nodes.find((x) => x.name === n.name)!;
+      assert.ok(t, n.name);
+      assert.deepEqual(t.labels, n.labels, `labels of ${n.name}`);
+      assert.deepEqual(t.taints, n.taints, `taints of ${n.name}`);
+      assert.equal(t.unschedulable, n.unschedulable, `cordon of ${n.name}`);
+      assert.deepEqual(t.allocatable, n.allocatable);
+    }
+    assert.equal(snapTwin.nodes.find((n) => n.name === 'orig-k8s-worker-7')?.unschedulable, true);
+  });
+
+  it("has every workload's pods on the same nodes, and the bare pod where it ran", () => {
+    assert.deepEqual(placement(snapTwin), placement(snapA));
+    assert.deepEqual(
+      snapTwin.workloads.map((w) => `${w.namespace}/${w.kind}/${w.name}=${w.replicas}`).sort(),
+      snapA.workloads.map((w) => `${w.namespace}/${w.kind}/${w.name}=${w.replicas}`).sort(),
+    );
+  });
+
+  it('has the same PDBs with the same budgets, and the same objects per namespace', () => {
+    const pdb = (s: ClusterSnapshot) => s.pdbs.map((b) => JSON.stringify([b.namespace, b.name, b.minAvailable, b.maxUnavailable, b.selector, b.status.disruptionsAllowed])).sort();
+    assert.deepEqual(pdb(snapTwin), pdb(snapA));
+    for (const ns of snapA.namespaces) {
+      const t = snapTwin.namespaces.find((x) => x.name === ns.name);
+      assert.ok(t, ns.name);
+      for (const k of ['configmaps', 'secrets', 'services', 'deployments.apps', 'statefulsets.apps', 'poddisruptionbudgets.policy', 'policies.kyverno.io']) {
+        assert.equal(t.counts[k] ?? 0, ns.counts[k] ?? 0, `${k} in ${ns.name}`);
+      }
+    }
+  });
+
+  it('runs its timings from the snapshot', () => {
+    assert.equal(twin!.world.timings.rebootDownMs + twin!.world.timings.rebootUpMs, snapA.timings.nodeRebootS.seconds * 1000);
+    assert.equal(twin!.world.timings.kubeletReadyMs, snapA.timings.kubeletReadyS.seconds * 1000);
+  });
+
+  it('startTwin runs it in the background with an inventory dir of its own, counts requests and removes it on stop', async () => {
+    const root = tempDir('cc-twin-bg-');
+    const t = await startTwin({ snapshot: snapA, speed: 50, stateDir: join(root, 'twin') });
+    try {
+      assert.equal(t.clusterName, 'orig');
+      assert.deepEqual(readdirSync(t.inventoryDir), ['inventory.yaml']);
+      const cluster = loadClusterFile(join(t.inventoryDir, 'inventory.yaml'));
+      assert.equal(cluster.name, 'orig');
+      assert.deepEqual(t.info.hosts.map((h) => h.name).sort(), HOSTS.map((h) => h.name).sort());
+      const before_ = await t.requestStats();
+      const ctx = standaloneSnapshotContext(cluster, { stateDir: tempDir('cc-twin-state-') });
+      try {
+        const again = await takeSnapshot(ctx, { skipHosts: true });
+        assert.deepEqual(placement(again), placement(snapA));
+      } finally {
+        await ctx.close();
+      }
+      const stats = await t.requestStats();
+      assert.ok(stats.count > before_.count + 10, `requests counted (${before_.count} -> ${stats.count})`);
+      assert.ok(stats.peakPerSecond >= 1);
+      assert.deepEqual(await t.counters(), { pdbViolations: 0, maxUnavailableNodes: 1 });
+    } finally {
+      await t.stop();
+    }
+    assert.equal(existsSync(join(root, 'twin')), false);
+  });
+});
