@@ -168,6 +168,19 @@ export async function startAdmin(deps: AdminDeps): Promise<AdminHandle> {
         world.rebootHost(host.name);
         return [202, hostStatus(host)];
       }
+      if (method === 'POST' && action === 'certs') {
+        const body = (await readJson(req)) as { name?: unknown; expiresInDays?: unknown } | undefined;
+        if (typeof body?.name !== 'string' || typeof body.expiresInDays !== 'number' || !Number.isFinite(body.expiresInDays)) {
+          throw new HttpError(400, 'body must be {"name": "apiserver" | "all" | ..., "expiresInDays": N}');
+        }
+        const backend = world.kubeadm;
+        if (!backend?.setCertificateExpiry) throw new HttpError(409, 'this lab has no kubeadm certificates (no Kubernetes API)');
+        try {
+          return [200, { host: host.name, certificates: backend.setCertificateExpiry(host, body.name, body.expiresInDays) }];
+        } catch (err) {
+          throw new HttpError(400, (err as Error).message);
+        }
+      }
       if (method === 'POST' && action === 'exec') {
         const body = (await readJson(req)) as { command?: unknown; stdin?: unknown } | undefined;
         if (typeof body?.command !== 'string') throw new HttpError(400, 'body must be {"command": "...", "stdin"?: "..."}');

@@ -147,6 +147,15 @@ export class LabClient {
     return this.request('POST', `/hosts/${encodeURIComponent(host)}/exec`, { command, stdin });
   }
 
+  /**
+   * Re-issues a control node's kubeadm certificate `name` (`apiserver`, `admin.conf`, ... or `all`) to expire in
+   * `expiresInDays` days, as if issued that way: the files change and its running apiserver serves the new one.
+   */
+  async certs(host: string, options: { name: string; expiresInDays: number }): Promise<{ name: string; notAfter: string; serial: string }[]> {
+    const r = await this.request<{ certificates: { name: string; notAfter: string; serial: string }[] }>('POST', `/hosts/${encodeURIComponent(host)}/certs`, options);
+    return r.certificates;
+  }
+
   /** Creates an OpenStack application credential for the lab user. */
   applicationCredential(name?: string): Promise<{ id: string; secret: string; authUrl: string }> {
     return this.request('POST', '/openstack/application-credentials', { name });

@@ -68,6 +68,10 @@ export interface LabTimings {
   nodeNotReadyMs: number;
   /** How long a deleted Nova server stays visible (task_state deleting) before it is gone (404). */
   vmDeleteMs: number;
+  /** From a kube-apiserver static pod start to its /readyz passing (its endpoint fails /readyz meanwhile). */
+  apiserverStartMs?: number;
+  /** From a static pod manifest leaving /etc/kubernetes/manifests to the kubelet having stopped that pod. */
+  staticPodStopMs?: number;
 }
 
 /** Defaults: a reboot takes a few seconds at speed 1. */
@@ -80,6 +84,8 @@ export const defaultTimings: LabTimings = Object.freeze({
   podTerminateMs: 600,
   nodeNotReadyMs: 300,
   vmDeleteMs: 500,
+  apiserverStartMs: 1000,
+  staticPodStopMs: 500,
 });
 
 /** Lifecycle of a lab host (the machine behind an SSH address and, maybe, a Nova server and a Node). */
@@ -147,8 +153,12 @@ export interface KubeadmBackend {
   reset(host: LabHost): void;
   /** `kubeadm upgrade plan|apply|node` output or an Error. */
   upgrade(host: LabHost, action: 'plan' | 'apply' | 'node', version?: string, options?: { ignorePreflightErrors?: string[] }): string;
-  /** `kubeadm certs check-expiration` / `kubeadm certs renew WHAT`. */
-  certs(host: LabHost, action: 'check-expiration' | 'renew', what?: string): string;
+  /** `kubeadm certs check-expiration` / `kubeadm certs renew WHAT`; `output` json|yaml for check-expiration. */
+  certs(host: LabHost, action: 'check-expiration' | 'renew', what?: string, options?: { output?: string }): string;
+  /** Writes the kubeadm PKI of a host that joins (the CA on every node; on control nodes its own certificates and kubeconfigs). */
+  writePki?(host: LabHost, controlPlane: boolean): void;
+  /** Test hook: re-issues a control node's certificate `name` (or `all`) to expire in N days, and the running apiserver serves it. */
+  setCertificateExpiry?(host: LabHost, name: string, expiresInDays: number): { name: string; notAfter: string; serial: string }[];
 }
 
 /** Events the world emits; front ends subscribe. */
@@ -206,6 +216,8 @@ export class World extends EventEmitter<WorldEvents> {
   etcd: EtcdBackend | undefined;
   /** Why there is no real etcd (the packages to install), when the lab has none. */
   etcdUnavailable: string | undefined;
+  /** The port every control node's own kube-apiserver listens on, on the node's address (unset: no per-node endpoints). */
+  apiserverPort: number | undefined;
   private rng: () => number;
   private readonly timers = new Set<NodeJS.Timeout>();
 
@@ -295,6 +307,14 @@ export class World extends EventEmitter<WorldEvents> {
     host.state = 'deleted';
     this.hosts.delete(name);
     this.emit('host-removed', host);
+  }
+
+  /** The API endpoint of a control node (its own kube-apiserver), or undefined for other hosts and labs without per-node endpoints. */
+  apiserverEndpoint(name: string): { address: string; port: number } | undefined {
+    const host = this.hosts.get(name);
+    if (!host || this.apiserverPort === undefined) return undefined;
+    if (this.roles[host.role]?.node !== 'control-plane' && !host.kubelet.controlPlane) return undefined;
+    return { address: host.address, port: this.apiserverPort };
   }
 
   /** The host, or an Error naming it. */

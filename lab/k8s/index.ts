@@ -2,7 +2,10 @@
 // World (and becomes its kubeadm backend); seedWorkload() fills it with a realistic starting workload.
 import { randomBytes } from 'node:crypto';
 import type { LabHost, World } from '../world.js';
-import { generatePki } from './certs.js';
+import { type LabPki, generatePki } from './certs.js';
+import { NodeEndpoints } from './endpoints.js';
+import { KubeadmPki } from './kubeadm-certs.js';
+import { probeBind } from '../ssh/addresses.js';
 import { DisruptionController } from './controllers/disruption.js';
 import { GarbageCollector } from './controllers/gc.js';
 import { Kubelets } from './controllers/kubelet.js';
@@ -17,7 +20,7 @@ import { NameSource } from './names.js';
 import { computePdb, pdbsForPod, podHealthy } from './pdb.js';
 import { defaultExtraKinds, ResourceRegistry, type ExtraKind } from './resources.js';
 import { ObjectApi } from './rest.js';
-import { KubeServer } from './server.js';
+import { KubeServer, type ServerDeps } from './server.js';
 import { Store } from './store.js';
 import type { KObject } from './types.js';
 import { LabTimers } from './timers.js';
@@ -28,6 +31,8 @@ export type { ExtraKind, ResourceSpec } from './resources.js';
 export type { KObject } from './types.js';
 export { Store } from './store.js';
 export { ObjectApi } from './rest.js';
+export type { LabPki } from './certs.js';
+export type { NodeEndpoints, ServedApiserver } from './endpoints.js';
 
 /** Options of startKubeApi. */
 export interface KubeApiOptions {
@@ -44,6 +49,15 @@ export interface KubeApiOptions {
   /** Read-only / mutating requests in flight before 429 (defaults 400 / 200, as the apiserver; 0 = no limit). */
   maxInflight?: number;
   maxMutatingInflight?: number;
+  /**
+   * Serve the API once more per control node, on `<node address>:<one port>` (world.apiserverPort): the port is
+   * chosen free on `probeAddress` (an address of the lab's block) and differs from `avoidPorts`; `port` forces it.
+   */
+  nodeEndpoints?: { probeAddress: string; avoidPorts?: number[]; port?: number };
+  /** The PKI to reuse (a lab restored from a snapshot keeps its CA); generated when absent. */
+  pki?: LabPki;
+  /** Log sink for what the API side reports (a node's apiserver that cannot start). */
+  log?: (message: string) => void;
 }
 
 /** A running lab API. */
@@ -62,6 +76,10 @@ export interface KubeApiHandle {
   api: ObjectApi;
   /** The kubeadm backend also installed as world.kubeadm. */
   kubeadm: LabKubeadm;
+  /** The CAs, keys and the 127.0.0.1 serving certificate. */
+  pki: LabPki;
+  /** The per-control-node API servers (only with the nodeEndpoints option). */
+  endpoints?: NodeEndpoints;
   /** Number of nodes unavailable (cordoned or not Ready) right now. */
   unavailableNodes(): number;
   /** A kubeconfig (YAML) for this API: cluster, user with the token, context; `name` defaults to the world's cluster name. */
@@ -74,7 +92,7 @@ export interface KubeApiHandle {
 
 /** Starts the lab's Kubernetes API for a world. */
 export async function startKubeApi(world: World, options: KubeApiOptions = {}): Promise<KubeApiHandle> {
-  const pki = await generatePki(world.clusterName);
+  const pki = options.pki ?? (await generatePki(world.clusterName));
   const token = options.token ?? randomBytes(24).toString('hex');
   const registry = new ResourceRegistry(options.extraKinds ?? defaultExtraKinds);
   const store = new Store(registry, { historySize: options.watchHistory });
@@ -105,16 +123,28 @@ export async function startKubeApi(world: World, options: KubeApiOptions = {}): 
     }
   });
 
-  const server = new KubeServer({
+  const deps: Omit<ServerDeps, 'certPem' | 'keyPem' | 'apiserverVersions' | 'nodeHealth'> = {
     world,
     api,
     disruption,
     token,
-    certPem: pki.certPem,
-    keyPem: pki.keyPem,
     bookmarkIntervalMs: options.bookmarkIntervalMs ?? 5000,
     maxInflight: options.maxInflight ?? 400,
     maxMutatingInflight: options.maxMutatingInflight ?? 200,
+    bind: (ns, name, node, opts) => {
+      const pods = api.res('', 'pods');
+      const pod = api.get(pods, ns, name);
+      if (!store.get(api.res('', 'nodes'), undefined, node)) throw notFound(api.res('', 'nodes'), node);
+      if (pod.spec?.nodeName) throw conflict(pods, name, `pod ${name} is already assigned to node "${pod.spec.nodeName}"`);
+      if (opts.dryRun) return pod;
+      scheduler.bindTo(pod, node);
+      return api.get(pods, ns, name);
+    },
+  };
+  const server = new KubeServer({
+    ...deps,
+    certPem: pki.certPem,
+    keyPem: pki.keyPem,
     // The API servers that run: a host that is up with a kube-apiserver static pod, at its image's version.
     apiserverVersions: () =>
       [...world.hosts.values()]
@@ -125,21 +155,24 @@ export async function startKubeApi(world: World, options: KubeApiOptions = {}): 
           const m = image && /:v(\d+\.\d+\.\d+)$/.exec(image);
           return m ? [m[1]!] : [];
         }),
-    bind: (ns, name, node, opts) => {
-      const pods = api.res('', 'pods');
-      const pod = api.get(pods, ns, name);
-      if (!store.get(api.res('', 'nodes'), undefined, node)) throw notFound(api.res('', 'nodes'), node);
-      if (pod.spec?.nodeName) throw conflict(pods, name, `pod ${name} is already assigned to node "${pod.spec.nodeName}"`);
-      if (opts.dryRun) return pod;
-      scheduler.bindTo(pod, node);
-      return api.get(pods, ns, name);
-    },
   });
   const port = await server.listen(options.port ?? 0);
   const address = `127.0.0.1:${port}`;
   const url = `https://${address}`;
 
-  const kubeadm = new LabKubeadm(world, api, kubelets, address, pki.caCertHash, pki.caNotAfter);
+  let endpoints: NodeEndpoints | undefined;
+  if (options.nodeEndpoints) {
+    const o = options.nodeEndpoints;
+    let nodePort = o.port;
+    while (nodePort === undefined) {
+      const p = await probeBind(o.probeAddress, 0);
+      if (p !== port && !(o.avoidPorts ?? []).includes(p)) nodePort = p;
+    }
+    world.apiserverPort = nodePort;
+    endpoints = new NodeEndpoints(world, api, kubelets, deps, nodePort, options.log);
+  }
+  const kubeadmPki = new KubeadmPki(world, pki, url, endpoints);
+  const kubeadm = new LabKubeadm(world, api, kubelets, address, pki.caCertHash, kubeadmPki, endpoints);
   world.kubeadm = kubeadm;
 
   // cluster-info, as kubeadm init publishes it (kubeadm join reads it).
@@ -192,6 +225,8 @@ export async function startKubeApi(world: World, options: KubeApiOptions = {}): 
     store,
     api,
     kubeadm,
+    pki,
+    ...(endpoints ? { endpoints } : {}),
     unavailableNodes: () => lifecycle.currentUnavailable,
     preferNodes: (fn) => {
       scheduler.prefer = fn;
@@ -206,6 +241,11 @@ export async function startKubeApi(world: World, options: KubeApiOptions = {}): 
       world.off('host-removed', onRemoved);
       world.off('kubelet-changed', onKubelet);
       if (world.kubeadm === kubeadm) world.kubeadm = undefined;
+      kubeadmPki.stop();
+      if (endpoints) {
+        await endpoints.stop();
+        if (world.apiserverPort === endpoints.port) world.apiserverPort = undefined;
+      }
       timers.stop();
       for (const c of [disruption, lifecycle, scheduler, kubelets, workloads, gc, jobs, crds]) c.stop();
       await server.close();

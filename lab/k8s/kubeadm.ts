@@ -4,12 +4,14 @@
 import { randomBytes } from 'node:crypto';
 import type { KubeadmBackend, LabHost, World } from '../world.js';
 import type { Kubelets } from './controllers/kubelet.js';
+import { KUBEADM_CERTS } from './certs.js';
+import type { NodeEndpoints } from './endpoints.js';
+import type { KubeadmPki } from './kubeadm-certs.js';
 import type { ObjectApi } from './rest.js';
 import { k8sTime } from './types.js';
 
 const TOKEN_RE = /^([a-z0-9]{6})\.([a-z0-9]{16})$/;
 const CERT_KEY_TTL_MS = 2 * 3600_000;
-const CERTS = ['admin.conf', 'apiserver', 'apiserver-etcd-client', 'apiserver-kubelet-client', 'controller-manager.conf', 'front-proxy-client', 'scheduler.conf', 'super-admin.conf'];
 
 function randomToken(n: number): string {
   const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';
@@ -31,26 +33,9 @@ function cmpVersion(a: string, b: string): number {
   return 0;
 }
 
-function fmtDate(ms: number): string {
-  const d = new Date(ms);
-  const mon = d.toLocaleString('en-US', { month: 'short', timeZone: 'UTC' });
-  return `${mon} ${String(d.getUTCDate()).padStart(2, '0')}, ${d.getUTCFullYear()} ${String(d.getUTCHours()).padStart(2, '0')}:${String(d.getUTCMinutes()).padStart(2, '0')} UTC`;
-}
-
-function residual(ms: number): string {
-  const days = Math.floor(ms / 86400_000);
-  if (days >= 365 * 2) return `${Math.floor(days / 365)}y`;
-  if (days >= 1) return `${days}d`;
-  const h = Math.floor(ms / 3600_000);
-  return ms <= 0 ? '<invalid>' : `${h}h`;
-}
-
 /** The lab's KubeadmBackend. */
 export class LabKubeadm implements KubeadmBackend {
   private certKey: { key: string; expires: number } | undefined;
-  /** When each control-plane host's certificates were (re)issued (ms). */
-  private readonly certsIssued = new Map<string, number>();
-  private readonly started = Date.now();
 
   constructor(
     private readonly world: World,
@@ -58,7 +43,8 @@ export class LabKubeadm implements KubeadmBackend {
     private readonly kubelets: Kubelets,
     private readonly address: string,
     private readonly caCertHash: string,
-    private readonly caNotAfter: Date,
+    private readonly pki: KubeadmPki,
+    private readonly endpoints?: NodeEndpoints,
   ) {}
 
   private get secrets() {
@@ -191,17 +177,17 @@ export class LabKubeadm implements KubeadmBackend {
     if (this.world.faults.joinFailures?.includes(host.name)) {
       throw new Error('error execution phase kubelet-start: error uploading crisocket: Unauthorized\nTo see the stack trace of this error execute with --v=5 or higher');
     }
+    // The certificates: downloaded CAs and the node's own, as kubeadm's control-plane-prepare phase writes them.
+    this.pki.writePki(host, args.controlPlane);
     host.kubelet = { joined: true, controlPlane: args.controlPlane, version: packageVersion(host, 'kubelet') ?? this.world.kubernetesVersion };
     host.services.set('kubelet', true);
     host.enabledServices?.add('kubelet');
-    if (args.controlPlane) this.certsIssued.set(host.name, Date.now());
     this.world.emit('kubelet-changed', host);
   }
 
   reset(host: LabHost): void {
     host.kubelet = { joined: false, controlPlane: false };
     host.services.set('kubelet', false);
-    this.certsIssued.delete(host.name);
     this.world.emit('kubelet-changed', host);
   }
 
@@ -340,7 +326,7 @@ export class LabKubeadm implements KubeadmBackend {
       this.staticPodStuck(host, 'apply');
       this.world.kubernetesVersion = target;
       this.kubelets.upgradeMirrorPods(host.name, target);
-      this.certsIssued.set(host.name, Date.now());
+      this.renewOnUpgrade(host);
       this.uploadConfig(target);
       return [
         '[preflight] Running pre-flight checks.',
@@ -373,7 +359,7 @@ export class LabKubeadm implements KubeadmBackend {
       }
       this.staticPodStuck(host, 'node');
       this.kubelets.upgradeMirrorPods(host.name, current);
-      this.certsIssued.set(host.name, Date.now());
+      this.renewOnUpgrade(host);
       lines.push(`[upgrade] Upgrading your Static Pod-hosted control plane instance to version "v${current}"...`, '[upgrade/staticpods] Component "kube-apiserver" upgraded successfully!', '[upgrade] The control plane instance for this node was successfully updated!', ...this.applyAddons(current));
     } else lines.push('[preflight] Skipping prepull. Not a control plane node.', '[upgrade] Skipping phase. Not a control plane node.');
     // The kubelet reports its new version only when it restarts (systemctl restart kubelet), not here.
@@ -381,57 +367,36 @@ export class LabKubeadm implements KubeadmBackend {
     return lines.join('\n');
   }
 
-  /** Pretends a control-plane host's certificates were issued `daysAgo` days ago (tests of expiry handling). */
-  setCertificateAge(hostName: string, daysAgo: number): void {
-    this.certsIssued.set(hostName, Date.now() - daysAgo * 86400_000);
+  /** kubeadm upgrade renews every certificate and rewrites the static pod manifests: the apiserver restarts on the new files. */
+  private renewOnUpgrade(host: LabHost): void {
+    this.pki.renew(host, 'all');
+    this.endpoints?.restart(host.name);
   }
 
-  certs(host: LabHost, action: 'check-expiration' | 'renew', what?: string): string {
+  /** Pretends a control-plane host's certificates were issued `daysAgo` days ago (tests of expiry handling). */
+  setCertificateAge(hostName: string, daysAgo: number): void {
+    this.pki.setAge(this.world.requireHost(hostName), daysAgo);
+  }
+
+  writePki(host: LabHost, controlPlane: boolean): void {
+    this.pki.writePki(host, controlPlane);
+  }
+
+  setCertificateExpiry(host: LabHost, name: string, expiresInDays: number): { name: string; notAfter: string; serial: string }[] {
+    if (!host.kubelet.controlPlane) throw new Error(`${host.name} is not a control-plane node: it has no kubeadm certificates`);
+    if (name !== 'all' && !KUBEADM_CERTS.some((c) => c.name === name)) throw new Error(`unknown certificate "${name}"; known: all, ${KUBEADM_CERTS.map((c) => c.name).join(', ')}`);
+    return this.pki.setExpiry(host, name, expiresInDays);
+  }
+
+  certs(host: LabHost, action: 'check-expiration' | 'renew', what?: string, options: { output?: string } = {}): string {
     if (!host.kubelet.joined || !host.kubelet.controlPlane) {
-      throw new Error('[check-expiration] Error reading configuration from the Cluster. Falling back to default configuration\nerror execution phase: open /etc/kubernetes/pki/ca.crt: no such file or directory');
+      throw new Error(`[${action}] Error reading configuration from the Cluster. Falling back to default configuration\nerror execution phase: open /etc/kubernetes/pki/ca.crt: no such file or directory`);
     }
-    const issued = this.certsIssued.get(host.name) ?? this.started;
     if (action === 'renew') {
-      const valid = ['all', ...CERTS.map((c) => c.replace('.conf', '.conf'))];
-      if (!what || !valid.includes(what)) throw new Error(`unknown command "${what ?? ''}" for "kubeadm certs renew"`);
-      this.certsIssued.set(host.name, Date.now());
-      const names = what === 'all' ? CERTS : [what];
-      const phrase: Record<string, string> = {
-        'admin.conf': 'certificate embedded in the kubeconfig file for the admin to use and for kubeadm itself renewed',
-        apiserver: 'certificate for serving the Kubernetes API renewed',
-        'apiserver-etcd-client': 'certificate the apiserver uses to access etcd renewed',
-        'apiserver-kubelet-client': 'certificate for the API server to connect to kubelet renewed',
-        'controller-manager.conf': 'certificate embedded in the kubeconfig file for the controller manager to use renewed',
-        'front-proxy-client': 'certificate for the front proxy client renewed',
-        'scheduler.conf': 'certificate embedded in the kubeconfig file for the scheduler manager to use renewed',
-        'super-admin.conf': 'certificate embedded in the kubeconfig file for the super-admin renewed',
-      };
-      const out = ['[renew] Reading configuration from the cluster...', "[renew] FYI: You can look at this config file with 'kubectl -n kube-system get cm kubeadm-config -o yaml'", '', ...names.map((n) => phrase[n] ?? `certificate ${n} renewed`)];
-      if (what === 'all') out.push('', 'Done renewing certificates. You must restart the kube-apiserver, kube-controller-manager, kube-scheduler and etcd, so that they can use the new certificates.');
-      return out.join('\n') + '\n';
+      if (!what || (what !== 'all' && !KUBEADM_CERTS.some((c) => c.name === what))) throw new Error(`unknown command "${what ?? ''}" for "kubeadm certs renew"`);
+      return this.pki.renew(host, what);
     }
-    const expires = issued + 365 * 86400_000;
-    const now = Date.now();
-    const rows = CERTS.map((c) => [c, fmtDate(expires), residual(expires - now), c.startsWith('front-proxy') ? 'front-proxy-ca' : c === 'apiserver-etcd-client' ? 'etcd-ca' : 'ca', 'no']);
-    const head = ['CERTIFICATE', 'EXPIRES', 'RESIDUAL TIME', 'CERTIFICATE AUTHORITY', 'EXTERNALLY MANAGED'];
-    const caRows = [
-      ['ca', fmtDate(this.caNotAfter.getTime()), residual(this.caNotAfter.getTime() - now), 'no'],
-      ['etcd-ca', fmtDate(this.caNotAfter.getTime()), residual(this.caNotAfter.getTime() - now), 'yes'],
-      ['front-proxy-ca', fmtDate(this.caNotAfter.getTime()), residual(this.caNotAfter.getTime() - now), 'no'],
-    ];
-    const table = (h: string[], rs: string[][]) => {
-      const w = h.map((_, i) => Math.max(h[i]!.length, ...rs.map((r) => r[i]!.length)) + 3);
-      return [h, ...rs].map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(w[i]!))).join('')).join('\n');
-    };
-    return [
-      '[check-expiration] Reading configuration from the cluster...',
-      "[check-expiration] FYI: You can look at this config file with 'kubectl -n kube-system get cm kubeadm-config -o yaml'",
-      '',
-      table(head, rows),
-      '',
-      table(['CERTIFICATE AUTHORITY', 'EXPIRES', 'RESIDUAL TIME', 'EXTERNALLY MANAGED'], caRows),
-      '',
-    ].join('\n');
+    return this.pki.checkExpiration(host, options.output);
   }
 }
 

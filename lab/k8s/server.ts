@@ -35,6 +35,11 @@ export interface ServerDeps {
   bind: (ns: string, name: string, node: string, opts: WriteOptions) => KObject;
   /** The versions of the API servers behind the endpoint (one per running control node); none: the cluster's. */
   apiserverVersions?: () => string[];
+  /**
+   * The state of the one control node this server stands for (per-node endpoints): a failing check makes
+   * /readyz, /livez and /healthz answer 500 naming it, as a real apiserver does while it starts.
+   */
+  nodeHealth?: () => { ok: true } | { ok: false; check: string; reason: string };
 }
 
 const PUBLIC_PATHS = new Set(['/version', '/healthz', '/readyz', '/livez', '/version/']);
@@ -76,8 +81,8 @@ export class KubeServer {
     this.inflight = new InflightLimiter(d.maxInflight, d.maxMutatingInflight, () => d.world.counters);
   }
 
-  /** Starts listening on 127.0.0.1; returns the port. */
-  async listen(port = 0): Promise<number> {
+  /** Starts listening on `host` (a 127.x address, default 127.0.0.1); returns the port. */
+  async listen(port = 0, host = '127.0.0.1'): Promise<number> {
     const server = createServer({ cert: this.d.certPem, key: this.d.keyPem, keepAlive: true }, (req, res) => {
       this.handle(req, res).catch((e) => {
         try {
@@ -98,12 +103,17 @@ export class KubeServer {
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(port, '127.0.0.1', () => resolve());
+      server.listen({ port, host, exclusive: true }, () => resolve());
     });
     this.server = server;
     const p = (server.address() as AddressInfo).port;
-    this.address = `127.0.0.1:${p}`;
+    this.address = `${host}:${p}`;
     return p;
+  }
+
+  /** Serves another certificate from now on (new handshakes); open connections keep the one they negotiated. */
+  setCertificate(certPem: string, keyPem: string): void {
+    this.server?.setSecureContext({ cert: certPem, key: keyPem });
   }
 
   /** Closes every watch and connection, then the listener. */
@@ -157,6 +167,11 @@ export class KubeServer {
 
     if (PUBLIC_PATHS.has(path) || path.startsWith('/readyz/') || path.startsWith('/livez/') || path.startsWith('/healthz/')) {
       if (path.startsWith('/version')) return this.send(res, 200, versionInfo(this.nextApiserverVersion()));
+      const node = this.d.nodeHealth?.();
+      if (node && !node.ok) {
+        const what = path.split('/')[1]!;
+        return this.send(res, 500, `[+]ping ok\n[+]log ok\n[-]${node.check} failed: reason withheld\n${what} check failed\n`, { 'X-Lab-Reason': node.reason });
+      }
       // The etcd check reflects the lab's real etcd (when it runs one), as the apiserver's own check does.
       const etcd = path === '/readyz' || path === '/healthz' || path.startsWith('/readyz/') ? await w.etcd?.health() : undefined;
       // The k8sReadyzFailRate fault: the readiness check fails as a real one does when etcd is unreachable.

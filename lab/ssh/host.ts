@@ -54,7 +54,7 @@ export function provisionInitial(host: NewHost, world: World): void {
     installPackage(asHost, undefined, p, pkgVersion);
     host.heldPackages!.add(p);
   }
-  markJoined(asHost, role.node === 'control-plane');
+  markJoined(asHost, role.node === 'control-plane', world);
 }
 
 /** The inventory role a host name belongs to in this world ('' when it matches none): `<prefix>-<role prefix>-<N>`. */

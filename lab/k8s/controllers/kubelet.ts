@@ -38,6 +38,8 @@ export class Kubelets {
   private podIpCounter = 2;
   /** Control-plane component version per node (kubeadm upgrade node changes it). */
   readonly controlPlaneVersions = new Map<string, string>();
+  /** `node/component` static pods the kubelet stopped (manifest moved out): no mirror pod until it starts again. */
+  private readonly stoppedStaticPods = new Set<string>();
 
   constructor(
     private readonly world: World,
@@ -423,6 +425,7 @@ export class Kubelets {
     const version = this.controlPlaneVersions.get(node) ?? this.world.kubernetesVersion;
     for (const component of CONTROL_PLANE_COMPONENTS) {
       const name = `${component}-${node}`;
+      if (this.stoppedStaticPods.has(`${node}/${component}`)) continue;
       if (this.api.store.get(this.pods, 'kube-system', name)) continue;
       const image = `registry.k8s.io/${component}:v${version}`;
       const hash = createHash('md5').update(`${node}/${component}/${version}`).digest('hex');
@@ -451,6 +454,19 @@ export class Kubelets {
         { internal: true },
       );
     }
+  }
+
+  /** The kubelet stopped a static pod (its manifest left /etc/kubernetes/manifests): its mirror pod goes. */
+  staticPodStopped(node: string, component: string): void {
+    this.stoppedStaticPods.add(`${node}/${component}`);
+    this.api.store.remove(this.pods, 'kube-system', `${component}-${node}`);
+  }
+
+  /** The kubelet (re)started a static pod: a fresh mirror pod once the node runs. */
+  staticPodStarted(node: string, component: string): void {
+    // A pod that was never stopped keeps its mirror pod (boot, first start).
+    if (!this.stoppedStaticPods.delete(`${node}/${component}`)) return;
+    if (this.nodeRunning(node) && this.controlPlaneNode(node)) this.ensureMirrorPods(node);
   }
 
   /** Recreates the mirror pods of a node at a new control-plane version (kubeadm upgrade). */

@@ -3,7 +3,7 @@
 // certificates) goes to world.kubeadm, the backend the lab's Kubernetes API provides.
 import { randomBytes } from 'node:crypto';
 import { parse as parseYaml } from 'yaml';
-import type { KubeadmBackend, LabHost } from '../../world.js';
+import type { KubeadmBackend, LabHost, World } from '../../world.js';
 import type { CommandIO, CommandSpec, Shell } from '../interpreter.js';
 import * as fs from '../fs.js';
 import { setActive } from './systemd.js';
@@ -28,10 +28,18 @@ const CONTROL_PLANE_FILES = [
   '/etc/kubernetes/pki/sa.pub',
 ];
 
-/** Puts a host into the joined state: kubelet config files, kubelet running at its package version. */
-export function markJoined(host: LabHost, controlPlane: boolean): void {
-  for (const f of NODE_FILES) fs.writeFile(host, f, `# written by kubeadm join on ${host.name}\n`, { mode: 0o600 });
-  if (controlPlane) for (const f of CONTROL_PLANE_FILES) fs.writeFile(host, f, `# written by kubeadm on ${host.name}\n`, { mode: 0o600 });
+/**
+ * Puts a host into the joined state: kubelet config files, kubelet running at its package version. With
+ * `world` (provisioning, where no kubeadm join ran) the kubeadm backend writes the real PKI files first (the
+ * lab CA, the node's own certificates); files that exist already are kept (a join's backend wrote them).
+ */
+export function markJoined(host: LabHost, controlPlane: boolean, world?: World): void {
+  world?.kubeadm?.writePki?.(host, controlPlane);
+  const placeholder = (f: string, text: string): void => {
+    if (fs.readFile(host, f) === undefined) fs.writeFile(host, f, text, { mode: 0o600 });
+  };
+  for (const f of NODE_FILES) placeholder(f, `# written by kubeadm join on ${host.name}\n`);
+  if (controlPlane) for (const f of CONTROL_PLANE_FILES) placeholder(f, `# written by kubeadm on ${host.name}\n`);
   host.kubelet.joined = true;
   host.kubelet.controlPlane = controlPlane;
   const v = host.packages.get('kubelet');
@@ -421,7 +429,8 @@ async function upgrade(args: string[], io: CommandIO, sh: Shell): Promise<number
 
 async function certs(args: string[], io: CommandIO, sh: Shell): Promise<number> {
   const [sub, ...rest] = args;
-  const parsed = parseFlags(rest, { bool: [], value: ['config', 'kubeconfig', 'cert-dir', 'v', 'output'] });
+  // pflag's short form glues the value on: -ojson.
+  const parsed = parseFlags(rest.map((a) => a.replace(/^-o(?=[a-z])/, '-o=')), { bool: [], value: ['config', 'kubeconfig', 'cert-dir', 'v', 'output'] });
   if (parsed.error) throw new KubeadmFailure(parsed.error);
   const host = sh.host;
   if (sub === 'certificate-key') {
@@ -429,6 +438,14 @@ async function certs(args: string[], io: CommandIO, sh: Shell): Promise<number> 
     return 0;
   }
   if (sub !== 'check-expiration' && sub !== 'renew') throw new KubeadmFailure(`unknown command "${sub ?? ''}" for "kubeadm certs"`);
+  const output = one(parsed.flags, 'output');
+  if (output !== undefined) {
+    // `check-expiration -o` came with kubeadm 1.30; older binaries do not know the flag.
+    if (sub !== 'check-expiration' || semverCompare(kubeadmVersion(host), '1.30.0') < 0) {
+      throw new KubeadmFailure(rest.some((a) => a.startsWith('--output')) ? 'unknown flag: --output' : "unknown shorthand flag: 'o' in -o");
+    }
+    if (!['json', 'yaml', 'text'].includes(output)) throw new KubeadmFailure(`unable to match a printer suitable for the output format "${output}", allowed formats are: json,text,yaml`);
+  }
   requireAdminConf(host);
   const backend = backendOf(sh);
   if (sub === 'renew') {
@@ -438,7 +455,7 @@ async function certs(args: string[], io: CommandIO, sh: Shell): Promise<number> 
     io.out(backend.certs(host, 'renew', what));
     return 0;
   }
-  io.out(backend.certs(host, 'check-expiration'));
+  io.out(output === 'json' || output === 'yaml' ? backend.certs(host, 'check-expiration', undefined, { output }) : backend.certs(host, 'check-expiration'));
   return 0;
 }
 

@@ -1,0 +1,117 @@
+// The lab's per-control-node API endpoints (issue 14): every control node serves the one world's API on its
+// own address with the certificate on its own disk, and answers /readyz truthfully through reboots, NotReady,
+// reset and re-join, and deletion.
+import assert from 'node:assert/strict';
+import { X509Certificate } from 'node:crypto';
+import { LabClient } from '../../../lab/client.js';
+import { nodeReadyStatus } from '../../../lab/k8s/types.js';
+import { type TestLab, startTestLab } from '../../helpers/lab.js';
+import { getNode, until } from './node-api.js';
+
+describe('lab k8s: one API endpoint per control node', function () {
+  this.timeout(60_000);
+  let lab: TestLab;
+  let client: LabClient;
+  const controls = ['labtest-k8s-control-1', 'labtest-k8s-control-2', 'labtest-k8s-control-3'];
+  const ep = (name: string) => {
+    const e = lab.world.apiserverEndpoint(name);
+    assert.ok(e, `${name} has an endpoint`);
+    return e;
+  };
+  const readyz = (name: string) => getNode(ep(name), '/readyz', lab.kube.caPem);
+  const diskSerial = (name: string) => new X509Certificate(lab.world.hosts.get(name)!.files.get('/etc/kubernetes/pki/apiserver.crt')!).serialNumber.toUpperCase();
+
+  before(async () => {
+    // apiserverStartMs 4000 at speed 40: a node's apiserver is "starting" for 100 ms, long enough to be seen.
+    lab = await startTestLab({ control: 3, workers: 1, workersNfs: 0, ingress: 0, etcd: 0, seedWorkload: false, timings: { apiserverStartMs: 4000 } });
+    client = new LabClient(lab.info);
+    for (const c of controls) await until(`${c} ready`, () => readyz(c), (a) => a.status === 200);
+  });
+
+  after(async () => {
+    await lab?.stop();
+  });
+
+  it('serves the API on each control node address, one port, with the node certificate from its disk, the lab CA and token', async () => {
+    const port = lab.world.apiserverPort;
+    assert.ok(port && port !== lab.info.ssh.port);
+    assert.equal(lab.info.endpoints.apiserverPort, port);
+    const serials = new Set<string>();
+    for (const c of controls) {
+      const e = ep(c);
+      assert.equal(e.port, port);
+      assert.equal(e.address, lab.world.hosts.get(c)!.address);
+      const a = await readyz(c);
+      assert.equal(a.status, 200, a.error);
+      assert.equal(a.body, 'ok');
+      assert.ok(a.sans?.includes(`IP Address:${e.address}`), a.sans);
+      assert.equal(a.serial, diskSerial(c));
+      serials.add(a.serial!);
+      const nodes = await getNode(e, '/api/v1/nodes', lab.kube.caPem, lab.kube.token);
+      assert.equal(nodes.status, 200);
+      assert.deepEqual((JSON.parse(nodes.body).items as { metadata: { name: string } }[]).map((n) => n.metadata.name).sort(), [...lab.world.hosts.keys()].sort());
+      assert.equal((await getNode(e, '/api/v1/nodes', lab.kube.caPem, 'wrong')).status, 401);
+    }
+    assert.equal(serials.size, 3, 'each node has its own serving certificate');
+    const worker = lab.world.hosts.get('labtest-k8s-worker-1')!;
+    assert.equal(lab.world.apiserverEndpoint(worker.name), undefined);
+    assert.equal((await getNode({ address: worker.address, port: port! }, '/readyz', lab.kube.caPem)).status, 'refused');
+  });
+
+  it('refuses connections while a control node reboots, fails /readyz and /livez while its apiserver starts, then passes', async () => {
+    const name = controls[1]!;
+    lab.world.rebootHost(name);
+    assert.equal((await readyz(name)).status, 'refused');
+    const first = await until('the endpoint to accept again', () => readyz(name), (a) => a.status !== 'refused');
+    assert.equal(first.status, 500, 'not ready at once after the boot');
+    assert.match(first.body, /\[-\].* failed: reason withheld\nreadyz check failed/);
+    await until('readyz 200', () => readyz(name), (a) => a.status === 200);
+    assert.equal((await getNode(ep(name), '/livez', lab.kube.caPem)).status, 200);
+  });
+
+  it('fails /readyz while its Node is NotReady', async () => {
+    const name = controls[0]!;
+    const nodes = lab.kube.api.res('', 'nodes');
+    const setReady = (status: string) =>
+      lab.kube.api.mutate(nodes, undefined, name, (n) => {
+        n.status.conditions = n.status.conditions.map((c: { type: string }) => (c.type === 'Ready' ? { ...c, status } : c));
+      });
+    setReady('Unknown');
+    try {
+      const a = await readyz(name);
+      assert.equal(a.status, 500);
+      assert.match(a.body, /\[-\]lab-node-ready failed/);
+      assert.equal((await readyz(controls[2]!)).status, 200, 'the other nodes stay ready');
+    } finally {
+      setReady('True');
+    }
+    assert.equal(nodeReadyStatus(lab.kube.store.get(nodes, undefined, name)!), 'True');
+    assert.equal((await readyz(name)).status, 200);
+  });
+
+  it('closes the endpoint on kubeadm reset and opens it again, with a new certificate, when the node re-joins as control plane', async () => {
+    const name = controls[2]!;
+    const before = (await readyz(name)).serial;
+    const reset = await client.exec(name, 'kubeadm reset -f');
+    assert.equal(reset.code, 0, reset.stderr);
+    assert.equal((await readyz(name)).status, 'refused');
+    assert.equal(lab.world.hosts.get(name)!.files.get('/etc/kubernetes/pki/apiserver.crt'), undefined);
+    const join = (await client.exec(controls[0]!, 'kubeadm token create --print-join-command')).stdout.trim();
+    const key = /key:\n([0-9a-f]{64})/.exec((await client.exec(controls[0]!, 'kubeadm init phase upload-certs --upload-certs')).stdout)![1];
+    const r = await client.exec(name, `${join} --control-plane --certificate-key ${key}`);
+    assert.equal(r.code, 0, r.stderr);
+    const back = await until('the re-joined node ready', () => readyz(name), (a) => a.status === 200);
+    assert.notEqual(back.serial, before);
+    assert.equal(back.serial, diskSerial(name));
+  });
+
+  it('closes the endpoint of a deleted VM', async () => {
+    const name = controls[1]!;
+    const e = ep(name);
+    assert.equal((await getNode(e, '/readyz', lab.kube.caPem)).status, 200);
+    lab.openstack.cloud.deleteServer(lab.world.hosts.get(name)!.serverId!);
+    await until('the host gone', () => lab.world.hosts.has(name), (has) => !has);
+    assert.equal((await getNode(e, '/readyz', lab.kube.caPem)).status, 'refused');
+    assert.equal(lab.world.apiserverEndpoint(name), undefined);
+  });
+});
