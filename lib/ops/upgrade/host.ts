@@ -8,7 +8,7 @@ import { CookbookError, RemoteError, messageOf } from '../../core/errors.js';
 import type { Kube } from '../../k8s/index.js';
 import { isNodeReady } from '../../k8s/nodes.js';
 import type { Remote } from '../../remote/index.js';
-import { HEALTH_JOB_CHECK, type NodeKind, SOURCES_LIST, compareVersions, isHealthJobTimeout, kubeadmCommand, minorOf, newestPatch, nodeCommands, packageCommands } from './versions.js';
+import { HEALTH_JOB_CHECK, type NodeKind, SOURCES_LIST, compareVersions, isHealthJobTimeout, kubeadmCommand, minorOf, newestPatch, nodeCommands, packageCommands, stuckStaticPod } from './versions.js';
 
 /** What a node's steps need. */
 export interface HostEnv {
@@ -23,6 +23,9 @@ export interface HostEnv {
 
 /** kubeadm's upgrade health check Job did not complete in 15 s: stop, and name the flag that skips it. */
 export class UpgradeHealthCheckError extends CookbookError {}
+
+/** A control-plane static pod did not come back after kubeadm wrote its new manifest (kubeadm rolled it back). */
+export class UpgradeStaticPodError extends CookbookError {}
 
 const sudoOf = (env: HostEnv) => ({ sudo: env.ctx.cluster.ssh.sudo });
 /** Step names carry the minor, not the patch: a dry-run knows the patch only once the repository is there. */
@@ -119,6 +122,18 @@ async function kubeadm(env: HostEnv, host: string, argv: string[], retried = fal
       env.ctx.log.warn(`kubeadm's upgrade health check Job on ${host} did not complete in 15 s; retrying once in ${HEALTH_JOB_RETRY_MS / 1000} s`);
       await env.ctx.clock.sleep(HEALTH_JOB_RETRY_MS, env.ctx.signal);
       return kubeadm(env, host, argv, true);
+    }
+    const stuck = err instanceof RemoteError ? stuckStaticPod(stderr) : undefined;
+    if (stuck) {
+      const what = argv.slice(0, 3).join(' ');
+      throw new UpgradeStaticPodError(`${what} on ${host} failed: the static pod ${stuck.component} on node ${stuck.node} did not come back with its new manifest (kubeadm waited 5 minutes, then restored the earlier one)`, {
+        cause: err,
+        context: { host, node: stuck.node, pod: stuck.component, command: argv.join(' ') },
+        hint:
+          `nothing else was changed; on ${stuck.node} check why ${stuck.component} does not start: the kubelet's log (journalctl -u kubelet), ` +
+          `the manifest kubeadm wrote (/etc/kubernetes/manifests/${stuck.component}.yaml) and the earlier one it kept in /etc/kubernetes/tmp/kubeadm-backup-manifests-*/, ` +
+          `and the container (crictl ps -a --name ${stuck.component}); then run the same command again`,
+      });
     }
     if (err instanceof RemoteError && isHealthJobTimeout(stderr)) {
       throw new UpgradeHealthCheckError(`kubeadm's upgrade health check on ${host} failed twice: its Job did not complete within 15 s (a busy or tainted cluster; kubeadm#3050)`, {

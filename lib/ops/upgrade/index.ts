@@ -18,9 +18,10 @@ import type { RolloutOptions, RolloutResult } from '../rollout/result.js';
 import { healthPreflight } from './preflight.js';
 import { type HostEnv, apiserverVersion, kubeletStep, packagesStep, repositoryStep, repositoryVersions, upgradeHostPackages } from './host.js';
 import { type KubeletUpgradeOptions, kubeletUpgradeWork } from './work.js';
-import { type ComponentVersion, DEFAULT_REPOSITORY, type UpgradeTarget, compareVersions, minorOf, minorSequence, nodeCommands, repositoryLine, skewRefusals } from './versions.js';
+import { type UpgradeReportFacts, controlRow, keepWorkerRows, writeUpgradeReport } from './report.js';
+import { type ComponentVersion, DEFAULT_REPOSITORY, type UpgradeTarget, compareVersions, corednsImage, kubeProxyImage, minorOf, minorSequence, nodeCommands, repositoryLine, skewRefusals } from './versions.js';
 
-export { UpgradeHealthCheckError } from './host.js';
+export { UpgradeHealthCheckError, UpgradeStaticPodError } from './host.js';
 
 /** Everything k8s.upgrade decides from its arguments. */
 export interface UpgradeOptions extends Omit<RolloutOptions, 'selection'> {
@@ -50,6 +51,8 @@ export interface UpgradeResult {
   nodes: { node: string; kubelet: string }[];
   etaMs?: number;
   nothingToDo?: boolean;
+  /** The --report page (absolute path). */
+  report?: string;
 }
 
 /** The expected time of a control node (kubeadm apply or upgrade node, drain, kubelet), before any measurement. */
@@ -116,31 +119,53 @@ export async function runUpgrade(ctx: Context, opts: UpgradeOptions): Promise<Up
   }
   const env: HostEnv = { ctx, kube, remote, ignorePreflightErrors: opts.ignorePreflightErrors, readyTimeoutMs: opts.node.readyTimeoutMs };
   let etaMs = 0;
-  for (const minor of minors) {
-    const line = repositoryLine(template, minor);
-    const version = await stepVersion(ctx, env, facts.controls[0]!, minor, line, opts.to, newestApi, offered.get(minor));
-    ctx.progress({ scope: 'upgrade', target: `1.${minor}`, phase: 'control-plane', message: `control plane to ${version}` });
-    if (ctx.dryRun) printCommands(ctx, version, line, opts.ignorePreflightErrors);
-    const step: UpgradeStepResult = { version, controlNodes: [] };
-    for (const [i, c] of facts.controls.entries()) {
-      await upgradeControlNode(env, c, i === 0 ? 'first-control' : 'control', version, line, opts);
-      step.controlNodes.push(c);
-      etaMs += CONTROL_NODE_MS;
+  // The report's rows in the upgrade's order: every node of every minor, control nodes first.
+  const report: UpgradeReportFacts = { order: [], maxUnavailable: 1 };
+  try {
+    for (const minor of minors) {
+      const line = repositoryLine(template, minor);
+      const version = await stepVersion(ctx, env, facts.controls[0]!, minor, line, opts.to, newestApi, offered.get(minor));
+      ctx.progress({ scope: 'upgrade', target: `1.${minor}`, phase: 'control-plane', message: `control plane to ${version}` });
+      if (ctx.dryRun) printCommands(ctx, version, line, opts.ignorePreflightErrors);
+      const step: UpgradeStepResult = { version, controlNodes: [] };
+      report.order.push(...facts.controls.map((c, i) => [c, version, i === 0 ? 'first-control' : 'control'] as [string, string, 'first-control' | 'control']), ...facts.workers.map((w) => [w, version, 'worker'] as [string, string, 'worker']));
+      for (const [i, c] of facts.controls.entries()) {
+        await upgradeControlNode(env, c, i === 0 ? 'first-control' : 'control', version, line, opts);
+        step.controlNodes.push(c);
+        etaMs += CONTROL_NODE_MS;
+      }
+      ctx.progress({ scope: 'upgrade', target: `1.${minor}`, phase: 'workers', message: `workers to ${version}` });
+      if (facts.workers.length) {
+        const work = kubeletUpgradeWork({ ...opts.node, version, repositoryLine: line, ignorePreflightErrors: opts.ignorePreflightErrors });
+        const started = ctx.clock.now();
+        // Each minor's rollout reuses the workers' record keys: keep this minor's rows before the next begins,
+        // also when it fails. The one report (all minors, control nodes too) is written below.
+        const rolloutId = () => ctx.recall<{ id?: string }>(`${work.name}:rollout`)?.id;
+        try {
+          step.workers = await runRollout(ctx, work, { ...opts, selection: { allWorkers: true }, reportPath: undefined });
+        } finally {
+          const id = step.workers?.rollout.id ?? rolloutId();
+          if (id) keepWorkerRows(ctx, version, id);
+        }
+        step.workersMs = ctx.clock.now() - started;
+        report.maxUnavailable = step.workers.limits.maxUnavailable;
+        etaMs += step.workers.plan?.predictedMs ?? 0;
+      }
+      result.steps.push(step);
     }
-    ctx.progress({ scope: 'upgrade', target: `1.${minor}`, phase: 'workers', message: `workers to ${version}` });
-    if (facts.workers.length) {
-      const work = kubeletUpgradeWork({ ...opts.node, version, repositoryLine: line, ignorePreflightErrors: opts.ignorePreflightErrors });
-      const last = minor === minors.at(-1);
-      const started = ctx.clock.now();
-      step.workers = await runRollout(ctx, work, { ...opts, selection: { allWorkers: true }, reportPath: last ? opts.reportPath : undefined });
-      step.workersMs = ctx.clock.now() - started;
-      etaMs += step.workers.plan?.predictedMs ?? 0;
+    if (ctx.dryRun) ctx.print(`ETA: about ${formatMs(etaMs)} (${facts.controls.length} control node(s) at ${formatMs(CONTROL_NODE_MS)} each per minor, workers as planned above)`);
+    result.etaMs = ctx.dryRun ? etaMs : undefined;
+    await finish(ctx, kube, result, minors.length ? result.steps.at(-1)?.version : undefined);
+  } catch (err) {
+    report.error = (err as Error)?.message?.split('\n')[0];
+    throw err;
+  } finally {
+    if (opts.reportPath && report.order.length) {
+      report.predictedMs = etaMs;
+      result.report = writeUpgradeReport(ctx, opts.reportPath, report);
+      ctx.print(`Report: ${result.report}`);
     }
-    result.steps.push(step);
   }
-  if (ctx.dryRun) ctx.print(`ETA: about ${formatMs(etaMs)} (${facts.controls.length} control node(s) at ${formatMs(CONTROL_NODE_MS)} each per minor, workers as planned above)`);
-  result.etaMs = ctx.dryRun ? etaMs : undefined;
-  await finish(ctx, kube, result, minors.length ? result.steps.at(-1)?.version : undefined);
   return result;
 }
 
@@ -212,17 +237,30 @@ async function checkRepositories(ctx: Context, env: HostEnv, first: string, temp
 /** One control node: repository, kubeadm, kubeadm upgrade apply|node, then cordon, drain, kubelet, uncordon. */
 async function upgradeControlNode(env: HostEnv, host: string, kind: 'first-control' | 'control', version: string, line: string, opts: UpgradeOptions): Promise<void> {
   const { ctx, kube } = env;
-  ctx.progress({ scope: 'upgrade', target: host, phase: 'kubeadm', message: `${kind === 'first-control' ? 'kubeadm upgrade apply' : 'kubeadm upgrade node'} ${version}` });
-  await upgradeHostPackages(env, host, kind, version, line);
-  const node = await kube.requireNode(host);
-  if (atLeast(kubeletOf(node), version) && isNodeReady(node) && !(isCordoned(node) && ourCordon(node)?.cookbook === ctx.cookbook)) return;
-  const cordonedBefore = isCordoned(node) && !ourCordon(node);
-  ctx.progress({ scope: 'upgrade', target: host, phase: 'kubelet', message: `drain, kubelet ${version}` });
-  const cordon = await cordonStep(ctx, kube, host);
-  await drainStep(ctx, kube, host, { ...opts.node.drain, ignoreDaemonSets: true, uncordonOnFailure: true });
-  await packagesStep(env, host, ['kubelet', 'kubectl'], version);
-  await kubeletStep(env, host, version);
-  if (!cordonedBefore) await uncordonStep(ctx, kube, host, { cordon });
+  const row = controlRow(ctx, host, version, kind);
+  try {
+    ctx.progress({ scope: 'upgrade', target: host, phase: 'kubeadm', message: `${kind === 'first-control' ? 'kubeadm upgrade apply' : 'kubeadm upgrade node'} ${version}` });
+    row.enter('kubeadm');
+    await upgradeHostPackages(env, host, kind, version, line);
+    const node = await kube.requireNode(host);
+    if (atLeast(kubeletOf(node), version) && isNodeReady(node) && !(isCordoned(node) && ourCordon(node)?.cookbook === ctx.cookbook)) return row.done(true);
+    const cordonedBefore = isCordoned(node) && !ourCordon(node);
+    ctx.progress({ scope: 'upgrade', target: host, phase: 'kubelet', message: `drain, kubelet ${version}` });
+    row.enter('cordon');
+    const cordon = await cordonStep(ctx, kube, host);
+    row.enter('drain');
+    await drainStep(ctx, kube, host, { ...opts.node.drain, ignoreDaemonSets: true, uncordonOnFailure: true });
+    row.enter('packages');
+    await packagesStep(env, host, ['kubelet', 'kubectl'], version);
+    row.enter('kubelet');
+    await kubeletStep(env, host, version);
+    row.enter('uncordon');
+    if (!cordonedBefore) await uncordonStep(ctx, kube, host, { cordon });
+    row.done(false);
+  } catch (err) {
+    row.fail(err);
+    throw err;
+  }
 }
 
 function printCommands(ctx: Context, version: string, line: string, ignore: readonly string[]): void {
@@ -260,7 +298,7 @@ async function verifyFinished(ctx: Context, kube: Kube, result: UpgradeResult, v
   const problems = [
     ...(behind.length ? [`kubelets not at ${version}: ${behind.join(', ')}`] : []),
     ...(clusterVersion !== `v${version}` ? [`kubeadm-config ClusterConfiguration kubernetesVersion is ${clusterVersion ?? 'missing'}`] : []),
-    ...addons.filter((a) => a.image !== undefined && !a.ok(version)).map((a) => `${a.name} image is ${a.image}`),
+    ...addonProblems(addons, version),
   ];
   result.nodes = after.map((n) => ({ node: n.metadata!.name!, kubelet: kubeletOf(n) })).sort((a, b) => naturally(a.node, b.node));
   ctx.print(`Finished: ${after.length} node(s) at ${version}${result.uncordoned.length ? `; uncordoned ${result.uncordoned.join(', ')}` : ''}`);
@@ -273,8 +311,15 @@ async function verifyFinished(ctx: Context, kube: Kube, result: UpgradeResult, v
   return true;
 }
 
-/** kubeadm-config's version and the CoreDNS and kube-proxy images (kubeadm applies both addons at the cluster version). */
-async function clusterObjects(kube: Kube): Promise<{ clusterVersion?: string; addons: { name: string; image?: string; ok(version: string): boolean }[] }> {
+/** The tag of an image reference (after the last colon past the last slash). */
+const tagOf = (image: string): string | undefined => /:([^:/]+)$/.exec(image)?.[1];
+
+/**
+ * kubeadm-config's version and the CoreDNS and kube-proxy images, each with the image kubeadm applies at the
+ * version (kube-proxy at the cluster version, CoreDNS at the version kubeadm of that minor ships). Tags are
+ * compared, not registries: a cluster may pull through its own imageRepository.
+ */
+async function clusterObjects(kube: Kube): Promise<{ clusterVersion?: string; addons: { name: string; image?: string; expected(version: string): string | undefined }[] }> {
   const { makeApis } = await import('../../k8s/transport.js');
   const apis = makeApis(kube.kubeConfig);
   try {
@@ -287,9 +332,8 @@ async function clusterObjects(kube: Kube): Promise<{ clusterVersion?: string; ad
     return {
       clusterVersion,
       addons: [
-        { name: 'kube-proxy', image: proxy, ok: (v) => proxy?.endsWith(`:v${v}`) ?? true },
-        // CoreDNS has its own versions; kubeadm's image for the cluster comes from its registry path.
-        { name: 'coredns', image: dns, ok: () => dns?.startsWith('registry.k8s.io/coredns/') ?? true },
+        { name: 'kube-proxy', image: proxy, expected: kubeProxyImage },
+        { name: 'coredns', image: dns, expected: corednsImage },
       ],
     };
   } finally {
@@ -297,3 +341,13 @@ async function clusterObjects(kube: Kube): Promise<{ clusterVersion?: string; ad
   }
 }
 
+/** The finish's complaints about the addons: an image whose tag is not the one kubeadm applies at `version`. */
+export function addonProblems(addons: readonly { name: string; image?: string; expected(version: string): string | undefined }[], version: string): string[] {
+  const out: string[] = [];
+  for (const a of addons) {
+    const want = a.expected(version);
+    if (a.image === undefined || want === undefined || tagOf(a.image) === tagOf(want)) continue;
+    out.push(`${a.name} image is ${a.image}, expected ${want} (what kubeadm ${version} applies; kubeadm upgrade apply|node re-applies the addons once every apiserver is at the version)`);
+  }
+  return out;
+}

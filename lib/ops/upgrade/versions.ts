@@ -174,6 +174,37 @@ export function isHealthJobTimeout(stderr: string): boolean {
   return /\[ERROR CreateJob\]/.test(stderr);
 }
 
+/** A static pod kubeadm waited for in vain (it restored the earlier manifest): the component and its node. */
+export interface StuckStaticPod {
+  component: string;
+  node: string;
+}
+
+/** Recognises kubeadm's "static Pod hash ... did not change" failure of `upgrade apply|node`. */
+export function stuckStaticPod(stderr: string): StuckStaticPod | undefined {
+  const m = /static Pod hash for component (\S+) on Node (\S+) did not change/.exec(stderr);
+  return m ? { component: m[1]!, node: m[2]! } : undefined;
+}
+
+/**
+ * The CoreDNS version kubeadm of each minor deploys (kubeadm's constants.CoreDNSVersion; a minor not listed
+ * takes the nearest listed one below it).
+ */
+export const COREDNS_BY_MINOR: Readonly<Record<number, string>> = { 27: 'v1.10.1', 28: 'v1.10.1', 29: 'v1.11.1', 30: 'v1.11.1', 31: 'v1.11.3', 32: 'v1.11.3', 33: 'v1.12.0' };
+
+/** The CoreDNS image kubeadm applies at a Kubernetes version (registry.k8s.io/coredns/coredns:vX.Y.Z). */
+export function corednsImage(version: string): string | undefined {
+  const minor = minorOf(version);
+  if (minor === undefined) return undefined;
+  const known = Object.keys(COREDNS_BY_MINOR).map(Number).filter((m) => m <= minor).sort((a, b) => b - a)[0];
+  return known === undefined ? undefined : `registry.k8s.io/coredns/coredns:${COREDNS_BY_MINOR[known]}`;
+}
+
+/** The kube-proxy image kubeadm applies at a Kubernetes version. */
+export function kubeProxyImage(version: string): string {
+  return `registry.k8s.io/kube-proxy:v${version.replace(/^v/, '')}`;
+}
+
 /** The newest `1.<minor>.Z` among apt-cache madison lines of a package (undefined: the repository has none). */
 export function newestPatch(madison: string, minor: number): string | undefined {
   const found = [...madison.matchAll(/\|\s*(1\.(\d+)\.(\d+))-[^\s|]+\s*\|/g)].filter((m) => Number(m[2]) === minor).map((m) => m[1]!);

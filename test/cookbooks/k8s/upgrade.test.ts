@@ -31,6 +31,14 @@ describe('k8s.upgrade: 1.29 to 1.31 with 2 control nodes and 12 workers, 3 at a 
       { name: 'web', replicas: 12, pdb: { maxUnavailable: 3 } },
       { name: 'api', replicas: 6, pdb: { minAvailable: 5 } },
     ]);
+    // kubeadm's CoreDNS at 1.29's version (no replicas: the drains are the workloads' business above).
+    const dnsLabels = { 'k8s-app': 'kube-dns' };
+    lab.kube.api.create(lab.kube.api.res('apps', 'deployments'), 'kube-system', {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'coredns', namespace: 'kube-system', labels: dnsLabels },
+      spec: { replicas: 0, selector: { matchLabels: dnsLabels }, template: { metadata: { labels: dnsLabels }, spec: { containers: [{ name: 'coredns', image: 'registry.k8s.io/coredns/coredns:v1.11.1' }] } } },
+    }, { internal: true });
     inventory = inventoryFor(lab);
     state = tempDir('cc-state-');
     lab.world.on('kubelet-changed', (h) => {
@@ -110,6 +118,27 @@ describe('k8s.upgrade: 1.29 to 1.31 with 2 control nodes and 12 workers, 3 at a 
     }
   });
 
+  it('a static pod that does not come back after kubeadm upgrade apply is reported as such: pod, node, what to check; nothing else touched', async () => {
+    const workerKubeadm = () => [...lab.world.hosts.values()].filter((h) => !h.kubelet.controlPlane && h.kubelet.joined).map((h) => h.packages.get('kubeadm'));
+    const before = workerKubeadm();
+    lab.world.faults.upgradeStaticPodStuck = ['labtest-k8s-control-1'];
+    try {
+      const r = await runCli(upgradeArgs(inventory, state, ['--to', '1.31', '--max-unavailable', '3', '--json']));
+      assert.equal(r.code, 1, r.stderr.slice(-2000));
+      const out = resultOf(r.stdout);
+      assert.equal(out.error?.class, 'UpgradeStaticPodError');
+      assert.match(out.error!.message, /kubeadm upgrade apply on labtest-k8s-control-1 failed: the static pod kube-apiserver on node labtest-k8s-control-1 did not come back/);
+      const hint = String((out.error as { hint?: string }).hint ?? r.stderr);
+      for (const what of [/journalctl -u kubelet/, /\/etc\/kubernetes\/manifests\/kube-apiserver\.yaml/, /\/etc\/kubernetes\/tmp\/kubeadm-backup-manifests-/]) assert.match(hint, what);
+      assert.equal(lab.world.kubernetesVersion, '1.29.4');
+      assert.deepEqual(cordonedNodes(lab), []);
+      assert.deepEqual(changes, [], 'no kubelet changed');
+      assert.deepEqual(workerKubeadm(), before, 'no worker touched');
+    } finally {
+      lab.world.faults.upgradeStaticPodStuck = [];
+    }
+  });
+
   it('refuses, before any change, a kubeadm certificate that would expire during the upgrade', async () => {
     lab.world.resetCounters();
     lab.kube.kubeadm.setCertificateAge('labtest-k8s-control-2', 364.8);
@@ -128,9 +157,18 @@ describe('k8s.upgrade: 1.29 to 1.31 with 2 control nodes and 12 workers, 3 at a 
     const reportFile = join(tempDir('cc-report-'), 'upgrade.html');
     const r = await runCli(upgradeArgs(inventory, state, ['--to', '1.31', '--max-unavailable', '3', '--json', '--report', reportFile]));
     assert.equal(r.code, 0, (r.stdout + r.stderr).slice(-4000));
+    // One report of the whole run: every node of both minors, control nodes with their kubeadm phase.
     const html = readFileSync(reportFile, 'utf8');
-    assert.match(html, /Kubernetes upgrade \(workers\)/);
-    for (let i = 1; i <= 12; i++) assert.ok(html.includes(`labtest-k8s-worker-${i}<`), `report row of worker ${i}`);
+    assert.match(html, /Kubernetes upgrade of labtest <span class="pill ok verdict">Complete</);
+    for (const minor of ['1.30', '1.31']) {
+      for (let i = 1; i <= 12; i++) assert.ok(html.includes(`>labtest-k8s-worker-${i} (${minor})<`), `report row of worker ${i} in ${minor}`);
+      for (const c of [1, 2]) {
+        const bar = new RegExp(`<g class="bar ok" data-node="labtest-k8s-control-${c} \\(${minor.replace('.', '\\.')}\\)"[^]*?</g>`).exec(html)?.[0] ?? '';
+        for (const phase of ['kubeadm', 'drain', 'kubelet']) assert.match(bar, new RegExp(`data-phase="${phase}"`), `control-${c} ${minor}: ${phase} drawn`);
+      }
+    }
+    assert.match(html, /1\.30\.14 kubeadm upgrade apply/);
+    assert.match(html, /1\.31\.12 kubeadm upgrade node/);
     const target = resultOf(r.stdout).result as unknown as { steps: { version: string }[]; nodes: { node: string; kubelet: string }[] };
     assert.deepEqual(target.steps.map((s) => s.version), ['1.30.14', '1.31.12']);
     for (const n of nodes()) assert.equal(n.status.nodeInfo.kubeletVersion, 'v1.31.12', n.metadata.name);
@@ -150,6 +188,9 @@ describe('k8s.upgrade: 1.29 to 1.31 with 2 control nodes and 12 workers, 3 at a 
     assert.match(cm.data.ClusterConfiguration, /^kubernetesVersion: v1\.31\.12$/m);
     const proxy = lab.kube.store.get(lab.kube.api.res('apps', 'daemonsets'), 'kube-system', 'kube-proxy')!;
     assert.equal(proxy.spec.template.spec.containers[0].image, 'registry.k8s.io/kube-proxy:v1.31.12');
+    // CoreDNS at the version kubeadm 1.31 ships (the finish checked it too).
+    const dns = lab.kube.store.get(lab.kube.api.res('apps', 'deployments'), 'kube-system', 'coredns')!;
+    assert.equal(dns.spec.template.spec.containers[0].image, 'registry.k8s.io/coredns/coredns:v1.11.3');
     // The same command again: the cluster is at the target, nothing to do, nothing written.
     lab.world.resetCounters();
     const again = await runCli(upgradeArgs(inventory, state, ['--to', '1.31']));
