@@ -9,6 +9,7 @@ import { rolePattern } from '../inventory/naming.js';
 import type { OpenStackClient } from '../openstack/index.js';
 import type { CommandResult, Remote } from '../remote/index.js';
 import { HostUnreachableError, RemoteTimeoutError } from '../remote/errors.js';
+import { mutateArgv, readArgv, tlsOf } from './argv.js';
 import { EtcdCommandError, EtcdUnavailableError, EtcdVerifyError } from './errors.js';
 import {
   type EndpointHealth,
@@ -22,13 +23,12 @@ import {
   parseSnapshotStatus,
 } from './parse.js';
 
+export * from './argv.js';
 export * from './errors.js';
 export * from './parse.js';
 
 /** The inventory role whose hosts are the etcd members. */
 export const ETCD_ROLE = 'etcd';
-/** Per-request deadline of reads: a member that is down must not stall a health check. */
-const READ_TIMEOUTS = ['--dial-timeout=1s', '--command-timeout=1500ms'];
 
 /** Everything the cookbooks gate on, read in one go. */
 export interface ClusterView {
@@ -108,7 +108,7 @@ export class Etcd {
     const order = this.preferred && hosts.includes(this.preferred) ? [this.preferred, ...hosts.filter((h) => h !== this.preferred)] : [...hosts];
     const failures: string[] = [];
     for (const host of order) {
-      const argv = ['etcdctl', ...(opts.endpoints?.length ? [`--endpoints=${opts.endpoints.join(',')}`] : []), ...READ_TIMEOUTS, ...args];
+      const argv = readArgv(args, opts.endpoints, tlsOf(this.ctx.cluster));
       let r: CommandResult;
       try {
         r = await this.deps.remote.query(host, argv, { sudo: this.sudo, okExitCodes: 'any', timeoutMs: 30_000 });
@@ -163,6 +163,7 @@ export class Etcd {
 
   /** `snapshot status` of a file on a member host (hash, revision, keys, size). */
   async snapshotStatus(host: string, path: string): Promise<SnapshotStatus> {
+    // Offline (reads the file): no TLS flags needed, but harmless; kept out so the command reads as it runs.
     const r = await this.deps.remote.query(host, ['etcdctl', '-w', 'json', 'snapshot', 'status', path], { sudo: this.sudo, okExitCodes: 'any' });
     if (r.exitCode !== 0) throw this.commandError(`snapshot ${path} on ${host} does not verify`, host, r, EtcdVerifyError, 'the snapshot is damaged: take a new one');
     return parseSnapshotStatus(r.stdout);
@@ -209,7 +210,7 @@ export class Etcd {
   /** A mutating etcdctl on `host` through the gate; a non-zero status throws unless it matches `tolerate`. */
   private async mutating(host: string, endpoints: readonly string[], args: string[], what: string, tolerate?: RegExp): Promise<CommandResult | Planned> {
     // The verb first: the change record reads `run etcdctl member ...`, whatever the endpoints are.
-    const argv = ['etcdctl', ...args, ...(endpoints.length ? [`--endpoints=${endpoints.join(',')}`] : []), '--dial-timeout=2s', '--command-timeout=30s'];
+    const argv = mutateArgv(args, endpoints, tlsOf(this.ctx.cluster));
     const r = await this.deps.remote.run(host, argv, { sudo: this.sudo, okExitCodes: 'any', timeoutMs: 5 * 60_000, detail: { etcd: what } });
     if (isPlanned(r)) return r;
     if (r.exitCode !== 0 && !(tolerate && tolerate.test(r.stderr))) throw this.commandError(`etcd: ${what} failed on ${host}`, host, r);

@@ -117,7 +117,17 @@ export const clusterSchema = z.strictObject({
     .default({ backend: 'kubernetes', namespace: 'kube-system', ttlSeconds: 60 }),
   alertmanager: z.strictObject({ url: z.url() }).optional(),
   announce: z.strictObject({ webhook: z.url().optional(), /** A file each START/END line is appended to (a server admin log). */ logFile: z.string().min(1).optional() }).optional(),
-  etcd: z.strictObject({ endpoints: z.array(z.url()).min(1) }).optional(),
+  etcd: z
+    .strictObject({
+      endpoints: z.array(z.url()).min(1),
+      /** etcd's client TLS: paths of the CA, client certificate and key ON the member hosts (passed to etcdctl as paths). */
+      tls: z
+        .strictObject({ cacert: z.string().regex(/^\//, 'an absolute path on the member hosts'), cert: z.string().regex(/^\//, 'an absolute path on the member hosts').optional(), key: z.string().regex(/^\//, 'an absolute path on the member hosts').optional() })
+        .refine((t) => !t.cert === !t.key, { message: 'give cert and key together (client-certificate authentication), or neither' })
+        .optional(),
+    })
+    .refine((e) => !e.tls || e.endpoints.every((u) => u.startsWith('https://')), { message: 'with etcd.tls every endpoint is https://', path: ['endpoints'] })
+    .optional(),
   /** The components repository of component.* cookbooks: a directory or git URL, and the branch to deploy. */
   components: z.strictObject({ repo: z.string().min(1), branch: z.string().min(1).optional() }).optional(),
   /** Present for clusters backed by the local lab: the lab's generated inventory replaces this entry. */
