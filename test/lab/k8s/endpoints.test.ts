@@ -105,6 +105,21 @@ describe('lab k8s: one API endpoint per control node', function () {
     assert.equal(back.serial, diskSerial(name));
   });
 
+  it('a load balancer VM created later: every apiserver serves a certificate with its address as a SAN, same validity', async () => {
+    const before = await Promise.all(controls.map(readyz));
+    const cloud = lab.openstack.cloud;
+    const lb = 'labtest-k8s-lb-1';
+    await cloud.createServer({ name: lb, flavorRef: 'lab.small', imageRef: cloud.images.find((i) => i.name === 'debian-12-bookworm')!.id, networks: [{ uuid: cloud.networks[0]!.id }] });
+    const address = (await until('the LB host', () => lab.world.hosts.get(lb), (h) => h !== undefined))!.address;
+    for (const [i, c] of controls.entries()) {
+      const now = await readyz(c);
+      assert.ok(now.sans?.includes(`IP Address:${address}`), `${c}: ${now.sans}`);
+      assert.notEqual(now.serial, before[i]!.serial);
+      assert.equal(now.serial, diskSerial(c));
+      assert.equal(now.notAfter!.getTime(), before[i]!.notAfter!.getTime());
+    }
+  });
+
   it('closes the endpoint of a deleted VM', async () => {
     const name = controls[1]!;
     const e = ep(name);
