@@ -36,13 +36,14 @@ export function findingsOf(nodes: readonly NodeCerts[], now: number, warnDays: n
   const out: Finding[] = [];
   for (const n of nodes) {
     for (const e of n.errors) out.push({ node: n.node, certificate: '-', kind: 'unreadable', fails: true, message: `${n.node}: ${e}` });
+    // `what`: how a message names it.
     const dated: { name: string; notAfter: string | null; missing?: boolean; what: string }[] = [];
-    if (n.served) dated.push({ name: SERVED, notAfter: n.served.notAfter, what: `served on ${n.endpoint}` });
-    for (const c of n.kubeadm?.certificates ?? []) dated.push({ name: c.name, notAfter: c.notAfter, missing: c.missing, what: 'on disk' });
-    for (const c of n.kubeadm?.authorities ?? []) dated.push({ name: `${c.name} (CA)`, notAfter: c.notAfter, missing: c.missing, what: 'certificate authority' });
+    if (n.served) dated.push({ name: SERVED, notAfter: n.served.notAfter, what: `the apiserver certificate served on ${n.endpoint}` });
+    for (const c of n.kubeadm?.certificates ?? []) dated.push({ name: c.name, notAfter: c.notAfter, missing: c.missing, what: `${c.name} (on disk)` });
+    for (const c of n.kubeadm?.authorities ?? []) dated.push({ name: `${c.name} (CA)`, notAfter: c.notAfter, missing: c.missing, what: `the certificate authority ${c.name}` });
     for (const d of dated) {
       if (d.missing || !d.notAfter) {
-        out.push({ node: n.node, certificate: d.name, kind: 'missing', fails: true, message: `${n.node}: ${d.name} is missing (kubeadm lists it, the file is not there)` });
+        out.push({ node: n.node, certificate: d.name, kind: 'missing', fails: true, message: `${n.node}: ${d.name} is missing (kubeadm lists it, its file is not there)` });
         continue;
       }
       const left = daysLeft(d.notAfter, now);
@@ -55,7 +56,7 @@ export function findingsOf(nodes: readonly NodeCerts[], now: number, warnDays: n
           notAfter: d.notAfter,
           daysLeft: left,
           fails: true,
-          message: expired ? `${n.node}: ${d.name} (${d.what}) expired on ${d.notAfter}` : `${n.node}: ${d.name} (${d.what}) expires in ${left} days, on ${d.notAfter} (warning window ${warnDays} days)`,
+          message: expired ? `${n.node}: ${d.what} expired on ${d.notAfter}` : `${n.node}: ${d.what} expires in ${left} days, on ${d.notAfter} (warning window ${warnDays} days)`,
         });
       }
     }
