@@ -289,6 +289,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
     stderr: io?.stderr ?? ((t) => process.stderr.write(t)),
     clock: io?.clock,
     signals: io?.signals,
+    ...(io?.onEvents ? { onEvents: io.onEvents } : {}),
   };
   const { command, index } = findCommand(argv);
   const rest = index >= 0 ? [...argv.slice(0, index), ...argv.slice(index + 1)] : [...argv];

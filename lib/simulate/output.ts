@@ -31,14 +31,14 @@ export function renderSimulation(o: SimulationOutcome): string {
   const r = o.result ?? {};
   const status = String(r.status ?? 'failed');
   const lines: string[] = [];
-  const head = o.exitCode === 0 ? 'WOULD SUCCEED' : sim.holds.length ? 'WOULD HOLD' : 'WOULD FAIL';
+  const head = o.exitCode === 0 ? 'WOULD SUCCEED' : sim.heldEarly || sim.holds.length ? 'WOULD HOLD' : 'WOULD FAIL';
   lines.push(`SIMULATED ${o.cookbook} on a twin of ${o.cluster || '?'}: ${head} (the twin run ${status}); predicted duration ${s(sim.predictedSeconds)}`);
   lines.push(`  twin: ${sim.twin.kind === 'twin' ? 'built from a snapshot' : 'a plain lab of the same shape'}, speed ${sim.twin.speed}; simulated in ${s(sim.twin.wallSeconds)} of wall time`);
   if (sim.nodeOrder.length) lines.push(`  node order: ${sim.nodeOrder.join(', ')}`);
   if (sim.batches.length) lines.push(`  batches: ${sim.batches.map((b) => `[${b.join(' ')}]`).join(' ')}`);
   lines.push(`  most nodes unavailable at once: ${sim.maxUnavailable}; PDB violations: ${sim.pdbViolations ?? 'unknown'}`);
   lines.push(`  API requests: ${sim.apiRequests.count} (peak ${sim.apiRequests.peakPerSecond}/s)`);
-  for (const h of sim.holds) lines.push(`  would hold at ${h.node}: ${h.reason}`);
+  for (const h of sim.holds) lines.push(`  would hold at ${h.node}: ${h.reason}${sim.heldEarly ? ' (from the predicted time on, until its --hold-timeout)' : ''}`);
   const waits = [...sim.waits].sort((a, b) => b.seconds - a.seconds);
   if (waits.length) {
     lines.push(`  waits (${waits.length}, longest first):`);

@@ -90,7 +90,7 @@ export async function simulateCookbook(name: string, def: CookbookDefinition<obj
   try {
     const wall0 = Date.now();
     note(`taking a snapshot of ${cluster.name} (reads only)`);
-    const snapshot = await snapshotOf(name, cluster, args, dir, io, controller.signal);
+    const snapshot = await snapshotOf(name, cluster, args, dir, globals.stateDir, io, controller.signal);
     const snapshotS = (Date.now() - wall0) / 1000;
     throwIfInterrupted(controller.signal);
     const wall1 = Date.now();
@@ -120,7 +120,7 @@ function throwIfInterrupted(signal: AbortSignal): void {
 const round = (x: number): number => Math.round(x * 10) / 10;
 
 /** The snapshot, taken through a dry-run Context: its gate records any write instead of sending it. */
-async function snapshotOf(name: string, cluster: ClusterConfig, args: object, dir: string, io: RunIO, signal: AbortSignal): Promise<unknown> {
+async function snapshotOf(name: string, cluster: ClusterConfig, args: object, dir: string, stateDir: string, io: RunIO, signal: AbortSignal): Promise<unknown> {
   const runId = `snapshot-${Date.now().toString(36)}`;
   const writes: Change[] = [];
   const gate = new Gate({ dryRun: true, onChange: (c) => writes.push(c) });
@@ -139,7 +139,8 @@ async function snapshotOf(name: string, cluster: ClusterConfig, args: object, di
     cluster,
     dryRun: true,
     yes: false,
-    stateDir: join(dir, 'snapshot-state'),
+    // The operator's state dir: the snapshot calibrates its timings from the journals of earlier real runs there.
+    stateDir,
     log: new EventLog(events, false),
     events,
     journal: Journal.create(join(dir, 'snapshot-state'), { runId, cookbook: name, cluster: cluster.name, args: args as Record<string, unknown>, dryRun: true, audit }),
@@ -191,6 +192,9 @@ async function runOnTwin(name: string, def: CookbookDefinition<object>, raw: Raw
   const clock = acceleratedClock(speed, { minSleepMs: 1 });
   const events: TimedEvent[] = [];
   let out = '';
+  // A rollout that can start nothing says "still held" once a minute (cluster time): the prediction is made
+  // then (the real run would wait there until its --hold-timeout), not an hour of twin time later.
+  const held = new AbortController();
   const requests = sampleRequests(twin);
   const wall0 = Date.now();
   const { runCookbook } = await import('../runner/run.js');
@@ -200,9 +204,13 @@ async function runOnTwin(name: string, def: CookbookDefinition<object>, raw: Raw
     stderr: (t) => io.stderr(t),
     clock,
     signals: [],
-    abort: o.abort,
+    abort: AbortSignal.any([o.abort, held.signal]),
     simulated: true,
-    onEvents: (bus) => bus.on((event) => events.push({ atMs: clock.now(), event })),
+    onEvents: (bus) =>
+      bus.on((event) => {
+        events.push({ atMs: clock.now(), event });
+        if (event.type === 'log' && event.message.startsWith('still held:') && !held.signal.aborted) held.abort(new InterruptedError('the simulated run is held'));
+      }),
   });
   const wallSeconds = (Date.now() - wall0) / 1000;
   const api = await requests.stop();
@@ -223,11 +231,14 @@ async function runOnTwin(name: string, def: CookbookDefinition<object>, raw: Raw
     steps: stepList(events, startMs),
     timeline: timelineSeconds(nodes.segments, startMs),
     twin: { kind: twin.kind, speed, wallSeconds: round(wallSeconds), ...(twin.timings ? { timings: twin.timings } : {}) },
+    heldEarly: held.signal.aborted && !o.abort.aborted,
   };
   // Exit: what the real run would do. A run that succeeds while violating a PDB would not be acceptable either.
-  const code = exitCode === ExitCode.success && (summary.pdbViolations ?? 0) > 0 ? ExitCode.failed : exitCode === ExitCode.interrupted ? ExitCode.interrupted : exitCode;
+  const heldEarly = held.signal.aborted && !o.abort.aborted;
+  let code = exitCode === ExitCode.success && (summary.pdbViolations ?? 0) > 0 ? ExitCode.failed : exitCode;
+  if (heldEarly) code = ExitCode.failed;
   const { journal: _j, log: _l, ...rest } = result ?? {};
-  const json = { ...rest, cookbook: name, simulated: true, exitCode: code, simulation: summary };
+  const json = { ...rest, ...(heldEarly ? { status: 'failed' } : {}), durationMs: Math.round(endMs - startMs), cookbook: name, simulated: true, exitCode: code, simulation: summary };
   return { cookbook: name, cluster: String(result?.cluster ?? ''), summary, json, result, exitCode: code, segments: nodes.segments, startMs };
 }
 

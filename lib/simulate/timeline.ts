@@ -1,7 +1,7 @@
 // The simulation's result, computed from the twin run's typed events (pure): each event is stamped with the
 // run's accelerated clock when it is emitted, so every time here is cluster time. Node events are the progress
 // events whose target is a node of the cluster (the rolling engine's phases: preflight, cordon, drain, ...,
-// waiting with its reason, done); a cookbook without them (add-node, drain) gets its node timeline from the
+// waiting with its reason, done); batches are waves (see below); a cookbook without them (add-node, drain) gets its node timeline from the
 // steps that name a node.
 import type { RunEvent } from '../core/events.js';
 
@@ -49,6 +49,8 @@ export interface SimulationSummary {
   steps: { name: string; status: string; startSeconds: number; seconds: number }[];
   /** Per node: its segments, in seconds from the run's start. */
   timeline: Record<string, { phase: string; start: number; end: number; note?: string }[]>;
+  /** The run could start nothing and was stopped there: the real run would wait at `holds` until its --hold-timeout. */
+  heldEarly?: boolean;
   /** The twin and its speed: how the prediction was made. */
   twin: { kind: 'twin' | 'lab'; speed: number; wallSeconds: number; timings?: Record<string, { seconds: number; source: string; samples: number }> };
 }
@@ -80,6 +82,8 @@ export function nodeTimeline(input: TimelineInput): Pick<SimulationSummary, 'nod
   const started = new Set<string>();
   const finished = new Set<string>();
   const lastReason = new Map<string, string>();
+  const wave = new Map<string, number>();
+  let finishedWave = 0;
   const close = (node: string, at: number): void => {
     const s = open.get(node);
     if (!s) return;
@@ -95,8 +99,10 @@ export function nodeTimeline(input: TimelineInput): Pick<SimulationSummary, 'nod
     if (e.phase !== 'waiting' && !started.has(node)) {
       started.add(node);
       order.push(node);
-      // Nodes started with the same number of nodes done went in one round: one batch.
-      batchKey.set(node, `done=${e.done ?? order.length}`);
+      // Waves: a node that starts after nodes of wave k finished is of wave k+1 (the first ones: wave 1). Unlike
+      // "started in the same round", this does not depend on whether two nodes happened to finish together.
+      batchKey.set(node, `wave-${finishedWave + 1}`);
+      wave.set(node, finishedWave + 1);
       inFlight++;
       maxInFlight = Math.max(maxInFlight, inFlight);
     }
@@ -104,6 +110,7 @@ export function nodeTimeline(input: TimelineInput): Pick<SimulationSummary, 'nod
       if (started.has(node) && !finished.has(node)) {
         finished.add(node);
         inFlight--;
+        finishedWave = Math.max(finishedWave, wave.get(node) ?? 0);
       }
       continue;
     }
@@ -114,14 +121,12 @@ export function nodeTimeline(input: TimelineInput): Pick<SimulationSummary, 'nod
   for (const node of [...open.keys()]) close(node, input.endMs);
   // Cookbooks without node progress (add-node, remove-node, drain): the steps that name a node.
   if (order.length === 0) stepSegments(input, segments, order, batchKey);
-  const batches: string[][] = [];
-  let last: string | undefined;
+  const byKey = new Map<string, string[]>();
   for (const node of order) {
-    const key = batchKey.get(node);
-    if (key !== undefined && key === last) batches.at(-1)!.push(node);
-    else batches.push([node]);
-    last = key;
+    const key = batchKey.get(node) ?? node;
+    byKey.set(key, [...(byKey.get(key) ?? []), node]);
   }
+  const batches = [...byKey.values()];
   const holds: Hold[] = [...lastReason]
     .filter(([node]) => !started.has(node))
     .map(([node, reason]) => {

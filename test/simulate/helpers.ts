@@ -1,0 +1,74 @@
+// Shared by the --simulate tests: lab A stands in for the real cluster. A simulation and A's real run both go
+// through the CLI in this process; the real run gets the same accelerated clock as the simulated one (the
+// lab's speed), so both are measured in A's cluster time, and its events give its order and batches the same
+// way the simulation computes them (lib/simulate/timeline.ts).
+import { strict as assert } from 'node:assert';
+import { acceleratedClock } from '../../lib/core/clock.js';
+import { fixedPrompter } from '../../lib/core/confirm.js';
+import type { StampedEvent } from '../../lib/core/events.js';
+import { main } from '../../lib/runner/cli.js';
+import { type SimulationSummary, type TimedEvent, nodeTimeline } from '../../lib/simulate/timeline.js';
+import type { TestLab } from '../helpers/lab.js';
+
+/** What a --simulate --json run prints. */
+export interface SimulateJson {
+  status: string;
+  exitCode: number;
+  simulated: boolean;
+  simulation: SimulationSummary;
+  error?: { class: string; message: string };
+}
+
+/** Runs the CLI in this process; console lines are captured. `clock` (a lab's speed) makes it run in cluster time. */
+export async function cli(args: string[], options: { speed?: number; events?: TimedEvent[] } = {}): Promise<{ code: number; stdout: string; stderr: string; clusterMs: number }> {
+  let stdout = '';
+  let stderr = '';
+  const write = process.stderr.write;
+  process.stderr.write = ((chunk: string | Uint8Array) => {
+    stderr += chunk.toString();
+    return true;
+  }) as typeof process.stderr.write;
+  const clock = options.speed ? acceleratedClock(options.speed, { minSleepMs: 1 }) : undefined;
+  const t0 = clock?.now() ?? Date.now();
+  try {
+    const code = await main(args, { ...process.env, NO_COLOR: '1' }, {
+      prompter: fixedPrompter(false, false),
+      stdout: (t) => (stdout += t),
+      stderr: (t) => (stderr += t),
+      ...(clock ? { clock } : {}),
+      signals: [],
+      ...(options.events ? { onEvents: (bus) => bus.on((event: StampedEvent) => options.events!.push({ atMs: clock?.now() ?? Date.now(), event })) } : {}),
+    });
+    return { code, stdout, stderr, clusterMs: (clock?.now() ?? Date.now()) - t0 };
+  } finally {
+    process.stderr.write = write;
+  }
+}
+
+/** The last stdout line as JSON. */
+export function jsonOf<T>(stdout: string): T {
+  const line = stdout.trim().split('\n').at(-1);
+  assert.ok(line?.startsWith('{'), `no JSON on stdout: ${stdout.slice(-800)}`);
+  return JSON.parse(line!) as T;
+}
+
+/** Order, batches and duration (cluster seconds) of a real run, from its events, as the simulation computes them. */
+export function realFigures(events: TimedEvent[], lab: TestLab): { nodeOrder: string[]; batches: string[][]; seconds: number } {
+  const nodes = new Set([...lab.world.hosts.keys()]);
+  const start = events.find((e) => e.event.type === 'run.start')!.atMs;
+  const end = events.findLast((e) => e.event.type === 'run.end')!.atMs;
+  const t = nodeTimeline({ events, isNode: (n) => nodes.has(n), startMs: start, endMs: end });
+  return { nodeOrder: t.nodeOrder, batches: t.batches, seconds: (end - start) / 1000 };
+}
+
+/** Mutations A received (must be zero after a simulation). */
+export function mutations(lab: TestLab): { k8s: number; ssh: number; openstack: number } {
+  const c = lab.world.counters;
+  return { k8s: c.k8s_mutations, ssh: c.ssh_mutations, openstack: c.openstack_mutations };
+}
+
+/** Asserts that `real` lies within `fraction` of `predicted`. */
+export function assertWithin(real: number, predicted: number, fraction: number, what: string): void {
+  const error = Math.abs(real - predicted) / predicted;
+  assert.ok(error <= fraction, `${what}: real ${real.toFixed(1)} s vs predicted ${predicted.toFixed(1)} s: off by ${(error * 100).toFixed(0)}% (> ${fraction * 100}%)`);
+}

@@ -1,0 +1,123 @@
+// --simulate of k8s.reboot against lab A (the stand-in for the real cluster, speed 40): the simulation reads A
+// and changes nothing on it; A's real run then starts the nodes in the predicted order and batches and takes
+// within 20% of the predicted time (both in A's cluster time). A PDB that allows no disruption on one node's
+// workload: the simulation names the node, the PDB and that the run would hold there.
+import { strict as assert } from 'node:assert';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { TimedEvent } from '../../lib/simulate/timeline.js';
+import { cleanupTempDirs, tempDir } from '../helpers/cli.js';
+import type { TestLab } from '../helpers/lab.js';
+import { bootIds, createWorkload, inventoryFor, podsOn, startRebootLab, workerNames } from '../cookbooks/k8s/reboot-helpers.js';
+import { type SimulateJson, assertWithin, cli, jsonOf, mutations, realFigures } from './helpers.js';
+
+const SPEED = 40;
+const NS = 'tool-sim';
+
+function rebootArgs(inventory: string, state: string, extra: string[]): string[] {
+  return ['k8s.reboot', '--cluster-name', 'labtest', '--inventory', inventory, '--state-dir', state, '--yes', '--all-workers', '--max-unavailable', '3', ...extra];
+}
+
+describe('--simulate: k8s.reboot --all-workers --max-unavailable 3 (lab A stands in for the cluster)', function () {
+  this.timeout(240_000);
+  let lab: TestLab;
+  let inventory: string;
+  let state: string;
+  let sim: SimulateJson;
+
+  before(async () => {
+    lab = await startRebootLab(6, { speed: SPEED });
+    // Budgets roomy enough for three nodes at once: the order is the planner's, not a PDB's accident.
+    await createWorkload(lab, NS, [
+      { name: 'web', replicas: 6, pdb: { maxUnavailable: 3 } },
+      { name: 'api', replicas: 3, pdb: { maxUnavailable: 2 } },
+    ]);
+    inventory = inventoryFor(lab, { fileLock: true });
+    state = tempDir('cc-sim-state-');
+  });
+  after(async () => {
+    await lab?.stop();
+    cleanupTempDirs();
+  });
+
+  it('makes zero writes to A and predicts the order, batches and duration, with a report', async () => {
+    lab.world.resetCounters();
+    const before = bootIds(lab);
+    const report = join(tempDir('cc-sim-report-'), 'sim.html');
+    const r = await cli(rebootArgs(inventory, state, ['--simulate', '--json', '--report', report]));
+    assert.equal(r.code, 0, r.stderr.slice(-3000));
+    sim = jsonOf<SimulateJson>(r.stdout);
+    assert.equal(sim.simulated, true);
+    assert.deepEqual(mutations(lab), { k8s: 0, ssh: 0, openstack: 0 }, 'the simulation wrote nothing to A');
+    assert.ok(lab.world.counters.requests.k8s > 0, 'the snapshot read A');
+    assert.deepEqual(bootIds(lab), before, 'no host of A rebooted');
+    const s = sim.simulation;
+    assert.deepEqual([...s.nodeOrder].sort(), [...workerNames(lab)].sort(), 'every worker once');
+    assert.deepEqual(s.batches.flat(), s.nodeOrder, 'batches in order');
+    assert.equal(s.batches[0]!.length, 3, 'the first batch fills --max-unavailable 3');
+    assert.ok(s.batches.every((b) => b.length <= 3));
+    assert.ok(s.maxUnavailable >= 1 && s.maxUnavailable <= 3, `most unavailable ${s.maxUnavailable}`);
+    assert.equal(s.pdbViolations, 0);
+    assert.ok(s.apiRequests.count > 0 && s.apiRequests.peakPerSecond > 0, JSON.stringify(s.apiRequests));
+    assert.ok(s.predictedSeconds > 5, `a reboot of 6 nodes takes cluster time: ${s.predictedSeconds}`);
+    assert.ok(s.steps.some((st) => st.name.startsWith('reboot ')), 'the steps are listed');
+    for (const n of s.nodeOrder) assert.ok(s.timeline[n]?.some((seg) => seg.phase === 'reboot'), `${n} has a reboot segment`);
+    const html = readFileSync(report, 'utf8');
+    for (const n of s.nodeOrder) assert.ok(html.includes(`data-node="${n}"`), `the report draws ${n}`);
+    assert.match(html, /<h2>Prediction<\/h2>/);
+  });
+
+  it("A's real run starts the nodes in the predicted order and batches, within 20% of the predicted time", async () => {
+    assert.ok(sim, 'the simulation ran');
+    lab.world.resetCounters();
+    const events: TimedEvent[] = [];
+    const r = await cli(rebootArgs(inventory, state, ['--json']), { speed: SPEED, events });
+    assert.equal(r.code, 0, r.stderr.slice(-3000));
+    const real = realFigures(events, lab);
+    assert.deepEqual(real.nodeOrder, sim.simulation.nodeOrder, 'same order');
+    assert.deepEqual(real.batches, sim.simulation.batches, 'same batches');
+    assertWithin(real.seconds, sim.simulation.predictedSeconds, 0.2, 'duration');
+    assert.equal(lab.world.counters.pdb_violations, 0);
+  });
+
+  it('a PDB that allows no disruption on one node: the simulation names the node, the PDB and the hold', async () => {
+    const node = workerNames(lab)[1]!;
+    const api = lab.kube.api;
+    const labels = { app: 'pinned' };
+    api.create(
+      api.res('apps', 'deployments'),
+      NS,
+      {
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: { name: 'pinned', namespace: NS, labels },
+        spec: {
+          replicas: 1,
+          selector: { matchLabels: labels },
+          template: { metadata: { labels }, spec: { nodeSelector: { 'kubernetes.io/hostname': node }, containers: [{ name: 'p', image: 'registry.lab.internal/pinned:1' }] } },
+        },
+      } as never,
+      { internal: true },
+    );
+    api.create(api.res('policy', 'poddisruptionbudgets'), NS, { apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', metadata: { name: 'pinned', namespace: NS }, spec: { maxUnavailable: 0, selector: { matchLabels: labels } } } as never, { internal: true });
+    for (const end = Date.now() + 20_000; !podsOn(lab, node).some((p) => p.metadata.labels?.app === 'pinned' && p.status?.phase === 'Running'); ) {
+      assert.ok(Date.now() < end, `the pinned pod runs on ${node}`);
+      await new Promise((res) => setTimeout(res, 20));
+    }
+    lab.world.resetCounters();
+    const r = await cli(rebootArgs(inventory, state, ['--simulate', '--json', '--fresh']));
+    assert.equal(r.code, 1, 'the real run would not succeed');
+    const s = jsonOf<SimulateJson>(r.stdout).simulation;
+    assert.deepEqual(mutations(lab), { k8s: 0, ssh: 0, openstack: 0 });
+    assert.deepEqual(
+      s.holds.map((h) => [h.node, h.pdb]),
+      [[node, `${NS}/pinned`]],
+      `held at ${node} by PDB ${NS}/pinned: ${JSON.stringify(s.holds)}`,
+    );
+    assert.match(s.holds[0]!.reason, /allows 0 disruptions/);
+    assert.ok(!s.nodeOrder.includes(node) && s.nodeOrder.length === 5, 'every other worker is rebooted first');
+    const human = await cli(rebootArgs(inventory, state, ['--simulate', '--fresh']));
+    assert.match(human.stdout, new RegExp(`WOULD HOLD[\\s\\S]*would hold at ${node}: PDB ${NS}/pinned allows 0 disruptions`));
+    assert.ok(!existsSync(join(state, 'twin')), 'nothing of the twin is left in the state dir');
+  });
+});
