@@ -5,7 +5,7 @@ import { defineCookbook } from '../../lib/core/cookbook.js';
 import { InputError } from '../../lib/core/errors.js';
 // Type only: then.ts (and the deploy engine) load when the cookbook runs, not for `cookbook list`.
 import type { DeployArgs } from '../../lib/component/then.js';
-import { componentOptions, filterTagsOption, parseComponentArgs, parseFilterTags } from '../../lib/component/options.js';
+import { componentOptions, componentsOption, filterTagsOption, parseComponentsArgs, parseFilterTags } from '../../lib/component/options.js';
 
 export default defineCookbook<DeployArgs>({
   summary: 'Deploy a component from the components repository (diff, apply, wait, test, roll back)',
@@ -14,10 +14,12 @@ export default defineCookbook<DeployArgs>({
     '(--dry-run stops there). Nothing changed: no new revision. Otherwise records a pending revision (a Secret per',
     'revision), applies with server-side apply as a KEP-3659 ApplySet, prunes what is no longer rendered, waits for',
     'the rollout, marks it deployed and, with --run-tests, runs the bats tests. A failed rollout or failed tests',
-    'roll back to the last good revision and re-test (unless --no-rollback).',
+    'roll back to the last good revision and re-test (unless --no-rollback). Several --component: all are rendered and',
+    'validated first, then deployed one after another from the same checkout; the first failure stops the run.',
   ].join('\n'),
   options: {
     ...componentOptions,
+    component: componentsOption,
     'run-tests': { type: 'boolean', default: false, describe: 'Run the functional tests (bats) after the rollout' },
     'filter-tags': filterTagsOption,
     'no-rollback': { type: 'boolean', default: false, describe: 'Leave a failed revision in place for debugging' },
@@ -31,10 +33,11 @@ export default defineCookbook<DeployArgs>({
     ['cookbook component.deploy --cluster-name toolsbeta --component builds-api --run-tests', 'Deploy, test, roll back on failure'],
     ['cookbook component.deploy --cluster-name toolsbeta --component web --dry-run', 'Show the diff only'],
     ['cookbook component.deploy --cluster-name toolsbeta --component web --run-tests --then tools', 'toolsbeta first, then tools'],
+    ['cookbook component.deploy --cluster-name tools --component tool-policies --component web', 'Two components in one run'],
   ],
   parse: (raw) =>
     frozen({
-      ...parseComponentArgs(raw),
+      ...parseComponentsArgs(raw),
       runTests: argFlag(raw, 'run-tests'),
       filterTags: parseFilterTags(raw),
       noRollback: argFlag(raw, 'no-rollback'),

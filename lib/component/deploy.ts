@@ -6,15 +6,17 @@ import type { Context } from '../core/context.js';
 import { CookbookError, InterruptedError, messageOf } from '../core/errors.js';
 import { type BatsRun, type BatsTest, formatTests } from './bats.js';
 import { type DeployPlan, formatPlan, planDeploy } from './diff.js';
-import { TestsFailedError } from './errors.js';
+import { type FieldConflictError, TestsFailedError } from './errors.js';
 import { type KObject, contentHash, objectKey, stamped, HASH_ANNOTATION } from './objects.js';
+import type { Kube } from '../k8s/index.js';
+import type { ComponentKube } from './client.js';
 import { type Prepared, componentKube, renderCache, prepareComponent, runTestsAgainst, testsFor, withRepository } from './prepare.js';
 import { type Release, latestRevision, lastGoodRelease, currentRelease, strandedPending } from './release.js';
 import type { Repository } from './repository.js';
 import { type Env, applyRevision, liveNow, pruneHistory, setStatus } from './revision.js';
 import { rollbackTo } from './rollback.js';
 import { checkParent, liveMembers, memberKinds, parentOf, readReleases, ensureNamespace, writeRelease } from './state.js';
-import { validatePlan } from './validate.js';
+import { crdKindsChanging, validatePlan } from './validate.js';
 
 /** Options of a deploy. */
 export interface DeployOptions {
@@ -58,10 +60,42 @@ export function waitTimeoutMs(text: string | undefined): number | undefined {
 
 /** Deploys a component from a repository to the run's cluster. */
 export async function deployComponent(ctx: Context, options: DeployOptions): Promise<DeployResult> {
+  const { component, ...rest } = options;
+  return (await deployComponents(ctx, [component], rest))[0]!;
+}
+
+/**
+ * Deploys several components from one repository checkout, one after another, each to the end (rollout, tests,
+ * rollback) before the next. Every component is loaded, rendered and its tests selected before the first is
+ * deployed, so bad input in any of them is refused with nothing written. The first failure stops the run; its
+ * error names the components deployed before it and those not attempted.
+ */
+export async function deployComponents(ctx: Context, components: readonly string[], options: Omit<DeployOptions, 'component'>): Promise<DeployResult[]> {
   return withRepository(options.source, async (repo) => {
-    const prepared = prepareComponent(repo, options.component, ctx.cluster.name, renderCache(ctx));
-    const tests = options.runTests ? testsFor(repo, prepared.source, options.filterTags) : [];
-    return deployPrepared(ctx, repo, prepared, tests, options);
+    const cache = renderCache(ctx);
+    const prepared = components.map((c) => prepareComponent(repo, c, ctx.cluster.name, cache));
+    const tests = prepared.map((p) => (options.runTests ? testsFor(repo, p.source, options.filterTags) : []));
+    const clients = await componentKube(ctx);
+    const done: DeployResult[] = [];
+    try {
+      // Every component is validated before the first one writes anything.
+      const pendingKinds = new Set<string>();
+      const planned: PlannedDeploy[] = [];
+      for (const p of prepared) planned.push(await planPrepared(ctx, repo, p, { ...options, component: p.source.name }, clients, pendingKinds));
+      for (const [i, p] of prepared.entries()) {
+        try {
+          done.push(await deployPlanned(ctx, repo, planned[i]!, tests[i]!, { ...options, component: p.source.name }));
+        } catch (err) {
+          if (components.length === 1 || err instanceof InterruptedError) throw err;
+          const before = done.map((d) => d.component);
+          const after = components.slice(i + 1);
+          throw withNote(err, `component ${p.source.name} failed (${i + 1} of ${components.length}); deployed before it: ${before.join(', ') || 'none'}; not attempted: ${after.join(', ') || 'none'}`, { deployed: before, notAttempted: after });
+        }
+      }
+    } finally {
+      await clients.kube.close();
+    }
+    return done;
   });
 }
 
@@ -70,9 +104,27 @@ function sameObjects(a: readonly KObject[], b: readonly KObject[]): boolean {
   return sig(a) === sig(b);
 }
 
-async function deployPrepared(ctx: Context, repo: Repository, prepared: Prepared, tests: readonly BatsTest[], options: DeployOptions): Promise<DeployResult> {
+/** A component read from the cluster, planned and validated: what its deploy works from. */
+interface PlannedDeploy {
+  prepared: Prepared;
+  releases: Release[];
+  desired: KObject[];
+  live: Map<string, KObject>;
+  plan: DeployPlan;
+  /** Custom resources of a CRD this run creates or changes: validated once it is served (before other writes). */
+  deferred: KObject[];
+  base: DeployResult;
+  env: Env;
+}
+
+/**
+ * Reads a component's state, plans its deploy and validates what it would write (dryRun=All). `pendingKinds`
+ * carries the kinds of CRDs that components planned before it in the same run create or change (this one's are
+ * added): their custom resources are deferred, not refused as unknown kinds.
+ */
+async function planPrepared(ctx: Context, repo: Repository, prepared: Prepared, options: DeployOptions, clients: { kube: ComponentKube; k8s: Kube }, pendingKinds: Set<string>): Promise<PlannedDeploy> {
   const { source, rendered } = prepared;
-  const { kube, k8s } = await componentKube(ctx);
+  const { kube, k8s } = clients;
   const ns = source.namespace;
   const p = parentOf(source.name, ns);
   const parent = await kube.read({ apiVersion: 'v1', kind: 'Secret', metadata: { name: p.name, namespace: ns } });
@@ -81,12 +133,15 @@ async function deployPrepared(ctx: Context, repo: Repository, prepared: Prepared
   const desired = rendered.objects.map((o) => stamped(o, p.id));
   const live = await liveMembers(kube, p.id, memberKinds(parent, desired));
   const plan = planDeploy(desired, live);
-  await validatePlan(kube, desired, plan, options.forceConflicts, ns, (err) => {
+  for (const k of crdKindsChanging(desired, plan)) pendingKinds.add(k);
+  const onConflict = (err: FieldConflictError): void => {
     // A dry-run goes on to plan the rest; its verdict says the real run would stop here.
     if (!ctx.dryRun) throw err;
     ctx.planProblem({ kind: 'fail', step: 'validate', node: String(err.context.object ?? source.name), reason: err.message });
-  }, options.concurrency);
+  };
+  const deferred = await validatePlan(kube, desired, plan, options.forceConflicts, ns, onConflict, options.concurrency, pendingKinds);
   ctx.print(`${source.name} on ${ctx.cluster.name} (${repo.url}${repo.branch ? ` ${repo.branch}` : ''} @ ${repo.sha.slice(0, 12)}):\n${formatPlan(plan)}`);
+  if (deferred.length) ctx.print(`${deferred.length} custom resources of CRDs this deploy creates or changes are validated once those CRDs are served, before anything else is written`);
   const base: DeployResult = { component: source.name, cluster: ctx.cluster.name, changed: false, repo: { url: repo.url, branch: repo.branch, sha: repo.sha }, plan: plan.counts, diff: formatPlan(plan) };
   const env: Env = {
     ctx,
@@ -100,6 +155,14 @@ async function deployPrepared(ctx: Context, repo: Repository, prepared: Prepared
     concurrency: options.concurrency,
     memoPrefix: options.memoPrefix ?? '',
   };
+  return { prepared, releases, desired, live, plan, deferred, base, env };
+}
+
+async function deployPlanned(ctx: Context, repo: Repository, planned: PlannedDeploy, tests: readonly BatsTest[], options: DeployOptions): Promise<DeployResult> {
+  const { prepared, releases, desired, live, plan, base, env } = planned;
+  const { source, rendered } = prepared;
+  const { kube, k8s } = env;
+  const ns = source.namespace;
 
   // A pending revision is ours to finish when this run resumes the run that wrote it; any other is a dead run's.
   const memoKey = `${options.memoPrefix ?? ''}${source.name}:revision`;
@@ -164,7 +227,7 @@ async function deployPrepared(ctx: Context, repo: Repository, prepared: Prepared
 
   let testRun: BatsRun | undefined;
   try {
-    await applyRevision(env, desired, live, { force: options.force });
+    await applyRevision(env, desired, live, { force: options.force, validateFirst: planned.deferred });
     await setStatus(env, releases, release, 'deployed');
     await pruneHistory(env, releases);
     if (tests.length && ctx.dryRun) ctx.print(`would run ${tests.length} tests: ${tests.map((t) => t.name).join(', ')}`);

@@ -28,13 +28,34 @@ export interface ComponentArgs {
   gitBranch?: string;
 }
 
-/** Parses --cluster-name, --component, --repo, --git-branch. */
-export function parseComponentArgs(raw: RawArgs): ComponentArgs {
-  const component = argString(raw, 'component', { required: true });
+/** --component for component.deploy: repeatable (several components, deployed in the order given). */
+export const componentsOption: Options = Object.freeze({
+  ...componentOptions.component,
+  array: true,
+  describe: 'Component name (a directory under components/ of the repository); repeatable, or comma-separated: deployed one after another in one run',
+});
+
+function checkName(component: string): string {
   if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(component)) {
     throw new UsageError(`--component: "${component}" is not a component name`, { context: { option: 'component', value: component }, hint: 'component names are directory names under components/: lowercase letters, digits and "-"' });
   }
+  return component;
+}
+
+/** Parses --cluster-name, --component, --repo, --git-branch. */
+export function parseComponentArgs(raw: RawArgs): ComponentArgs {
+  const component = checkName(argString(raw, 'component', { required: true }));
   return { clusterName: argString(raw, 'cluster-name', { required: true }), component, repo: argString(raw, 'repo'), gitBranch: argString(raw, 'git-branch') };
+}
+
+/** Parses the common arguments with --component repeatable (and comma-separated); a name given twice is refused. */
+export function parseComponentsArgs(raw: RawArgs): ComponentArgs & { components: string[] } {
+  const components = argList(raw, 'component').map(checkName);
+  if (components.length === 0) throw new UsageError('--component: is required', { context: { option: 'component' }, hint: 'name the component(s) to deploy' });
+  const twice = components.find((c, i) => components.indexOf(c) !== i);
+  if (twice) throw new UsageError(`--component: ${twice} is given twice`, { context: { option: 'component', value: twice }, hint: 'name each component once' });
+  const common = parseComponentArgs({ ...raw, component: components[0] });
+  return { ...common, components };
 }
 
 /** Parses --filter-tags (each value is one bats filter; commas stay inside it: they mean AND). */

@@ -10,6 +10,7 @@ import { type KObject, displayName, groupKind, objectKey } from './objects.js';
 import { type Release, type ReleaseStatus, encodeRelease } from './release.js';
 import { applyRank } from './render.js';
 import { waitRollout } from './rollout.js';
+import { validateObjects } from './validate.js';
 import { liveMembers, memberKinds, parentObject, writeRelease } from './state.js';
 
 /** What the revision machinery works with. */
@@ -30,8 +31,12 @@ export interface Env {
 /** Kinds never pruned automatically: deleting them deletes everything inside (custom resources, namespaces). */
 const NEVER_PRUNE = new Set(['CustomResourceDefinition', 'Namespace']);
 
-/** Puts `desired` in place against the live set (`live`), prunes the rest, waits for the rollout. */
-export async function applyRevision(env: Env, desired: readonly KObject[], live: ReadonlyMap<string, KObject>, options: { force?: boolean } = {}): Promise<DeployPlan> {
+/**
+ * Puts `desired` in place against the live set (`live`), prunes the rest, waits for the rollout.
+ * `validateFirst`: custom resources whose CRD was not served at validation time, dry-run validated once the
+ * CRD wave is applied and Established, before any other wave is written.
+ */
+export async function applyRevision(env: Env, desired: readonly KObject[], live: ReadonlyMap<string, KObject>, options: { force?: boolean; validateFirst?: readonly KObject[] } = {}): Promise<DeployPlan> {
   const { ctx, kube } = env;
   const plan = planDeploy(desired, live, { diffs: false });
   const byKey = new Map(desired.map((o) => [objectKey(o), o]));
@@ -48,7 +53,15 @@ export async function applyRevision(env: Env, desired: readonly KObject[], live:
   }
   let done = 0;
   let lastProgress = 0;
+  let toValidate = ctx.dryRun ? [] : [...(options.validateFirst ?? [])];
+  const crdRank = applyRank('CustomResourceDefinition');
   for (const rank of [...waves.keys()].sort((a, b) => a - b)) {
+    if (rank !== crdRank && toValidate.length) {
+      // Outside a step on purpose: a resumed run validates again (a read) before it writes the next wave.
+      ctx.log.info(`component ${env.component}: validating ${toValidate.length} custom resources now that their CRDs are served`);
+      await validateObjects(kube, toValidate, { forceConflicts: env.forceConflicts, concurrency: env.concurrency });
+      toValidate = [];
+    }
     const objects = waves.get(rank)!;
     const kinds = [...new Set(objects.map(groupKind))].join(', ');
     await ctx.step(`apply ${kinds}`, {

@@ -6,12 +6,13 @@ import { InputError, LockHeldError } from '../core/errors.js';
 import { dirname, join } from 'node:path';
 import { packageRoot } from '../core/paths.js';
 import type { ClusterConfig } from '../inventory/schema.js';
-import { type DeployOptions, type DeployResult, deployComponent } from './deploy.js';
+import { type DeployOptions, type DeployResult, deployComponents } from './deploy.js';
 import type { ComponentArgs } from './options.js';
 import { isGitUrl } from './repository.js';
 
-/** The deploy cookbook's arguments (see cookbooks/component/deploy.ts). */
+/** The deploy cookbook's arguments (see cookbooks/component/deploy.ts); `components`: every --component, in order. */
 export interface DeployArgs extends ComponentArgs {
+  components: string[];
   runTests: boolean;
   filterTags: string[];
   noRollback: boolean;
@@ -22,8 +23,8 @@ export interface DeployArgs extends ComponentArgs {
   then?: string;
 }
 
-function optionsOf(args: DeployArgs, source: { repo: string; branch?: string }): DeployOptions {
-  return { component: args.component, source, runTests: args.runTests, filterTags: args.filterTags, noRollback: args.noRollback, force: args.force, forceConflicts: args.forceConflicts, timeoutMs: args.timeoutMs, concurrency: args.concurrency };
+function optionsOf(args: DeployArgs, source: { repo: string; branch?: string }): Omit<DeployOptions, 'component'> {
+  return { source, runTests: args.runTests, filterTags: args.filterTags, noRollback: args.noRollback, force: args.force, forceConflicts: args.forceConflicts, timeoutMs: args.timeoutMs, concurrency: args.concurrency };
 }
 
 /**
@@ -41,15 +42,20 @@ async function resolveNext(ctx: Context, name: string): Promise<ClusterConfig> {
   }
 }
 
+/** One cluster's outcome: the component's result, or with several --component, every component's in order. */
+export type ClusterDeploy = DeployResult | { components: DeployResult[] };
+
 /** Deploys to the run's cluster, then (with --then) the same commit to the next one. */
-export async function deployWithThen(ctx: Context, args: DeployArgs): Promise<DeployResult | { first: DeployResult; then: DeployResult }> {
+export async function deployWithThen(ctx: Context, args: DeployArgs): Promise<ClusterDeploy | { first: ClusterDeploy; then: ClusterDeploy }> {
+  const shape = (results: DeployResult[]): ClusterDeploy => (args.components.length === 1 ? results[0]! : { components: results });
   const { repoSource } = await import('./prepare.js');
   const source = repoSource(ctx, args.repo, args.gitBranch);
   // Resolved before the first deploy: an unknown cluster is bad input, refused before anything is written.
   const next = args.then ? await resolveNext(ctx, args.then) : undefined;
-  const first = await deployComponent(ctx, optionsOf(args, source));
-  if (!next || ctx.dryRun) return first;
-  ctx.log.info(`component ${args.component}: ${ctx.cluster.name} passed; deploying ${first.repo.sha.slice(0, 12)} to ${next.name}`);
+  const firsts = await deployComponents(ctx, args.components, optionsOf(args, source));
+  const first = firsts[0]!;
+  if (!next || ctx.dryRun) return shape(firsts);
+  ctx.log.info(`component ${args.components.join(', ')}: ${ctx.cluster.name} passed; deploying ${first.repo.sha.slice(0, 12)} to ${next.name}`);
   const { lockBackendFor } = await import('../runner/clients.js');
   const backend = await lockBackendFor(next, ctx.stateDir);
   const { clusterLockScope } = await import('../lock/identity.js');
@@ -67,10 +73,11 @@ export async function deployWithThen(ctx: Context, args: DeployArgs): Promise<De
     // A directory cannot be pinned (it is used as it is); a git source is checked out at the first deploy's commit.
     const local = first.repo.sha.startsWith('tree:') || !(isGitUrl(first.repo.url) || first.repo.branch);
     const pinned = local ? source : { repo: first.repo.url, branch: first.repo.branch, commit: first.repo.sha };
-    const then = await deployComponent(inner, { ...optionsOf(args, pinned), memoPrefix: `${next.name}:` });
-    if (then.repo.sha !== first.repo.sha) ctx.log.warn(`component ${args.component}: ${next.name} got ${then.repo.sha.slice(0, 12)}, not ${first.repo.sha.slice(0, 12)} (the directory changed in between)`);
+    const thens = await deployComponents(inner, args.components, { ...optionsOf(args, pinned), memoPrefix: `${next.name}:` });
+    const then = thens[0]!;
+    if (then.repo.sha !== first.repo.sha) ctx.log.warn(`component ${args.components.join(', ')}: ${next.name} got ${then.repo.sha.slice(0, 12)}, not ${first.repo.sha.slice(0, 12)} (the directory changed in between)`);
     await Promise.all(inner.builtClients().map(async (p) => (await p as { close?: () => Promise<void> }).close?.()));
-    return { first, then };
+    return { first: shape(firsts), then: shape(thens) };
   } finally {
     await lock.release();
   }
