@@ -159,13 +159,15 @@ export class KubeServer {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const w = this.d.world;
-    w.counters.requests.k8s++;
     const url = new URL(req.url ?? '/', 'https://lab');
     const path = url.pathname.replace(/\/+$/, '') || '/';
     const q = url.searchParams;
     const method = (req.method ?? 'GET').toUpperCase();
+    const health = PUBLIC_PATHS.has(path) || path.startsWith('/readyz/') || path.startsWith('/livez/') || path.startsWith('/healthz/');
+    // A load balancer's health checks of a node's own endpoint (every 500 ms) are not client requests.
+    if (!(health && this.d.nodeHealth)) w.counters.requests.k8s++;
 
-    if (PUBLIC_PATHS.has(path) || path.startsWith('/readyz/') || path.startsWith('/livez/') || path.startsWith('/healthz/')) {
+    if (health) {
       if (path.startsWith('/version')) return this.send(res, 200, versionInfo(this.nextApiserverVersion()));
       const node = this.d.nodeHealth?.();
       if (node && !node.ok) {
