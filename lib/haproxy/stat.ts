@@ -90,7 +90,7 @@ export interface BackendServer {
   sessions: number;
   drain: boolean;
   maint: boolean;
-  /** Fully UP and taking new connections: status UP and not drained or in maintenance. */
+  /** Taking new connections: status UP (or UP with a failed check short of `fall`), not drained or in maintenance. */
   up: boolean;
   checkStatus: string;
 }
@@ -104,7 +104,8 @@ export function backendServers(stat: readonly StatRow[], state: readonly ServerS
       const s = states.get(r.server);
       const drain = s?.drain ?? r.status.startsWith('DRAIN');
       const maint = s?.maint ?? r.status.startsWith('MAINT');
-      return { name: r.server, status: r.status, sessions: r.sessions, drain, maint, up: r.status === 'UP' && !drain && !maint, checkStatus: r.checkStatus };
+      // "UP 1/2": one health check failed, the server still takes traffic (it goes DOWN only after `fall` failures).
+      return { name: r.server, status: r.status, sessions: r.sessions, drain, maint, up: /^UP( \d+\/\d+)?$/.test(r.status) && !drain && !maint, checkStatus: r.checkStatus };
     });
 }
 

@@ -60,6 +60,12 @@ export const loadBalancersSchema = z.strictObject({
   config: z.string().startsWith('/', 'an absolute path').default('/etc/haproxy/haproxy.cfg'),
   /** The HAProxy admin socket on each LB host (`stats socket ... level admin`). */
   socket: z.string().startsWith('/', 'an absolute path').default('/run/haproxy/admin.sock'),
+  /**
+   * After a control node is set to drain, how long in-flight requests get to finish before the sessions still
+   * open on it (long-lived clients: watches, keep-alive connections, which never end by themselves) are shut
+   * down, so that their clients reconnect to another API server.
+   */
+  drainTimeoutSeconds: z.int().min(0).max(3600).default(30),
 });
 
 /** A validated `kubernetes.loadBalancers`. */

@@ -63,6 +63,13 @@ describe('haproxy admin socket: merged backend view', () => {
     const v = backendServers(parseShowStat(SHOW_STAT), parseServersState(SERVERS_STATE), 'k8s-api');
     assert.deepEqual(v.map((s) => [s.name, s.up, s.drain, s.status]), [['cp-1', true, false, 'UP'], ['cp-2', false, true, 'DRAIN'], ['cp-3', false, false, 'DOWN']]);
   });
+  const statuses: [string, boolean][] = [['UP', true], ['UP 1/2', true], ['DOWN 1/2', false], ['DOWN', false], ['NOLB', false], ['MAINT', false], ['no check', false]];
+  for (const [status, up] of statuses) {
+    it(`status ${JSON.stringify(status)} of a server in service → up ${up}`, () => {
+      const stat = SHOW_STAT.replace(/^(k8s-api,cp-1,(?:[^,]*,){15})UP,/m, `$1${status},`);
+      assert.equal(backendServers(parseShowStat(stat), parseServersState(SERVERS_STATE), 'k8s-api')[0]!.up, up);
+    });
+  }
   it('a drained server that went DOWN is still drained (show stat says DOWN, the admin state remembers)', () => {
     const stat = SHOW_STAT.replace(/^(k8s-api,cp-2,(?:[^,]*,){15})DRAIN,/m, '$1DOWN,');
     const v = backendServers(parseShowStat(stat), parseServersState(SERVERS_STATE), 'k8s-api').find((s) => s.name === 'cp-2')!;

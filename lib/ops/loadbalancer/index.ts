@@ -19,7 +19,7 @@ export interface LbTimeouts {
   readyzMs: number;
   /** For every LB to report a server UP after `set server ... state ready` [2 min]. */
   upMs: number;
-  /** For a drained server's sessions to end before they are shut down [30 s]. */
+  /** For a drained server's sessions to end before they are shut down [inventory loadBalancers.drainTimeoutSeconds: 30 s]. */
   sessionsMs: number;
 }
 
@@ -45,7 +45,7 @@ async function serverEverywhere(lbs: readonly Haproxy[], name: string): Promise<
 export async function backendOut(ctx: Context, nodeName: string, options: LbStepOptions = {}): Promise<true | Planned | undefined> {
   const lbs = await loadBalancers(ctx);
   if (!lbs.length) return undefined;
-  const t = { ...LB_TIMEOUTS, ...options.timeouts };
+  const t = { ...LB_TIMEOUTS, sessionsMs: (lbSettings(ctx)?.drainTimeoutSeconds ?? 30) * 1000, ...options.timeouts };
   const out = (s: BackendServer | undefined): boolean => !s || ((s.drain || s.maint) && s.sessions === 0);
   return ctx.step<true, [unknown]>(`take ${nodeName} out of the load balancers`, {
     target: `lb-backend/${nodeName}`,
@@ -67,7 +67,7 @@ export async function backendOut(ctx: Context, nodeName: string, options: LbStep
         // Long-lived clients (watches, keep-alive) never leave by themselves: they are cut and reconnect elsewhere.
         for (const v of await serverEverywhere(lbs, nodeName)) {
           if (!v.server || v.server.sessions === 0) continue;
-          ctx.log.warn(`${v.server.sessions} session(s) still on ${nodeName} on ${v.lb.host} after ${Math.round(t.sessionsMs / 1000)} s: shutting them down (their clients reconnect to another API server)`);
+          ctx.log.warn(`${v.server.sessions} session(s) still on ${nodeName} on ${v.lb.host} after ${Math.round(t.sessionsMs / 1000)} s (loadBalancers.drainTimeoutSeconds): shutting them down; their clients reconnect to another API server`);
           await v.lb.shutdownSessions(nodeName);
         }
       }
