@@ -20,6 +20,8 @@ const APISERVER_CRT = '/etc/kubernetes/pki/apiserver.crt';
 const APISERVER_KEY = '/etc/kubernetes/pki/apiserver.key';
 /** How often (lab ms) the kubelets look at their manifest directories. */
 const MANIFEST_POLL_MS = 250;
+/** How long (real ms) a stopping apiserver lets requests in flight finish before it cuts their connections. */
+const GRACE_MS = 1000;
 
 /** The manifest of a control-plane component's static pod. */
 export function manifestPath(component: string): string {
@@ -53,6 +55,8 @@ interface Instance {
 /** The per-control-node API servers and the static pods behind them. */
 export class NodeEndpoints {
   private readonly instances = new Map<string, Instance>();
+  /** Servers shutting down gracefully (lab stop cuts them). */
+  private readonly closing = new Set<KubeServer>();
   private readonly poll: NodeJS.Timeout;
   private stopped = false;
   private readonly listeners: [string, (h: LabHost) => void][];
@@ -66,7 +70,8 @@ export class NodeEndpoints {
     private readonly log: (message: string) => void = () => {},
   ) {
     const sync = (h: LabHost): void => this.reconcile(h);
-    const gone = (h: LabHost): void => this.stopAll(h.name, true);
+    // The machine went away: its connections die with it.
+    const gone = (h: LabHost): void => this.stopAll(h.name, { forget: true, abrupt: true });
     this.listeners = [
       ['host-added', sync],
       ['host-up', sync],
@@ -97,7 +102,8 @@ export class NodeEndpoints {
   private reconcile(h: LabHost): void {
     if (this.stopped) return;
     if (!this.runsStaticPods(h)) {
-      if (this.instances.has(h.name)) this.stopAll(h.name, h.state !== 'up' || !this.world.hosts.has(h.name));
+      const gone = h.state !== 'up' || !this.world.hosts.has(h.name);
+      if (this.instances.has(h.name)) this.stopAll(h.name, { forget: gone, abrupt: gone });
       return;
     }
     const inst = this.instance(h.name);
@@ -184,11 +190,20 @@ export class NodeEndpoints {
     const server = inst.server;
     inst.server = undefined;
     inst.certPem = undefined;
-    void server?.close();
+    this.closeGracefully(server);
   }
 
-  /** Stops every static pod of a host at once (down, deleted, reset); `forget` drops its state. */
-  private stopAll(name: string, forget: boolean): void {
+  private closeGracefully(server: KubeServer | undefined): void {
+    if (!server) return;
+    this.closing.add(server);
+    void server.close({ graceMs: GRACE_MS }).finally(() => this.closing.delete(server));
+  }
+
+  /**
+   * Stops every static pod of a host at once: `abrupt` when the host went down or away (connections cut),
+   * else (reset, restart) gracefully; `forget` drops its state.
+   */
+  private stopAll(name: string, o: { forget: boolean; abrupt: boolean }): void {
     const inst = this.instances.get(name);
     if (!inst) return;
     for (const cancel of inst.stopping.values()) cancel();
@@ -199,8 +214,9 @@ export class NodeEndpoints {
     const server = inst.server;
     inst.server = undefined;
     inst.certPem = undefined;
-    void server?.close();
-    if (forget) this.instances.delete(name);
+    if (o.abrupt) void server?.close();
+    else this.closeGracefully(server);
+    if (o.forget) this.instances.delete(name);
   }
 
   private versionOf(name: string): string {
@@ -244,7 +260,7 @@ export class NodeEndpoints {
   restart(name: string): void {
     const host = this.world.hosts.get(name);
     if (!host || !this.instances.has(name)) return;
-    this.stopAll(name, false);
+    this.stopAll(name, { forget: false, abrupt: false });
     this.reconcile(host);
   }
 
@@ -270,6 +286,7 @@ export class NodeEndpoints {
       i.epoch++;
     }
     this.instances.clear();
+    for (const s of this.closing) s.abortConnections();
     await Promise.all(servers.map((s) => s.close()));
   }
 }

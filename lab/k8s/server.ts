@@ -111,20 +111,35 @@ export class KubeServer {
     return p;
   }
 
+  /** Cuts every connection still open (a graceful close that must end now). */
+  abortConnections(): void {
+    for (const s of this.sockets) s.destroy();
+  }
+
   /** Serves another certificate from now on (new handshakes); open connections keep the one they negotiated. */
   setCertificate(certPem: string, keyPem: string): void {
     this.server?.setSecureContext({ cert: certPem, key: keyPem });
   }
 
-  /** Closes every watch and connection, then the listener. */
-  async close(): Promise<void> {
+  /** Closes every watch and the listener; connections at once, or after their requests (within `graceMs`). */
+  async close(options: { graceMs?: number } = {}): Promise<void> {
     for (const w of [...this.watches]) w.close();
     const server = this.server;
     if (!server) return;
     this.server = undefined;
     await new Promise<void>((resolve) => {
       server.close(() => resolve());
-      for (const s of this.sockets) s.destroy();
+      if (!options.graceMs) {
+        for (const s of this.sockets) s.destroy();
+        return;
+      }
+      // A graceful shutdown (an apiserver told to stop, not a machine going away): no new connections, idle
+      // keep-alive ones closed, requests in flight answered; whatever is still open after graceMs is cut.
+      server.closeIdleConnections();
+      const timer = setTimeout(() => {
+        for (const s of this.sockets) s.destroy();
+      }, options.graceMs);
+      timer.unref();
     });
   }
 

@@ -3,6 +3,7 @@
 // reset and re-join, and deletion.
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
+import { request as httpsRequest } from 'node:https';
 import { LabClient } from '../../../lab/client.js';
 import { nodeReadyStatus } from '../../../lab/k8s/types.js';
 import { type TestLab, startTestLab } from '../../helpers/lab.js';
@@ -118,6 +119,36 @@ describe('lab k8s: one API endpoint per control node', function () {
       assert.equal(now.serial, diskSerial(c));
       assert.equal(now.notAfter!.getTime(), before[i]!.notAfter!.getTime());
     }
+  });
+
+  it('a kube-apiserver whose manifest moves out answers the request in flight, then refuses new connections', async () => {
+    const name = controls[0]!;
+    const pods = lab.kube.api.res('', 'pods');
+    lab.kube.api.create(pods, 'default', { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'evict-me', namespace: 'default' }, spec: { containers: [{ name: 'c', image: 'registry.lab/c:1' }] } }, { internal: true });
+    lab.world.faults = { slowEvictionMs: 400 };
+    try {
+      const body = JSON.stringify({ apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name: 'evict-me', namespace: 'default' } });
+      const inFlight = new Promise<number | string>((resolve) => {
+        const req = httpsRequest(
+          { host: ep(name).address, port: ep(name).port, method: 'POST', path: '/api/v1/namespaces/default/pods/evict-me/eviction', ca: lab.kube.caPem, agent: false, headers: { authorization: `Bearer ${lab.kube.token}`, 'content-type': 'application/json' } },
+          (res) => {
+            res.resume();
+            res.on('end', () => resolve(res.statusCode ?? 0));
+          },
+        );
+        req.on('error', (err) => resolve(String(err)));
+        req.end(body);
+      });
+      await new Promise((r) => setTimeout(r, 50)); // the request is being served (400 ms)
+      const mv = await client.exec(name, 'mv /etc/kubernetes/manifests/kube-apiserver.yaml /root/');
+      assert.equal(mv.code, 0, mv.stderr);
+      await until('the kubelet to stop kube-apiserver', () => readyz(name), (a) => a.status === 'refused', 5000);
+      assert.equal(await inFlight, 201, 'the eviction in flight was answered');
+    } finally {
+      lab.world.faults = {};
+      await client.exec(name, 'mv /root/kube-apiserver.yaml /etc/kubernetes/manifests/');
+    }
+    await until(`${name} ready again`, () => readyz(name), (a) => a.status === 200);
   });
 
   it('closes the endpoint of a deleted VM', async () => {
