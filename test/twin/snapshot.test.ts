@@ -108,6 +108,11 @@ describe('twin: takeSnapshot of a lab', function () {
     assert.ok(w.kernel?.running);
   });
 
+  it("a lab without journal history gets the lab's own (speed-1) timings as its defaults", () => {
+    assert.deepEqual(snap.timings.nodeRebootS, { seconds: 3, source: 'default', samples: 0 });
+    assert.deepEqual(snap.timings.vmBuildS, { seconds: 4, source: 'default', samples: 0 });
+  });
+
   it('makes no write to Kubernetes, OpenStack or any host', () => {
     const now = lab.counters();
     assert.equal(now.k8s_mutations, before_.k8s_mutations);

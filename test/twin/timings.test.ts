@@ -1,0 +1,65 @@
+// Timings of a snapshot: medians of what earlier real runs' journals recorded (the rolling reboot's per-node
+// phases, add-node's VM and Ready steps), the stated defaults without history, never a dry-run's numbers.
+import { strict as assert } from 'node:assert';
+import { describe, it } from 'mocha';
+import { Journal } from '../../lib/core/journal.js';
+import { DEFAULT_TIMINGS, calibrateTimings, median, timingsFrom } from '../../lib/twin/timings.js';
+import { tempDir } from '../helpers/cli.js';
+
+describe('twin: timings', () => {
+  for (const [values, want] of [
+    [[], undefined],
+    [[5], 5],
+    [[9, 1, 5], 5],
+    [[4, 1, 3, 2], 2.5],
+  ] as [number[], number | undefined][]) {
+    it(`median of [${values.join(', ')}] is ${want}`, () => assert.equal(median(values), want));
+  }
+
+  it('a cluster without history gets the stated defaults, marked as such', () => {
+    const t = calibrateTimings(tempDir('cc-twin-empty-'), 'prod');
+    for (const [name, seconds] of Object.entries(DEFAULT_TIMINGS)) assert.deepEqual(t[name as keyof typeof t], { seconds, source: 'default', samples: 0 });
+    assert.equal(timingsFrom({ nodeRebootS: [], kubeletReadyS: [], drainPerPodS: [], vmBuildS: [], podStartS: [], podTerminateS: [] }, { nodeRebootS: 3 }).nodeRebootS.seconds, 3);
+  });
+
+  it("takes medians from the cluster's real reboot and add-node journals, not from dry-runs or other clusters", () => {
+    const state = tempDir('cc-twin-journals-');
+    const reboot = (cluster: string, dryRun: boolean, nodes: { reboot: number; ready: number; drain: number; owners: number }[]): void => {
+      const j = Journal.create(state, { runId: `r-${cluster}-${dryRun}-${nodes.length}`, cookbook: 'k8s.reboot', cluster, args: { n: nodes.length }, dryRun });
+      nodes.forEach((n, i) => {
+        let t = 1_000_000;
+        const span = (phase: string, ms: number) => ({ phase, start: t, end: (t += ms) });
+        j.setMemo(`reboot:node:host-${i}`, { phase: 'done', runId: j.data.runId, owners: Array.from({ length: n.owners }, (_, k) => ({ kind: 'Deployment', namespace: 'ns', name: `w${k}` })), phases: [span('cordon', 100), span('drain', n.drain), span('reboot', n.reboot), span('wait-ready', n.ready), span('uncordon', 50)] });
+      });
+      j.finish('success');
+    };
+    reboot('prod', false, [
+      { reboot: 100_000, ready: 20_000, drain: 30_000, owners: 3 },
+      { reboot: 140_000, ready: 40_000, drain: 8_000, owners: 2 },
+      { reboot: 120_000, ready: 30_000, drain: 0, owners: 0 },
+    ]);
+    // A dry-run's simulated numbers and another cluster's never count.
+    reboot('prod', true, [{ reboot: 1, ready: 1, drain: 1, owners: 1 }]);
+    reboot('staging', false, [{ reboot: 999_000, ready: 999_000, drain: 999_000, owners: 1 }]);
+    const add = Journal.create(state, { runId: 'add-1', cookbook: 'k8s.add-node', cluster: 'prod', args: {}, dryRun: false });
+    for (const [name, ms] of [
+      ['create VM prod-k8s-worker-9', 2_000],
+      ['wait VM prod-k8s-worker-9 ACTIVE', 58_000],
+      ['join prod-k8s-worker-9', 5_000],
+      ['wait prod-k8s-worker-9 Ready', 50_000],
+    ] as [string, number][]) {
+      add.stepEnded(add.stepStarted(name), 'done');
+      add.data.steps.at(-1)!.durationMs = ms;
+    }
+    add.finish('success');
+
+    const t = calibrateTimings(state, 'prod');
+    assert.deepEqual(t.nodeRebootS, { seconds: 120, source: 'journal', samples: 3 });
+    // Ready after boot: 20, 30, 40 s from reboots and 50 s from add-node.
+    assert.deepEqual(t.kubeletReadyS, { seconds: 35, source: 'journal', samples: 4 });
+    // Drain per evicted workload: 30/3 = 10 s and 8/2 = 4 s (a node with nothing to drain says nothing).
+    assert.deepEqual(t.drainPerPodS, { seconds: 7, source: 'journal', samples: 2 });
+    assert.deepEqual(t.vmBuildS, { seconds: 60, source: 'journal', samples: 1 });
+    assert.equal(t.podStartS.source, 'default');
+  });
+});
