@@ -1,17 +1,23 @@
 // Functional tests with Debian's bats: tests are selected by tag with bats' own semantics (repeated
-// --filter-tags OR, commas AND, `!` negates), run with the TAP formatter and timing, and the results are read
-// from the TAP stream (never by grepping for " 0 failures"). bats 1.8 has no --filter-tags, so the selection
-// is computed here from the `# bats file_tags=` / `# bats test_tags=` lines and passed as an exact --filter.
+// --filter-tags OR, commas AND, `!` negates), run with timing, and the results are read from bats' JUnit
+// report (`--formatter junit`: file, time and failure text per test) or its TAP stream (`--formatter tap`),
+// never by grepping for " 0 failures". bats 1.8 has no --filter-tags, so the selection is computed here from
+// the `# bats file_tags=` / `# bats test_tags=` lines and passed as an exact --filter. (Its
+// --report-formatter junit writes an empty report when --filter is given, so the JUnit report is the
+// formatter's own output on stdout.)
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { BatsError } from './errors.js';
+import { parseJunit } from './junit.js';
 import type { TestResult } from './release.js';
 
 /** One test case found in a .bats file. */
 export interface BatsTest {
   file: string;
   name: string;
+  /** The name as written between the quotes (bats' --filter matches this form: `\"` stays escaped). */
+  source?: string;
   line: number;
   tags: string[];
 }
@@ -30,7 +36,7 @@ export function parseBatsFile(text: string, file: string): BatsTest[] {
     if (tt) next = [...next, ...split(tt[1]!)];
     const t = /^@test\s+(?:"((?:[^"\\]|\\.)*)"|'([^']*)')\s*\{/.exec(line);
     if (t) {
-      out.push({ file, name: t[1] !== undefined ? t[1].replace(/\\(.)/g, '$1') : t[2]!, line: i + 1, tags: [...new Set([...fileTags, ...next])] });
+      out.push({ file, name: t[1] !== undefined ? t[1].replace(/\\(.)/g, '$1') : t[2]!, source: t[1] ?? t[2]!, line: i + 1, tags: [...new Set([...fileTags, ...next])] });
       next = [];
     }
   });
@@ -75,7 +81,7 @@ export interface TapResult {
   diagnostics: string[];
 }
 
-/** Parses bats' TAP output (with --timing): plan, ok / not ok lines, skips, diagnostics. */
+/** Parses bats' TAP output (with --timing: "in 12ms", or "# in 12 ms" through bats' TAP formatter): plan, ok / not ok lines, skips, diagnostics. */
 export function parseTap(text: string): { planned: number | undefined; results: TapResult[] } {
   let planned: number | undefined;
   const results: TapResult[] = [];
@@ -85,9 +91,10 @@ export function parseTap(text: string): { planned: number | undefined; results: 
       planned = Number(plan[1]);
       continue;
     }
-    const m = /^(not ok|ok) (\d+) (.*?)(?: in (\d+)ms)?(?: # (skip|SKIP)\b.*)?$/.exec(line);
+    const m = /^(not ok|ok) (\d+) (.*?)(?: in (\d+)ms| # in (\d+) ms)?(?: # timeout after \d+ s)?(?: # (skip|SKIP)\b.*)?$/.exec(line);
     if (m) {
-      results.push({ number: Number(m[2]), name: m[3]!, ok: m[1] === 'ok', skipped: m[5] !== undefined, durationMs: m[4] === undefined ? undefined : Number(m[4]), diagnostics: [] });
+      const ms = m[4] ?? m[5];
+      results.push({ number: Number(m[2]), name: m[3]!, ok: m[1] === 'ok', skipped: m[6] !== undefined, durationMs: ms === undefined ? undefined : Number(ms), diagnostics: [] });
       continue;
     }
     if (line.startsWith('# ') && results.length) results.at(-1)!.diagnostics.push(line.slice(2));
@@ -108,12 +115,16 @@ export interface BatsRun {
   diagnostics: Record<string, string[]>;
 }
 
-/** Runs the selected tests with bats (TAP, timing) against a kubeconfig; the results come from the TAP stream. */
-export async function runBats(root: string, tests: readonly BatsTest[], options: { kubeconfig: string; env?: Record<string, string>; timeoutMs?: number; signal?: AbortSignal }): Promise<BatsRun> {
+/** How bats reports: its JUnit report (default) or its TAP stream. */
+export type BatsFormat = 'junit' | 'tap';
+
+/** Runs the selected tests with bats (timing) against a kubeconfig; the results come from its JUnit report or TAP stream. */
+export async function runBats(root: string, tests: readonly BatsTest[], options: { kubeconfig: string; env?: Record<string, string>; timeoutMs?: number; signal?: AbortSignal; format?: BatsFormat }): Promise<BatsRun> {
   if (tests.length === 0) return { passed: true, results: [], failed: [], diagnostics: {} };
+  const format = options.format ?? 'junit';
   const files = [...new Set(tests.map((t) => t.file))];
-  const filter = `^(${[...new Set(tests.map((t) => escapeRegex(t.name)))].join('|')})$`;
-  const args = ['--formatter', 'tap', '--timing', '--filter', filter, ...files];
+  const filter = `^(${[...new Set(tests.map((t) => escapeRegex(t.source ?? t.name)))].join('|')})$`;
+  const args = ['--formatter', format, '--timing', '--filter', filter, ...files];
   const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
     const child = spawn('bats', args, {
       cwd: root,
@@ -135,21 +146,28 @@ export async function runBats(root: string, tests: readonly BatsTest[], options:
       hint: (err as { code?: string }).code === 'ENOENT' ? 'install Debian\'s bats: apt-get install bats' : 'check that bats runs on this host',
     });
   });
-  const tap = parseTap(stdout);
-  if (tap.planned === undefined || tap.results.length !== tap.planned) {
-    throw new BatsError(`bats ended (exit ${code}) without a complete TAP stream (${tap.results.length} of ${tap.planned ?? '?'} results)`, {
-      context: { command: 'bats --formatter tap', cwd: root, stderr: stderr.slice(-500) },
-      hint: 'run the tests by hand with: bats --formatter tap functional-tests',
+  const read = readResults(format, stdout);
+  if (!read.complete) {
+    throw new BatsError(`bats ended (exit ${code}) without a complete ${format === 'junit' ? 'JUnit report' : 'TAP stream'} (${read.results.length} results${read.planned !== undefined ? ` of ${read.planned}` : ''})`, {
+      context: { command: `bats --formatter ${format}`, cwd: root, stderr: stderr.slice(-500) },
+      hint: `run the tests by hand with: bats --formatter ${format} functional-tests`,
     });
   }
   const byName = new Map(tests.map((t) => [t.name, t]));
-  const results: TestResult[] = tap.results.map((r) => ({ name: r.name, file: byName.get(r.name)?.file, ok: r.ok, skipped: r.skipped || undefined, durationMs: r.durationMs }));
+  const results: TestResult[] = read.results.map((r) => ({ name: r.name, file: byName.get(r.name)?.file ?? r.file, ok: r.ok, skipped: r.skipped || undefined, durationMs: r.durationMs }));
   const failed = results.filter((r) => !r.ok).map((r) => r.name);
-  const diagnostics = Object.fromEntries(tap.results.filter((r) => !r.ok).map((r) => [r.name, r.diagnostics]));
+  const diagnostics = Object.fromEntries(read.results.filter((r) => !r.ok).map((r) => [r.name, r.diagnostics]));
   if (failed.length === 0 && code !== 0) {
     throw new BatsError(`bats exited ${code} although every test passed`, { context: { cwd: root, stderr: stderr.slice(-500) }, hint: 'a setup_file/teardown failed; run the tests by hand' });
   }
   return { passed: failed.length === 0, results, failed, diagnostics };
+}
+
+/** The results of either format, and whether they account for the whole run. */
+function readResults(format: BatsFormat, stdout: string): { complete: boolean; planned?: number; results: (TapResult & { file?: string })[] } {
+  if (format === 'junit') return parseJunit(stdout);
+  const tap = parseTap(stdout);
+  return { complete: tap.planned !== undefined && tap.results.length === tap.planned, planned: tap.planned, results: tap.results };
 }
 
 /** The results as the operator reads them: one line per test with pass/fail and time. */
