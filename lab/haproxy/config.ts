@@ -60,9 +60,14 @@ export function renderHaproxyConfig(o: { bindAddress: string; port: number; back
   ].join('\n');
 }
 
-/** The real file a host path maps to: flat names under the host's lab directory (unix socket paths stay short). */
+/** The flat name a host path maps to inside the host's lab directory (`/run/haproxy/admin.sock` → `run_haproxy_admin.sock`). */
+export function mappedName(hostPath: string): string {
+  return hostPath.replace(/^\/+/, '').replace(/\/+/g, '_');
+}
+
+/** The real file a host path maps to, in the host's lab directory. */
 export function mappedPath(hostDir: string, hostPath: string): string {
-  return join(hostDir, hostPath.replace(/^\/+/, '').replace(/\/+/g, '_'));
+  return join(hostDir, mappedName(hostPath));
 }
 
 /** Keywords that open a section (HAProxy ignores indentation). */
@@ -75,8 +80,13 @@ const DROPPED_ANYWHERE = new Set(['errorfile', 'log']);
 /** What translating a host's configuration gave: the real text and the host paths it maps, or why it cannot run. */
 export interface RealConfig {
   text: string;
-  /** Host path -> real path, for the admin sockets and state files the config names. */
+  /** Host path -> real path, for the state files the config names. */
   paths: Map<string, string>;
+  /**
+   * Host path of an admin socket -> its name relative to the host's lab directory (haproxy's working directory):
+   * a unix socket path is limited to 107 bytes, which a lab's state directory can exceed.
+   */
+  socketNames: Map<string, string>;
   /** The host paths of the admin sockets (`stats socket`), first one first. */
   sockets: string[];
   /** The host path of the server-state file, when the config keeps one. */
@@ -94,6 +104,7 @@ export interface RealConfig {
 export function realConfig(hostText: string, o: { hostDir: string; address: string; resolve: (name: string) => string | undefined }): RealConfig | string {
   const out: string[] = [];
   const paths = new Map<string, string>();
+  const socketNames = new Map<string, string>();
   const sockets: string[] = [];
   const binds: { address: string; port: number }[] = [];
   let stateFile: string | undefined;
@@ -126,7 +137,8 @@ export function realConfig(hostText: string, o: { hostDir: string; address: stri
       const target = words[2];
       if (target.startsWith('/')) {
         sockets.push(target);
-        words[2] = map(target);
+        socketNames.set(target, mappedName(target));
+        words[2] = `unix@${mappedName(target)}`;
       } else {
         const problem = addressProblem(target, o.address, 'stats socket', at);
         if (problem) return problem;
@@ -167,7 +179,7 @@ export function realConfig(hostText: string, o: { hostDir: string; address: stri
     }
     out.push(raw);
   }
-  return { text: out.join('\n'), paths, sockets, binds, ...(stateFile ? { stateFile } : {}) };
+  return { text: out.join('\n'), paths, socketNames, sockets, binds, ...(stateFile ? { stateFile } : {}) };
 }
 
 function isIPv4(s: string): boolean {

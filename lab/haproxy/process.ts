@@ -129,7 +129,7 @@ export class LabHaproxy {
     const cur = this.hosts.get(host.name)?.current;
     // /run is /var/run on the host: the config may name either.
     const declared = cur?.config.sockets.find((s) => fs.normalizePath(s) === fs.normalizePath(hostPath));
-    return declared ? cur!.config.paths.get(declared) : undefined;
+    return declared ? socketOf(cur!.proc, cur!.config, declared) : undefined;
   }
 
   /** PIDs of the running haproxy processes (the current one first), by host. */
@@ -186,7 +186,8 @@ export class LabHaproxy {
     writeFileSync(file, real.text, { mode: 0o600 });
     const r = await run(HAPROXY_BIN, ['-c', '-f', file]);
     if (fileName.startsWith('check-')) rmSync(file, { force: true });
-    const back = (t: string): string => [...real.paths].reduce((acc, [h, p]) => acc.split(p).join(h), t.split(file).join(hostPath));
+    const pairs = [[file, hostPath], ...real.paths, ...[...real.socketNames].flatMap(([h, n]) => [[`unix@${n}`, h], [n, h]])];
+    const back = (t: string): string => pairs.reduce((acc, [from, to]) => acc.split(from!).join(to!), t);
     return { code: r.code, stdout: back(r.stdout), stderr: back(r.stderr), file };
   }
 
@@ -219,12 +220,13 @@ export class LabHaproxy {
     if (typeof prepared === 'string') return prepared;
     const cur = procs.current!;
     // Admin states (drain, maint, weights) survive only through the state file the new process loads.
-    const oldSocket = cur.config.sockets[0] && cur.config.paths.get(cur.config.sockets[0]);
+    const oldSocket = cur.config.sockets[0] && socketOf(cur.proc, cur.config, cur.config.sockets[0]);
     if (prepared.real.stateFile && oldSocket) {
       const state = await adminCommand(oldSocket, 'show servers state').catch((err: unknown) => this.options.log(`haproxy ${host.name}: state not saved: ${(err as Error).message}`));
       if (state) writeFileSync(prepared.real.paths.get(prepared.real.stateFile)!, state, { mode: 0o600 });
     }
-    const seamless = oldSocket && /\bexpose-fd\s+listeners\b/.test(cur.config.text) ? ['-x', oldSocket] : [];
+    // -x takes the socket name relative to the shared working directory (the absolute path may be too long).
+    const seamless = oldSocket && /\bexpose-fd\s+listeners\b/.test(cur.config.text) ? ['-x', cur.config.socketNames.get(cur.config.sockets[0]!)!] : [];
     const olds = [cur.proc, ...procs.old];
     // -sf makes them exit once the new one runs: expected exits, not crashes.
     for (const p of olds) p.stopping = true;
@@ -242,7 +244,7 @@ export class LabHaproxy {
     const procs = this.procs(host.name);
     const args = ['-db', '-f', file, ...extra, ...(softStop.length ? ['-sf', ...softStop.map(String)] : [])];
     const proc = spawnLogged(HAPROXY_BIN, args, { logFile: mappedPath(this.hostDir(host), '/var/log/haproxy.log'), cwd: this.hostDir(host) });
-    const socket = real.sockets[0] && real.paths.get(real.sockets[0]);
+    const socket = real.sockets[0] && socketOf(proc, real, real.sockets[0]);
     const deadline = Date.now() + 10_000;
     for (;;) {
       if (proc.exitCode !== null) return `haproxy exited with code ${proc.exitCode} at start (see ${mappedPath(this.hostDir(host), '/var/log/haproxy.log')})`;
@@ -279,6 +281,12 @@ export class LabHaproxy {
     await Promise.all(all.map((x) => stopTied(x, signal)));
     if (all.length) this.options.onChange?.();
   }
+}
+
+/** The path that reaches a process's admin socket: through /proc/PID/cwd, short whatever the state directory. */
+function socketOf(proc: TiedProcess, config: RealConfig, hostPath: string): string | undefined {
+  const name = config.socketNames.get(hostPath);
+  return name ? `/proc/${proc.pid}/cwd/${name}` : undefined;
 }
 
 /** Sends one command line to an HAProxy admin socket and returns the whole answer (the socket closes after it). */

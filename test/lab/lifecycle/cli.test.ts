@@ -72,13 +72,13 @@ describe('lab lifecycle (cookbook lab up|status|down, detached daemon)', functio
     started.push(info);
     assert.ok(info, 'lab.json written');
     assert.notEqual(info.pid, process.pid);
-    assert.equal(info.hosts.length, 13);
+    assert.equal(info.hosts.length, 14, '13 nodes and etcd members, and one load balancer (lab up --loadbalancers 1)');
     assert.ok(upMs < 30000, `lab up took ${upMs} ms`);
 
     assert.equal(statSync(dir).mode & 0o777, 0o700);
     for (const f of ['lab.json', 'kubeconfig', 'clouds.yaml', 'id_ed25519']) assert.equal(statSync(join(dir, f)).mode & 0o777, 0o600, f);
     const known = readFileSync(join(dir, 'known_hosts'), 'utf8').trim().split('\n');
-    assert.equal(known.length, 13);
+    assert.equal(known.length, 14);
     assert.match(known[0]!, /^\[127\.\d+\.\d+\.\d+\]:\d+ ssh-ed25519 AAAA[A-Za-z0-9+/=]+$/);
     const cluster = loadClusterFile(join(dir, 'inventory.yaml'));
     assert.equal(cluster.name, 'lifecycle');
@@ -86,7 +86,9 @@ describe('lab lifecycle (cookbook lab up|status|down, detached daemon)', functio
     assert.equal(cluster.ssh.port, info.ssh.port);
     assert.equal(cluster.ssh.addresses, 'openstack');
     assert.equal(cluster.openstack.cloudsFile, join(dir, 'clouds.yaml'));
-    assert.equal(cluster.kubernetes.apiServer, info.endpoints.kubernetes);
+    // The API through the load balancer's HAProxy (lab/haproxy), when Debian's haproxy is installed.
+    const lb = info.hosts.find((h) => h.role === 'loadbalancer')!;
+    assert.equal(cluster.kubernetes.apiServer, info.haproxy && 'port' in info.haproxy ? `https://${lb.address}:${info.haproxy.port}` : info.endpoints.kubernetes);
     assert.equal(cluster.lab?.stateDir, dir);
     assert.match(readFileSync(join(dir, 'clouds.yaml'), 'utf8'), /lifecycle:\n\s+auth:\n\s+auth_url: http:\/\/127\.0\.0\.1:\d+\/identity\/v3/);
     assert.match(readFileSync(join(dir, 'kubeconfig'), 'utf8'), /current-context: lifecycle/);
@@ -108,7 +110,7 @@ describe('lab lifecycle (cookbook lab up|status|down, detached daemon)', functio
     const obj = JSON.parse(status.out) as { running: boolean; counters: { ssh_mutations: number; requests: { ssh: number } }; hosts: unknown[]; faults: Record<string, unknown> };
     assert.equal(status.out.trim().split('\n').length, 1);
     assert.equal(obj.running, true);
-    assert.equal(obj.hosts.length, 13);
+    assert.equal(obj.hosts.length, 14);
     assert.ok(obj.counters.requests.ssh >= 1);
     assert.equal(obj.counters.ssh_mutations, 1);
     assert.deepEqual(obj.faults, { openstackErrorRate: 0.01 });
