@@ -3,7 +3,7 @@
 // A lab is identified by its state directory; the default one is found by cluster name.
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import yargs from 'yargs';
 import { LabError, UsageError, exitCodeOf, messageOf } from '../lib/core/errors.js';
@@ -220,6 +220,10 @@ interface LabArgs {
   k8sVersion: string;
   fault: string[];
   resetCounters: boolean;
+  fromSnapshot?: string;
+  out?: string;
+  skipHosts?: boolean;
+  inventory?: string[];
   help?: boolean;
 }
 
@@ -233,7 +237,7 @@ export async function labMain(argv: string[], io: LabIO = defaultIO): Promise<nu
       .option('state-dir', { type: 'string', describe: 'State directory (default: $XDG_STATE_HOME/cluster-cookbooks/labs/NAME)' })
       .option('json', { type: 'boolean', default: false, describe: 'Print one JSON object' })
       .scriptName('cookbook lab')
-      .usage('$0 <up|down|status> [options]')
+      .usage('$0 <up|down|status|snapshot> [options]')
       .exitProcess(false)
       .version(false)
       .locale('en')
@@ -249,7 +253,13 @@ export async function labMain(argv: string[], io: LabIO = defaultIO): Promise<nu
           .option('speed', { type: 'number', default: 1, describe: 'Divide every lab delay by this factor' })
           .option('seed', { type: 'number', default: 1, describe: "Seed of the lab's random choices" })
           .option('k8s-version', { type: 'string', default: '1.29.4', describe: 'Kubernetes version (1.27.x-1.33.x)' })
-          .option('fault', { type: 'string', array: true, default: [], describe: 'Inject a fault KEY=VALUE (openstackErrorRate=0.1, hostsNeverReturn=h1,h2, …)' }),
+          .option('fault', { type: 'string', array: true, default: [], describe: 'Inject a fault KEY=VALUE (openstackErrorRate=0.1, hostsNeverReturn=h1,h2, …)' })
+          .option('from-snapshot', { type: 'string', requiresArg: true, describe: 'Start a twin of a snapshotted cluster (cookbook lab snapshot): its names, roles, workloads, PDBs and timings; host counts are ignored' }),
+      )
+      .command('snapshot', "Capture a read-only snapshot of a cluster for lab up --from-snapshot (--state-dir: the runs' state dir, whose journals calibrate timings)", (c) =>
+        c
+          .option('out', { type: 'string', requiresArg: true, describe: 'File to write (mode 0600, gzip when large; default ./<cluster>-snapshot-<time>.json)' })
+          .option('skip-hosts', { type: 'boolean', default: false, describe: 'Leave out the per-host SSH facts' }),
       )
       .command('down', 'Stop the lab and remove its state directory')
       .command('status', 'Show endpoints, hosts and counters', (c) => c.option('reset-counters', { type: 'boolean', default: false, describe: 'Start a new measurement after printing' }))
@@ -285,7 +295,7 @@ export async function labMain(argv: string[], io: LabIO = defaultIO): Promise<nu
   }
   const command = String(args._[0]);
   try {
-    if (!['up', 'down', 'status'].includes(command) || args._.length > 1) throw new UsageError(`unknown lab command: ${args._.join(' ')}`);
+    if (!['up', 'down', 'status', 'snapshot'].includes(command) || args._.length > 1) throw new UsageError(`unknown lab command: ${args._.join(' ')}`);
     if (command === 'status' && args.clusterName === undefined && args.stateDir === undefined) {
       const named = listRunningLabs();
       // Counters belong to one lab: resetting needs it named, unless only one runs.
@@ -293,7 +303,10 @@ export async function labMain(argv: string[], io: LabIO = defaultIO): Promise<nu
       if (named.length !== 1) throw new UsageError(`--reset-counters: name the lab with --cluster-name (${named.length} labs run${named.length ? `: ${named.map((l) => l.clusterName).join(', ')}` : ''})`);
       args.clusterName = named[0]!.clusterName;
     }
-    args.clusterName ??= 'local';
+    if (command === 'snapshot') return await (await import('./twin/cli.js')).snapshotMain({ ...args, json: args.json }, io);
+    // A twin is named after its cluster unless told otherwise.
+    const twin = command === 'up' && args.fromSnapshot !== undefined ? (await import('../lib/twin/file.js')).readSnapshotFile(args.fromSnapshot) : undefined;
+    args.clusterName ??= twin?.cluster.name ?? 'local';
     // The name becomes host names, a kubeconfig context and a directory: it must be a DNS label.
     if (!/^[a-z0-9]([-a-z0-9]{0,40}[a-z0-9])?$/.test(args.clusterName)) throw new UsageError(`--cluster-name ${JSON.stringify(args.clusterName)}: must be a DNS label (lowercase letters, digits and "-")`);
     const counts = { control: args.control, workers: args.workers, workersNfs: args.workersNfs, ingress: args.ingress, etcd: args.etcd };
@@ -311,8 +324,9 @@ export async function labMain(argv: string[], io: LabIO = defaultIO): Promise<nu
         loadbalancer: args.loadbalancers,
         speed: args.speed,
         seed: args.seed,
-        kubernetesVersion: args.k8sVersion,
+        kubernetesVersion: twin ? twin.cluster.kubernetesVersion : args.k8sVersion,
         faults,
+        ...(args.fromSnapshot !== undefined ? { fromSnapshot: resolve(args.fromSnapshot) } : {}),
       });
       if (args.json) io.stdout(JSON.stringify({ started, ...publicInfo(info) }) + '\n');
       else {
