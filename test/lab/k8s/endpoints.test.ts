@@ -4,7 +4,12 @@
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
 import { request as httpsRequest } from 'node:https';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { LabClient } from '../../../lab/client.js';
+import { userKubeconfig } from '../../../lab/k8s/index.js';
 import { nodeReadyStatus } from '../../../lab/k8s/types.js';
 import { type TestLab, startTestLab } from '../../helpers/lab.js';
 import { getNode, until } from './node-api.js';
@@ -57,6 +62,28 @@ describe('lab k8s: one API endpoint per control node', function () {
     const worker = lab.world.hosts.get('labtest-k8s-worker-1')!;
     assert.equal(lab.world.apiserverEndpoint(worker.name), undefined);
     assert.equal((await getNode({ address: worker.address, port: port! }, '/readyz', lab.kube.caPem)).status, 'refused');
+  });
+
+  it('kubectl (Go TLS and x509) verifies a node endpoint\'s certificate against the lab CA and uses it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'node-kubectl-'));
+    try {
+      const e = ep(controls[0]!);
+      writeFileSync(join(dir, 'config'), userKubeconfig(`https://${e.address}:${e.port}`, lab.kube.caPem, lab.kube.token, 'node'), { mode: 0o600 });
+      const run = (args: string[]) =>
+        new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
+          execFile('kubectl', ['--kubeconfig', join(dir, 'config'), '--cache-dir', join(dir, 'cache'), ...args], { timeout: 30_000, env: { ...process.env, HOME: dir } }, (err, stdout, stderr) =>
+            resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+          ),
+        );
+      const readyz = await run(['get', '--raw', '/readyz']);
+      assert.equal(readyz.code, 0, readyz.stderr);
+      assert.equal(readyz.stdout.trim(), 'ok');
+      const nodes = await run(['get', 'nodes', '-o', 'name']);
+      assert.equal(nodes.code, 0, nodes.stderr);
+      assert.ok(nodes.stdout.includes(`node/${controls[1]}`), nodes.stdout);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('refuses connections while a control node reboots, fails /readyz and /livez while its apiserver starts, then passes', async () => {
