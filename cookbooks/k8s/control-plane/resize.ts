@@ -42,7 +42,14 @@ export default defineCookbook<Args>({
     return frozen({ clusterName: argString(raw, 'cluster-name', { required: true }), count, role: argString(raw, 'role'), ...DRAIN.parse(raw) });
   },
   validate(cluster, args) {
-    controlRoleOf(cluster, args.role);
+    const role = controlRoleOf(cluster, args.role);
+    const min = cluster.roles[role]!.min;
+    if (args.count < min) {
+      throw new InputError(`--count ${args.count} is below the minimum of role ${role} (${min} in the inventory)`, {
+        context: { cluster: cluster.name, role, count: args.count, min },
+        hint: `pass --count ${min} or more, or lower roles.${role}.min in the inventory first`,
+      });
+    }
     const refusal = countRefusal(args.count, isStackedEtcd(cluster));
     if (refusal) throw new InputError(refusal, { context: { cluster: cluster.name, count: args.count }, hint: `pass an odd --count (${args.count - 1} or ${args.count + 1})` });
   },
