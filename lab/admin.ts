@@ -38,9 +38,9 @@ class HttpError extends Error {
   }
 }
 
-const FAULT_KEYS: (keyof LabFaults)[] = ['k8sErrorRate', 'k8s429Rate', 'k8sReadyzFailRate', 'k8sPodListFailAfter', 'openstackErrorRate', 'slowEvictionMs', 'upgradeHealthJobTimeout', 'stuckPods', 'hostsNeverReturn', 'vmBuildErrors', 'joinFailures', 'upgradeStaticPodStuck'];
+const FAULT_KEYS: (keyof LabFaults)[] = ['k8sErrorRate', 'k8s429Rate', 'k8sReadyzFailRate', 'k8sPodListFailAfter', 'openstackErrorRate', 'slowEvictionMs', 'upgradeHealthJobTimeout', 'stuckPods', 'hostsNeverReturn', 'vmBuildErrors', 'joinFailures', 'upgradeStaticPodStuck', 'apiserverCrashLoop'];
 /** The faults whose value is a list of names (hosts, servers, pods); the others are numbers. */
-export const LIST_FAULTS: ReadonlySet<string> = new Set(['stuckPods', 'hostsNeverReturn', 'vmBuildErrors', 'joinFailures', 'upgradeStaticPodStuck']);
+export const LIST_FAULTS: ReadonlySet<string> = new Set(['stuckPods', 'hostsNeverReturn', 'vmBuildErrors', 'joinFailures', 'upgradeStaticPodStuck', 'apiserverCrashLoop']);
 
 /** Validates a faults document: known keys, numbers or string lists. */
 export function parseFaults(value: unknown): LabFaults {

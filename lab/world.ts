@@ -55,6 +55,8 @@ export interface LabFaults {
   upgradeHealthJobTimeout?: boolean | number;
   /** Control-plane hosts whose kube-apiserver static pod does not come back after `kubeadm upgrade apply|node`. */
   upgradeStaticPodStuck?: string[];
+  /** Control hosts whose kube-apiserver static pod crash-loops whenever it (re)starts: their own endpoint refuses connections. */
+  apiserverCrashLoop?: string[];
 }
 
 /** Timings at speed 1, in milliseconds; the lab divides them by its speed. */

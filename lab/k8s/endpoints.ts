@@ -132,6 +132,11 @@ export class NodeEndpoints {
       return;
     }
     if (inst.starting) return;
+    if (this.world.faults.apiserverCrashLoop?.includes(h.name)) {
+      // The container exits at once and the kubelet backs off; the next look starts it again.
+      this.noteError(h.name, inst, `kube-apiserver on ${h.name} exits at once (fault apiserverCrashLoop)`);
+      return;
+    }
     const cert = h.files.get(APISERVER_CRT);
     const key = h.files.get(APISERVER_KEY);
     if (!cert || !key || !certificateInfo(cert)) {
@@ -240,6 +245,11 @@ export class NodeEndpoints {
     if (!inst || !host || inst.phase === 'stopped' || !inst.certPem) return undefined;
     const info = certificateInfo(inst.certPem)!;
     return { phase: inst.phase, address: host.address, port: this.port, certPem: inst.certPem, serial: info.serial, notAfter: info.notAfter.toISOString() };
+  }
+
+  /** Why a node's kube-apiserver last failed to start (missing certificate, port taken, a fault), if it did since it last ran. */
+  problem(name: string): string | undefined {
+    return this.instances.get(name)?.lastError;
   }
 
   /**

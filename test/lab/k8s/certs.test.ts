@@ -106,4 +106,21 @@ describe('lab k8s: kubeadm certificates on control nodes', function () {
     await until('the mirror pod back', () => mirrorPod(), (p) => p !== undefined);
     assert.match(await run('kubeadm certs check-expiration'), /^apiserver\s+.*\s+364d\s+ca\s+no$/m);
   });
+
+  it('the apiserverCrashLoop fault: a restarted kube-apiserver does not come back until the fault is cleared', async () => {
+    await client.patchFaults({ apiserverCrashLoop: [cp] });
+    try {
+      assert.equal((await readyz()).status, 200, 'a running apiserver is not affected');
+      await run('mv /etc/kubernetes/manifests/kube-apiserver.yaml /etc/kubernetes/kube-apiserver.yaml');
+      await until('the kubelet to stop kube-apiserver', readyz, (a) => a.status === 'refused');
+      await run('mv /etc/kubernetes/kube-apiserver.yaml /etc/kubernetes/manifests/kube-apiserver.yaml');
+      await until('a failed start', () => lab.kube.endpoints!.problem(cp) ?? '', (p) => /apiserverCrashLoop/.test(p));
+      assert.equal((await readyz()).status, 'refused');
+      assert.equal(mirrorPod(), undefined);
+    } finally {
+      await client.patchFaults({ apiserverCrashLoop: null });
+    }
+    await until('readyz 200 once the fault is gone', readyz, (a) => a.status === 200);
+    assert.equal(lab.kube.endpoints!.problem(cp), undefined);
+  });
 });
