@@ -72,6 +72,10 @@ describe('bad input and failures of the node lifecycle cookbooks', function () {
     ['etcd.status', ['--hostname', 'bad-k8s-etcd-1'], /Unknown argument: hostname/, 'before-lock'],
     ['k8s.upgrade', ['--to', '1.x'], /--to: expected a Kubernetes version like 1\.31 or 1\.31\.2, got "1\.x"/, 'before-lock'],
     ['k8s.upgrade', ['--to', '1.28'], /--to 1\.28 is older than the cluster \(v1\.29\.4\): downgrades are not supported/, 'after-lock'],
+    ['k8s.control-plane.resize', ['--count', '0'], /--count 0: a control plane needs at least 1 control node/, 'before-lock'],
+    ['k8s.control-plane.resize', ['--count', '2'], /--count 2 is below the minimum of role control \(3 in the inventory\)/, 'before-lock'],
+    ['k8s.control-plane.resize', ['--count', '3', '--role', 'worker'], /role worker of cluster bad is no control-plane role/, 'before-lock'],
+    ['k8s.control-plane.resize', ['--count', '4'], /--count 4: with stacked etcd \(one member per control node\) the count must be odd/, 'after-lock'],
   ];
   const leases = (): number => [...lab.kube.store.scan(lab.kube.api.res('coordination.k8s.io', 'leases'))].length;
   for (const [name, args, message, when] of refusals) {
