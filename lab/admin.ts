@@ -126,7 +126,11 @@ export async function startAdmin(deps: AdminDeps): Promise<AdminHandle> {
           ...deps.info(),
           counters: world.counters,
           faults: world.faults,
-          hosts: [...world.hosts.values()].map((h) => ({ ...hostStatus(h), ...deps.hostExtra?.(h) })),
+          hosts: [...world.hosts.values()].map((h) => {
+            // A control node's own API endpoint (its kube-apiserver), in labs that serve one per node.
+            const apiserver = world.apiserverEndpoint(h.name);
+            return { ...hostStatus(h), ...(apiserver ? { apiserver } : {}), ...deps.hostExtra?.(h) };
+          }),
         },
       ];
     }

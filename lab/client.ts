@@ -22,6 +22,8 @@ export interface LabHostStatus {
   kernel: { running: string; installed: string[] };
   rebootRequired: boolean;
   sshListening?: boolean;
+  /** A control node's own API endpoint (labs with per-node endpoints). */
+  apiserver?: { address: string; port: number };
 }
 
 /** GET /status. */

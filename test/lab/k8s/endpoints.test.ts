@@ -59,6 +59,8 @@ describe('lab k8s: one API endpoint per control node', function () {
       assert.equal((await getNode(e, '/api/v1/nodes', lab.kube.caPem, 'wrong')).status, 401);
     }
     assert.equal(serials.size, 3, 'each node has its own serving certificate');
+    const status = await client.status();
+    for (const h of status.hosts) assert.deepEqual(h.apiserver, controls.includes(h.name) ? ep(h.name) : undefined, h.name);
     const worker = lab.world.hosts.get('labtest-k8s-worker-1')!;
     assert.equal(lab.world.apiserverEndpoint(worker.name), undefined);
     assert.equal((await getNode({ address: worker.address, port: port! }, '/readyz', lab.kube.caPem)).status, 'refused');
