@@ -191,16 +191,3 @@ function addressProblem(spec: string, own: string, what: string, at: string): st
   if (!m) return `${at}: ${what} ${spec}: the lab supports a unix socket path or ipv4@ADDRESS:PORT`;
   return m[1] === own ? undefined : `${at}: ${what} ${spec}: ${m[1]} is not this host's address ${own}`;
 }
-
-/** The server lines of the managed block of a haproxy.cfg ([] when the block is absent). */
-export function managedServers(text: string): { name: string; address: string }[] {
-  const begin = text.indexOf(MANAGED_BEGIN);
-  const end = text.indexOf(MANAGED_END);
-  if (begin < 0 || end < begin) return [];
-  return text
-    .slice(begin, end)
-    .split('\n')
-    .map((l) => /^\s*server\s+(\S+)\s+(\S+)/.exec(l))
-    .filter((m): m is RegExpExecArray => m !== null)
-    .map((m) => ({ name: m[1]!, address: m[2]! }));
-}

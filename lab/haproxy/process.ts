@@ -3,7 +3,7 @@
 // lab/haproxy/config.ts). systemctl start/stop/restart/reload, reboots and VM deletion drive the processes; a
 // reload works as the model's unit does: validate, dump `show servers state` into the server-state file, start
 // the new process with -sf (and -x when the socket exposes its listeners, so no connection is refused), and the
-// old one finishes its sessions. Every process is spawned tied to the lab process and stopped by PID at stop().
+// old one finishes its sessions. Stops and reboots dump the state too (admin states outlive a restart). Every process is spawned tied to the lab process and stopped by PID at stop().
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
@@ -54,7 +54,11 @@ export class LabHaproxy {
   private readonly queues = new Map<string, Promise<unknown>>();
   private stopped = false;
   private readonly dir: string;
-  private readonly onDown = (h: LabHost): void => void this.queue(h.name, () => this.killAll(h.name, 'SIGKILL'));
+  private readonly onDown = (h: LabHost): void =>
+    void this.queue(h.name, async () => {
+      await this.saveState(h);
+      await this.killAll(h.name, 'SIGKILL');
+    });
   private readonly onUp = (h: LabHost): void => {
     if (this.isLb(h) && h.services.get('haproxy')) void this.queue(h.name, () => this.startUnit(h));
   };
@@ -93,6 +97,7 @@ export class LabHaproxy {
       const procs = this.procs(host.name);
       if (verb === 'stop') {
         host.services.set('haproxy', false);
+        await this.saveState(host);
         await this.killAll(host.name);
         return ok;
       }
@@ -103,7 +108,10 @@ export class LabHaproxy {
         return r ? { code: 1, stdout: '', stderr: JOB_FAILED + `(lab) haproxy: ${r}\n` } : ok;
       }
       if (verb === 'start' && procs.current) return ok;
-      if (verb !== 'start') await this.killAll(host.name);
+      if (verb !== 'start') {
+        await this.saveState(host);
+        await this.killAll(host.name);
+      }
       const problem = await this.startUnit(host);
       return problem ? { code: 1, stdout: '', stderr: JOB_FAILED + `(lab) haproxy: ${problem}\n` } : ok;
     });
@@ -219,12 +227,8 @@ export class LabHaproxy {
     const prepared = await this.prepare(host);
     if (typeof prepared === 'string') return prepared;
     const cur = procs.current!;
-    // Admin states (drain, maint, weights) survive only through the state file the new process loads.
+    await this.saveState(host, prepared.real.stateFile && prepared.real.paths.get(prepared.real.stateFile));
     const oldSocket = cur.config.sockets[0] && socketOf(cur.proc, cur.config, cur.config.sockets[0]);
-    if (prepared.real.stateFile && oldSocket) {
-      const state = await adminCommand(oldSocket, 'show servers state').catch((err: unknown) => this.options.log(`haproxy ${host.name}: state not saved: ${(err as Error).message}`));
-      if (state) writeFileSync(prepared.real.paths.get(prepared.real.stateFile)!, state, { mode: 0o600 });
-    }
     // -x takes the socket name relative to the shared working directory (the absolute path may be too long).
     const seamless = oldSocket && /\bexpose-fd\s+listeners\b/.test(cur.config.text) ? ['-x', cur.config.socketNames.get(cur.config.sockets[0]!)!] : [];
     const olds = [cur.proc, ...procs.old];
@@ -237,6 +241,21 @@ export class LabHaproxy {
     }
     for (const p of olds) procs.old.add(p);
     return undefined;
+  }
+
+  /**
+   * Dumps `show servers state` of the running process into the server-state file (the new config's on a reload):
+   * admin states (drain, maint, weights) survive a reload, a restart or a reboot only through that file, which
+   * the model's unit writes on reload and stop.
+   */
+  private async saveState(host: LabHost, file?: string): Promise<void> {
+    const cur = this.hosts.get(host.name)?.current;
+    if (!cur) return;
+    const target = file ?? (cur.config.stateFile && cur.config.paths.get(cur.config.stateFile));
+    const socket = cur.config.sockets[0] && socketOf(cur.proc, cur.config, cur.config.sockets[0]);
+    if (!target || !socket) return;
+    const state = await adminCommand(socket, 'show servers state').catch((err: unknown) => this.options.log(`haproxy ${host.name}: state not saved: ${(err as Error).message}`));
+    if (state) writeFileSync(target, state, { mode: 0o600 });
   }
 
   /** Spawns haproxy with the real config and waits until it answers (its admin socket or its first bind). */

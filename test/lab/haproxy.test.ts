@@ -192,6 +192,24 @@ describe('lab: real HAProxy on load balancer hosts', function () {
     assert.equal((await sh('systemctl is-active haproxy')).stdout, 'active\n');
   });
 
+  it('a reboot of the load balancer kills its haproxy and starts a new one once the host is up, drain kept', async () => {
+    const pid = pidOf();
+    assert.equal((await sh('echo "set server k8s-api/lh-k8s-control-2 state drain" | socat stdio /run/haproxy/admin.sock')).code, 0);
+    lab.world.rebootHost('lh-k8s-lb-1');
+    assert.equal(lb().state, 'rebooting');
+    const next = await until('haproxy to run again after the reboot', () => {
+      const p = lab.loadBalancers.haproxy!.pids()['lh-k8s-lb-1']?.[0];
+      return p !== undefined && p !== pid ? p : undefined;
+    });
+    assert.equal(pidAlive(pid), false);
+    assert.ok(pidAlive(next));
+    assert.equal((await sh('systemctl is-active haproxy')).stdout, 'active\n');
+    // The unit saved the servers' state when the host shut down; the new process loaded it.
+    assert.equal((await stat()).get('lh-k8s-control-2')!.status, 'DRAIN');
+    await sh('echo "set server k8s-api/lh-k8s-control-2 state ready" | socat stdio /run/haproxy/admin.sock');
+    await until('both backends UP', async () => ([...(await stat()).values()].filter((x) => x.status === 'UP').length === 3 ? true : undefined));
+  });
+
   it('no haproxy is left once the lab stops', async () => {
     const pids = Object.values(lab.loadBalancers.haproxy!.pids()).flat();
     assert.ok(pids.length > 0);
