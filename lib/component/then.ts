@@ -3,8 +3,7 @@
 // again and checked out at the first deploy's commit, even if the branch moved meanwhile.
 import type { Context } from '../core/context.js';
 import { InputError, LockHeldError } from '../core/errors.js';
-import { dirname, join } from 'node:path';
-import { packageRoot } from '../core/paths.js';
+import { dirname } from 'node:path';
 import type { ClusterConfig } from '../inventory/schema.js';
 import { type DeployOptions, type DeployResult, deployComponents } from './deploy.js';
 import type { ComponentArgs } from './options.js';
@@ -28,16 +27,17 @@ function optionsOf(args: DeployArgs, source: { repo: string; branch?: string }):
 }
 
 /**
- * The --then cluster: looked up in the run's inventory directory (the first cluster's), the package's
- * inventory/, COOKBOOK_INVENTORY and running labs, as the CLI resolves --cluster-name.
+ * The --then cluster, looked up exactly as the CLI looked up --cluster-name: in the run's inventory
+ * directories (every --inventory given, else the package's inventory/ and COOKBOOK_INVENTORY), then running
+ * labs. (A context without them, built outside the CLI, falls back to the first cluster's directory.)
  */
 async function resolveNext(ctx: Context, name: string): Promise<ClusterConfig> {
-  const dirs = [...new Set([dirname(ctx.cluster.source), join(packageRoot(), 'inventory'), ...(process.env.COOKBOOK_INVENTORY ?? '').split(':').filter((d) => d.trim())])];
+  const dirs = ctx.inventoryDirs ? [...ctx.inventoryDirs] : [dirname(ctx.cluster.source)];
   const { resolveCluster } = await import('../runner/clients.js');
   try {
     return await resolveCluster(name, { inventory: dirs }, (m) => ctx.log.info(m));
   } catch (err) {
-    if (err instanceof InputError) throw new InputError(`--then: ${err.message}`, { context: { ...err.context, option: 'then' }, cause: err, hint: `${err.hint ?? ''}; --then looks in ${dirs.join(', ')} (add a directory with COOKBOOK_INVENTORY)` });
+    if (err instanceof InputError) throw new InputError(`--then: ${err.message}`, { context: { ...err.context, option: 'then', inventory: dirs }, cause: err, hint: `${err.hint ?? ''}; --then looks where --cluster-name was found: ${dirs.join(', ')} (add the next cluster's directory with another --inventory DIR)` });
     throw err;
   }
 }

@@ -58,6 +58,8 @@ export interface ContextInit {
   cookbook: string;
   cluster?: ClusterConfig;
   inventory?: Inventory;
+  /** The run's inventory directories, as --cluster-name was looked up in (--inventory, else the defaults). */
+  inventoryDirs?: readonly string[];
   dryRun: boolean;
   yes: boolean;
   reason?: string;
@@ -90,6 +92,8 @@ export class Context {
   readonly signal: AbortSignal;
   readonly clock: Clock;
   readonly inventory: Inventory | undefined;
+  /** The run's inventory directories (where --cluster-name was found): for cookbooks that name another cluster. */
+  readonly inventoryDirs: readonly string[] | undefined;
   /** Who runs what and why: cookbooks put it in their own reports (the HTML report of a reboot). */
   readonly audit: AuditRecord;
   // The runner's, not the cookbook's: changes go through clients, records through step/memo/planProblem.
@@ -119,6 +123,7 @@ export class Context {
     this.signal = init.signal;
     this.clock = init.clock;
     this.inventory = init.inventory;
+    this.inventoryDirs = init.inventoryDirs;
     this.audit = init.audit ?? { runId: init.runId, operator: 'unknown', host: 'unknown', cookbook: init.cookbook, cluster: init.cluster?.name, args: {} };
     this.clusterConfig = init.cluster;
     this.prompter = init.prompter;

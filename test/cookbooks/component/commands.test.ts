@@ -39,8 +39,12 @@ describe('component cookbooks: --then, status, history, diff, test, rollback, re
   const web = (extra: string[], env: Record<string, string> = {}) => cb.json('component.deploy', ['--component', 'web', '--repo', repo, ...extra], { env });
 
   it('--then: after cbeta passed its tests the same commit is deployed to ctools (under its own lock)', async () => {
-    // The next cluster is found like --cluster-name: here through COOKBOOK_INVENTORY (its own lab's inventory).
-    const r = await web(['--git-branch', 'v2', '--run-tests', '--then', 'ctools'], { COOKBOOK_INVENTORY: tools.stateDir });
+    // The next cluster is found where --cluster-name was: every --inventory of the run (here a second one).
+    const unknown = await web(['--git-branch', 'v2', '--then', 'ctools'], { COOKBOOK_INVENTORY: tools.stateDir });
+    assert.equal(unknown.code, 2, 'with --inventory given, COOKBOOK_INVENTORY is not looked at (as for --cluster-name)');
+    assert.match(unknown.stderr, /--then: unknown cluster "ctools"; known clusters: cbeta/);
+    assert.match(String(unknown.out.error?.hint), /--then looks where --cluster-name was found: /, JSON.stringify(unknown.out.error));
+    const r = await web(['--git-branch', 'v2', '--run-tests', '--then', 'ctools', '--inventory', tools.stateDir]);
     assert.equal(r.code, 0, r.stderr);
     const { first, then } = r.out.result;
     assert.deepEqual([first.cluster, first.revision, then.cluster, then.revision], ['cbeta', 1, 'ctools', 1]);
