@@ -82,6 +82,9 @@ const rows: Row[] = [
   { title: 'etcd.remove-member of a first member', cookbook: 'etcd.remove-member', args: ['--hostname', 'dry-k8s-etcd-1'], continues: true },
   { title: 'etcd.replace-member of a healthy member (add first)', cookbook: 'etcd.replace-member', args: ['--hostname', 'dry-k8s-etcd-2'], continues: true },
   { title: 'k8s.upgrade to the next minor', cookbook: 'k8s.upgrade', args: ['--to', '1.30', '--poll-interval', '200ms', '--retry-interval', '200ms'], evictionsKnownAtRunTime: true, lab: { workers: 2, workersNfs: 0, seedWorkload: false } },
+  // Stacked etcd (no etcd hosts): an odd count; two control nodes, one at a time, each after a preflight,
+  // listed on the lab's real HAProxy (config edit, haproxy -c, reload) once its /readyz passes.
+  { title: 'k8s.control-plane.resize 1 → 3 behind HAProxy', cookbook: 'k8s.control-plane.resize', args: ['--count', '3'], lab: { loadbalancer: 1 } },
 ];
 
 /** Built-in cookbooks that only read: every other one needs a row above. */

@@ -55,17 +55,44 @@ export function loadBalancers(ctx: Context): Promise<Haproxy[]> {
   return p;
 }
 
-/** The port of the API servers' own endpoints: the LB's server lines agree on it, else the apiServer URL's, else 6443. */
+/** The port of kubernetes.apiServer's URL (6443 when it names none): the last resort for a node's own port. */
 export function apiserverPort(ctx: Context, listedPorts: readonly number[] = []): number {
   if (listedPorts.length) return listedPorts[0]!;
   const url = new URL(ctx.cluster.kubernetes.apiServer);
   return url.port ? Number(url.port) : 6443;
 }
 
-/** A control node's own API endpoint: its SSH address (as the inventory resolves it) and the API servers' port. */
+/** The `--secure-port` of a kube-apiserver static-pod manifest, if it sets one. */
+export function securePortOf(manifest: string): number | undefined {
+  const m = /--secure-port=(\d{1,5})\b/.exec(manifest);
+  return m ? Number(m[1]) : undefined;
+}
+
+const portCache = new WeakMap<Context, Map<string, Promise<number>>>();
+
+/** The port the node's own API server listens on: its manifest's --secure-port, else apiserverPort(). */
+function manifestPort(ctx: Context, name: string): Promise<number> {
+  let m = portCache.get(ctx);
+  if (!m) portCache.set(ctx, (m = new Map()));
+  let p = m.get(name);
+  if (!p) {
+    p = (async () => {
+      const r = await (await ctx.remote()).query(name, ['cat', '/etc/kubernetes/manifests/kube-apiserver.yaml'], { sudo: ctx.cluster.ssh.sudo, okExitCodes: 'any', timeoutMs: 15_000 });
+      return (r.exitCode === 0 && securePortOf(r.stdout)) || apiserverPort(ctx);
+    })();
+    p.catch(() => m.delete(name));
+    m.set(name, p);
+  }
+  return p;
+}
+
+/**
+ * A control node's own API endpoint: its SSH address (as the inventory resolves it) and the API servers' port
+ * (the one the LBs' server lines use; else the node's kube-apiserver manifest --secure-port; else the URL's).
+ */
 export async function nodeEndpoint(ctx: Context, name: string, listedPorts: readonly number[] = []): Promise<{ address: string; port: number }> {
   const [resolved] = await (await ctx.remote()).resolveHosts([name]);
-  return { address: resolved!.address, port: apiserverPort(ctx, listedPorts) };
+  return { address: resolved!.address, port: listedPorts.length ? listedPorts[0]! : await manifestPort(ctx, name) };
 }
 
 /** GET /readyz on one control node's own endpoint (the cluster's CA and credentials); never throws for not ready. */

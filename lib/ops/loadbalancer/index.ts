@@ -8,7 +8,7 @@ import type { Context } from '../../core/context.js';
 import { InputError, TimeoutError, messageOf } from '../../core/errors.js';
 import { type Planned, isPlanned } from '../../core/gate.js';
 import { type BackendServer, type Haproxy, HaproxyConfigError, applyChange, blockRefusal, describeChange, readBackend, serverChange } from '../../haproxy/client.js';
-import { lbSettings, loadBalancers, nodeEndpoint, nodeReadyz } from './hosts.js';
+import { apiserverPort, lbSettings, loadBalancers, nodeEndpoint, nodeReadyz } from './hosts.js';
 
 export { isControlNode, controlNodes, loadBalancers, nodeEndpoint, nodeReadyz } from './hosts.js';
 export { lbPreflight, type LbPreflight } from './preflight.js';
@@ -161,10 +161,13 @@ export async function ensureBackendListed(ctx: Context, nodeName: string, presen
   const lbs = await loadBalancers(ctx);
   if (!lb || !lbs.length) return;
   const verb = present ? 'list' : 'unlist';
-  const changeOn = async (h: Haproxy) => {
+  const changeOn = async (h: Haproxy, assumed = false) => {
     const text = await h.readConfig();
     const view = readBackend(text, lb.backend);
-    const spec = present ? { name: nodeName, ...(await nodeEndpoint(ctx, nodeName, view.servers.map((s) => s.port))) } : { name: nodeName, address: '', port: 0 };
+    const ports = view.servers.map((s) => s.port);
+    // Dry-run of an addition: the node has no VM (no address) yet; the plan shows the edit with a placeholder.
+    const at = assumed ? { address: `${nodeName}.address`, port: apiserverPort(ctx, ports) } : await nodeEndpoint(ctx, nodeName, ports);
+    const spec = present ? { name: nodeName, ...at } : { name: nodeName, address: '', port: 0 };
     const change = serverChange(view, spec, present);
     return { text, view, change, none: change.add.length === 0 && change.remove.length === 0 };
   };
@@ -172,12 +175,11 @@ export async function ensureBackendListed(ctx: Context, nodeName: string, presen
     await ctx.step<true, [unknown]>(`${verb} ${nodeName} on ${h.host}`, {
       target: `lb/${h.host}`,
       needs: [options.need ?? true],
-      // Dry-run: unlisting after a planned drain plans the edit the real run makes; listing a node that is
-      // only planned (not joined yet) cannot compute its line, so it stays planned as a whole.
-      onPlannedNeed: present ? 'stop' : 'assume',
+      // Dry-run: after a planned drain or join, plan the edit the real run makes.
+      onPlannedNeed: 'assume',
       check: async () => ((await changeOn(h)).none ? true : undefined),
-      apply: async () => {
-        const { text, view, change } = await changeOn(h);
+      apply: async (_need, run) => {
+        const { text, view, change } = await changeOn(h, run.assumed && present);
         const what = describeChange(h.host, lb.config, lb.backend, change);
         if (lb.management === 'external') {
           for (const line of what) ctx.print(line);
