@@ -97,13 +97,20 @@ export function podRequests(pod: KObject): { cpu: number; memory: number } {
 
 /** A node's allocatable cpu (cores), memory (bytes) and pod count. */
 export function allocatable(node: KObject): { cpu: number; memory: number; pods: number } {
+  // Stored objects are never changed in place, so the parse is cached per object: the scheduler asks for
+  // every feasible node of every pod (60 nodes x 10,000 pods in a model-scale twin).
+  const cached = allocatableCache.get(node);
+  if (cached) return cached;
   const a = node.status?.allocatable ?? node.status?.capacity ?? {};
-  return {
+  const out = Object.freeze({
     cpu: a.cpu !== undefined ? parseQuantity(a.cpu) : Infinity,
     memory: a.memory !== undefined ? parseQuantity(a.memory) : Infinity,
     pods: a.pods !== undefined ? parseQuantity(a.pods) : 110,
-  };
+  });
+  allocatableCache.set(node, out);
+  return out;
 }
+const allocatableCache = new WeakMap<KObject, { cpu: number; memory: number; pods: number }>();
 
 /** A controller owner reference to `owner`. */
 export function ownerRef(owner: KObject): OwnerReference {
