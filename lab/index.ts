@@ -72,6 +72,8 @@ export interface LabOptions {
    * its names, roles, hosts, workloads, PDBs and timings (lab/twin). Options given explicitly still win.
    */
   fromSnapshot?: string | ClusterSnapshot;
+  /** The haproxy binary for the load balancers (default Debian's /usr/sbin/haproxy; tests model a machine without it). */
+  haproxyBin?: string;
 }
 
 /** A running lab. */
@@ -210,7 +212,7 @@ export async function startLab(options: LabOptions = {}): Promise<LabHandle> {
     let pidsChanged = (): void => {};
     const lbRole = cluster.kubernetes.loadBalancers?.role ?? 'loadbalancer';
     const lbPort = apiEndpoints(world).apiserverPort ?? (await freePort(fleet.block.first, [fleet.port, ...(etcd ? [etcd.options.clientPort, etcd.options.peerPort] : [])]));
-    const lbs = await startLoadBalancers(world, { role: lbRole, port: lbPort, stateDir, log, onChange: () => pidsChanged() });
+    const lbs = await startLoadBalancers(world, { role: lbRole, port: lbPort, stateDir, bin: options.haproxyBin, log, onChange: () => pidsChanged() });
     stops.push(() => lbs.stop());
     if (twin) await (await import('./twin/seed.js')).seedFromSnapshot(world, kube, twin.snapshot, { log });
     else if (options.seedWorkload !== false) await seedWorkload(world, kube, { namespaces: options.namespaces });

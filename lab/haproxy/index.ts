@@ -53,18 +53,18 @@ export interface LabLoadBalancers {
  * Provisions the hosts of role `role` and starts their real haproxy (they listen on `port`, the API port of every
  * control node). Without Debian's haproxy the hosts are still provisioned and `unavailable` says what to install.
  */
-export async function startLoadBalancers(world: World, o: { role: string; port: number; stateDir: string; log: (m: string) => void; onChange?: () => void }): Promise<LabLoadBalancers> {
+export async function startLoadBalancers(world: World, o: { role: string; port: number; stateDir: string; bin?: string; log: (m: string) => void; onChange?: () => void }): Promise<LabLoadBalancers> {
   const hosts = [...world.hosts.values()].filter((h) => h.role === o.role).sort((a, b) => (a.name < b.name ? -1 : 1));
   for (const h of hosts) provisionLoadBalancer(h, world, o.port);
   const none = { hosts, port: o.port, stop: async () => {} };
   if (hosts.length === 0) return none;
-  const missing = haproxyMissing();
+  const missing = haproxyMissing(o.bin);
   if (missing) {
     o.log(`haproxy: ${missing}`);
     attachHaproxy(world, { unavailable: missing });
     return { ...none, unavailable: missing };
   }
-  const haproxy = new LabHaproxy(world, { stateDir: o.stateDir, log: o.log, onChange: o.onChange });
+  const haproxy = new LabHaproxy(world, { stateDir: o.stateDir, bin: o.bin, log: o.log, onChange: o.onChange });
   attachHaproxy(world, haproxy);
   await haproxy.start();
   const first = hosts[0]!;

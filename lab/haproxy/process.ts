@@ -20,8 +20,8 @@ export const HAPROXY_BIN = '/usr/sbin/haproxy';
 export const HAPROXY_PACKAGES_HINT = 'install Debian haproxy: apt-get install -y --no-install-recommends haproxy';
 
 /** Why the lab cannot run real HAProxy here (the binary is missing), or undefined when it can. */
-export function haproxyMissing(): string | undefined {
-  return existsSync(HAPROXY_BIN) ? undefined : `the lab runs real HAProxy on hosts of role loadbalancer, but ${HAPROXY_BIN} is missing: ${HAPROXY_PACKAGES_HINT}`;
+export function haproxyMissing(bin = HAPROXY_BIN): string | undefined {
+  return existsSync(bin) ? undefined : `the lab runs real HAProxy on hosts of role loadbalancer, but ${bin} is missing: ${HAPROXY_PACKAGES_HINT}`;
 }
 
 /** What a systemctl verb or a config check ended with, as the host's command prints it. */
@@ -34,6 +34,8 @@ export interface UnitResult {
 /** Options of the lab's HAProxy. */
 export interface LabHaproxyOptions {
   stateDir: string;
+  /** The haproxy binary (default Debian's). */
+  bin?: string;
   log: (message: string) => void;
   /** Called when the set of PIDs changed (lab.json lists them). */
   onChange?: () => void;
@@ -192,7 +194,7 @@ export class LabHaproxy {
     mkdirSync(this.hostDir(host), { recursive: true, mode: 0o700 });
     const file = join(this.hostDir(host), fileName);
     writeFileSync(file, real.text, { mode: 0o600 });
-    const r = await run(HAPROXY_BIN, ['-c', '-f', file]);
+    const r = await run(this.options.bin ?? HAPROXY_BIN, ['-c', '-f', file]);
     if (fileName.startsWith('check-')) rmSync(file, { force: true });
     const pairs = [[file, hostPath], ...real.paths, ...[...real.socketNames].flatMap(([h, n]) => [[`unix@${n}`, h], [n, h]])];
     const back = (t: string): string => pairs.reduce((acc, [from, to]) => acc.split(from!).join(to!), t);
@@ -262,7 +264,7 @@ export class LabHaproxy {
   private async launch(host: LabHost, real: RealConfig, file: string, extra: string[], softStop: number[] = []): Promise<string | undefined> {
     const procs = this.procs(host.name);
     const args = ['-db', '-f', file, ...extra, ...(softStop.length ? ['-sf', ...softStop.map(String)] : [])];
-    const proc = spawnLogged(HAPROXY_BIN, args, { logFile: mappedPath(this.hostDir(host), '/var/log/haproxy.log'), cwd: this.hostDir(host) });
+    const proc = spawnLogged(this.options.bin ?? HAPROXY_BIN, args, { logFile: mappedPath(this.hostDir(host), '/var/log/haproxy.log'), cwd: this.hostDir(host) });
     const socket = real.sockets[0] && socketOf(proc, real, real.sockets[0]);
     const deadline = Date.now() + 10_000;
     for (;;) {

@@ -232,3 +232,29 @@ describe('lab: real HAProxy on load balancer hosts', function () {
     assert.equal(down.code, 0, down.stderr);
   });
 });
+
+describe('lab: load balancers without Debian haproxy', function () {
+  this.timeout(60_000);
+  let lab: TestLab;
+  before(async () => {
+    lab = await startTestLab({ clusterName: 'ln', control: 2, workers: 0, workersNfs: 0, ingress: 0, etcd: 0, loadbalancer: 1, speed: 60, seedWorkload: false, haproxyBin: '/nonexistent/sbin/haproxy' });
+  });
+  after(async () => {
+    await lab?.stop();
+    cleanupTempDirs();
+  });
+
+  it('lab.json says what to install, the kubeconfig points at the first control node, and socat says why it cannot connect', async () => {
+    const info = JSON.parse(readFileSync(join(lab.stateDir, 'lab.json'), 'utf8')) as { haproxy: { unavailable: string } };
+    assert.match(info.haproxy.unavailable, /\/nonexistent\/sbin\/haproxy is missing: install Debian haproxy: apt-get install -y --no-install-recommends haproxy/);
+    const control = lab.world.hosts.get('ln-k8s-control-1')!;
+    const kubeconfig = parse(readFileSync(lab.kubeconfig, 'utf8')) as { clusters: { cluster: { server: string } }[] };
+    assert.equal(kubeconfig.clusters[0]!.cluster.server, `https://${control.address}:${lab.world.apiserverPort}`);
+    assert.equal((await lab.client().listNodes()).length, 2, 'the API answers on that endpoint');
+    const lb = lab.world.hosts.get('ln-k8s-lb-1')!;
+    assert.ok(lb.files.get('/etc/haproxy/haproxy.cfg')!.includes(`server ln-k8s-control-1 ${control.address}:`), 'the host is provisioned all the same');
+    const r = await runCaptured(lb, lab.world, 'echo "show stat" | socat stdio /run/haproxy/admin.sock');
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /apt-get install -y --no-install-recommends haproxy/);
+  });
+});
