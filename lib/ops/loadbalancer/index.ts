@@ -222,6 +222,10 @@ export async function addToLoadBalancers(ctx: Context, nodeName: string, joined:
 /** k8s.remove-node --role control: drained on every LB with no sessions left, then unlisted, before the node is touched. */
 export async function removeFromLoadBalancers(ctx: Context, nodeName: string, options: LbStepOptions = {}): Promise<void> {
   if (!(await loadBalancers(ctx)).length) return;
+  // Managed elsewhere (Puppet): the file must not list the node before anything changes, so the refusal
+  // really changed nothing (exit 2); HAProxy drops the server at its next reload, and a running one that still
+  // has it is drained below.
+  if (lbSettings(ctx)?.management === 'external') await ensureBackendListed(ctx, nodeName, false, options);
   const out = await backendOut(ctx, nodeName, options);
   await ensureBackendListed(ctx, nodeName, false, { ...options, need: out });
 }
