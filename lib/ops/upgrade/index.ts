@@ -12,7 +12,8 @@ import { unlessPlanned } from '../../core/gate.js';
 import { formatMs } from '../../core/retry.js';
 import type { Kube } from '../../k8s/index.js';
 import { isCordoned, isNodeReady, ourCordon } from '../../k8s/nodes.js';
-import { cordonStep, drainStep, uncordonStep } from '../node/steps.js';
+import { backendIn, backendOut } from '../loadbalancer/index.js';
+import { type CordonOutcome, cordonStep, drainStep, uncordonStep } from '../node/steps.js';
 import { runRollout } from '../rollout/engine.js';
 import type { RolloutOptions, RolloutResult } from '../rollout/result.js';
 import { healthPreflight } from './preflight.js';
@@ -239,24 +240,34 @@ async function upgradeControlNode(env: HostEnv, host: string, kind: 'first-contr
   const { ctx, kube } = env;
   const row = controlRow(ctx, host, version, kind);
   try {
+    // Done by an earlier run (apiserver and kubelet at the version, Ready, not cordoned by us): not even out of the LBs.
+    const before = await kube.requireNode(host);
+    if (atLeast(await apiserverVersion(kube, host), version) && atLeast(kubeletOf(before), version) && isNodeReady(before) && !(isCordoned(before) && ourCordon(before)?.cookbook === ctx.cookbook)) return row.done(true);
+    // Out of every load balancer before kubeadm restarts its static pods and before the drain; back in once the
+    // Node is Ready again and its own /readyz passes (no-ops without kubernetes.loadBalancers).
+    const lbOut = await backendOut(ctx, host);
     ctx.progress({ scope: 'upgrade', target: host, phase: 'kubeadm', message: `${kind === 'first-control' ? 'kubeadm upgrade apply' : 'kubeadm upgrade node'} ${version}` });
     row.enter('kubeadm');
     await upgradeHostPackages(env, host, kind, version, line);
     const node = await kube.requireNode(host);
-    if (atLeast(kubeletOf(node), version) && isNodeReady(node) && !(isCordoned(node) && ourCordon(node)?.cookbook === ctx.cookbook)) return row.done(true);
+    const kubeletDone = atLeast(kubeletOf(node), version) && isNodeReady(node) && !(isCordoned(node) && ourCordon(node)?.cookbook === ctx.cookbook);
     const cordonedBefore = isCordoned(node) && !ourCordon(node);
-    ctx.progress({ scope: 'upgrade', target: host, phase: 'kubelet', message: `drain, kubelet ${version}` });
-    row.enter('cordon');
-    const cordon = await cordonStep(ctx, kube, host);
-    row.enter('drain');
-    await drainStep(ctx, kube, host, { ...opts.node.drain, ignoreDaemonSets: true, uncordonOnFailure: true });
-    row.enter('packages');
-    await packagesStep(env, host, ['kubelet', 'kubectl'], version);
-    row.enter('kubelet');
-    await kubeletStep(env, host, version);
+    let cordon: CordonOutcome | undefined;
+    if (!kubeletDone) {
+      ctx.progress({ scope: 'upgrade', target: host, phase: 'kubelet', message: `drain, kubelet ${version}` });
+      row.enter('cordon');
+      cordon = await cordonStep(ctx, kube, host);
+      row.enter('drain');
+      await drainStep(ctx, kube, host, { ...opts.node.drain, ignoreDaemonSets: true, uncordonOnFailure: true });
+      row.enter('packages');
+      await packagesStep(env, host, ['kubelet', 'kubectl'], version);
+      row.enter('kubelet');
+      await kubeletStep(env, host, version);
+    }
     row.enter('uncordon');
-    if (!cordonedBefore) await uncordonStep(ctx, kube, host, { cordon });
-    row.done(false);
+    await backendIn(ctx, host, { need: lbOut });
+    if (!kubeletDone && !cordonedBefore) await uncordonStep(ctx, kube, host, { cordon });
+    row.done(kubeletDone);
   } catch (err) {
     row.fail(err);
     throw err;

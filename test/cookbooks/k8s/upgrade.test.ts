@@ -155,7 +155,7 @@ describe('k8s.upgrade: 1.29 to 1.31 with 2 control nodes and 12 workers, 3 at a 
   it('upgrades every node to 1.31, control plane before workers in each minor, within the limit and the budgets', async () => {
     lab.world.resetCounters();
     const reportFile = join(tempDir('cc-report-'), 'upgrade.html');
-    const r = await runCli(upgradeArgs(inventory, state, ['--to', '1.31', '--max-unavailable', '3', '--json', '--report', reportFile]));
+    const r = await runCli(upgradeArgs(inventory, state, ['--to', '1.31', '--max-unavailable', '3', '--json', '--report', reportFile]), { timeoutMs: 180_000 });
     assert.equal(r.code, 0, (r.stdout + r.stderr).slice(-4000));
     // One report of the whole run: every node of both minors, control nodes with their kubeadm phase.
     const html = readFileSync(reportFile, 'utf8');
