@@ -76,6 +76,11 @@ describe('bad input and failures of the node lifecycle cookbooks', function () {
     ['k8s.control-plane.resize', ['--count', '2'], /--count 2 is below the minimum of role control \(3 in the inventory\)/, 'before-lock'],
     ['k8s.control-plane.resize', ['--count', '3', '--role', 'worker'], /role worker of cluster bad is no control-plane role/, 'before-lock'],
     ['k8s.control-plane.resize', ['--count', '4'], /--count 4: with stacked etcd \(one member per control node\) the count must be odd/, 'after-lock'],
+    ['k8s.certs.renew', ['--hostname', 'bad-k8s-worker-1'], /bad-k8s-worker-1 is a worker host of cluster bad, not a control node/, 'before-lock'],
+    ['k8s.certs.renew', [], /name the nodes to renew: --hostname <control node> or --all-control/, 'before-lock'],
+    ['k8s.certs.renew', ['--hostname', 'bad-k8s-control-1', '--all-control'], /--hostname and --all-control exclude each other/, 'before-lock'],
+    ['k8s.certs.renew', ['--hostname', 'bad-k8s-control-7'], /bad-k8s-control-7: not a control node of cluster bad \(the control nodes are bad-k8s-control-1\)/, 'after-lock'],
+    ['k8s.certs.check', ['--warn-days', '0'], /--warn-days: must be at least 1/, 'before-lock'],
   ];
   const leases = (): number => [...lab.kube.store.scan(lab.kube.api.res('coordination.k8s.io', 'leases'))].length;
   for (const [name, args, message, when] of refusals) {
