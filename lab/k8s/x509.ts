@@ -2,7 +2,7 @@
 // in DER by hand (the handful of fields and extensions kubeadm's certificates carry) and signed with
 // node:crypto's sign(). Synchronous on purpose: hosts are provisioned and kubeadm commands run synchronously,
 // and a certificate costs well under a millisecond this way.
-import { type KeyObject, X509Certificate, createHash, createPrivateKey, generateKeyPairSync, randomBytes, sign } from 'node:crypto';
+import { type KeyObject, X509Certificate, createHash, generateKeyPairSync, randomBytes, sign } from 'node:crypto';
 import { isIPv4 } from 'node:net';
 
 /** A key pair and the certificate issued for it. */
@@ -163,13 +163,6 @@ export function issueCertificate(spec: CertSpec, issuer?: Pick<Issued, 'key' | '
     notBefore: spec.notBefore,
     notAfter: spec.notAfter,
   };
-}
-
-/** Rebuilds an issuer (to sign with) from its certificate and key PEM, as kept in the lab's state. */
-export function issuerFromPem(certPem: string, keyPem: string, subject: { commonName: string; organization?: string[] }): Pick<Issued, 'key' | 'subjectDer' | 'keyId'> {
-  const cert = new X509Certificate(certPem);
-  const spki = cert.publicKey.export({ type: 'spki', format: 'der' });
-  return { key: createPrivateKey(keyPem), subjectDer: name(subject.commonName, subject.organization), keyId: createHash('sha1').update(spki.subarray(spki.length - 65)).digest() };
 }
 
 /** NotAfter, NotBefore, serial (upper-case hex, no leading zeros as OpenSSL prints it) of a PEM certificate; undefined when it is not one. */
