@@ -65,3 +65,8 @@ export type { TwinHandle, TwinOptions } from './twin/start.js';
 export async function startTwin(o: import('./twin/start.js').TwinOptions): Promise<import('./twin/start.js').TwinHandle> {
   return (await import('./twin/start.js')).startTwin(o);
 }
+
+/** A synthetic snapshot of the model cluster (default 60 nodes, 3,500 namespaces, 4,000 policies, 10,000 pods). */
+export async function modelSnapshot(spec: import('./twin/model.js').ModelSpec = {}): Promise<import('../lib/twin/types.js').ClusterSnapshot> {
+  return (await import('./twin/model.js')).modelSnapshot(spec);
+}

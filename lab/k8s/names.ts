@@ -37,6 +37,20 @@ export class NameSource {
 
 /** FNV-1a 32-bit hash encoded like the controllers' pod-template-hash (safe alphabet). */
 export function templateHash(value: unknown): string {
+  // Stored objects are never changed in place: a template object hashes the same every time (controllers
+  // re-sync a Deployment on every change of its pods).
+  if (value && typeof value === 'object') {
+    const known = hashCache.get(value);
+    if (known !== undefined) return known;
+    const h = computeTemplateHash(value);
+    hashCache.set(value, h);
+    return h;
+  }
+  return computeTemplateHash(value);
+}
+const hashCache = new WeakMap<object, string>();
+
+function computeTemplateHash(value: unknown): string {
   const text = JSON.stringify(value);
   let h = 0x811c9dc5;
   for (let i = 0; i < text.length; i++) {

@@ -98,7 +98,13 @@ export async function seedFromSnapshot(world: World, kube: KubeApiHandle, s: Clu
     a.create(spec, obj.metadata.namespace, obj, { internal: true });
     return true;
   };
+  const started = Date.now();
+  const stages: string[] = [];
+  const stage = (what: string): void => {
+    stages.push(`${what} ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  };
   await waitNodesReady(world, kube, timeoutMs);
+  stage('nodes Ready');
 
   // Nodes as captured: labels and sizes now; taints and cordons once the pods are placed (they may well have
   // come after the pods, which then stayed where they were).
@@ -172,7 +178,9 @@ export async function seedFromSnapshot(world: World, kube: KubeApiHandle, s: Clu
       } as KObject;
       if (create(pods, body)) report.pods++;
     }
+    stage('objects created');
     await waitSettled(world, kube, timeoutMs);
+    stage('pods running');
   } finally {
     // From now on the twin's scheduler decides alone, as the cluster's would.
     kube.preferNodes(undefined);
@@ -186,8 +194,9 @@ export async function seedFromSnapshot(world: World, kube: KubeApiHandle, s: Clu
     if (n.unschedulable) o.spec.unschedulable = true;
   });
   report.filled = fillCounts(kube, s, report.skipped);
+  stage('counts filled');
   world.counters.max_unavailable_nodes = kube.unavailableNodes();
-  log(`twin: ${report.workloads} workloads, ${report.pods} bare pods, ${report.filled} objects to match per-namespace counts${report.skipped.length ? `; left out: ${report.skipped.join('; ')}` : ''}`);
+  log(`twin: ${report.workloads} workloads, ${report.pods} bare pods, ${report.filled} objects to match per-namespace counts${report.skipped.length ? `; left out: ${report.skipped.join('; ')}` : ''} (${stages.join(', ')})`);
   return report;
 }
 

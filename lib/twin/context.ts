@@ -1,5 +1,6 @@
 // A snapshot outside a cookbook run (`cookbook lab snapshot`, tests): the run's client loaders on a dry-run
 // gate, so that even a bug that tried to write would be refused before anything is sent.
+import { setMaxListeners } from 'node:events';
 import type { ClientContext } from '../core/client.js';
 import { systemClock } from '../core/clock.js';
 import { Gate } from '../core/gate.js';
@@ -15,7 +16,10 @@ import type { SnapshotContext } from './snapshot.js';
 export function standaloneSnapshotContext(cluster: ClusterConfig, o: { stateDir: string; log?: Log; signal?: AbortSignal }): SnapshotContext & { close(): Promise<void> } {
   const loaders = clientLoaders();
   const built = new Map<string, Promise<unknown>>();
-  const cc: ClientContext = { cluster, gate: new Gate({ dryRun: true }), log: o.log ?? nullLog, signal: o.signal ?? new AbortController().signal, clock: systemClock, stateDir: o.stateDir };
+  const signal = o.signal ?? new AbortController().signal;
+  // Every concurrent SSH command and API call listens on the one signal.
+  setMaxListeners(0, signal);
+  const cc: ClientContext = { cluster, gate: new Gate({ dryRun: true }), log: o.log ?? nullLog, signal, clock: systemClock, stateDir: o.stateDir };
   const client = <T>(name: string): Promise<T> => {
     let p = built.get(name);
     if (!p) {

@@ -175,12 +175,7 @@ export class WorkloadControllers {
       .filter((rs) => !rs.metadata.deletionTimestamp);
     const template = d.spec.template ?? {};
     const hash = templateHash(template);
-    const stripHash = (t: KObject['spec']) => {
-      const c = clone(t ?? {});
-      if (c.metadata?.labels) delete c.metadata.labels['pod-template-hash'];
-      return c;
-    };
-    let newRS = all.find((rs) => jsonEqual(stripHash(rs.spec?.template), template));
+    let newRS = all.find((rs) => sameTemplate(rs.spec?.template, template));
     const old = all.filter((rs) => rs !== newRS);
     const replicas: number = d.spec.replicas ?? 1;
     const maxRevision = Math.max(0, ...all.map((rs) => Number(rs.metadata.annotations?.['deployment.kubernetes.io/revision'] ?? 0)));
@@ -538,4 +533,19 @@ function dedupeTolerations(ts: Toleration[]): Toleration[] {
   const out: Toleration[] = [];
   for (const t of ts) if (!out.some((o) => jsonEqual(o, t))) out.push(t);
   return out;
+}
+
+/** A ReplicaSet's template without its pod-template-hash label (cached per stored template: never changed in place). */
+const strippedTemplates = new WeakMap<object, unknown>();
+
+/** True when a ReplicaSet's template is the Deployment's (the pod-template-hash label aside). */
+function sameTemplate(rsTemplate: KObject['spec'] | undefined, template: unknown): boolean {
+  const t = rsTemplate ?? {};
+  let stripped = strippedTemplates.get(t);
+  if (stripped === undefined) {
+    const c = clone(t);
+    if (c.metadata?.labels) delete c.metadata.labels['pod-template-hash'];
+    strippedTemplates.set(t, (stripped = c));
+  }
+  return jsonEqual(stripped, template);
 }
