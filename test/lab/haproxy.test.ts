@@ -21,7 +21,7 @@ async function until<T>(what: string, probe: () => Promise<T | undefined | false
     const v = await probe();
     if (v !== undefined && v !== false) return v;
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, 50));
   }
 }
 
@@ -58,15 +58,15 @@ function setNodeReady(lab: TestLab, name: string, status: 'True' | 'Unknown'): v
   });
 }
 
-/** `show stat` rows of the lab's first LB: server name -> status (UP, DOWN, DRAIN, ...) and total sessions. */
-function parseStat(csv: string): Map<string, { status: string; stot: number }> {
+/** `show stat` rows of the lab's first LB: server name -> status (UP, DOWN, DRAIN, ...), total sessions, last check. */
+function parseStat(csv: string): Map<string, { status: string; stot: number; check: string; code: string }> {
   const lines = csv.trim().split('\n');
   const header = lines[0]!.replace(/^# /, '').split(',');
   const col = (n: string): number => header.indexOf(n);
-  const out = new Map<string, { status: string; stot: number }>();
+  const out = new Map<string, { status: string; stot: number; check: string; code: string }>();
   for (const l of lines.slice(1)) {
     const f = l.split(',');
-    if (f[col('pxname')] === 'k8s-api') out.set(f[col('svname')]!, { status: f[col('status')]!, stot: Number(f[col('stot')]) });
+    if (f[col('pxname')] === 'k8s-api') out.set(f[col('svname')]!, { status: f[col('status')]!, stot: Number(f[col('stot')]), check: f[col('check_status')]!, code: f[col('check_code')]! });
   }
   return out;
 }
@@ -129,9 +129,11 @@ describe('lab: real HAProxy on load balancer hosts', function () {
     try {
       await until("control-2's /readyz to fail", async () => ((await get(own, lab, '/readyz')).status === 500 ? true : undefined));
       const failedAt = Date.now();
-      await until('HAProxy to mark control-2 DOWN', async () => ((await stat()).get('lh-k8s-control-2')?.status.startsWith('DOWN') ? true : undefined), 5000);
+      const down = await until('HAProxy to mark control-2 DOWN', async () => ((s) => (s?.status.startsWith('DOWN') ? s : undefined))((await stat()).get('lh-k8s-control-2')), 8000);
       const took = Date.now() - failedAt;
-      assert.ok(took < 2000, `DOWN after ${took} ms`);
+      // inter 500ms, fall 2: two failed checks; the margin is for a loaded machine.
+      assert.ok(took < 2500, `DOWN after ${took} ms`);
+      assert.deepEqual([down.check, down.code], ['L7STS', '500'], 'HAProxy saw /readyz answer 500, not a refused connection');
       assert.equal((await stat()).get('lh-k8s-control-1')!.status, 'UP');
       for (let i = 0; i < 4; i++) assert.equal((await get(`https://${lb().address}:${lab.loadBalancers.port}`, lab, '/readyz')).status, 200, 'every new connection goes to control-1');
     } finally {
