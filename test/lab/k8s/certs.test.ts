@@ -107,6 +107,20 @@ describe('lab k8s: kubeadm certificates on control nodes', function () {
     assert.match(await run('kubeadm certs check-expiration'), /^apiserver\s+.*\s+364d\s+ca\s+no$/m);
   });
 
+  it('kubeadm upgrade node renews the certificates and restarts the static pods: the renewed one is served', async () => {
+    const node = 'labtest-k8s-control-2';
+    const own = () => getNode(lab.world.apiserverEndpoint(node)!, '/readyz', lab.kube.caPem);
+    await client.certs(node, { name: 'all', expiresInDays: 20 });
+    const before = (await own()).serial;
+    assert.equal(before, crt(node).serialNumber.toUpperCase());
+    await run('kubeadm upgrade node', node);
+    const renewed = crt(node).serialNumber.toUpperCase();
+    assert.notEqual(renewed, before);
+    const served = await until(`${node} serving again`, own, (a) => a.status === 200);
+    assert.equal(served.serial, renewed);
+    assert.match(await run('kubeadm certs check-expiration', node), /^admin\.conf\s+.*\s+364d\s+ca\s+no$/m);
+  });
+
   it('the apiserverCrashLoop fault: a restarted kube-apiserver does not come back until the fault is cleared', async () => {
     await client.patchFaults({ apiserverCrashLoop: [cp] });
     try {
