@@ -67,10 +67,10 @@ export class LeanKubeTransport {
       .join('&');
     const basePath = this.base.pathname.replace(/\/$/, '');
     const fullPath = `${basePath}${path}${query ? `?${query}` : ''}`;
-    this.counts[method] = (this.counts[method] ?? 0) + 1;
     const scope = requestScope.getStore();
     if (scope) scope.last = `${method} ${path}`;
     if (method !== 'GET' && method !== 'HEAD' && options.query?.dryRun !== 'All') assertMayMutate(`${method} ${path}`);
+    this.counts[method] = (this.counts[method] ?? 0) + 1;
     const headers: Record<string, string> = { ...(await this.authHeaders()), Accept: 'application/json' };
     const payload = options.body === undefined ? undefined : Buffer.from(JSON.stringify(options.body));
     if (payload) {
@@ -148,7 +148,13 @@ export class LeanKubeTransport {
 
   private async discover(apiVersion: string): Promise<Map<string, ServedResource>> {
     const root = apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
-    const list = await this.request<{ resources?: { name: string; kind: string; namespaced: boolean }[] }>('GET', root);
+    let list: { resources?: { name: string; kind: string; namespaced: boolean }[] } | undefined;
+    try {
+      list = await this.request('GET', root);
+    } catch (err) {
+      // A group/version the server does not serve at all: no kinds (the caller names the kind it looked for).
+      if (!(err instanceof ApiException && err.code === 404)) throw err;
+    }
     const out = new Map<string, ServedResource>();
     for (const r of list?.resources ?? []) if (!r.name.includes('/')) out.set(r.kind, { plural: r.name, namespaced: r.namespaced });
     return out;

@@ -3,12 +3,15 @@
 // and, past the limit, stops the apply with an error naming the progress. The health signal is the test's
 // input (the lab's /readyz fails only with its real etcd down); the objects go to the lab for real.
 import { strict as assert } from 'node:assert';
+import { GateViolation } from '../../lib/core/errors.js';
 import { Gate } from '../../lib/core/gate.js';
 import { MemoryLog } from '../../lib/core/log.js';
+import { KubeNotFoundError } from '../../lib/k8s/errors.js';
+import { LeanKubeTransport } from '../../lib/k8s/lean.js';
 import { loadKubeConfig } from '../../lib/k8s/transport.js';
 import { applyObjects } from '../../lib/component/apply.js';
 import { ComponentKube } from '../../lib/component/client.js';
-import { ApplyError } from '../../lib/component/errors.js';
+import { ApplyError, ObjectRejectedError } from '../../lib/component/errors.js';
 import type { KObject } from '../../lib/component/objects.js';
 import { cleanupTempDirs } from '../helpers/cli.js';
 import { type TestLab, startTestLab } from '../helpers/lab.js';
@@ -76,5 +79,31 @@ describe('component apply: concurrency, 429 + Retry-After, /readyz pause and sto
       (e: unknown) => e instanceof ApplyError && /stopped applying: the API server stayed unhealthy \(\/readyz\) for .* \(0 of 5 objects applied\)/.test(e.message),
     );
     assert.equal(stored('stop'), 0, 'nothing applied while unhealthy');
+  });
+
+  it('the lean path keeps the gate: a write outside gate.mutate is refused unsent, a dryRun=All request passes and stores nothing', async () => {
+    const [obj] = configMaps('gated', 1);
+    const validated = await kube.validate(obj!);
+    assert.equal(validated.metadata.name, 'gated-0');
+    assert.equal(stored('gated'), 0, 'a dry-run stores nothing');
+    const lean = new LeanKubeTransport(loadKubeConfig({ kubeconfig: lab.kubeconfig }));
+    try {
+      const sent = lab.world.counters.requests.k8s;
+      await assert.rejects(lean.request('PATCH', '/api/v1/namespaces/default/configmaps/gated-0', { query: { fieldManager: 'test' }, body: obj, contentType: 'application/apply-patch+yaml' }), GateViolation);
+      assert.equal(lab.world.counters.requests.k8s, sent, 'the refused write never reached the API server');
+      assert.deepEqual(lean.counts, {});
+    } finally {
+      lean.close();
+    }
+    assert.equal(stored('gated'), 0);
+  });
+
+  it('the lean path answers as the typed client: a missing object, a kind the server does not serve, a rejected object', async () => {
+    assert.equal(await kube.read({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'absent', namespace: 'default' } }), undefined);
+    assert.deepEqual(await kube.list('nope.example.org/v1', 'Nope'), [], 'an unserved kind lists as empty');
+    const nope: KObject = { apiVersion: 'nope.example.org/v1', kind: 'Nope', metadata: { name: 'n', namespace: 'default' } };
+    await assert.rejects(kube.validate(nope), (e: unknown) => e instanceof ObjectRejectedError && /the API server rejects Nope\/default\/n: .*Nope/.test(e.message) && e.cause instanceof KubeNotFoundError);
+    const bad: KObject = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'bad', namespace: 'default' }, spec: { replicas: 'many' } };
+    await assert.rejects(kube.validate(bad), (e: unknown) => e instanceof ObjectRejectedError && /the API server rejects Deployment\/default\/bad: /.test(e.message));
   });
 });
