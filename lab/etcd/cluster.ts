@@ -6,11 +6,13 @@
 import { type ChildProcess, execFile } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { ETCD_STATE_DIR } from '../state.js';
 import type { EtcdBackend, LabHost, World } from '../world.js';
 import * as fs from '../ssh/fs.js';
 import { spawnTied } from '../process/tied.js';
+import { realEnv, realEtcdctl } from './tls.js';
 import { APISERVER_MANIFEST, DEFAULT_DATA_DIR, ETCD_DEFAULTS, manifestEtcdServers, memberConfig, parseEnvFile, renderApiserverManifest, renderEnvFile } from './config.js';
 
 /** The etcd server binary (Debian etcd-server). */
@@ -69,6 +71,8 @@ export class LabEtcd implements EtcdBackend {
       rmSync(join(this.dir, h.name), { recursive: true, force: true });
     });
   private readonly queues = new Map<string, Promise<void>>();
+  /** A client certificate for probing https endpoints (a member's own), once a TLS member started. */
+  private probeTls: { cert: Buffer; key: Buffer } | undefined;
 
   constructor(
     readonly world: World,
@@ -100,7 +104,7 @@ export class LabEtcd implements EtcdBackend {
       fs.mkdir(h, cfg.ETCD_DATA_DIR!, true);
     }
     const endpoints = members.map((h) => this.clientUrl(h.address));
-    for (const h of hosts) if (h.kubelet.controlPlane) fs.writeFile(h, APISERVER_MANIFEST, renderApiserverManifest(h.name, h.address, endpoints), { mode: 0o600 });
+    for (const h of hosts) if (h.kubelet.controlPlane) fs.writeFile(h, APISERVER_MANIFEST, renderApiserverManifest(h.name, h.address, endpoints, this.world.apiserverPort), { mode: 0o600 });
     return endpoints;
   }
 
@@ -137,7 +141,14 @@ export class LabEtcd implements EtcdBackend {
     }
     // Snapshot files live on the host (in memory): hand etcdctl a real temporary file and copy it back.
     const tmp = join(this.dir, `.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`);
-    const real = [...args];
+    // So do TLS files (--cacert/--cert/--key): real copies for the call, removed after it.
+    const tls = realEtcdctl(host, args, childEnv, `${tmp}-tls`);
+    if (tls.problem) {
+      rmSync(`${tmp}-tls`, { recursive: true, force: true });
+      return { code: 1, stdout: '', stderr: `${tls.problem}\n` };
+    }
+    Object.assign(childEnv, tls.env);
+    const real = [...tls.args];
     const pos = real.findIndex((a, i) => a === 'snapshot' && ['save', 'status', 'restore'].includes(real[i + 1] ?? ''));
     let saveTo: string | undefined;
     let original = '';
@@ -174,6 +185,7 @@ export class LabEtcd implements EtcdBackend {
     } finally {
       rmSync(tmp, { force: true });
       rmSync(`${tmp}.part`, { force: true });
+      rmSync(`${tmp}-tls`, { recursive: true, force: true });
     }
   }
 
@@ -189,7 +201,7 @@ export class LabEtcd implements EtcdBackend {
       const endpoints = new Set<string>();
       for (const h of this.world.hosts.values()) if (h.kubelet.controlPlane) for (const e of manifestEtcdServers(fs.readFile(h, APISERVER_MANIFEST) ?? '')) endpoints.add(e);
       if (endpoints.size === 0) for (const h of this.world.hosts.values()) if (h.role === 'etcd') endpoints.add(this.clientUrl(h.address));
-      const answers = await Promise.all([...endpoints].map((e) => probeHealth(e)));
+      const answers = await Promise.all([...endpoints].map((e) => probeHealth(e, this.probeTls)));
       if (answers.some((a) => a)) return { ok: true };
       return { ok: false, reason: `no etcd endpoint of ${[...endpoints].join(',')} is healthy` };
     })();
@@ -236,6 +248,15 @@ export class LabEtcd implements EtcdBackend {
     mkdirSync(realDataDir, { recursive: true, mode: 0o700 });
     const env: Record<string, string> = { PATH: '/usr/bin:/bin', ETCD_HEARTBEAT_INTERVAL: '50', ETCD_ELECTION_TIMEOUT: '500', ETCD_LOG_LEVEL: 'warn', ETCD_LOGGER: 'zap' };
     for (const [k, v] of cfg) if (k.startsWith('ETCD_') && !['ETCD_DATA_DIR', 'ETCD_WAL_DIR', 'ETCD_LOG_OUTPUTS'].includes(k)) env[k] = v;
+    const tls = realEnv(host, env, join(this.dir, host.name, 'tls'));
+    if (tls.problem) {
+      this.options.log(`etcd ${host.name}: not started: ${tls.problem}`);
+      host.services.set('etcd', false);
+      return;
+    }
+    Object.assign(env, tls.env);
+    // The health probe of https endpoints presents a member's own certificate (it is the lab's apiserver).
+    if (env.ETCD_CERT_FILE && env.ETCD_KEY_FILE) this.probeTls = { cert: readFileSync(env.ETCD_CERT_FILE), key: readFileSync(env.ETCD_KEY_FILE) };
     const fd = openSync(join(this.dir, `${host.name}.log`), 'a');
     let child: ChildProcess;
     try {
@@ -300,14 +321,16 @@ function flagValue(args: string[], flag: string): string | undefined {
 }
 
 /** GET <endpoint>/health: true when etcd reports itself healthy (a leader, no alarm) within 1 s. */
-function probeHealth(endpoint: string): Promise<boolean> {
+function probeHealth(endpoint: string, tls?: { cert: Buffer; key: Buffer }): Promise<boolean> {
   return new Promise((resolve) => {
-    const req = request(`${endpoint}/health`, { timeout: 1000 }, (res) => {
+    const onResponse = (res: import('node:http').IncomingMessage): void => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (c: string) => (body += c));
       res.on('end', () => resolve(res.statusCode === 200 && /"health":\s*"true"/.test(body)));
-    });
+    };
+    // The lab's own probe of its own members: the CA is not checked, the client certificate is a member's.
+    const req = endpoint.startsWith('https:') ? httpsRequest(`${endpoint}/health`, { timeout: 1000, rejectUnauthorized: false, ...(tls ?? {}) }, onResponse) : request(`${endpoint}/health`, { timeout: 1000 }, onResponse);
     req.on('timeout', () => req.destroy());
     req.on('error', () => resolve(false));
     req.end();
