@@ -39,6 +39,8 @@ export interface RunIO {
   onEvents?: (events: import('../core/events.js').EventBus) => void;
   /** A run on a twin: no announcement (log file, webhook) leaves this process. */
   simulated?: boolean;
+  /** No console lines (the log file still gets everything): a simulation's warm-up run. */
+  quiet?: boolean;
 }
 
 /** Prints a failure that happened before the run started (bad args, inventory, lock) and returns its code. */

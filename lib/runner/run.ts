@@ -191,7 +191,7 @@ export async function runCookbook(name: string, def: CookbookDefinition<object>,
 
   const events = new EventBus();
   io.onEvents?.(events);
-  const logging = attachLogging(events, { logDir: globals.logDir, runId, cookbook: name, verbose: globals.verbose });
+  const logging = attachLogging(events, { logDir: globals.logDir, runId, cookbook: name, verbose: globals.verbose, ...(io.quiet ? { console: false } : {}) });
   const log = new EventLog(events, globals.verbose);
   if (!globals.json) {
     events.on((e) => {

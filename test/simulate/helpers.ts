@@ -8,7 +8,6 @@ import { fixedPrompter } from '../../lib/core/confirm.js';
 import type { StampedEvent } from '../../lib/core/events.js';
 import { main } from '../../lib/runner/cli.js';
 import { type SimulationSummary, type TimedEvent, nodeTimeline } from '../../lib/simulate/timeline.js';
-import type { TestLab } from '../helpers/lab.js';
 
 /** What a --simulate --json run prints. */
 export interface SimulateJson {
@@ -53,18 +52,12 @@ export function jsonOf<T>(stdout: string): T {
 }
 
 /** Order, batches and duration (cluster seconds) of a real run, from its events, as the simulation computes them. */
-export function realFigures(events: TimedEvent[], lab: TestLab): { nodeOrder: string[]; batches: string[][]; seconds: number } {
-  const nodes = new Set([...lab.world.hosts.keys()]);
+export function realFigures(events: TimedEvent[], nodeNames: Iterable<string>): { nodeOrder: string[]; batches: string[][]; seconds: number } {
+  const nodes = new Set(nodeNames);
   const start = events.find((e) => e.event.type === 'run.start')!.atMs;
   const end = events.findLast((e) => e.event.type === 'run.end')!.atMs;
   const t = nodeTimeline({ events, isNode: (n) => nodes.has(n), startMs: start, endMs: end });
   return { nodeOrder: t.nodeOrder, batches: t.batches, seconds: (end - start) / 1000 };
-}
-
-/** Mutations A received (must be zero after a simulation). */
-export function mutations(lab: TestLab): { k8s: number; ssh: number; openstack: number } {
-  const c = lab.world.counters;
-  return { k8s: c.k8s_mutations, ssh: c.ssh_mutations, openstack: c.openstack_mutations };
 }
 
 /** Asserts that `real` lies within `fraction` of `predicted`. */
