@@ -171,23 +171,34 @@ export async function ensureBackendListed(ctx: Context, nodeName: string, presen
     const change = serverChange(view, spec, present);
     return { text, view, change, none: change.add.length === 0 && change.remove.length === 0 };
   };
+  const needs = [options.need ?? true] as const;
+  if (lb.management === 'external') {
+    // One check over every LB, so the operator reads every line to change at once; never a write.
+    await ctx.step<true, [unknown]>(`check ${nodeName} ${present ? 'listed' : 'unlisted'} on the load balancers`, {
+      target: `lb-backend/${nodeName}`,
+      needs,
+      check: async () => ((await Promise.all(lbs.map((h) => changeOn(h)))).every((c) => c.none) ? true : undefined),
+      apply: async (_need, run) => {
+        const what = (await Promise.all(lbs.map(async (h) => describeChange(h.host, lb.config, lb.backend, (await changeOn(h, run.assumed && present)).change)))).flat();
+        for (const line of what) ctx.print(line);
+        throw new InputError(`the load balancers' ${lb.config} ${present ? 'do not list' : 'still list'} control node ${nodeName}, and the inventory says the file is managed outside cluster-cookbooks (loadBalancers.management: external):\n  ${what.join('\n  ')}`, {
+          context: { node: nodeName, path: lb.config, changes: what },
+          hint: 'make these changes where the file is managed (Puppet, ...), reload HAProxy, then run the same command again: it continues from here',
+        });
+      },
+    });
+    return;
+  }
   for (const h of lbs) {
     await ctx.step<true, [unknown]>(`${verb} ${nodeName} on ${h.host}`, {
       target: `lb/${h.host}`,
-      needs: [options.need ?? true],
+      needs,
       // Dry-run: after a planned drain or join, plan the edit the real run makes.
       onPlannedNeed: 'assume',
       check: async () => ((await changeOn(h)).none ? true : undefined),
       apply: async (_need, run) => {
         const { text, view, change } = await changeOn(h, run.assumed && present);
         const what = describeChange(h.host, lb.config, lb.backend, change);
-        if (lb.management === 'external') {
-          for (const line of what) ctx.print(line);
-          throw new InputError(`${h.host}'s ${lb.config} ${present ? 'does not list' : 'still lists'} control node ${nodeName}, and the inventory says it is managed outside cluster-cookbooks (loadBalancers.management: external):\n  ${what.join('\n  ')}`, {
-            context: { host: h.host, node: nodeName, path: lb.config, add: change.add, remove: change.remove },
-            hint: `make that change where the file is managed (Puppet, ...), reload HAProxy on ${h.host}, then run the same command again: it continues from here`,
-          });
-        }
         const refusal = blockRefusal(view, lb.backend, change);
         if (refusal) {
           throw new HaproxyConfigError(`cannot ${verb} ${nodeName} in ${lb.config} on ${h.host}: ${refusal}`, {
