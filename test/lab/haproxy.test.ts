@@ -192,6 +192,7 @@ describe('lab: real HAProxy on load balancer hosts', function () {
     assert.equal((await sh('systemctl start haproxy')).code, 0);
     assert.ok(pidAlive(pidOf()) && pidOf() !== pid);
     assert.equal((await sh('systemctl is-active haproxy')).stdout, 'active\n');
+    assert.match((await sh('systemctl status haproxy')).stdout, new RegExp(`^ {3}Main PID: ${pidOf()} \\(haproxy\\)$`, 'm'));
   });
 
   it('a reboot of the load balancer kills its haproxy and starts a new one once the host is up, drain kept', async () => {

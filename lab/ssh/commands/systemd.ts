@@ -72,7 +72,7 @@ export function servicesAfterBoot(host: LabHost): void {
   }
 }
 
-function statusText(host: LabHost, unit: string): string {
+function statusText(host: LabHost, unit: string, mainPid?: number): string {
   const state = activeState(host, unit);
   const enabled = host.enabledServices?.has(unit) ? 'enabled' : 'disabled';
   const since = new Date(host.bootedAt).toUTCString().replace('GMT', 'UTC');
@@ -82,6 +82,7 @@ function statusText(host: LabHost, unit: string): string {
     `${state === 'active' ? '●' : '○'} ${unit}.service - ${UNITS[unit]!.description}`,
     `     Loaded: loaded (/lib/systemd/system/${unit}.service; ${enabled}; preset: enabled)`,
     `     Active: ${active}`,
+    ...(mainPid ? [`   Main PID: ${mainPid} (${unit})`] : []),
     '',
   ].join('\n');
 }
@@ -139,7 +140,8 @@ async function runSystemctl(args: string[], io: CommandIO, sh: Shell): Promise<n
           status = 4;
           continue;
         }
-        io.out(statusText(host, u));
+        // A real process behind the unit (the lab's HAProxy): its PID, as systemd shows it.
+        io.out(statusText(host, u, u === 'haproxy' ? haproxyOf(sh.world)?.pids()[host.name]?.[0] : undefined));
         if (activeState(host, u) !== 'active' && status === 0) status = 3;
       }
       return status;
