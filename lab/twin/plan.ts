@@ -57,24 +57,7 @@ export function twinCluster(s: ClusterSnapshot): ClusterConfig {
   const roles = Object.fromEntries(
     Object.entries(s.cluster.roles).map(([name, r]) => {
       const base = template.roles[name] ?? fallback;
-      return [
-        name,
-        {
-          ...base,
-          prefix: r.prefix,
-          node: r.node,
-          flavor: r.flavor,
-          image: r.image,
-          network: r.network,
-          securityGroups: [...r.securityGroups],
-          labels: { ...r.labels },
-          taints: r.taints.map((t) => ({ ...t })),
-          min: r.min,
-          serverGroup: r.serverGroup ? { name: r.serverGroup.name, policy: r.serverGroup.policy } : undefined,
-          maxUnavailable: r.maxUnavailable,
-          metadata: {},
-        },
-      ];
+      return [name, { ...base, ...structuredClone(r), serverGroup: r.serverGroup && { ...r.serverGroup }, maxUnavailable: r.maxUnavailable, metadata: {} }];
     }),
   );
   return {

@@ -4,22 +4,13 @@
 import type { ClusterConfig } from '../inventory/schema.js';
 import { roleOf } from '../inventory/naming.js';
 import type { ApiResource, KubeReader, RawObject } from './kube-read.js';
-import type { Quantities, SnapshotContainer, SnapshotCrd, SnapshotKind, SnapshotNamespace, SnapshotNode, SnapshotPdb, SnapshotPod, SnapshotWorkload } from './types.js';
+import type { ClusterSnapshot, Quantities, SnapshotContainer, SnapshotCrd, SnapshotKind, SnapshotNamespace, SnapshotNode, SnapshotPdb, SnapshotPod, SnapshotWorkload } from './types.js';
 
 /** Kinds never counted: transient records that a twin need not recreate. */
 const NOT_COUNTED = new Set(['events', 'events.events.k8s.io']);
 
-/** What the Kubernetes capture returns. */
-export interface K8sCapture {
-  kubernetesVersion: string;
-  nodes: SnapshotNode[];
-  workloads: SnapshotWorkload[];
-  pods: SnapshotPod[];
-  pdbs: SnapshotPdb[];
-  namespaces: SnapshotNamespace[];
-  kinds: SnapshotKind[];
-  crds: SnapshotCrd[];
-}
+/** What the Kubernetes capture returns: its part of the snapshot. */
+export type K8sCapture = Pick<ClusterSnapshot, 'nodes' | 'workloads' | 'pods' | 'pdbs' | 'namespaces' | 'kinds' | 'crds'> & { kubernetesVersion: string };
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Any = any;

@@ -2,7 +2,9 @@
 // kubeconfig of our Kubernetes client (lib/k8s). Only GET is ever sent (the one request function below has no
 // other verb), so a capture cannot change the cluster. Counting lists ask for metadata only (server-side Table
 // with PartialObjectMetadata), so counting Secrets never transfers their data.
+import type { IncomingMessage } from 'node:http';
 import { Agent, request } from 'node:https';
+import { text } from 'node:stream/consumers';
 import type { RequestOptions } from 'node:https';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { KubeApiError } from '../k8s/errors.js';
@@ -34,41 +36,42 @@ export class KubeReader {
   /** GET a path; the parsed JSON body, or undefined on 404. */
   async get<T>(path: string, accept = 'application/json'): Promise<T | undefined> {
     const server = this.kc.getCurrentCluster()?.server ?? '';
-    const url = new URL(path, server);
+    // The server URL may carry a path (an API behind a proxy): requests go below it.
+    const url = new URL(server.replace(/\/$/, '') + path);
     const opts: RequestOptions = { method: 'GET', headers: { Accept: accept } };
     await this.kc.applyToHTTPSOptions(opts);
     this.agent ??= new Agent({ keepAlive: true, maxSockets: 8, ca: opts.ca, cert: opts.cert, key: opts.key, rejectUnauthorized: opts.rejectUnauthorized });
     this.requests++;
     const what = `GET ${url.pathname}`;
-    return new Promise<T | undefined>((resolve, reject) => {
-      const req = request(url, { ...opts, agent: this.agent, signal: this.signal, timeout: 60_000 }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('error', reject);
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          const status = res.statusCode ?? 0;
-          if (status === 404) return resolve(undefined);
-          if (status < 200 || status >= 300) {
-            let message = text.slice(0, 300);
-            try {
-              message = (JSON.parse(text) as { message?: string }).message ?? message;
-            } catch {
-              /* not a Status */
-            }
-            return reject(new KubeApiError(`snapshot: ${what} failed: ${status} ${message}`, { status, context: { request: what }, hint: 'check that the kubeconfig user may list this resource (the snapshot reads every listable kind)' }));
-          }
-          try {
-            resolve(JSON.parse(text) as T);
-          } catch (err) {
-            reject(new KubeApiError(`snapshot: ${what}: the answer is not JSON`, { status, context: { request: what }, cause: err }));
-          }
-        });
+    let res: IncomingMessage;
+    let body: string;
+    try {
+      res = await new Promise<IncomingMessage>((resolve, reject) => {
+        const req = request(url, { ...opts, agent: this.agent, signal: this.signal, timeout: 60_000 }, resolve);
+        req.on('timeout', () => req.destroy(new Error('timed out after 60 s')));
+        req.on('error', reject);
+        req.end();
       });
-      req.on('timeout', () => req.destroy(new Error('timed out after 60 s')));
-      req.on('error', (err) => reject(new KubeApiError(`snapshot: ${what}: ${err.message}`, { status: 0, context: { request: what, server }, cause: err, hint: 'check that the API server is reachable' })));
-      req.end();
-    });
+      body = await text(res);
+    } catch (err) {
+      throw new KubeApiError(`snapshot: ${what}: ${(err as Error).message}`, { status: 0, context: { request: what, server }, cause: err, hint: 'check that the API server is reachable' });
+    }
+    const status = res.statusCode ?? 0;
+    if (status === 404) return undefined;
+    if (status < 200 || status >= 300) {
+      let message = body.slice(0, 300);
+      try {
+        message = (JSON.parse(body) as { message?: string }).message ?? message;
+      } catch {
+        /* not a Status */
+      }
+      throw new KubeApiError(`snapshot: ${what} failed: ${status} ${message}`, { status, context: { request: what }, hint: 'check that the kubeconfig user may list this resource (the snapshot reads every listable kind)' });
+    }
+    try {
+      return JSON.parse(body) as T;
+    } catch (err) {
+      throw new KubeApiError(`snapshot: ${what}: the answer is not JSON`, { status, context: { request: what }, cause: err });
+    }
   }
 
   /** Every listable resource the server serves (preferred version of each group; subresources left out). */

@@ -53,22 +53,11 @@ const SECRET_KEY = /pass|secret|token|key|cred|auth/i;
 /** The inventory entry as the twin needs it (no provisioning commands, no paths to credential files). */
 export function snapshotRoles(cluster: ClusterConfig): Record<string, SnapshotRole> {
   return Object.fromEntries(
-    Object.entries(cluster.roles).map(([name, r]) => [
-      name,
-      {
-        prefix: r.prefix,
-        node: r.node,
-        flavor: r.flavor,
-        image: r.image,
-        network: r.network,
-        securityGroups: [...r.securityGroups],
-        labels: { ...r.labels },
-        taints: r.taints.map((t) => ({ ...t })),
-        min: r.min,
-        ...(r.serverGroup ? { serverGroup: { name: r.serverGroup.name, policy: r.serverGroup.policy } } : {}),
-        ...(r.maxUnavailable !== undefined ? { maxUnavailable: r.maxUnavailable } : {}),
-      },
-    ]),
+    Object.entries(cluster.roles).map(([name, role]) => {
+      // Provisioning commands and server metadata are the real cluster's business, not the twin's.
+      const { provision: _p, metadata: _m, serverGroup, ...rest } = role;
+      return [name, { ...structuredClone(rest), ...(serverGroup ? { serverGroup: { name: serverGroup.name, policy: serverGroup.policy } } : {}) }];
+    }),
   );
 }
 
