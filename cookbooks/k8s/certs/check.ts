@@ -22,7 +22,7 @@ export default defineCookbook<Args>({
   examples: [
     ['cookbook k8s.certs.check --cluster-name tools', 'Every control node\'s certificates; exit 1 when one expires within 30 days'],
     ['cookbook k8s.certs.check --cluster-name tools --warn-days 60 --json', 'The same with a 60-day window, as JSON'],
-    ['cookbook schedule install --name certs-tools --on-calendar daily -- k8s.certs.check --cluster-name tools', 'Every day, from a systemd timer'],
+    ['cookbook schedule install k8s.certs.check --on-calendar daily --name certs-tools -- --cluster-name tools', 'Every day, from a systemd timer'],
   ],
   // Read-only: it runs while other runs hold the cluster lock (a renewal included).
   lock: 'none',

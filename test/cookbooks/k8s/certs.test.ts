@@ -1,10 +1,12 @@
-// k8s.certs.check and k8s.certs.renew against a lab with three control nodes behind a real HAProxy: an
+// k8s.certs.check and k8s.certs.renew against a lab with three control nodes behind two real HAProxy load balancers: an
 // apiserver certificate made to expire in 10 days fails the check and is named; a renewal fixes it and the
 // check then shows the served certificate's new NotAfter; renewed files with an old served certificate are
 // flagged; a renewal of every control node while a client loop goes through HAProxy; SIGKILL mid-renewal.
 import { strict as assert } from 'node:assert';
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { LabClient } from '../../../lab/client.js';
-import { cleanupTempDirs } from '../../helpers/cli.js';
+import { cleanupTempDirs, runCli, tempDir } from '../../helpers/cli.js';
 import { type TestLab, startTestLab } from '../../helpers/lab.js';
 import { labRunner } from '../../helpers/lab-cli.js';
 import { shortDrainTimeout } from '../../ops/loadbalancer/lab-lb.js';
@@ -20,7 +22,7 @@ describe('k8s.certs.check and k8s.certs.renew (lab, real HAProxy)', function () 
   let lab: TestLab;
   let cb: ReturnType<typeof labRunner>;
   before(async () => {
-    lab = await startTestLab({ clusterName: 'crt', control: 3, workers: 1, workersNfs: 0, ingress: 0, etcd: 0, loadbalancer: 1, speed: 100, seedWorkload: false });
+    lab = await startTestLab({ clusterName: 'crt', control: 3, workers: 1, workersNfs: 0, ingress: 0, etcd: 0, loadbalancer: 2, speed: 100, seedWorkload: false });
     if (!lab.loadBalancers.haproxy) throw new Error(`no real HAProxy in the lab: ${lab.loadBalancers.unavailable ?? '?'} (apt-get install haproxy)`);
     // The lab's only long-lived API clients are the cookbook processes themselves: 1 s of drain, not 30.
     shortDrainTimeout(lab, { drainTimeoutSeconds: 1 });
@@ -93,5 +95,27 @@ describe('k8s.certs.check and k8s.certs.renew (lab, real HAProxy)', function () 
       assert.ok(n.servedDaysLeft >= 364 && n.servedMatchesDisk, `${C(i)}: a year left, served = disk`);
     }
     assert.deepEqual(check.out.result.findings, []);
+  });
+
+  it('check is schedulable: schedule install writes a timer that runs it with --warn-days', async () => {
+    const units = tempDir('cc-units-');
+    const r = await runCli(['schedule', 'install', 'k8s.certs.check', '--on-calendar', 'daily', '--name', 'certs-crt', '--unit-dir', units, '--', '--cluster-name', 'crt', '--inventory', lab.stateDir, '--warn-days', '45']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(readdirSync(units).sort(), ['certs-crt.service', 'certs-crt.timer']);
+    assert.match(readFileSync(join(units, 'certs-crt.service'), 'utf8'), /^ExecStart=.* k8s\.certs\.check .*--warn-days 45/m);
+  });
+
+  // Last: it takes the second load balancer away for good (the kubeconfig goes through the first).
+  it('an unreachable load balancer: renew refuses naming it (exit 2, nothing written)', async () => {
+    const lb = lab.loadBalancers.hosts[1]!.name;
+    lab.world.faults.hostsNeverReturn = [lb];
+    lab.world.rebootHost(lb);
+    const writes = (): number[] => [lab.counters().ssh_mutations, lab.counters().openstack_mutations];
+    const before = writes();
+    const r = await cb.run('k8s.certs.renew', ['--hostname', C(1), '--yes']);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, new RegExp(`load balancer ${lb} is unreachable`));
+    assert.deepEqual(writes(), before, 'nothing written');
+    assert.deepEqual(filesUnder(lab, C(1), PARKED), []);
   });
 });
