@@ -69,7 +69,8 @@ export async function startTwin(o: TwinOptions): Promise<TwinHandle> {
   };
   let info: LabInfo;
   try {
-    ({ info } = await startLabProcess({ clusterName, stateDir: labDir, speed: o.speed ?? 30, fromSnapshot: snapshotFile, timeoutMs: o.timeoutMs }));
+    // etcd members start on first use, as in-process labs: an eager start with no etcd host fails /readyz forever.
+    ({ info } = await startLabProcess({ clusterName, stateDir: labDir, speed: o.speed ?? 30, fromSnapshot: snapshotFile, etcdStart: 'lazy', timeoutMs: o.timeoutMs }));
   } catch (err) {
     await stopLab(clusterName, labDir, { stderr: () => {} }).catch(() => undefined);
     cleanup();
