@@ -46,8 +46,8 @@ export function memberConfig(o: { name: string; address: string; clientPort: num
   };
 }
 
-/** A kube-apiserver static pod manifest (the flags that matter here) listing `etcdServers`. */
-export function renderApiserverManifest(hostname: string, address: string, etcdServers: string[]): string {
+/** A kube-apiserver static pod manifest (the flags that matter here) listing `etcdServers`; `securePort`: its API port. */
+export function renderApiserverManifest(hostname: string, address: string, etcdServers: string[], securePort = 6443): string {
   return [
     'apiVersion: v1',
     'kind: Pod',
@@ -63,7 +63,7 @@ export function renderApiserverManifest(hostname: string, address: string, etcdS
     `    - --advertise-address=${address}`,
     '    - --authorization-mode=Node,RBAC',
     `    - --etcd-servers=${etcdServers.join(',')}`,
-    '    - --secure-port=6443',
+    `    - --secure-port=${securePort}`,
     `  nodeName: ${hostname}`,
     '',
   ].join('\n');

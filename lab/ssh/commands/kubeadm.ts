@@ -35,6 +35,8 @@ const CONTROL_PLANE_FILES = [
  */
 export function markJoined(host: LabHost, controlPlane: boolean, world?: World): void {
   world?.kubeadm?.writePki?.(host, controlPlane);
+  // A provisioned control node's apiserver manifest names its port (the lab's etcd adds its servers later).
+  if (controlPlane && world) writeApiserverManifest(host, world);
   const placeholder = (f: string, text: string): void => {
     if (fs.readFile(host, f) === undefined) fs.writeFile(host, f, text, { mode: 0o600 });
   };
@@ -49,15 +51,15 @@ export function markJoined(host: LabHost, controlPlane: boolean, world?: World):
   host.enabledServices.add('kubelet');
 }
 
-/** The apiserver static pod kubeadm writes on a new control node: the external etcd servers the others use. */
-function writeApiserverManifest(host: LabHost, hosts: Iterable<LabHost>): void {
+/** The apiserver static pod kubeadm writes on a new control node: the external etcd servers the others use, the lab's API port. */
+function writeApiserverManifest(host: LabHost, world: World): void {
   let servers: string[] = [];
-  for (const h of hosts) {
+  for (const h of world.hosts.values()) {
     if (h === host || !h.kubelet.controlPlane) continue;
     servers = manifestEtcdServers(fs.readFile(h, APISERVER_MANIFEST) ?? '');
     if (servers.length) break;
   }
-  fs.writeFile(host, APISERVER_MANIFEST, renderApiserverManifest(host.name, host.address, servers), { mode: 0o600 });
+  fs.writeFile(host, APISERVER_MANIFEST, renderApiserverManifest(host.name, host.address, servers, world.apiserverPort), { mode: 0o600 });
 }
 
 /** Removes what kubeadm reset removes and marks the host as not joined. */
@@ -294,7 +296,7 @@ async function join(args: string[], io: CommandIO, sh: Shell): Promise<number> {
   const changed = !host.kubelet.joined || host.kubelet.controlPlane !== ja.controlPlane;
   markJoined(host, ja.controlPlane);
   if (changed) sh.world.emit('kubelet-changed', host);
-  if (ja.controlPlane) writeApiserverManifest(host, sh.world.hosts.values());
+  if (ja.controlPlane) writeApiserverManifest(host, sh.world);
   if (ja.controlPlane) {
     io.out(
       '[download-certs] Downloading the certificates in Secret "kubeadm-certs" in the "kube-system" Namespace\n' +
