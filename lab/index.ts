@@ -271,7 +271,7 @@ export async function startLab(options: LabOptions = {}): Promise<LabHandle> {
       renderCloudsYaml({ cloud: cluster.openstack.cloud, authUrl: openstack.authUrl, username: openstack.identity.username, password, projectName: cluster.openstack.project, region }),
       0o600,
     );
-    writeStateFile(stateDir, STATE_FILES.inventory, renderInventory(cluster, { stateDir, apiServer, kubernetesVersion, sshPort: fleet.port, region }), 0o644);
+    writeStateFile(stateDir, STATE_FILES.inventory, renderInventory(cluster, { stateDir, apiServer, kubernetesVersion, sshPort: fleet.port, region, apiserverPort: world.apiserverPort }), 0o644);
     const writeInfo = (): void => writeStateFile(stateDir, STATE_FILES.labJson, JSON.stringify(info, null, 2) + '\n', 0o600);
     writeInfo();
 

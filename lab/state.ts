@@ -167,6 +167,8 @@ export interface InventoryTargets {
   kubernetesVersion: string;
   sshPort: number;
   region: string;
+  /** The port of every control node's own API endpoint, when the lab serves them. */
+  apiserverPort?: number;
 }
 
 /** The complete cluster file of a running lab (valid under lib/inventory/schema.ts). */
@@ -210,6 +212,8 @@ export function renderInventory(cluster: ClusterConfig, t: InventoryTargets): st
       kubeconfig: join(t.stateDir, STATE_FILES.kubeconfig),
       context: cluster.name,
       version: t.kubernetesVersion,
+      // Each control node's own API port (lib finds a node's endpoint with it when apiServer is not on that port).
+      ...(t.apiserverPort ? { apiserverPort: t.apiserverPort } : {}),
       ...(cluster.kubernetes.loadBalancers ? { loadBalancers: { ...cluster.kubernetes.loadBalancers } } : {}),
     },
     ssh: {

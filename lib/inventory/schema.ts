@@ -97,6 +97,8 @@ export const clusterSchema = z.strictObject({
     version: z.string().regex(/^1\.\d+\.\d+$/, 'a Kubernetes version like 1.29.4').optional(),
     /** The apt line of the Kubernetes package repository, one per minor: `{minor}` becomes 1.Y (k8s.upgrade). */
     packageRepository: z.string().includes('{minor}', { message: 'must contain {minor} (each minor has its own repository)' }).optional(),
+    /** The port every control node's own kube-apiserver listens on (default: the port of apiServer). */
+    apiserverPort: z.int().min(1).max(65535).optional(),
     /** The HAProxy load balancers in front of the API servers (absent: the cluster has none). */
     loadBalancers: loadBalancersSchema.optional(),
   }),
