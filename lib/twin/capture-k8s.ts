@@ -6,8 +6,9 @@ import { roleOf } from '../inventory/naming.js';
 import type { ApiResource, KubeReader, RawObject } from './kube-read.js';
 import type { ClusterSnapshot, Quantities, SnapshotContainer, SnapshotCrd, SnapshotKind, SnapshotNamespace, SnapshotNode, SnapshotPdb, SnapshotPod, SnapshotWorkload } from './types.js';
 
-/** Kinds never counted: transient records that a twin need not recreate. */
+/** Kinds never counted: transient records a twin need not recreate, and live metrics (not objects). */
 const NOT_COUNTED = new Set(['events', 'events.events.k8s.io']);
+const NOT_COUNTED_GROUPS = new Set(['metrics.k8s.io', 'custom.metrics.k8s.io', 'external.metrics.k8s.io']);
 
 /** What the Kubernetes capture returns: its part of the snapshot. */
 export type K8sCapture = Pick<ClusterSnapshot, 'nodes' | 'workloads' | 'pods' | 'pdbs' | 'namespaces' | 'kinds' | 'crds'> & { kubernetesVersion: string };
@@ -95,7 +96,7 @@ function parseBytes(q: unknown): number {
 const controllerOf = (o: Any): { kind: string; name: string; uid?: string } | undefined => (o.metadata.ownerReferences ?? []).find((r: Any) => r.controller) ?? o.metadata.ownerReferences?.[0];
 
 /** Reads everything Kubernetes-side; `stateDir`-free and pure apart from the reader. */
-export async function captureKubernetes(reader: KubeReader, cluster: ClusterConfig): Promise<K8sCapture> {
+export async function captureKubernetes(reader: KubeReader, cluster: ClusterConfig, warn: (message: string) => void = () => {}): Promise<K8sCapture> {
   const version = (await reader.get<{ gitVersion?: string }>('/version'))?.gitVersion?.replace(/^v/, '') ?? cluster.kubernetes.version ?? '';
   const nodes: SnapshotNode[] = (await listAll(reader, '', 'v1', 'nodes')).map((n) => ({
     name: n.metadata.name,
@@ -165,18 +166,27 @@ export async function captureKubernetes(reader: KubeReader, cluster: ClusterConf
   const kinds: SnapshotKind[] = [];
   for (const r of await reader.discover()) {
     const key = kindKey(r);
-    if (!r.namespaced || NOT_COUNTED.has(key) || kinds.some((k) => k.key === key)) continue;
+    if (!r.namespaced || NOT_COUNTED.has(key) || NOT_COUNTED_GROUPS.has(r.group) || kinds.some((k) => k.key === key)) continue;
+    // Counts per page, added only once the whole list was read: a kind that fails midway counts nothing.
+    const counts = new Map<string, number>();
+    try {
+      await reader.list(
+        r,
+        (items: RawObject[]) => {
+          for (const o of items) counts.set(o.metadata.namespace ?? '', (counts.get(o.metadata.namespace ?? '') ?? 0) + 1);
+        },
+        { metadataOnly: true },
+      );
+    } catch (err) {
+      // An aggregated API that is down, or a kind this user may not list: the rest of the snapshot still holds.
+      warn(`snapshot: ${key} not counted: ${(err as Error).message}`);
+      continue;
+    }
     kinds.push({ key, group: r.group, version: r.version, kind: r.kind, plural: r.plural });
-    await reader.list(
-      r,
-      (items: RawObject[]) => {
-        for (const o of items) {
-          const ns = namespaces.get(o.metadata.namespace ?? '');
-          if (ns) ns.counts[key] = (ns.counts[key] ?? 0) + 1;
-        }
-      },
-      { metadataOnly: true },
-    );
+    for (const [name, n] of counts) {
+      const ns = namespaces.get(name);
+      if (ns) ns.counts[key] = n;
+    }
   }
   const counted = new Set<string>();
   for (const ns of namespaces.values()) for (const k of Object.keys(ns.counts)) counted.add(k);

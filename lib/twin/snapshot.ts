@@ -69,7 +69,7 @@ export async function takeSnapshot(ctx: SnapshotContext, opts: SnapshotOptions =
   const reader = new KubeReader(kube.kubeConfig);
   let k8s;
   try {
-    k8s = await captureKubernetes(reader, cluster);
+    k8s = await captureKubernetes(reader, cluster, (m) => ctx.log.warn(m));
   } finally {
     reader.close();
   }
