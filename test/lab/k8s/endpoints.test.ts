@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LabClient } from '../../../lab/client.js';
+import { APISERVER_MANIFEST } from '../../../lab/etcd/config.js';
 import { userKubeconfig } from '../../../lab/k8s/index.js';
 import { nodeReadyStatus } from '../../../lab/k8s/types.js';
 import { type TestLab, startTestLab } from '../../helpers/lab.js';
@@ -47,6 +48,7 @@ describe('lab k8s: one API endpoint per control node', function () {
       const e = ep(c);
       assert.equal(e.port, port);
       assert.equal(e.address, lab.world.hosts.get(c)!.address);
+      assert.match(lab.world.hosts.get(c)!.files.get(APISERVER_MANIFEST)!, new RegExp(`--secure-port=${port}\\n`), 'its manifest names the port');
       const a = await readyz(c);
       assert.equal(a.status, 200, a.error);
       assert.equal(a.body, 'ok');
@@ -133,6 +135,7 @@ describe('lab k8s: one API endpoint per control node', function () {
     const back = await until('the re-joined node ready', () => readyz(name), (a) => a.status === 200);
     assert.notEqual(back.serial, before);
     assert.equal(back.serial, diskSerial(name));
+    assert.match(lab.world.hosts.get(name)!.files.get(APISERVER_MANIFEST)!, new RegExp(`--secure-port=${lab.world.apiserverPort}\\n`));
   });
 
   it('a load balancer VM created later: every apiserver serves a certificate with its address as a SAN, same validity', async () => {
