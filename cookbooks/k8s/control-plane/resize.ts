@@ -8,18 +8,10 @@ import { type DrainSettings, drainOptionGroup, drainSettingsOf } from '../../../
 import { knownHostnames } from '../../../lib/ops/node/inventory.js';
 
 /** A removed control node's emptyDir data goes with its VM: evicted, not refused (as k8s.remove-node). */
-const DRAIN = drainOptionGroup({
-  timeoutOption: 'drain-timeout',
-  timeoutDescribe: 'Deadline for the drain of each removed node',
-  offer: ['force-unmanaged', 'retry-interval'],
-  fixed: { deleteEmptyDirData: true },
-});
+const DRAIN = drainOptionGroup({ timeoutOption: 'drain-timeout', timeoutDescribe: 'Deadline for the drain of each removed node', offer: ['force-unmanaged', 'retry-interval'], fixed: { deleteEmptyDirData: true } });
 
-interface Args extends DrainSettings {
-  clusterName: string;
-  count: number;
-  role?: string;
-}
+/** --count, the role, and the drain of each removed node. */
+type Args = DrainSettings & { clusterName: string; count: number; role?: string };
 
 export default defineCookbook<Args>({
   summary: 'Resize the control plane to --count nodes, one node at a time (the oldest goes first)',

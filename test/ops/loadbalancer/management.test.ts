@@ -6,9 +6,9 @@ import { strict as assert } from 'node:assert';
 import { readFile, writeFile } from '../../../lab/ssh/fs.js';
 import { BLOCK_BEGIN, BLOCK_END, readBackend } from '../../../lib/haproxy/client.js';
 import { cleanupTempDirs } from '../../helpers/cli.js';
-import { type TestLab, startTestLab } from '../../helpers/lab.js';
-import { labRunner, nodeNames } from '../../helpers/lab-cli.js';
-import { lbServers, shortDrainTimeout } from './lab-lb.js';
+import type { TestLab } from '../../helpers/lab.js';
+import { type labRunner, nodeNames } from '../../helpers/lab-cli.js';
+import { lbServers, shortDrainTimeout, startLbLab } from './lab-lb.js';
 
 describe('load-balancer management (lab, real HAProxy)', function () {
   this.timeout(180_000);
@@ -24,10 +24,7 @@ describe('load-balancer management (lab, real HAProxy)', function () {
   const removeArgs = ['--role', 'control', '--hostname', gone, '--yes', '--retry-interval', '200ms'];
 
   before(async () => {
-    lab = await startTestLab({ clusterName: 'lbm', control: 4, workers: 1, workersNfs: 0, ingress: 0, etcd: 0, loadbalancer: 2, speed: 100, namespaces: 1 });
-    assert.ok(lab.loadBalancers.haproxy, `real HAProxy runs (${lab.loadBalancers.unavailable ?? ''})`);
-    shortDrainTimeout(lab);
-    cb = labRunner(lab);
+    ({ lab, cb } = await startLbLab({ clusterName: 'lbm', control: 4, workers: 1, etcd: 0, loadbalancer: 2 }));
   });
   after(async () => {
     await lab?.stop();
