@@ -7,11 +7,12 @@
 // requests in flight at once (the lab's k8s_peak_inflight gauge).
 // Targets (issue 11): ours_first_s <= kubectl_first_s; the unchanged re-deploy at least 5x faster with at
 // least 20x fewer requests. Environment: BENCH_TOOLS (default 3500), BENCH_SPEED (lab speed, default 50),
-// BENCH_SIDES=ours (one side only, no JSON line: for profiling), BENCH_CPU_PROF=DIR (node --cpu-prof of our CLI).
+// BENCH_SIDES=ours (one side only, no JSON line: for profiling), BENCH_CPU_PROF=DIR (node --cpu-prof of our CLI),
+// BENCH_CLI=PATH/bin/cookbook.js with BENCH_PER_COMPONENT=1 (an older build, one run per component).
 // Prints progress, then as its LAST line one JSON object:
 // {"bench":"deploy","objects":N,"ours_first_s":..,"kubectl_first_s":..,...}
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { $ } from 'zx';
 import { parse, stringify } from 'yaml';
@@ -33,6 +34,8 @@ type Phase = 'first' | 'unchanged' | 'changed';
 /** Figures of one phase on one side. */
 interface PhaseFigures {
   seconds: number;
+  /** CPU time (user + system) of the client processes (ours, or kubectl's), from GNU time; a loaded machine inflates wall time far more. */
+  cpuSeconds?: number;
   requests: number;
   mutations: number;
   peakInflight: number;
@@ -118,15 +121,29 @@ async function freshLab(dir: string): Promise<LabHandle> {
   return lab;
 }
 
+/** GNU time's wrapper (CPU time of a client process into `file`), when /usr/bin/time is there. */
+function timed(file: string): string[] {
+  return existsSync('/usr/bin/time') ? ['/usr/bin/time', '-a', '-f', '%U %S', '-o', file] : [];
+}
+
+/** Sums the "user system" lines GNU time appended to `file` (undefined without GNU time). */
+function cpuOf(file: string): number | undefined {
+  if (!existsSync(file)) return undefined;
+  const lines = readFileSync(file, 'utf8').split('\n').filter((l) => /^[\d.]+ [\d.]+$/.test(l));
+  rmSync(file, { force: true });
+  return lines.reduce((sum, l) => sum + l.split(' ').reduce((a, b) => a + Number(b), 0), 0);
+}
+
 /** Runs `fn` and measures it with the lab's counters (through the admin endpoint). */
-async function measure(lab: LabHandle, fn: () => Promise<void>): Promise<PhaseFigures> {
+async function measure(lab: LabHandle, fn: () => Promise<void>, cpuFile: string): Promise<PhaseFigures> {
   const client = new LabClient(lab.info);
+  rmSync(cpuFile, { force: true });
   await client.resetCounters();
   const t0 = performance.now();
   await fn();
   const seconds = (performance.now() - t0) / 1000;
   const c = await client.counters();
-  return { seconds, requests: c.requests.k8s, mutations: c.k8s_mutations, peakInflight: c.k8s_peak_inflight };
+  return { seconds, cpuSeconds: cpuOf(cpuFile), requests: c.requests.k8s, mutations: c.k8s_mutations, peakInflight: c.k8s_peak_inflight };
 }
 
 /** Our side: the real CLI, one component.deploy of both components (--component repeated). */
@@ -137,13 +154,19 @@ async function oursPhase(lab: LabHandle, dir: string, repo: string): Promise<Pha
   mkdirSync(inv, { recursive: true });
   writeFileSync(join(inv, 'inventory.yaml'), stringify(doc));
   const bin = join(compiledRoot(), 'bin', 'cookbook.js');
+  const cpuFile = join(dir, 'cpu-ours');
+  // BENCH_PER_COMPONENT=1: one run per component (how an older build, BENCH_CLI=.../bin/cookbook.js, deploys).
+  const runs = process.env.BENCH_PER_COMPONENT === '1' ? COMPONENTS.map((c) => [c]) : [COMPONENTS];
+  const cli = process.env.BENCH_CLI ?? bin;
   return measure(lab, async () => {
-    const components = COMPONENTS.flatMap((c) => ['--component', c]);
-    const args = ['component.deploy', '--cluster-name', CLUSTER, '--inventory', inv, '--state-dir', join(dir, 'state'), '--repo', repo, ...components, '--yes', '--json'];
-    const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : [];
-    const r = await $({ nothrow: true, quiet: true, env: { ...process.env, NO_COLOR: '1' } })`${process.execPath} ${prof} ${bin} ${args}`;
-    if (r.exitCode !== 0) throw new Error(`component.deploy ${COMPONENTS.join(', ')} failed (${r.exitCode}):\n${r.stderr.slice(-3000)}`);
-  });
+    for (const names of runs) {
+      const components = names.flatMap((c) => ['--component', c]);
+      const args = ['component.deploy', '--cluster-name', CLUSTER, '--inventory', inv, '--state-dir', join(dir, 'state'), '--repo', repo, ...components, '--yes', '--json'];
+      const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : [];
+      const r = await $({ nothrow: true, quiet: true, env: { ...process.env, NO_COLOR: '1' } })`${timed(cpuFile)} ${process.execPath} ${prof} ${cli} ${args}`;
+      if (r.exitCode !== 0) throw new Error(`component.deploy ${names.join(', ')} failed (${r.exitCode}):\n${r.stderr.slice(-3000)}`);
+    }
+  }, cpuFile);
 }
 
 /** kubectl's side: one server-side apply of every rendered object, then the Deployments available. */
@@ -153,12 +176,13 @@ async function kubectlPhase(lab: LabHandle, dir: string, repo: string): Promise<
   writeFileSync(file, renderedYaml(repo).text);
   const k = $({ nothrow: true, quiet: true, env: { ...process.env, HOME: dir } });
   const cache = join(dir, 'kubectl-cache');
+  const cpuFile = join(dir, 'cpu-kubectl');
   return measure(lab, async () => {
-    const r = await k`kubectl --kubeconfig ${kubeconfig} --cache-dir ${cache} apply --server-side --field-manager=bench -f ${file}`;
+    const r = await k`${timed(cpuFile)} kubectl --kubeconfig ${kubeconfig} --cache-dir ${cache} apply --server-side --field-manager=bench -f ${file}`;
     if (r.exitCode !== 0) throw new Error(`kubectl apply failed (${r.exitCode}):\n${r.stderr.slice(-3000)}`);
-    const w = await k`kubectl --kubeconfig ${kubeconfig} --cache-dir ${cache} wait --for=condition=available --timeout=300s deployment -l bench=app -n bench-app`;
+    const w = await k`${timed(cpuFile)} kubectl --kubeconfig ${kubeconfig} --cache-dir ${cache} wait --for=condition=available --timeout=300s deployment -l bench=app -n bench-app`;
     if (w.exitCode !== 0) throw new Error(`kubectl wait failed (${w.exitCode}):\n${w.stderr.slice(-3000)}`);
-  });
+  }, cpuFile);
 }
 
 /** One side's three phases on its own fresh lab. */
@@ -177,7 +201,7 @@ async function side(name: 'ours' | 'kubectl'): Promise<Record<Phase, PhaseFigure
       writeRepository(repo, tools, app);
       out[phase] = name === 'ours' ? await oursPhase(lab, dir, repo) : await kubectlPhase(lab, dir, repo);
       const f = out[phase];
-      console.log(`${name} ${phase}: ${f.seconds.toFixed(2)} s, ${f.requests} requests (${f.mutations} writes), peak ${f.peakInflight} in flight`);
+      console.log(`${name} ${phase}: ${f.seconds.toFixed(2)} s (client CPU ${f.cpuSeconds?.toFixed(2) ?? '?'} s, load ${loadavg()[0]!.toFixed(1)}), ${f.requests} requests (${f.mutations} writes), peak ${f.peakInflight} in flight`);
     }
     return out;
   } finally {
@@ -186,7 +210,11 @@ async function side(name: 'ours' | 'kubectl'): Promise<Record<Phase, PhaseFigure
   }
 }
 
+const cpu = (f: PhaseFigures): number | null => (f.cpuSeconds === undefined ? null : round(f.cpuSeconds, 2));
+
 async function main(): Promise<void> {
+  // Wall times on a shared machine depend on its load: the JSON line carries the load average and CPU times.
+  const load1 = loadavg()[0]!;
   const tmp = mkdtempSync(join(tmpdir(), 'cc-bench-deploy-count-'));
   writeRepository(tmp, 0, 0);
   const objects = renderedYaml(tmp).count;
@@ -219,6 +247,12 @@ async function main(): Promise<void> {
     kubectl_first_requests: kubectl.first.requests,
     ours_changed_requests: ours.changed.requests,
     kubectl_changed_requests: kubectl.changed.requests,
+    ours_first_cpu_s: cpu(ours.first),
+    kubectl_first_cpu_s: cpu(kubectl.first),
+    ours_unchanged_cpu_s: cpu(ours.unchanged),
+    kubectl_unchanged_cpu_s: cpu(kubectl.unchanged),
+    load1_start: round(load1, 1),
+    load1_end: round(loadavg()[0]!, 1),
     speed: SPEED,
   });
 }
