@@ -112,14 +112,16 @@ describe('lab: real HAProxy on load balancer hosts', function () {
       const h = lab.world.hosts.get(`lh-k8s-control-${n}`)!;
       assert.ok(cfg.includes(`    server lh-k8s-control-${n} ${h.address}:${port}\n`), `the managed block lists control-${n}`);
     }
-    const before = [...(await until('both backends UP', async () => ((s) => ([...s.values()].filter((x) => x.status === 'UP').length === 3 ? s : undefined))(await stat())))].reduce((a, [, v]) => a + v.stot, 0);
+    const up = await until('both backends UP', async () => ((s) => ([...s.values()].filter((x) => x.status === 'UP').length === 3 ? s : undefined))(await stat()));
+    const before = up.get('BACKEND')!.stot;
     const nodes = await lab.client().listNodes();
     assert.deepEqual(nodes.map((n) => n.metadata!.name).sort(), ['lh-k8s-control-1', 'lh-k8s-control-2']);
     const version = await get(url, lab, '/version');
     assert.equal(version.status, 200);
     assert.match(version.body, /"gitVersion": ?"v1\.29\.4"/);
     const after = (await stat()).get('BACKEND')!.stot;
-    assert.ok(after >= before / 2 + 2, `HAProxy counted the sessions (backend stot ${after})`);
+    // At least the /version request's own connection went through HAProxy (the client may keep its one alive).
+    assert.ok(after >= before + 2, `HAProxy counted the sessions (backend stot ${before} → ${after})`);
   });
 
   it('a backend whose /readyz fails goes DOWN within 2 s, and UP again once it passes', async () => {
