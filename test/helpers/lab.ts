@@ -14,7 +14,10 @@ export interface TestLab extends LabHandle {
   counters(): LabHandle['world']['counters'];
 }
 
-/** Starts a lab (fast by default) in a fresh temp state dir. */
+/**
+ * Starts a lab (fast by default) in a fresh temp state dir. No load balancer unless `loadbalancer: N` asks for
+ * real HAProxy hosts (then the kubeconfig points at the first one; `lab.loadBalancers` has their port and PIDs).
+ */
 export async function startTestLab(options: LabOptions = {}): Promise<TestLab> {
   const stateDir = options.stateDir ?? join(tempDir('cc-lab-'), 'lab');
   const lab = await startLab({ speed: 40, clusterName: 'labtest', ...options, stateDir });
