@@ -7,7 +7,6 @@ import { ServedCertError } from '../../lib/certs/errors.js';
 import { probeEndpoint, servedCertificate } from '../../lib/certs/served.js';
 import { type NodeCerts, SERVED, findingsOf, renderCheck } from '../../lib/certs/report.js';
 import { certFacts, daysLeft, normalizeSerial, parsePemCertificates } from '../../lib/certs/x509.js';
-import { apiserverPortOf } from '../../lib/certs/endpoint.js';
 import { type TestPki, makePki } from './pki.js';
 
 const DAY = 86_400_000;
@@ -88,12 +87,6 @@ describe('certs: the served certificate (TLS handshake) and the check findings',
     assert.equal(normalizeSerial('00:0a:FF'), 'AFF');
     assert.equal(normalizeSerial('0'), '0');
     assert.throws(() => parsePemCertificates('-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n', 'apiserver.crt'), /apiserver.crt: certificate 1/);
-  });
-
-  it('the API port: inventory apiserverPort, else the apiServer URL\'s port, else 6443', () => {
-    assert.equal(apiserverPortOf({ kubernetes: { apiServer: 'https://lb.example.org:8443', apiserverPort: 6444 } as never }), 6444);
-    assert.equal(apiserverPortOf({ kubernetes: { apiServer: 'https://lb.example.org:8443' } as never }), 8443);
-    assert.equal(apiserverPortOf({ kubernetes: { apiServer: 'https://lb.example.org' } as never }), 6443);
   });
 
   describe('findings', () => {

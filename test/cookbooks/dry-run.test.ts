@@ -67,6 +67,7 @@ const rows: Row[] = [
   { title: 'vm.create', cookbook: 'vm.create', args: ['--role', 'worker', '--hostname', 'dry-k8s-worker-8'] },
   { title: 'vm.force-reboot of the VM vm.create made (not a node)', cookbook: 'vm.force-reboot', args: ['--hostname', 'dry-k8s-worker-8'], continues: true },
   { title: 'vm.delete of the VM vm.create made (not a node)', cookbook: 'vm.delete', args: ['--hostname', 'dry-k8s-worker-8'], continues: true },
+  { title: 'k8s.certs.renew of the control node (static pods restarted)', cookbook: 'k8s.certs.renew', args: ['--hostname', 'dry-k8s-control-1'], continues: true },
   {
     title: 'k8s.roll-nodes of one worker to another image',
     cookbook: 'k8s.roll-nodes',
@@ -88,7 +89,7 @@ const rows: Row[] = [
 ];
 
 /** Built-in cookbooks that only read: every other one needs a row above. */
-const READ_ONLY = ['history', 'inventory.show', 'etcd.status', 'etcd.restore-check', 'component.status', 'component.history', 'component.diff', 'component.test'];
+const READ_ONLY = ['history', 'inventory.show', 'etcd.status', 'etcd.restore-check', 'component.status', 'component.history', 'component.diff', 'component.test', 'k8s.certs.check'];
 
 /** Lab counter that sees a change of this system. */
 const COUNTER = { k8s: 'k8s_mutations', openstack: 'openstack_mutations', remote: 'ssh_mutations' } as const;

@@ -4,7 +4,8 @@
 // be read is recorded as an error of the node, so one bad node never hides the others.
 import type { Context } from '../../core/context.js';
 import { messageOf } from '../../core/errors.js';
-import { type NodeEndpoint, endpointText, nodeApiEndpoint } from '../../certs/endpoint.js';
+import { type NodeEndpoint, endpointText } from '../../certs/endpoint.js';
+import { nodeApiEndpoint } from './endpoint.js';
 import { type ExpirationList, checkExpirationCommand, parseCheckExpiration, rejectedOutputFlag } from '../../certs/expiration.js';
 import type { NodeCerts } from '../../certs/report.js';
 import { type EndpointProbe, probeEndpoint, servedCertificate } from '../../certs/served.js';

@@ -5,17 +5,14 @@
 // against the one recorded before the renewal, where the manifests are, what the endpoint serves), so a run
 // killed anywhere is finished by the same command: manifests are never left out, no backend is left drained.
 import type { Context } from '../../core/context.js';
-import { InputError, messageOf } from '../../core/errors.js';
+import { InputError, TimeoutError, messageOf } from '../../core/errors.js';
 import { type Planned, isPlanned } from '../../core/gate.js';
 import { CertsRenewError } from '../../certs/errors.js';
-import { type NodeEndpoint, endpointText, nodeApiEndpoint } from '../../certs/endpoint.js';
+import { type NodeEndpoint, endpointText } from '../../certs/endpoint.js';
+import { MANIFEST_DIR, PARKED_DIR, nodeApiEndpoint } from './endpoint.js';
 import { backendIn, backendOut, controlNodes, lbPreflight } from '../loadbalancer/index.js';
 import { readDiskCerts, probeNode } from './read.js';
 
-/** Where the kubelet reads static pod manifests. */
-export const MANIFEST_DIR = '/etc/kubernetes/manifests';
-/** Where manifests wait while the kubelet stops their pods: fixed, so any later run finds and restores them. */
-export const PARKED_DIR = '/etc/kubernetes/tmp/cluster-cookbooks-static-pods';
 /** The static pods kubeadm writes and `kubeadm certs renew` asks to restart (other static pods stay). */
 export const KUBEADM_STATIC_PODS = ['etcd.yaml', 'kube-apiserver.yaml', 'kube-controller-manager.yaml', 'kube-scheduler.yaml'];
 
@@ -156,12 +153,25 @@ export async function renewNode(ctx: Context, node: string, timeouts: Partial<Re
     needs: [parked],
     check: async (files) => (files.length === 0 ? true : undefined),
     apply: async () => {
-      await ctx.waitFor(async () => (await probeNode(endpoint, '', ctx.signal)).error !== undefined, {
-        what: `the API server of ${node} to stop (${endpointText(endpoint)} refusing connections)`,
-        timeoutMs: t.stopMs,
-        backoff: { initialMs: 100, maxMs: 1000 },
-        context: { node, endpoint: endpointText(endpoint) },
-      });
+      try {
+        await ctx.waitFor(async () => (await probeNode(endpoint, '', ctx.signal)).error !== undefined, {
+          what: `the API server of ${node} to stop (${endpointText(endpoint)} refusing connections)`,
+          timeoutMs: t.stopMs,
+          backoff: { initialMs: 100, maxMs: 1000 },
+          context: { node, endpoint: endpointText(endpoint) },
+        });
+      } catch (err) {
+        if (!(err instanceof TimeoutError)) throw err;
+        // A kubelet that never stopped the pod: the manifests go back at once (never left out), the pod keeps
+        // serving the old certificate, and the run stops saying so.
+        const files = await listDir(ctx, node, PARKED_DIR);
+        for (const f of files) await remote.run(node, ['mv', `${PARKED_DIR}/${f}`, `${MANIFEST_DIR}/`], { sudo });
+        throw new CertsRenewError(`the kubelet of ${node} did not stop its static pods within ${Math.round(t.stopMs / 1000)} s of their manifests leaving ${MANIFEST_DIR} (its API server still answers on ${endpointText(endpoint)}); the manifests were put back`, {
+          cause: err,
+          context: { host: node, endpoint: endpointText(endpoint), manifests: files },
+          hint: `check the kubelet on ${node} (systemctl status kubelet; journalctl -u kubelet), then run the same command again; ${node} stays drained in the load balancers until then`,
+        });
+      }
       return true;
     },
   });
@@ -209,7 +219,7 @@ export async function renewNode(ctx: Context, node: string, timeouts: Partial<Re
           throw new CertsRenewError(`${node} does not serve its renewed certificate (serial ${disk.apiserver.serial}) after its static pods restarted: last seen ${last}`, {
             cause: err,
             context: { host: node, endpoint: endpointText(endpoint), serial: disk.apiserver.serial, last },
-            hint: `look at the kube-apiserver container on ${node} (crictl ps -a; crictl logs); the manifests are back in ${MANIFEST_DIR}`,
+            hint: `look at the kube-apiserver container on ${node} (crictl ps -a; crictl logs): the manifests are back in ${MANIFEST_DIR}; ${node} stays drained in the load balancers until the same command, run again, sees it serve the renewed certificate`,
           });
         });
       return renewal(node, endpoint, before, served);
