@@ -11,7 +11,8 @@ import { InflightLimiter, deleteOptionsOf, dryRunOf, managerFromAgent, parseJson
 import { evictPod, evictionSuccess } from './eviction.js';
 import type { DisruptionController } from './controllers/disruption.js';
 import { jsonPatch, mergePatch } from './patch.js';
-import { apiVersionOf, qualifiedName, type ResourceSpec } from './resources.js';
+import { apiVersionOf, qualifiedName } from './resources.js';
+import { type NodeHealth, type Route, healthAnswer, isPublicPath, routeOf } from './routing.js';
 import type { ObjectApi, WriteOptions } from './rest.js';
 import { parseFieldSelector, parseLabelSelector } from './selectors.js';
 import { toTable, wantsTable } from './table.js';
@@ -39,21 +40,10 @@ export interface ServerDeps {
    * The state of the one control node this server stands for (per-node endpoints): a failing check makes
    * /readyz, /livez and /healthz answer 500 naming it, as a real apiserver does while it starts.
    */
-  nodeHealth?: () => { ok: true } | { ok: false; check: string; reason: string };
+  nodeHealth?: () => NodeHealth;
 }
 
-const PUBLIC_PATHS = new Set(['/version', '/healthz', '/readyz', '/livez', '/version/']);
 const MAX_BODY = 16 * 1024 * 1024;
-
-interface Route {
-  group: string;
-  version: string;
-  spec: ResourceSpec;
-  namespace?: string;
-  name?: string;
-  sub?: string;
-  watchPath: boolean;
-}
 
 /** The lab API's HTTPS server. */
 export class KubeServer {
@@ -178,25 +168,14 @@ export class KubeServer {
     const path = url.pathname.replace(/\/+$/, '') || '/';
     const q = url.searchParams;
     const method = (req.method ?? 'GET').toUpperCase();
-    const health = PUBLIC_PATHS.has(path) || path.startsWith('/readyz/') || path.startsWith('/livez/') || path.startsWith('/healthz/');
+    const health = isPublicPath(path);
     // A load balancer's health checks of a node's own endpoint (every 500 ms) are not client requests.
     if (!(health && this.d.nodeHealth)) w.counters.requests.k8s++;
 
     if (health) {
       if (path.startsWith('/version')) return this.send(res, 200, versionInfo(this.nextApiserverVersion()));
-      const node = this.d.nodeHealth?.();
-      if (node && !node.ok) {
-        const what = path.split('/')[1]!;
-        return this.send(res, 500, `[+]ping ok\n[+]log ok\n[-]${node.check} failed: reason withheld\n${what} check failed\n`, { 'X-Lab-Reason': node.reason });
-      }
-      // The etcd check reflects the lab's real etcd (when it runs one), as the apiserver's own check does.
-      const etcd = path === '/readyz' || path === '/healthz' || path.startsWith('/readyz/') ? await w.etcd?.health() : undefined;
-      // The k8sReadyzFailRate fault: the readiness check fails as a real one does when etcd is unreachable.
-      const readyzFault = (path === '/readyz' || path.startsWith('/readyz/')) && (w.faults.k8sReadyzFailRate ?? 0) > 0 && w.random() < w.faults.k8sReadyzFailRate!;
-      if (readyzFault) return this.send(res, 500, `[+]ping ok\n[+]log ok\n[-]etcd failed: reason withheld\nreadyz check failed\n`);
-      if (etcd && !etcd.ok) return this.send(res, 500, `[+]ping ok\n[+]log ok\n[-]etcd failed: reason withheld\n${path.slice(1)} check failed\n`);
-      if (q.has('verbose')) return this.send(res, 200, `[+]ping ok\n[+]log ok\n[+]etcd ok\n${path.slice(1)} check passed\n`);
-      return this.send(res, 200, 'ok');
+      const a = await healthAnswer(w, path, q.has('verbose'), this.d.nodeHealth?.());
+      return this.send(res, a.code, a.body, a.headers);
     }
     const auth = req.headers.authorization ?? '';
     if (auth !== `Bearer ${this.d.token}`) {
@@ -223,7 +202,7 @@ export class KubeServer {
       const doc = apiResourceList(this.d.api.store.registry, group, version);
       return doc ? this.send(res, 200, doc) : this.send(res, 404, '404 page not found\n');
     }
-    const route = this.route(segs);
+    const route = routeOf(this.d.api.store.registry, segs);
     if (!route) return this.send(res, 404, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: 'the server could not find the requested resource', reason: 'NotFound', details: {}, code: 404 });
 
     // Max-in-flight, as the apiserver's --max-requests-inflight / --max-mutating-requests-inflight: requests
@@ -256,35 +235,6 @@ export class KubeServer {
     if (result === undefined) return; // streamed (watch, log)
     if (['POST', 'PUT', 'PATCH', 'DELETE'].includes(method) && result.code < 300 && !opts.dryRun) w.counters.k8s_mutations++;
     this.send(res, result.code, result.body);
-  }
-
-  private route(segs: string[]): Route | undefined {
-    let group: string;
-    let version: string;
-    let rest: string[];
-    if (segs[0] === 'api' && segs.length >= 3) {
-      group = '';
-      version = segs[1]!;
-      rest = segs.slice(2);
-    } else if (segs[0] === 'apis' && segs.length >= 4) {
-      group = segs[1]!;
-      version = segs[2]!;
-      rest = segs.slice(3);
-    } else return undefined;
-    let watchPath = false;
-    if (rest[0] === 'watch') {
-      watchPath = true;
-      rest = rest.slice(1);
-    }
-    const reg = this.d.api.store.registry;
-    if (rest[0] === 'namespaces' && rest.length >= 3) {
-      const spec = reg.lookup(group, version, rest[2]!);
-      if (spec?.namespaced) return { group, version, spec, namespace: rest[1], name: rest[3], sub: rest[4], watchPath };
-    }
-    const spec = reg.lookup(group, version, rest[0] ?? '');
-    if (!spec) return undefined;
-    if (rest.length > 3) return undefined;
-    return { group, version, spec, name: rest[1], sub: rest[2], watchPath };
   }
 
   private async dispatch(req: IncomingMessage, res: ServerResponse, r: Route, method: string, q: URLSearchParams, opts: WriteOptions): Promise<{ code: number; body: unknown } | undefined> {
