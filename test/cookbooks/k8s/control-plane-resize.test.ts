@@ -1,17 +1,17 @@
 // k8s.control-plane.resize and the rolling reboot of control nodes against the lab with real HAProxy in front
 // of one API endpoint per control node, and real etcd: while a client loop sends requests through HAProxy,
 // 3 → 5 → 3 control nodes and a reboot of every control node without a failed request; a killed resize
-// finished by the same command with no backend left drained; a control node removed by hand named by the
-// preflight with what to fix.
+// finished by the same command with no backend left drained; a control node removed by hand, a control node
+// down and an etcd member stopped, each named by the preflight with what to fix.
 import { strict as assert } from 'node:assert';
 import { readFile } from '../../../lab/ssh/fs.js';
 import { type BackendServer, readBackend } from '../../../lib/haproxy/client.js';
 import { cleanupTempDirs } from '../../helpers/cli.js';
-import { type TestLab, startTestLab } from '../../helpers/lab.js';
-import { kubectl, labRunner, nodeNames } from '../../helpers/lab-cli.js';
+import type { TestLab } from '../../helpers/lab.js';
+import { kubectl, type labRunner, nodeNames } from '../../helpers/lab-cli.js';
 import { type LoopReport, startClientLoop } from '../../ops/loadbalancer/client-loop.js';
+import { lbServers as lbServersOf, startLbLab } from '../../ops/loadbalancer/lab-lb.js';
 import { runKilled } from './node-helpers.js';
-import { lbServers as lbServersOf, shortDrainTimeout } from '../../ops/loadbalancer/lab-lb.js';
 
 describe('k8s.control-plane.resize (lab, real HAProxy and etcd)', function () {
   this.timeout(300_000);
@@ -42,10 +42,7 @@ describe('k8s.control-plane.resize (lab, real HAProxy and etcd)', function () {
   }
 
   before(async () => {
-    lab = await startTestLab({ clusterName: 'cpr', control: 3, workers: 2, workersNfs: 0, ingress: 0, etcd: 3, etcdStart: 'eager', loadbalancer: 1, speed: 100, namespaces: 1 });
-    assert.ok(lab.loadBalancers.haproxy, `real HAProxy runs (${lab.loadBalancers.unavailable ?? ''})`);
-    shortDrainTimeout(lab);
-    cb = labRunner(lab);
+    ({ lab, cb } = await startLbLab({ clusterName: 'cpr', control: 3, workers: 2, etcd: 3, etcdStart: 'eager' }));
   });
   after(async () => {
     await lab?.stop();
@@ -117,6 +114,27 @@ describe('k8s.control-plane.resize (lab, real HAProxy and etcd)', function () {
     const r = await cb.run('k8s.control-plane.resize', ['--count', '3', '--yes']);
     assert.equal(r.code, 2, r.stderr);
     assert.match(r.stderr, new RegExp(`cpr-k8s-lb-1 lists ${gone}, which is no control node of cluster cpr \\(no such Node\\): remove "${line}" from backend k8s-api in /etc/haproxy/haproxy.cfg and reload HAProxy`));
+    assert.deepEqual([lab.counters().ssh_mutations, lab.counters().openstack_mutations], before, 'nothing written');
+  });
+
+  it('a control node down and an etcd member stopped: the preflight names each, exit 2, nothing written', async () => {
+    const etcdHost = lab.world.hosts.get('cpr-k8s-etcd-1')!;
+    etcdHost.services.set('etcd', false);
+    lab.world.emit('etcd-unit', etcdHost, { active: false, restart: false });
+    lab.world.faults.hostsNeverReturn = [control(6)];
+    lab.world.rebootHost(control(6));
+    const kube = lab.client();
+    const deadline = Date.now() + 20_000;
+    while ((await kube.getNode(control(6)))?.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True') {
+      assert.ok(Date.now() < deadline, `${control(6)} goes NotReady`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const before = [lab.counters().ssh_mutations, lab.counters().openstack_mutations];
+    const r = await cb.run('k8s.control-plane.resize', ['--count', '4', '--yes']);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, new RegExp(`control node ${control(6)} is NotReady: bring it back`));
+    assert.match(r.stderr, new RegExp(`control node ${control(6)}'s API server fails /readyz on https://`));
+    assert.match(r.stderr, /etcd member cpr-k8s-etcd-1 is unhealthy/);
     assert.deepEqual([lab.counters().ssh_mutations, lab.counters().openstack_mutations], before, 'nothing written');
   });
 
