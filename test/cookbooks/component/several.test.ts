@@ -3,38 +3,19 @@
 // custom resource of a CRD the run creates is dry-run validated once the CRD is served, before anything else
 // of its component is written (a bad one leaves the component's other objects unwritten).
 import { strict as assert } from 'node:assert';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cleanupTempDirs, tempDir } from '../../helpers/cli.js';
 import { type TestLab, startTestLab } from '../../helpers/lab.js';
 import { kubectl, kubectlJson, labRunner } from '../../helpers/lab-cli.js';
+import { EXAMPLE } from '../../component/example-repo.js';
 
 const CLUSTER = 'multi';
 
-/** A CRD of kind `kind` (plural `<kind lowercased>s`) in example.net whose spec.size is an integer. */
+/** The shipped example's Widget CRD (spec.size an integer) renamed to kind `kind` of example.org. */
 function crd(kind: string): string {
-  const plural = `${kind.toLowerCase()}s`;
-  return `apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata:
-  name: ${plural}.example.net
-spec:
-  group: example.net
-  scope: Namespaced
-  names: { kind: ${kind}, plural: ${plural}, singular: ${kind.toLowerCase()}, listKind: ${kind}List }
-  versions:
-    - name: v1
-      served: true
-      storage: true
-      schema:
-        openAPIV3Schema:
-          type: object
-          properties:
-            spec:
-              type: object
-              properties:
-                size: { type: integer }
-`;
+  const text = readFileSync(join(EXAMPLE, 'components', 'widgets', 'manifests', 'crd.yaml'), 'utf8');
+  return text.replace(/Widget/g, kind).replace(/widget/g, kind.toLowerCase());
 }
 
 /** Writes a component (namespace = its name) with one manifest file and the cluster's values. */
@@ -48,7 +29,7 @@ function component(root: string, name: string, manifest: string, values = '{}\n'
 }
 
 const config = (name: string): string => `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\ndata:\n  a: "1"\n`;
-const resource = (kind: string, name: string): string => `apiVersion: example.net/v1\nkind: ${kind}\nmetadata:\n  name: ${name}\nspec:\n  size: {{ values.size }}\n`;
+const resource = (kind: string, name: string): string => `apiVersion: example.org/v1\nkind: ${kind}\nmetadata:\n  name: ${name}\nspec:\n  size: {{ values.size }}\n`;
 
 describe('component.deploy: several components in one run, custom resources of a CRD the run creates', function () {
   this.timeout(120_000);
@@ -74,7 +55,7 @@ describe('component.deploy: several components in one run, custom resources of a
     const r = await deploy(['gadget-types', 'gadgetz']);
     assert.equal(r.code, 2, r.stderr);
     assert.match(r.stderr, /no component gadgetz in the repository.*gadgets/s);
-    assert.equal(await exists(['crd', 'gadgets.example.net']), false, 'the first component was not deployed');
+    assert.equal(await exists(['crd', 'gadgets.example.org']), false, 'the first component was not deployed');
     const twice = await deploy(['gadgets', 'gadget-types', 'gadgets']);
     assert.equal(twice.code, 2, twice.stderr);
     assert.match(twice.stderr, /--component: gadgets is given twice/);
@@ -84,7 +65,7 @@ describe('component.deploy: several components in one run, custom resources of a
     const bad = await deploy(['all-in-one']);
     assert.notEqual(bad.code, 0, bad.stderr);
     assert.match(bad.stderr, /validating 1 custom resources now that their CRDs are served(.|\n)*Doohickey\/all-in-one\/d1.*spec\.size.*must be of type integer/);
-    assert.equal(await exists(['crd', 'doohickeys.example.net']), true, 'the CRD was applied (it had to be served to validate d1)');
+    assert.equal(await exists(['crd', 'doohickeys.example.org']), true, 'the CRD was applied (it had to be served to validate d1)');
     assert.equal(await exists(['configmap', 'aio-config', '-n', 'all-in-one']), false, 'nothing after the CRDs was written');
     writeFileSync(join(repo, 'components', 'all-in-one', 'values', `${CLUSTER}.yaml`), 'size: 2\n');
     const good = await deploy(['all-in-one']);
@@ -97,7 +78,7 @@ describe('component.deploy: several components in one run, custom resources of a
     const bad = await deploy(['gadget-types', 'gadgets']);
     assert.notEqual(bad.code, 0, bad.stderr);
     assert.match(bad.stderr, /Gadget\/gadgets\/g1.*must be of type integer.*deployed before it: gadget-types; not attempted: none/s);
-    assert.equal(await exists(['crd', 'gadgets.example.net']), true);
+    assert.equal(await exists(['crd', 'gadgets.example.org']), true);
     assert.equal(await exists(['configmap', 'gadget-config', '-n', 'gadgets']), false, 'gadgets wrote nothing but its revision record');
     writeFileSync(join(repo, 'components', 'gadgets', 'values', `${CLUSTER}.yaml`), 'size: 3\n');
     // The same command resumes the failed run: gadget-types keeps its revision, gadgets finishes its first one.
