@@ -135,6 +135,15 @@ export async function backupSteps(ctx: Context, dir: string, keep: number): Prom
     },
   });
 
+  // The copy does not depend on the verification: its bytes come over while the member verifies the file (a
+  // read; used only once the verification passed, dropped otherwise). Not when an earlier run copied it already.
+  const maxBytes = 8 * 1024 ** 3;
+  let prefetch: Promise<Buffer> | undefined;
+  if (!ctx.dryRun && !isPlanned(saved) && !existsSync(join(dir, name))) {
+    prefetch = remote.download(host, remotePath, { maxBytes });
+    prefetch.catch(() => undefined);
+  }
+
   const verified = await ctx.step(`verify snapshot on ${host}`, {
     target: `host/${host}:${remotePath}`,
     needs: [saved],
@@ -159,7 +168,7 @@ export async function backupSteps(ctx: Context, dir: string, keep: number): Prom
     apply: async (v) => {
       if (ctx.dryRun) return localPlanned(join(dir, name), 'write snapshot');
       // The key count is a read on the member: it runs while the bytes come over.
-      const [data, keys] = await Promise.all([remote.download(host, remotePath, { maxBytes: 8 * 1024 ** 3 }), countKeys(v.status)]);
+      const [data, keys] = await Promise.all([prefetch ?? remote.download(host, remotePath, { maxBytes }), countKeys(v.status)]);
       mkdirSync(dir, { recursive: true, mode: 0o700 });
       const sha256 = await writeAtomicChecked(join(dir, name), data, (sum) => {
         if (sum !== v.sha256) {
