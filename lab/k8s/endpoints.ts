@@ -103,7 +103,9 @@ export class NodeEndpoints {
     if (this.stopped) return;
     if (!this.runsStaticPods(h)) {
       const gone = h.state !== 'up' || !this.world.hosts.has(h.name);
-      if (this.instances.has(h.name)) this.stopAll(h.name, { forget: gone, abrupt: gone });
+      const inst = this.instances.get(h.name);
+      // Nothing runs any more (a reset host the kubelet keeps looking at): nothing to stop.
+      if (inst && (gone || inst.phase !== 'stopped' || inst.pods.size > 0 || inst.stopping.size > 0)) this.stopAll(h.name, { forget: gone, abrupt: gone });
       return;
     }
     const inst = this.instance(h.name);
