@@ -326,7 +326,8 @@ export async function labMain(argv: string[], io: LabIO = defaultIO): Promise<nu
         seed: args.seed,
         kubernetesVersion: twin ? twin.cluster.kubernetesVersion : args.k8sVersion,
         faults,
-        ...(args.fromSnapshot !== undefined ? { fromSnapshot: resolve(args.fromSnapshot) } : {}),
+        // A twin starts its etcd members on first use: one without etcd hosts would fail /readyz otherwise.
+        ...(args.fromSnapshot !== undefined ? { fromSnapshot: resolve(args.fromSnapshot), etcdStart: 'lazy' as const } : {}),
       });
       if (args.json) io.stdout(JSON.stringify({ started, ...publicInfo(info) }) + '\n');
       else {
