@@ -5,7 +5,7 @@
 // for `external` management, only checked: the run stops (exit 2) printing the exact lines to change. Every
 // function is a no-op when the cluster has no load-balancer hosts.
 import type { Context } from '../../core/context.js';
-import { InputError, TimeoutError, messageOf } from '../../core/errors.js';
+import { InputError, TimeoutError } from '../../core/errors.js';
 import { type Planned, isPlanned } from '../../core/gate.js';
 import { type BackendServer, type Haproxy, HaproxyConfigError, applyChange, blockRefusal, describeChange, readBackend, serverChange } from '../../haproxy/client.js';
 import { apiserverPort, lbSettings, loadBalancers, nodeEndpoint, nodeReadyz } from './hosts.js';
@@ -212,11 +212,6 @@ export async function ensureBackendListed(ctx: Context, nodeName: string, presen
       verify: async () => (await changeOn(h)).none,
     });
   }
-}
-
-/** A short description of an LB failure for preflight messages. */
-export function lbFailure(host: string, err: unknown): string {
-  return `load balancer ${host} cannot be read: ${messageOf(err).split('\n')[0]}`;
 }
 
 /**
