@@ -3,6 +3,7 @@
 // pending-reboot sentinel, kernels, package versions) run in parallel. Timings come from the journals of the
 // cluster's earlier real runs (timings.ts). Nothing here can change the cluster: every Kubernetes request is
 // a GET, every OpenStack call a declared read, every SSH command a query (read-only, also in dry-run).
+import { getMaxListeners, setMaxListeners } from 'node:events';
 import { messageOf } from '../core/errors.js';
 import type { Log } from '../core/log.js';
 import { mapLimit } from '../core/pool.js';
@@ -26,6 +27,8 @@ export interface SnapshotContext {
   /** Where the cluster's journals are (timings). */
   readonly stateDir: string;
   readonly log: Log;
+  /** The run's signal (a Context's): the parallel SSH commands each listen on it. */
+  readonly signal?: AbortSignal;
   k8s(): Promise<Kube>;
   openstack(): Promise<OpenStackClient>;
   remote(): Promise<Remote>;
@@ -83,7 +86,10 @@ export async function takeSnapshot(ctx: SnapshotContext, opts: SnapshotOptions =
     ? []
     : await (async () => {
         const remote = await ctx.remote();
-        return mapLimit(hostNames, opts.sshConcurrency ?? 16, async (name) => {
+        const concurrency = opts.sshConcurrency ?? 16;
+        // Each command in flight listens on the run's signal: not a leak, so no warning about it.
+        if (ctx.signal) setMaxListeners(Math.max(getMaxListeners(ctx.signal), concurrency * 2 + 10), ctx.signal);
+        return mapLimit(hostNames, concurrency, async (name) => {
           const r = await hostFacts(remote, name, roleOf(cluster, name) ?? '');
           ssh += r.commands;
           return r.host;
