@@ -3,7 +3,7 @@
 // journaled before the VM exists).
 import type { Context } from '../../core/context.js';
 import { isNodeReady, missingLabels, mergedTaints } from '../../k8s/nodes.js';
-import { addToLoadBalancers } from '../loadbalancer/index.js';
+import { addToLoadBalancers, lbPreflight } from '../loadbalancer/index.js';
 import { requireNodeRole } from './inventory.js';
 import { checkHostsFirst, joinNode, leftoverTokens, sweepLeftoverTokens } from './join.js';
 import { type NodeTimeouts, nodeTimeouts } from './timeouts.js';
@@ -20,11 +20,14 @@ export interface AddNodeOptions {
 
 /**
  * Checks what adding `hostname` needs before anything changes (reads only): the VM's flavor, image and
- * network exist (unless the VM does already), and the control nodes answer over SSH with the host keys we
- * know (a changed key is an error naming the host). Returns the control nodes that answered.
+ * network exist (unless the VM does already), the load balancers are in step (for a control node), and the
+ * control nodes answer over SSH with the host keys we know (a changed key is an error naming the host).
+ * Returns the control nodes that answered.
  */
 export async function preflightAddNode(ctx: Context, roleName: string, hostname: string, overrides: VmOverrides = {}): Promise<string[]> {
   await checkVmSettingsUnlessCreated(ctx, roleName, hostname, overrides);
+  // A new control node goes behind every load balancer: each must answer and be in step first (no-op without LBs).
+  if (ctx.cluster.roles[roleName]?.node === 'control-plane') await lbPreflight(ctx, { except: [hostname] });
   return checkHostsFirst(ctx, await ctx.k8s(), { excludeControls: [hostname] });
 }
 
