@@ -3,7 +3,7 @@
 // (static-pod restart), keeping it out of the load balancers meanwhile. Resumable: the same command finishes
 // an interrupted run.
 import { UsageError } from '../../../lib/core/errors.js';
-import { argFlag, argHostname, argString, clusterNameOption, frozen, hostnameOption } from '../../../lib/core/args.js';
+import { argDuration, argFlag, argHostname, argString, clusterNameOption, durationOption, frozen, hostnameOption } from '../../../lib/core/args.js';
 import { defineCookbook } from '../../../lib/core/cookbook.js';
 import { requireControlHost, requireControlRole } from '../../../lib/ops/certs/args.js';
 
@@ -11,7 +11,11 @@ interface Args {
   clusterName: string;
   hostname?: string;
   allControl: boolean;
+  restartTimeoutMs: number;
 }
+
+/** --restart-timeout: how long a restarted API server gets to serve the renewed certificate. */
+const RESTART_TIMEOUT = { default: 5 * 60_000, min: 5_000, max: 60 * 60_000 };
 
 export default defineCookbook<Args>({
   summary: 'Renew the kubeadm certificates of control nodes and restart their static pods so the API servers serve them',
@@ -21,6 +25,7 @@ export default defineCookbook<Args>({
     'cluster-name': clusterNameOption,
     hostname: hostnameOption('The control node to renew', false),
     'all-control': { type: 'boolean', describe: 'Renew every control node, one at a time' },
+    'restart-timeout': durationOption('How long a node\'s restarted API server gets to serve the renewed certificate and pass /readyz', RESTART_TIMEOUT),
   },
   examples: [
     ['cookbook k8s.certs.renew --cluster-name tools --hostname tools-k8s-control-1', 'Renew one control node'],
@@ -31,7 +36,7 @@ export default defineCookbook<Args>({
     const allControl = argFlag(raw, 'all-control');
     if (hostname && allControl) throw new UsageError('--hostname and --all-control exclude each other', { context: { hostname }, hint: 'give one control node with --hostname, or --all-control for every one' });
     if (!hostname && !allControl) throw new UsageError('name the nodes to renew: --hostname <control node> or --all-control', { hint: 'cookbook k8s.certs.check shows what expires where' });
-    return frozen({ clusterName: argString(raw, 'cluster-name', { required: true }), hostname, allControl });
+    return frozen({ clusterName: argString(raw, 'cluster-name', { required: true }), hostname, allControl, restartTimeoutMs: argDuration(raw, 'restart-timeout', RESTART_TIMEOUT)! });
   },
   validate(cluster, args) {
     requireControlRole(cluster);
@@ -47,7 +52,7 @@ export default defineCookbook<Args>({
     const nodes = [];
     for (const node of targets) {
       ctx.checkpoint(`before renewing ${node}`);
-      nodes.push(await renewNode(ctx, node));
+      nodes.push(await renewNode(ctx, node, { serveMs: args.restartTimeoutMs }));
     }
     return { nodes };
   },

@@ -35,20 +35,31 @@ export function filesUnder(lab: TestLab, node: string, dir: string): string[] {
   return [...lab.world.hosts.get(node)!.files.keys()].filter((f) => f.startsWith(`${dir}/`)).map((f) => f.slice(dir.length + 1)).sort();
 }
 
-/** HAProxy's status of each server of backend k8s-api on the first LB (UP, DRAIN, DOWN, MAINT ...), by `show stat`. */
-export async function lbStatus(lab: TestLab): Promise<Record<string, string>> {
+async function adminSocket(lab: TestLab, command: string): Promise<string> {
   const lb = lab.loadBalancers.hosts[0]!;
   const path = lab.loadBalancers.haproxy!.socketPath(lb, '/run/haproxy/admin.sock');
   if (!path) throw new Error(`no admin socket for ${lb.name}`);
-  const text = await new Promise<string>((resolve, reject) => {
+  return new Promise<string>((resolve, reject) => {
     let out = '';
-    const s = netConnect(path, () => s.end('show stat\n'));
+    const s = netConnect(path, () => s.end(`${command}\n`));
     s.on('data', (d) => (out += d.toString()));
     s.once('end', () => resolve(out));
     s.once('error', reject);
   });
-  const rows = text.split('\n').filter((l) => l.startsWith('k8s-api,') && !/,(FRONTEND|BACKEND),/.test(l));
+}
+
+/** HAProxy's status of each server of backend k8s-api on the first LB (UP, DRAIN, DOWN, MAINT ...), by `show stat`. */
+export async function lbStatus(lab: TestLab): Promise<Record<string, string>> {
+  const rows = (await adminSocket(lab, 'show stat')).split('\n').filter((l) => l.startsWith('k8s-api,') && !/,(FRONTEND|BACKEND),/.test(l));
   return Object.fromEntries(rows.map((l) => l.split(',')).map((f) => [f[1]!, f[17]!]));
+}
+
+/** Whether the first LB has the server in drain (admin state, whatever its health): `show servers state`. */
+export async function lbDrained(lab: TestLab, server: string): Promise<boolean> {
+  const line = (await adminSocket(lab, 'show servers state k8s-api')).split('\n').find((l) => l.split(' ')[3] === server);
+  if (!line) throw new Error(`k8s-api/${server} is not in show servers state`);
+  // srv_admin_state: 0x08 forced drain, 0x10 drain inherited.
+  return (Number(line.split(' ')[6]) & 0x18) !== 0;
 }
 
 /** Requests through the lab's kubeconfig server (the first LB) until stopped: failures and the worst latency. */

@@ -11,7 +11,7 @@ import { type TestLab, startTestLab } from '../../helpers/lab.js';
 import { labRunner } from '../../helpers/lab-cli.js';
 import { shortDrainTimeout } from '../../ops/loadbalancer/lab-lb.js';
 import { runKilled } from './node-helpers.js';
-import { clientLoop, filesUnder, lbStatus, onDisk, servedByNode } from './certs-helpers.js';
+import { clientLoop, filesUnder, lbDrained, lbStatus, onDisk, servedByNode } from './certs-helpers.js';
 
 const C = (i: number): string => `crt-k8s-control-${i}`;
 const MANIFESTS = '/etc/kubernetes/manifests';
@@ -22,7 +22,7 @@ describe('k8s.certs.check and k8s.certs.renew (lab, real HAProxy)', function () 
   let lab: TestLab;
   let cb: ReturnType<typeof labRunner>;
   before(async () => {
-    lab = await startTestLab({ clusterName: 'crt', control: 3, workers: 1, workersNfs: 0, ingress: 0, etcd: 0, loadbalancer: 2, speed: 100, seedWorkload: false });
+    lab = await startTestLab({ clusterName: 'crt', control: 3, workers: 1, workersNfs: 0, ingress: 0, etcd: 0, loadbalancer: 2, speed: 100, seedWorkload: false, kubernetesVersion: '1.31.4' });
     if (!lab.loadBalancers.haproxy) throw new Error(`no real HAProxy in the lab: ${lab.loadBalancers.unavailable ?? '?'} (apt-get install haproxy)`);
     // The lab's only long-lived API clients are the cookbook processes themselves: 1 s of drain, not 30.
     shortDrainTimeout(lab, { drainTimeoutSeconds: 1 });
@@ -49,6 +49,8 @@ describe('k8s.certs.check and k8s.certs.renew (lab, real HAProxy)', function () 
     const byNode = (n: string) => report.nodes.find((x: { node: string }) => x.node === n);
     assert.deepEqual({ days: byNode(C(2)).servedDaysLeft, serial: byNode(C(2)).served.serial, same: byNode(C(2)).servedMatchesDisk }, { days: 9, serial: old.serial, same: true });
     assert.equal(byNode(C(3)).servedMatchesDisk, false);
+    // kubeadm 1.31 has `check-expiration -o json` (the dry-run and bad-input labs run 1.29: the table form).
+    assert.deepEqual(report.nodes.map((n: { kubeadm: { format: string } }) => n.kubeadm.format), ['json', 'json', 'json']);
     const differs = report.findings.filter((f: { kind: string }) => f.kind === 'served-differs');
     assert.deepEqual(differs.map((f: { node: string; fails: boolean }) => [f.node, f.fails]), [[C(3), false]], 'C3 flagged as a warning');
     assert.match(differs[0].message, new RegExp(`${C(3)}: the API server serves serial \\S+ \\(until [^)]+\\), not apiserver\\.crt on disk`));
@@ -103,6 +105,23 @@ describe('k8s.certs.check and k8s.certs.renew (lab, real HAProxy)', function () 
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(readdirSync(units).sort(), ['certs-crt.service', 'certs-crt.timer']);
     assert.match(readFileSync(join(units, 'certs-crt.service'), 'utf8'), /^ExecStart=.* k8s\.certs\.check .*--warn-days 45/m);
+  });
+
+  it('an API server that does not come back with the renewed certificate: exit 1 naming it, manifests back, node left drained; fixed, the same command finishes', async () => {
+    lab.world.faults.apiserverCrashLoop = [C(1)];
+    const failed = await cb.run('k8s.certs.renew', ['--hostname', C(1), '--yes', '--restart-timeout', '5s']);
+    assert.equal(failed.code, 1, failed.stderr);
+    assert.match(failed.stderr, new RegExp(`${C(1)} does not serve its renewed certificate \\(serial \\w+\\) after its static pods restarted`));
+    assert.match(failed.stdout, /Hint: .*stays drained in the load balancers until the same command/);
+    assert.deepEqual(filesUnder(lab, C(1), PARKED), [], 'the manifests are not left out');
+    assert.ok(filesUnder(lab, C(1), MANIFESTS).includes('kube-apiserver.yaml'));
+    assert.equal(await lbDrained(lab, C(1)), true, 'a broken API server stays out of the load balancers');
+    lab.world.faults.apiserverCrashLoop = [];
+    const again = await cb.run('k8s.certs.renew', ['--hostname', C(1), '--yes', '--restart-timeout', '5s']);
+    assert.equal(again.code, 0, again.stderr);
+    assert.deepEqual(await servedByNode(lab, C(1)), onDisk(lab, C(1)));
+    assert.match((await lbStatus(lab))[C(1)]!, /^UP/);
+    assert.equal(await lbDrained(lab, C(1)), false);
   });
 
   // Last: it takes the second load balancer away for good (the kubeconfig goes through the first).
