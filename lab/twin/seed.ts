@@ -7,7 +7,8 @@ import type { ClusterSnapshot, SnapshotWorkload } from '../../lib/twin/types.js'
 import type { KubeApiHandle } from '../k8s/index.js';
 import { waitNodesReady, waitSettled } from '../k8s/seed.js';
 import type { ResourceSpec } from '../k8s/resources.js';
-import { controllerOf, type KObject } from '../k8s/types.js';
+import { controllerOf, nodeReadyStatus, type KObject } from '../k8s/types.js';
+import { LabError } from '../../lib/core/errors.js';
 import type { World } from '../world.js';
 
 /** Kinds a twin fills up to the snapshot's per-namespace counts with empty objects (custom kinds too). */
@@ -195,9 +196,27 @@ export async function seedFromSnapshot(world: World, kube: KubeApiHandle, s: Clu
   });
   report.filled = fillCounts(kube, s, report.skipped);
   stage('counts filled');
+  await downAsCaptured(world, kube, s, timeoutMs);
   world.counters.max_unavailable_nodes = kube.unavailableNodes();
   log(`twin: ${report.workloads} workloads, ${report.pods} bare pods, ${report.filled} objects to match per-namespace counts${report.skipped.length ? `; left out: ${report.skipped.join('; ')}` : ''} (${stages.join(', ')})`);
   return report;
+}
+
+/**
+ * Nodes that were not Ready in the snapshot are down in the twin too: their hosts go down and do not come back
+ * (as a fault, visible in `lab status`), and the twin waits until their Nodes say so.
+ */
+async function downAsCaptured(world: World, kube: KubeApiHandle, s: ClusterSnapshot, timeoutMs: number): Promise<void> {
+  const down = s.nodes.filter((n) => n.conditions.some((c) => c.type === 'Ready' && c.status !== 'True') && world.hosts.has(n.name)).map((n) => n.name);
+  if (!down.length) return;
+  world.faults = { ...world.faults, hostsNeverReturn: [...new Set([...(world.faults.hostsNeverReturn ?? []), ...down])] };
+  for (const name of down) world.rebootHost(name);
+  const nodes = kube.api.res('', 'nodes');
+  const deadline = Date.now() + timeoutMs;
+  while (down.some((n) => nodeReadyStatus(kube.store.get(nodes, undefined, n)!) === 'True')) {
+    if (Date.now() > deadline) throw new LabError(`twin: nodes ${down.join(', ')} did not go NotReady within ${timeoutMs} ms`, { context: { nodes: down } });
+    await new Promise((r) => setTimeout(r, Math.max(5, world.scaled(100))));
+  }
 }
 
 /** Creates empty objects of each fillable counted kind until every namespace holds the snapshot's count. */

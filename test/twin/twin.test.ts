@@ -12,6 +12,8 @@ import { startTwin } from '../../lab/api.js';
 import { type LabHandle, startLab } from '../../lab/index.js';
 import { type TestLab, startTestLab } from '../helpers/lab.js';
 import { tempDir } from '../helpers/cli.js';
+import { modelSnapshot } from '../../lab/twin/model.js';
+import { nodeReadyStatus } from '../../lab/k8s/types.js';
 
 const HOSTS = [
   { name: 'orig-k8s-control-1', role: 'control' },
@@ -136,5 +138,24 @@ describe('twin: a lab built from a snapshot', function () {
       await t.stop();
     }
     assert.equal(existsSync(join(root, 'twin')), false);
+  });
+});
+
+describe('twin: a node that was NotReady', function () {
+  this.timeout(120_000);
+  let lab: LabHandle | undefined;
+  after(async () => lab?.stop());
+
+  it('is down in the twin too, and counts as unavailable', async () => {
+    const snap = modelSnapshot({ clusterName: 'sick', nodes: 5, namespaces: 2, policies: 2, pods: 12 });
+    const sick = snap.nodes.find((n) => n.role === 'worker')!;
+    sick.conditions = [{ type: 'Ready', status: 'Unknown', reason: 'NodeStatusUnknown' }];
+    lab = await startLab({ fromSnapshot: snap, speed: 50, stateDir: join(tempDir('cc-twin-sick-'), 'lab') });
+    const node = lab.kube.store.get(lab.kube.api.res('', 'nodes'), undefined, sick.name)!;
+    assert.notEqual(nodeReadyStatus(node), 'True');
+    assert.notEqual(lab.world.hosts.get(sick.name)?.state, 'up');
+    const others = snap.nodes.filter((n) => n.name !== sick.name);
+    for (const n of others) assert.equal(nodeReadyStatus(lab.kube.store.get(lab.kube.api.res('', 'nodes'), undefined, n.name)!), 'True', n.name);
+    assert.equal(lab.world.counters.max_unavailable_nodes, 1);
   });
 });
