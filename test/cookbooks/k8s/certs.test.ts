@@ -1,7 +1,8 @@
-// k8s.certs.check and k8s.certs.renew against a lab with three control nodes behind two real HAProxy load balancers: an
-// apiserver certificate made to expire in 10 days fails the check and is named; a renewal fixes it and the
-// check then shows the served certificate's new NotAfter; renewed files with an old served certificate are
-// flagged; a renewal of every control node while a client loop goes through HAProxy; SIGKILL mid-renewal.
+// k8s.certs.check and k8s.certs.renew against a lab with three control nodes behind two real HAProxy load
+// balancers: an apiserver certificate made to expire in 10 days fails the check and is named; renewed files
+// with an old served certificate are flagged; SIGKILL mid-renewal converges; a renewal of every control node
+// while a client loop goes through HAProxy, after which the check shows the new served NotAfter; an API server
+// that does not come back; an unreachable load balancer.
 import { strict as assert } from 'node:assert';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
