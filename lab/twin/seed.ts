@@ -106,6 +106,8 @@ export async function seedFromSnapshot(world: World, kube: KubeApiHandle, s: Clu
   };
   await waitNodesReady(world, kube, timeoutMs);
   stage('nodes Ready');
+  const missing = s.nodes.filter((n) => !world.hosts.has(n.name)).map((n) => n.name);
+  if (missing.length) report.skipped.push(`nodes whose names fit no inventory role: ${missing.join(', ')}`);
 
   // Nodes as captured: labels and sizes now; taints and cordons once the pods are placed (they may well have
   // come after the pods, which then stayed where they were).
@@ -160,7 +162,8 @@ export async function seedFromSnapshot(world: World, kube: KubeApiHandle, s: Clu
     }
     // Pods without a workload the twin recreates (bare pods, a Job's or an operator's): bound where they ran.
     const pods = a.res('', 'pods');
-    const nodeNames = new Set(s.nodes.map((n) => n.name));
+    // Only nodes the twin has (a node whose name fits no role of the inventory is not recreated).
+    const nodeNames = new Set(s.nodes.map((n) => n.name).filter((n) => kube.store.get(nodes, undefined, n)));
     for (const p of s.pods) {
       if (p.mirror || (p.owner && ['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet'].includes(p.owner.kind))) continue;
       if (p.phase === 'Succeeded' || p.phase === 'Failed') continue;
