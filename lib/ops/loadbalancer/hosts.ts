@@ -56,8 +56,7 @@ export function loadBalancers(ctx: Context): Promise<Haproxy[]> {
 }
 
 /** The port of kubernetes.apiServer's URL (6443 when it names none): the last resort for a node's own port. */
-export function apiserverPort(ctx: Context, listedPorts: readonly number[] = []): number {
-  if (listedPorts.length) return listedPorts[0]!;
+export function apiserverPort(ctx: Context): number {
   const url = new URL(ctx.cluster.kubernetes.apiServer);
   return url.port ? Number(url.port) : 6443;
 }
@@ -88,11 +87,13 @@ function manifestPort(ctx: Context, name: string): Promise<number> {
 
 /**
  * A control node's own API endpoint: its SSH address (as the inventory resolves it) and the API servers' port
- * (the one the LBs' server lines use; else the node's kube-apiserver manifest --secure-port; else the URL's).
+ * (the one the LBs' server lines use; else the inventory's kubernetes.apiserverPort; else the node's
+ * kube-apiserver manifest --secure-port; else the apiServer URL's).
  */
 export async function nodeEndpoint(ctx: Context, name: string, listedPorts: readonly number[] = []): Promise<{ address: string; port: number }> {
   const [resolved] = await (await ctx.remote()).resolveHosts([name]);
-  return { address: resolved!.address, port: listedPorts.length ? listedPorts[0]! : await manifestPort(ctx, name) };
+  const port = listedPorts[0] ?? ctx.cluster.kubernetes.apiserverPort ?? (await manifestPort(ctx, name));
+  return { address: resolved!.address, port };
 }
 
 /** GET /readyz on one control node's own endpoint (the cluster's CA and credentials); never throws for not ready. */

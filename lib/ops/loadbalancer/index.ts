@@ -166,7 +166,7 @@ export async function ensureBackendListed(ctx: Context, nodeName: string, presen
     const view = readBackend(text, lb.backend);
     const ports = view.servers.map((s) => s.port);
     // Dry-run of an addition: the node has no VM (no address) yet; the plan shows the edit with a placeholder.
-    const at = assumed ? { address: `${nodeName}.address`, port: apiserverPort(ctx, ports) } : await nodeEndpoint(ctx, nodeName, ports);
+    const at = assumed ? { address: `${nodeName}.address`, port: ports[0] ?? ctx.cluster.kubernetes.apiserverPort ?? apiserverPort(ctx) } : await nodeEndpoint(ctx, nodeName, ports);
     const spec = present ? { name: nodeName, ...at } : { name: nodeName, address: '', port: 0 };
     const change = serverChange(view, spec, present);
     return { text, view, change, none: change.add.length === 0 && change.remove.length === 0 };

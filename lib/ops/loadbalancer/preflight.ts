@@ -48,7 +48,7 @@ export async function lbProblems(ctx: Context, options: LbPreflightOptions = {})
     if (lb.management === 'haproxy-config' && (view.problem || !view.block)) {
       out.problems.push(`${h.host}: ${view.problem ? `the managed block of ${config} is malformed (${view.problem})` : `backend ${backend} in ${config} has no managed block`}; put the control nodes' server lines between "# BEGIN cluster-cookbooks managed block" and "# END cluster-cookbooks managed block"`);
     }
-    const port = apiserverPort(ctx, view.servers.map((s) => s.port));
+    const port = view.servers[0]?.port ?? ctx.cluster.kubernetes.apiserverPort ?? apiserverPort(ctx);
     for (const c of controls) {
       if (except.has(c)) continue;
       const lines = view.servers.filter((s) => s.name === c);
