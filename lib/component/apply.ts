@@ -83,7 +83,8 @@ export async function applyObjects(kube: ComponentKube, objects: readonly KObjec
     const worker = async (): Promise<void> => {
       for (let obj = queue.shift(); obj; obj = queue.shift()) {
         await gate();
-        const r = await kube.apply(obj, { forceConflicts: options.forceConflicts });
+        // Thousands of objects: the stored copies are not read back (the rollout wait reads what it needs).
+        const r = await kube.apply(obj, { forceConflicts: options.forceConflicts, result: false });
         if (!isPlanned(r) && !r) throw new ApplyError(`apply of ${displayName(obj)} returned nothing`, { context: { object: displayName(obj) } });
         done++;
         options.onApplied?.(done, objects.length);

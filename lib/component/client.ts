@@ -116,20 +116,20 @@ export class ComponentKube {
     return this.req.readOptional(`GET ${displayName(obj)}`, async () => this.lean.request<KObject>('GET', await this.lean.pathOf(obj)), { context: { object: displayName(obj) } });
   }
 
-  /** Server-side dry-run apply (dryRun=All): what the server would store, or ObjectRejectedError with its message. */
-  async validate(obj: KObject, options: { forceConflicts?: boolean; as?: KObject } = {}): Promise<KObject> {
+  /** Server-side dry-run apply (dryRun=All): resolves when the server accepts the object, else ObjectRejectedError with its message. */
+  async validate(obj: KObject, options: { forceConflicts?: boolean; as?: KObject } = {}): Promise<void> {
     try {
-      return await this.req.call(`dry-run apply ${displayName(obj)}`, () => this.serverSideApply(obj, options.forceConflicts ?? false, true), { kind: 'write', context: { object: displayName(obj) } });
+      await this.req.call(`dry-run apply ${displayName(obj)}`, () => this.serverSideApply(obj, options.forceConflicts ?? false, true, true), { kind: 'write', context: { object: displayName(obj) } });
     } catch (err) {
       throw this.explain(err, options.as ?? obj, true);
     }
   }
 
-  /** Server-side apply under our field manager; a conflict is a FieldConflictError naming fields and managers. */
-  async apply(obj: KObject, options: { forceConflicts?: boolean } = {}): Promise<KObject | Planned> {
+  /** Server-side apply under our field manager; a conflict is a FieldConflictError naming fields and managers. `result: false`: the stored object is not read back (resolves with {}). */
+  async apply(obj: KObject, options: { forceConflicts?: boolean; result?: boolean } = {}): Promise<KObject | Planned> {
     return this.gate.mutate({ system: 'k8s', target: displayName(obj), action: 'server-side apply' }, async () => {
       try {
-        return await this.req.call(`apply ${displayName(obj)}`, () => this.serverSideApply(obj, options.forceConflicts ?? false, false), { kind: 'write', context: { object: displayName(obj) } });
+        return await this.req.call(`apply ${displayName(obj)}`, () => this.serverSideApply(obj, options.forceConflicts ?? false, false, options.result === false), { kind: 'write', context: { object: displayName(obj) } });
       } catch (err) {
         throw this.explain(err, obj, false);
       }
@@ -153,12 +153,13 @@ export class ComponentKube {
   }
 
   /** One server-side apply request (JSON is YAML, so the object goes as it is). */
-  private async serverSideApply(obj: KObject, force: boolean, dryRun: boolean): Promise<KObject> {
+  private async serverSideApply(obj: KObject, force: boolean, dryRun: boolean, discardBody: boolean): Promise<KObject> {
     const path = await this.lean.pathOf(obj);
     return this.lean.request<KObject>('PATCH', path, {
       query: { fieldManager: FIELD_MANAGER, force: force ? 'true' : undefined, dryRun: dryRun ? 'All' : undefined },
       body: obj,
       contentType: 'application/apply-patch+yaml',
+      discardBody,
     });
   }
 

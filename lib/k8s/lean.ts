@@ -29,6 +29,8 @@ export interface LeanRequest {
   query?: Record<string, string | number | boolean | undefined>;
   body?: unknown;
   contentType?: string;
+  /** A 2xx answer's body is not read into an object (bulk writes whose answers nobody looks at): resolves with {}. */
+  discardBody?: boolean;
 }
 
 /** Auth headers are re-read from the kubeconfig this often (exec plugins and OIDC refresh their tokens). */
@@ -90,11 +92,13 @@ export class LeanKubeTransport {
     return new Promise<T>((resolve, reject) => {
       const req = request(opts, (res) => {
         const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
+        const status = res.statusCode ?? 0;
+        const discard = options.discardBody && status >= 200 && status < 300;
+        res.on('data', (c: Buffer) => discard || chunks.push(c));
         res.on('error', reject);
         res.on('end', () => {
+          if (discard) return resolve({} as T);
           const text = Buffer.concat(chunks).toString('utf8');
-          const status = res.statusCode ?? 0;
           if (status >= 200 && status < 300) {
             try {
               resolve((text ? JSON.parse(text) : undefined) as T);

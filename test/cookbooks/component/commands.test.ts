@@ -74,7 +74,7 @@ describe('component cookbooks: --then, status, history, diff, test, rollback, re
     assert.equal(beta.counters().k8s_mutations, before);
   });
 
-  it('component.test names the failed test (bats TAP), exit 1', async () => {
+  it('component.test names the failed test (read from the bats JUnit report), exit 1', async () => {
     await kubectl(beta, ['patch', 'configmap', 'web-config', '-n', 'web', '--type', 'merge', '-p', '{"data":{"healthy":"no"}}']);
     const r = await cb.json('component.test', ['--component', 'web', '--repo', repo, '--git-branch', 'v2']);
     assert.equal(r.code, 1, r.stderr);

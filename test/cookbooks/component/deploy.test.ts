@@ -42,6 +42,8 @@ describe('component.deploy (lab, real git, real bats)', function () {
     assert.deepEqual(r.out.result.plan, { create: 5, change: 0, unchanged: 0, prune: 0 });
     assert.equal(r.out.result.revision, 1);
     assert.deepEqual(r.out.result.tests.map((t: { name: string; ok: boolean }) => `${t.ok ? 'ok' : 'FAILED'} ${t.name}`), ['ok web deployment is available', 'ok web service exists', 'ok web reports healthy']);
+    // Read from bats' JUnit report: every test with its file and time.
+    assert.ok(r.out.result.tests.every((t: { file: string; durationMs: number }) => t.file === 'functional-tests/admin/web.bats' && Number.isInteger(t.durationMs)), JSON.stringify(r.out.result.tests));
     assert.equal(await image(), 'registry.example/web:1.0');
     const h = await history();
     assert.deepEqual(h.map((x) => `${x.revision}:${x.status}:${x.description}`), ['1:deployed:Install']);
