@@ -1,16 +1,16 @@
-// --simulate of k8s.reboot against lab A (the stand-in for the real cluster, speed 40): the simulation reads A
+// --simulate of k8s.reboot against lab A (the stand-in for the real cluster, speed 20: its delays, not the CLI's own work, make most of the time): the simulation reads A
 // and changes nothing on it; A's real run then starts the nodes in the predicted order and batches and takes
 // within 20% of the predicted time (both in A's cluster time). A PDB that allows no disruption on one node's
 // workload: the simulation names the node, the PDB and that the run would hold there.
 import { strict as assert } from 'node:assert';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TimedEvent } from '../../lib/simulate/timeline.js';
-import { cleanupTempDirs, tempDir } from '../helpers/cli.js';
+import { cleanupTempDirs, startCli, tempDir, waitForOutput } from '../helpers/cli.js';
 import { type SimulateJson, assertWithin, cli, jsonOf, realFigures } from './helpers.js';
 import { type LabA, bootIdsOf, deploy, startLabA } from './lab-a.js';
 
-const SPEED = 40;
+const SPEED = 20;
 const NS = 'tool-sim';
 
 describe('--simulate: k8s.reboot --all-workers --max-unavailable 3 (lab A stands in for the cluster)', function () {
@@ -93,5 +93,27 @@ describe('--simulate: k8s.reboot --all-workers --max-unavailable 3 (lab A stands
     );
     assert.match(s.holds[0]!.reason, /allows 0 disruptions/);
     assert.ok(!s.nodeOrder.includes(node) && s.nodeOrder.length === 5, 'every other worker is rebooted first');
+  });
+
+  it('SIGINT during the simulated run stops it, then stops and removes the twin', async () => {
+    const tmp = tempDir('cc-sim-tmp-');
+    await a.admin.resetCounters();
+    const p = startCli(rebootArgs(['--simulate', '--fresh']), { env: { TMPDIR: tmp }, timeoutMs: 120_000 });
+    await waitForOutput(p, /running k8s\.reboot on it/, 90_000);
+    // To the CLI only, as Ctrl-C reaches the foreground process group (the twin runs in its own); zx's kill()
+    // would signal every descendant.
+    process.kill(p.child!.pid!, 'SIGINT');
+    const out = await p;
+    assert.equal(out.exitCode, 130, out.stderr.slice(-2000));
+    assert.deepEqual(readdirSync(tmp), [], 'the twin and its directory are gone');
+    const daemons = readdirSync('/proc').filter((d) => /^\d+$/.test(d) && (() => {
+      try {
+        return readFileSync(`/proc/${d}/cmdline`, 'utf8').includes(tmp);
+      } catch {
+        return false;
+      }
+    })());
+    assert.deepEqual(daemons, [], 'no twin process is left');
+    assert.deepEqual(await a.mutations(), { k8s: 0, ssh: 0, openstack: 0 });
   });
 });
