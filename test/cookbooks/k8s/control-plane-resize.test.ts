@@ -54,6 +54,16 @@ describe('k8s.control-plane.resize (lab, real HAProxy and etcd)', function () {
     const loop = await startClientLoop(lab.kubeconfig);
     const up = await cb.run('k8s.control-plane.resize', ['--count', '5', '--yes']);
     assert.equal(up.code, 0, up.stderr);
+    // The dry-run of the shrink plans both removals, the oldest first, each out of HAProxy first; writes nothing.
+    const before = [lab.counters().k8s_mutations, lab.counters().ssh_mutations, lab.counters().openstack_mutations];
+    const plan = await cb.json('k8s.control-plane.resize', ['--count', '3', '--dry-run']);
+    assert.equal(plan.code, 0, plan.stderr);
+    assert.deepEqual([lab.counters().k8s_mutations, lab.counters().ssh_mutations, lab.counters().openstack_mutations], before, 'the dry-run wrote nothing');
+    const planned = (plan.out.changes as { action: string; target: string }[]).map((c) => `${c.action} ${c.target}`);
+    const at = (what: string): number => planned.findIndex((p) => p.startsWith(what));
+    for (const n of [control(1), control(2)]) assert.ok(at(`delete server server/${n}`) > 0, `plans deleting ${n}: ${planned.join('; ')}`);
+    assert.ok(at(`delete server server/${control(1)}`) < at(`delete server server/${control(2)}`), 'the oldest first');
+    assert.ok(at('run `socat stdio /run/haproxy/admin.sock`') < at(`cordon node/${control(1)}`), 'out of HAProxy before the cordon');
     const down = await cb.run('k8s.control-plane.resize', ['--count', '3', '--yes']);
     assert.equal(down.code, 0, down.stderr);
     const r = await loop.stop();
