@@ -54,6 +54,7 @@ describe('lab k8s: one API endpoint per control node', function () {
       assert.equal(a.body, 'ok');
       assert.ok(a.sans?.includes(`IP Address:${e.address}`), a.sans);
       assert.equal(a.serial, diskSerial(c));
+      assert.deepEqual({ ...lab.kube.endpoints!.served(c), certPem: undefined }, { phase: 'running', address: e.address, port, certPem: undefined, serial: a.serial, notAfter: a.notAfter!.toISOString() });
       serials.add(a.serial!);
       const nodes = await getNode(e, '/api/v1/nodes', lab.kube.caPem, lab.kube.token);
       assert.equal(nodes.status, 200);
