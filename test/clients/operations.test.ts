@@ -9,6 +9,7 @@ import ts from 'typescript';
 import { AlertmanagerClient } from '../../lib/alerting/index.js';
 import { packageRoot } from '../../lib/core/paths.js';
 import { isPlanned } from '../../lib/core/gate.js';
+import { Haproxy } from '../../lib/haproxy/client.js';
 import { Kube } from '../../lib/k8s/index.js';
 import { EtcdLockBackend } from '../../lib/lock/etcd.js';
 import { OpenStackClient } from '../../lib/openstack/index.js';
@@ -42,6 +43,7 @@ describe('client operation tables', () => {
     ['OpenStackClient', 'lib/openstack/client.ts', OpenStackClient as never],
     ['AlertmanagerClient', 'lib/alerting/client.ts', AlertmanagerClient as never],
     ['EtcdLockBackend', 'lib/lock/etcd.ts', EtcdLockBackend as never],
+    ['Haproxy', 'lib/haproxy/client.ts', Haproxy as never],
   ];
   for (const [name, file, cls] of clients) {
     it(`${name}: the table declares exactly its public methods, each read or mutate`, () => {
