@@ -67,10 +67,13 @@ export async function readNodeCerts(ctx: Context, node: string, timeoutMs = 5000
       return undefined;
     }
   };
-  const endpoint = await nodeApiEndpoint(ctx, node);
-  const [kubeadm, disk] = await Promise.all([guard('kubeadm certs check-expiration', () => readKubeadmList(ctx, node)), guard('certificate files', () => readDiskCerts(ctx, node))]);
-  const served = await guard('served certificate', () => servedCertificate(endpoint.address, endpoint.port, { ca: disk?.caPem, altNames: [node], timeoutMs, signal: ctx.signal }));
-  return { node, endpoint: endpointText(endpoint), ...(kubeadm ? { kubeadm } : {}), ...(disk ? { disk: disk.apiserver } : {}), ...(served ? { served } : {}), errors };
+  const [endpoint, kubeadm, disk] = await Promise.all([
+    guard('API endpoint', () => nodeApiEndpoint(ctx, node)),
+    guard('kubeadm certs check-expiration', () => readKubeadmList(ctx, node)),
+    guard('certificate files', () => readDiskCerts(ctx, node)),
+  ]);
+  const served = endpoint && (await guard('served certificate', () => servedCertificate(endpoint.address, endpoint.port, { ca: disk?.caPem, altNames: [node], timeoutMs, signal: ctx.signal })));
+  return { node, endpoint: endpoint ? endpointText(endpoint) : '?', ...(kubeadm ? { kubeadm } : {}), ...(disk ? { disk: disk.apiserver } : {}), ...(served ? { served } : {}), errors };
 }
 
 /** One /readyz probe of a node's own endpoint (its certificate verified against `caPem`). */

@@ -138,4 +138,19 @@ describe('k8s.certs.check and k8s.certs.renew (lab, real HAProxy)', function () 
     assert.deepEqual(writes(), before, 'nothing written');
     assert.deepEqual(filesUnder(lab, C(1), PARKED), []);
   });
+
+  it('check with a control node down: exit 1 naming it, the other nodes still reported', async () => {
+    lab.world.faults.hostsNeverReturn = [...(lab.world.faults.hostsNeverReturn ?? []), C(3)];
+    lab.world.rebootHost(C(3));
+    const check = await cb.json('k8s.certs.check', []);
+    assert.equal(check.code, 1, check.stderr);
+    assert.match(check.stderr, new RegExp(`${C(3)}: `));
+    const report = check.out.error.context.check;
+    const failing = report.findings.filter((f: { fails: boolean }) => f.fails);
+    assert.ok(failing.length > 0 && failing.every((f: { node: string; kind: string }) => f.node === C(3) && f.kind === 'unreadable'), JSON.stringify(failing));
+    for (const i of [1, 2]) {
+      const n = report.nodes.find((x: { node: string }) => x.node === C(i));
+      assert.deepEqual([n.errors, n.servedMatchesDisk], [[], true], `${C(i)} read as usual`);
+    }
+  });
 });
