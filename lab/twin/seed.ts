@@ -125,18 +125,23 @@ export async function seedFromSnapshot(world: World, kube: KubeApiHandle, s: Clu
   // Custom kinds the lab does not serve yet: a CRD with the captured names and an open schema.
   const crds = a.res('apiextensions.k8s.io', 'customresourcedefinitions');
   for (const c of s.crds ?? []) {
-    if (c.versions.every((v) => kube.store.registry.lookup(c.group, v.name, c.plural))) continue;
-    create(crds, {
-      apiVersion: 'apiextensions.k8s.io/v1',
-      kind: 'CustomResourceDefinition',
-      metadata: { name: c.name },
-      spec: {
-        group: c.group,
-        scope: c.scope,
-        names: { kind: c.kind, plural: c.plural, singular: c.singular, listKind: `${c.kind}List` },
-        versions: c.versions.map((v) => ({ ...v, schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } })),
-      },
-    } as KObject);
+    // A kind the lab already serves (Kyverno's policies) keeps the lab's own definition.
+    if (c.versions.some((v) => kube.store.registry.lookup(c.group, v.name, c.plural))) continue;
+    try {
+      create(crds, {
+        apiVersion: 'apiextensions.k8s.io/v1',
+        kind: 'CustomResourceDefinition',
+        metadata: { name: c.name },
+        spec: {
+          group: c.group,
+          scope: c.scope,
+          names: { kind: c.kind, plural: c.plural, singular: c.singular, listKind: `${c.kind}List` },
+          versions: c.versions.map((v) => ({ ...v, schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } })),
+        },
+      } as KObject);
+    } catch (err) {
+      report.skipped.push(`CRD ${c.name} (${(err as Error).message.split('\n')[0]})`);
+    }
   }
   const namespaces = a.res('', 'namespaces');
   for (const ns of s.namespaces) create(namespaces, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns.name, labels: { ...ns.labels } } } as KObject);

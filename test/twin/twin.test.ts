@@ -59,6 +59,20 @@ describe('twin: a lab built from a snapshot', function () {
       n.spec.unschedulable = true;
     });
     a.kube.api.create(a.kube.api.res('', 'pods'), 'tool-beta', { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'debug', namespace: 'tool-beta', labels: { run: 'debug' } }, spec: { nodeName: 'orig-k8s-worker-3', containers: [{ name: 'sh', image: 'debian:12' }] } } as never, { internal: true });
+    // A custom kind with objects in two namespaces: the twin needs its CRD to hold them.
+    a.kube.api.create(
+      a.kube.api.res('apiextensions.k8s.io', 'customresourcedefinitions'),
+      undefined,
+      {
+        apiVersion: 'apiextensions.k8s.io/v1',
+        kind: 'CustomResourceDefinition',
+        metadata: { name: 'widgets.example.org' },
+        spec: { group: 'example.org', scope: 'Namespaced', names: { kind: 'Widget', plural: 'widgets', singular: 'widget' }, versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', required: ['spec'], properties: { spec: { type: 'object', required: ['size'], properties: { size: { type: 'integer' } } } } } } }] },
+      } as never,
+      { internal: true },
+    );
+    const widgets = a.kube.api.res('example.org', 'widgets');
+    for (const [ns, name] of [['tool-alpha', 'w1'], ['tool-alpha', 'w2'], ['tool-beta', 'w3']]) a.kube.api.create(widgets, ns, { apiVersion: 'example.org/v1', kind: 'Widget', metadata: { name, namespace: ns }, spec: { size: 3 } } as never, { internal: true });
     snapA = await snapshotOf(a);
     twin = await startLab({ fromSnapshot: snapA, speed: 50, stateDir: join(tempDir('cc-twin-'), 'lab') });
     snapTwin = await snapshotOf(twin);
@@ -99,10 +113,13 @@ describe('twin: a lab built from a snapshot', function () {
   it('has the same PDBs with the same budgets, and the same objects per namespace', () => {
     const pdb = (s: ClusterSnapshot) => s.pdbs.map((b) => JSON.stringify([b.namespace, b.name, b.minAvailable, b.maxUnavailable, b.selector, b.status.disruptionsAllowed])).sort();
     assert.deepEqual(pdb(snapTwin), pdb(snapA));
+    assert.deepEqual(snapA.crds.map((c) => c.name), ['widgets.example.org']);
+    assert.equal(snapA.namespaces.find((n) => n.name === 'tool-alpha')?.counts['widgets.example.org'], 2);
+    assert.deepEqual(snapTwin.crds.map((c) => c.name), ['widgets.example.org']);
     for (const ns of snapA.namespaces) {
       const t = snapTwin.namespaces.find((x) => x.name === ns.name);
       assert.ok(t, ns.name);
-      for (const k of ['configmaps', 'secrets', 'services', 'deployments.apps', 'statefulsets.apps', 'poddisruptionbudgets.policy', 'policies.kyverno.io']) {
+      for (const k of ['configmaps', 'secrets', 'services', 'deployments.apps', 'statefulsets.apps', 'poddisruptionbudgets.policy', 'policies.kyverno.io', 'widgets.example.org']) {
         assert.equal(t.counts[k] ?? 0, ns.counts[k] ?? 0, `${k} in ${ns.name}`);
       }
     }
