@@ -1,7 +1,7 @@
 // `cookbook lab snapshot --cluster-name C [--out FILE]`: the read-only capture of a cluster (lib/twin) written
 // to a 0600 file, for `cookbook lab up --from-snapshot FILE` and --simulate. The cluster comes from the
 // inventory as for any cookbook (a lab cluster: its running lab); its journals calibrate the timings.
-import { existsSync } from 'node:fs';
+import { existsSync, renameSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { InputError } from '../../lib/core/errors.js';
 import { defaultStateDir, packageRoot, unwritableFileReason } from '../../lib/core/paths.js';
@@ -56,7 +56,8 @@ export function describeSnapshot(s: ClusterSnapshot, file: string, written: { by
 
 /** Runs `lab snapshot`; returns the exit code (errors are thrown for labMain to report). */
 export async function snapshotMain(a: SnapshotArgs, io: SnapshotIO): Promise<number> {
-  const { clusterName, out } = checkSnapshotArgs(a);
+  const { clusterName, out: asked } = checkSnapshotArgs(a);
+  let out = asked;
   const { resolveCluster } = await import('../../lib/runner/clients.js');
   const inventory = a.inventory?.length ? a.inventory : [join(packageRoot(), 'inventory'), ...(process.env.COOKBOOK_INVENTORY ?? '').split(':').filter((d) => d.trim())];
   const cluster = await resolveCluster(clusterName, { inventory }, (m) => io.stderr(m + '\n'));
@@ -71,6 +72,11 @@ export async function snapshotMain(a: SnapshotArgs, io: SnapshotIO): Promise<num
     await ctx.close();
   }
   const written = writeSnapshotFile(out, snapshot);
+  // A default name says what the file holds: a compressed snapshot ends in .gz.
+  if (written.gzip && a.out === undefined && !out.endsWith('.gz')) {
+    renameSync(out, `${out}.gz`);
+    out = `${out}.gz`;
+  }
   if (a.json) {
     io.stdout(
       JSON.stringify({
