@@ -119,6 +119,9 @@ function throwIfInterrupted(signal: AbortSignal): void {
 
 const round = (x: number): number => Math.round(x * 10) / 10;
 
+/** How long the warm-up dry-run on the twin may go on (wall time). */
+const WARM_MS = 3000;
+
 /** The snapshot, taken through a dry-run Context: its gate records any write instead of sending it. */
 async function snapshotOf(name: string, cluster: ClusterConfig, args: object, dir: string, stateDir: string, io: RunIO, signal: AbortSignal): Promise<unknown> {
   const runId = `snapshot-${Date.now().toString(36)}`;
@@ -191,7 +194,8 @@ async function runOnTwin(name: string, def: CookbookDefinition<object>, raw: Raw
   delete twinGlobals.simulateSpeed;
   // A twin just started is cold (compiled code paths, TLS sessions, caches), and so are the modules of this
   // process the cookbook loads on first use: a dry-run of the same command on the twin warms both, so the
-  // timed run is not charged, times the speed, for a start-up the real cluster does not have.
+  // timed run is not charged, times the speed, for a start-up the real cluster does not have. Its first
+  // seconds are enough (planning a 60-node rollout in full would take minutes): it is stopped after WARM_MS.
   const { runCookbook } = await import('../runner/run.js');
   await runCookbook(name, def, twinRaw, { ...twinGlobals, dryRun: true, logDir: join(dir, 'warm-logs') }, {
     prompter: fixedPrompter(true, false),
@@ -199,7 +203,7 @@ async function runOnTwin(name: string, def: CookbookDefinition<object>, raw: Raw
     stderr: () => {},
     clock: acceleratedClock(speed, { minSleepMs: 1 }),
     signals: [],
-    abort: o.abort,
+    abort: AbortSignal.any([o.abort, AbortSignal.timeout(WARM_MS)]),
     simulated: true,
     quiet: true,
   });
