@@ -7,6 +7,7 @@ import type { ChartPhase, ReportStyle } from '../rollout/report.js';
 import { writeReport } from '../rollout/report.js';
 import type { RolloutResult } from '../rollout/result.js';
 import { type NodeRecord, RolloutState } from '../rollout/state.js';
+import { compareVersions } from './versions.js';
 import { UPGRADE_REPORT } from './work.js';
 
 /** One node's part in one minor step. */
@@ -40,11 +41,18 @@ function rows(ctx: Context): Record<string, UpgradeRow> {
   return { ...(ctx.recall<Record<string, UpgradeRow>>(ROWS_KEY) ?? {}) };
 }
 
-/** The timer of a control node's phases; `done()` and `fail()` keep its row in the journal. */
+/**
+ * The timer of a control node's phases, kept in the journal at every phase: a run killed midway leaves its
+ * phases, and the run that continues adds its own to them (as the rollout engine does for workers).
+ */
 export function controlRow(ctx: Context, node: string, version: string, kind: 'first-control' | 'control'): { enter(phase: string): void; done(skipped: boolean): void; fail(err: unknown): void } {
   const key = rowKey(node, version);
   const earlier = rows(ctx)[key];
-  const rec: UpgradeRow = { node, version, kind, phase: 'pending', phases: [], runId: ctx.runId };
+  const continued = earlier && earlier.phase !== 'done' ? structuredClone(earlier) : undefined;
+  // The span a kill interrupted ends where it is known to have been: at its start.
+  const open = continued?.phases.at(-1);
+  if (open && open.end === undefined) open.end = open.start;
+  const rec: UpgradeRow = continued ? { ...continued, runId: ctx.runId, failedPhase: undefined, error: undefined } : { node, version, kind, phase: 'pending', phases: [], runId: ctx.runId };
   const close = (): void => {
     const last = rec.phases.at(-1);
     if (last && last.end === undefined) last.end = ctx.clock.now();
@@ -60,13 +68,14 @@ export function controlRow(ctx: Context, node: string, version: string, kind: 'f
       rec.startedAt ??= now;
       rec.phase = phase;
       rec.phases.push({ phase, start: now });
+      save();
     },
     done(skipped) {
       close();
-      // A node done by an earlier run keeps that run's timings.
+      // Done by an earlier run: that run's timings stay.
       if (skipped && earlier?.phase === 'done') return;
       rec.phase = 'done';
-      rec.finishedAt = ctx.clock.now();
+      rec.finishedAt = skipped && rec.phases.length ? (rec.phases.at(-1)!.end ?? ctx.clock.now()) : ctx.clock.now();
       save();
     },
     fail(err) {
@@ -88,6 +97,9 @@ export function keepWorkerRows(ctx: Context, version: string, rolloutId: string)
     const rec = v as NodeRecord;
     if (!k.startsWith(WORKER_PREFIX) || rec.rollout !== rolloutId) continue;
     const node = k.slice(WORKER_PREFIX.length);
+    // A resumed run finds the node done (no phases of its own): the earlier run's timings stay.
+    const kept = out[rowKey(node, version)];
+    if (kept?.phase === 'done' && kept.phases.length && !rec.phases.length) continue;
     out[rowKey(node, version)] = { ...rec, node, version, kind: 'worker' };
   }
   ctx.remember(ROWS_KEY, out);
@@ -106,6 +118,13 @@ export interface UpgradeReportFacts {
 export function writeUpgradeReport(ctx: Context, path: string, facts: UpgradeReportFacts): string {
   const kept = rows(ctx);
   const nodes: Record<string, NodeRecord> = {};
+  // Minors an earlier run of this upgrade finished (a resumed run no longer has them to do) come first.
+  const planned = new Set(facts.order.map(([node, version]) => rowKey(node, version)));
+  const rank = { 'first-control': 0, control: 1, worker: 2 } as const;
+  const earlier = Object.entries(kept)
+    .filter(([k]) => !planned.has(k))
+    .sort(([, a], [, b]) => compareVersions(a.version, b.version) || rank[a.kind] - rank[b.kind] || (a.startedAt ?? 0) - (b.startedAt ?? 0) || a.node.localeCompare(b.node, 'en', { numeric: true }));
+  for (const [k, rec] of earlier) nodes[k] = rec;
   for (const [node, version, kind] of facts.order) nodes[rowKey(node, version)] = kept[rowKey(node, version)] ?? { node, version, kind, phase: 'pending', phases: [], runId: '' } as UpgradeRow;
   const order = Object.keys(nodes);
   const done = order.filter((n) => nodes[n]!.phase === 'done');

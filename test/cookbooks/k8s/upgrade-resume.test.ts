@@ -4,6 +4,8 @@
 // cordoned, and nothing upgraded twice (one `kubeadm upgrade apply` per minor, one `kubeadm upgrade node` per
 // control node and minor, one kubelet version change per node and minor).
 import { strict as assert } from 'node:assert';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { cleanupTempDirs, runCli, startCli, tempDir } from '../../helpers/cli.js';
 import type { TestLab } from '../../helpers/lab.js';
 import type { LabHost } from '../../../lab/world.js';
@@ -42,7 +44,9 @@ describe('k8s.upgrade: SIGKILL at four points, the same command converges (lab)'
   });
 
   it('converges after each kill, upgrading nothing twice', async () => {
-    const args = ['k8s.upgrade', '--cluster-name', 'labtest', '--inventory', inventory, '--state-dir', state, '--yes', '--to', '1.31', '--max-unavailable', '2', '--poll-interval', '100ms', '--retry-interval', '200ms'];
+    // The same command every time (a resumed run has the same arguments), --report included.
+    const reportFile = join(tempDir('cc-report-'), 'upgrade.html');
+    const args = ['k8s.upgrade', '--cluster-name', 'labtest', '--inventory', inventory, '--state-dir', state, '--yes', '--to', '1.31', '--max-unavailable', '2', '--poll-interval', '100ms', '--retry-interval', '200ms', '--report', reportFile];
     const failpoints = [
       'kill-after:kubeadm upgrade apply 1.30 on labtest-k8s-control-1',
       'kill-after:uncordon labtest-k8s-control-2',
@@ -55,6 +59,15 @@ describe('k8s.upgrade: SIGKILL at four points, the same command converges (lab)'
     }
     const again = await runCli(args, { timeoutMs: 120_000 });
     assert.equal(again.code, 0, again.stderr.slice(-3000));
+    // One report over the five runs: every node of both minors, each with its measured kubelet phase.
+    const html = readFileSync(reportFile, 'utf8');
+    assert.match(html, /<span class="pill ok verdict">Complete</);
+    const bars = [...html.matchAll(/<g class="bar (\w+)" data-node="([^"]+)"[^]*?<\/g>/g)];
+    assert.equal(bars.length, 12, bars.map((b) => b[2]).join(', '));
+    for (const b of bars) {
+      assert.equal(b[1], 'ok', `${b[2]} done`);
+      assert.match(b[0], /data-phase="kubelet"/, `${b[2]}: its kubelet phase, from whichever run did it`);
+    }
     const nodes = [...lab.kube.store.scan(lab.kube.api.res('', 'nodes'))];
     assert.equal(nodes.length, 6);
     for (const n of nodes) assert.equal(n.status.nodeInfo.kubeletVersion, 'v1.31.12', n.metadata.name);
