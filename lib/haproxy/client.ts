@@ -14,6 +14,15 @@ export * from './errors.js';
 export * from './config.js';
 export * from './stat.js';
 
+/** The lines of `haproxy -c` output that say what is wrong (at most 8). */
+function alertsOf(output: string): string[] {
+  return output
+    .split('\n')
+    .filter((l) => /ALERT|error/i.test(l))
+    .map((l) => l.trim())
+    .slice(0, 8);
+}
+
 /** Where HAProxy keeps its files on an LB host, and which backend is the API servers'. */
 export interface HaproxySettings {
   backend: string;
@@ -27,6 +36,7 @@ export class Haproxy {
   /** Every public method, read or mutate (see lib/core/gate.ts). */
   static readonly operations: OperationTable<Haproxy> = Object.freeze({
     readConfig: 'read',
+    checkConfig: 'read',
     isActive: 'read',
     ask: 'read',
     servers: 'read',
@@ -50,6 +60,12 @@ export class Haproxy {
   async readConfig(): Promise<string> {
     const r = await this.remote.query(this.host, ['cat', this.settings.config], { sudo: this.settings.sudo, timeoutMs: 15_000 });
     return r.stdout;
+  }
+
+  /** `haproxy -c -f <config>`: whether the file on disk would load (a reload of a broken file fails), and HAProxy's alerts. */
+  async checkConfig(): Promise<{ ok: boolean; alerts: string[] }> {
+    const r = await this.remote.query(this.host, ['haproxy', '-c', '-f', this.settings.config], { sudo: this.settings.sudo, okExitCodes: 'any', timeoutMs: 30_000 });
+    return { ok: r.exitCode === 0, alerts: alertsOf(`${r.stdout}\n${r.stderr}`) };
   }
 
   /** True when the haproxy service runs (systemctl is-active). */
@@ -111,7 +127,7 @@ export class Haproxy {
     const check = (await this.remote.run(this.host, ['haproxy', '-c', '-f', candidate], { sudo, okExitCodes: 'any', timeoutMs: 30_000, detail })) as CommandResult;
     if (check.exitCode !== 0) {
       await this.remote.run(this.host, ['rm', '-f', candidate], { sudo, okExitCodes: 'any', timeoutMs: 15_000 }).catch(() => undefined);
-      const alerts = `${check.stdout}\n${check.stderr}`.split('\n').filter((l) => /ALERT|error/i.test(l)).slice(0, 8).join('\n');
+      const alerts = alertsOf(`${check.stdout}\n${check.stderr}`).join('\n');
       throw new HaproxyConfigError(`haproxy -c refused the new configuration for ${this.host} (${why}); ${config} is unchanged${alerts ? `:\n${alerts}` : ''}`, {
         context: this.#context(`haproxy -c -f ${candidate}`, { exitStatus: check.exitCode, path: config }),
         hint: `read HAProxy's messages above; fix ${config} on ${this.host} by hand (the managed block holds one "server <node> <address>:<port>" line per control node), then run the cookbook again`,

@@ -45,6 +45,11 @@ export async function lbProblems(ctx: Context, options: LbPreflightOptions = {})
       out.problems.push(`${h.host}: ${config} has no "backend ${backend}" section; add it (one "server <node> <address>:<port>" line per control node) or set kubernetes.loadBalancers.backend`);
       continue;
     }
+    if (lb.management === 'haproxy-config') {
+      // The edit reloads HAProxy with the whole file: a file that does not load now would fail the reload later.
+      const check = await h.checkConfig();
+      if (!check.ok) out.problems.push(`${h.host}: ${config} does not pass haproxy -c (${check.alerts.join('; ') || 'no message'}); fix the file on ${h.host} first`);
+    }
     if (lb.management === 'haproxy-config' && (view.problem || !view.block)) {
       out.problems.push(`${h.host}: ${view.problem ? `the managed block of ${config} is malformed (${view.problem})` : `backend ${backend} in ${config} has no managed block`}; put the control nodes' server lines between "# BEGIN cluster-cookbooks managed block" and "# END cluster-cookbooks managed block"`);
     }

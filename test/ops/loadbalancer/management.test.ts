@@ -43,6 +43,17 @@ describe('load-balancer management (lab, real HAProxy)', function () {
     for (const lb of LBS) assert.ok((await lbServers(lab, lb)).every((s) => s.up && !s.drain), `nothing drained on ${lb}`);
   });
 
+  it('haproxy-config: a config that does not pass haproxy -c refuses the removal before anything changes (exit 2)', async () => {
+    const original = config(LBS[1]);
+    writeFile(host(LBS[1]), CFG, original.replace('defaults\n', 'defaults\n    no-such-keyword 1\n'));
+    const before = writes();
+    const r = await cb.run('k8s.remove-node', removeArgs);
+    writeFile(host(LBS[1]), CFG, original);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /lbm-k8s-lb-2: \/etc\/haproxy\/haproxy.cfg does not pass haproxy -c \(.*no-such-keyword.*\); fix the file on lbm-k8s-lb-2 first/);
+    assert.deepEqual(writes(), before, 'nothing written');
+  });
+
   it('external: the run prints the line to remove and changes nothing; after the operator removed it, the same command finishes', async () => {
     shortDrainTimeout(lab, { management: 'external' });
     const originals = LBS.map((lb) => config(lb));
