@@ -77,7 +77,8 @@ export class ComponentKube {
 
   constructor(kc: KubeConfig, deps: ComponentKubeDeps) {
     this.gate = deps.gate;
-    this.lean = new LeanKubeTransport(kc);
+    // As many connections as --concurrency allows (at most 64), so no request waits for a socket.
+    this.lean = new LeanKubeTransport(kc, { maxSockets: 64 });
     this.req = new KubeRequester({ log: deps.log, clock: deps.clock, signal: deps.signal, retry: deps.retry });
   }
 
