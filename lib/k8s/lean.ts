@@ -33,6 +33,16 @@ export interface LeanRequest {
   discardBody?: boolean;
 }
 
+/**
+ * An agent for one API server with one TLS configuration: its connection pool needs no per-request name (node
+ * builds it from the host and every TLS option, CA and client certificate PEMs included, on each request).
+ */
+class OneServerAgent extends Agent {
+  override getName(): string {
+    return 'api-server';
+  }
+}
+
 /** Auth headers are re-read from the kubeconfig this often (exec plugins and OIDC refresh their tokens). */
 const AUTH_REFRESH_MS = 30_000;
 
@@ -179,8 +189,8 @@ export class LeanKubeTransport {
         // A proxy agent (proxy-url in the kubeconfig) is used as it is; a plain one is rebuilt kept-alive.
         this.agent =
           own instanceof Agent && own.constructor === Agent
-            ? new Agent({ ...own.options, keepAlive: true, maxSockets: this.options.maxSockets ?? 32 })
-            : ((own as Agent | undefined) ?? new Agent({ keepAlive: true, maxSockets: this.options.maxSockets ?? 32 }));
+            ? new OneServerAgent({ ...own.options, keepAlive: true, maxSockets: this.options.maxSockets ?? 32 })
+            : ((own as Agent | undefined) ?? new OneServerAgent({ keepAlive: true, maxSockets: this.options.maxSockets ?? 32 }));
       }
       this.auth = { headers, at: (this.options.now ?? Date.now)() };
       return headers;
