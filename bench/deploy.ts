@@ -3,8 +3,9 @@
 // Services, a few Deployments). Two identical fresh labs; on one, ours (the real CLI, one run for both:
 // `cookbook component.deploy --component tool-policies --component bench-app`), on the other `kubectl apply
 // --server-side` of the same rendered objects. Three phases each: the first deploy, an unchanged re-deploy,
-// and a deploy where 10% of the objects changed. Figures per phase: wall time, Kubernetes API requests (lab counters), and the peak number of
-// requests in flight at once (the lab's k8s_peak_inflight gauge).
+// and a deploy where 10% of the objects changed. Figures per phase: wall time, the client's CPU time (GNU
+// time: wall times on a shared machine follow its load, so the JSON line also carries the load average),
+// Kubernetes API requests (lab counters), and the peak number of requests in flight (k8s_peak_inflight).
 // Targets (issue 11): ours_first_s <= kubectl_first_s; the unchanged re-deploy at least 5x faster with at
 // least 20x fewer requests. Environment: BENCH_TOOLS (default 3500), BENCH_SPEED (lab speed, default 50),
 // BENCH_SIDES=ours (one side only, no JSON line: for profiling), BENCH_CPU_PROF=DIR (node --cpu-prof of our CLI),
