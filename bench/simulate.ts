@@ -18,8 +18,8 @@ import { modelSnapshot } from '../lab/twin/model.js';
 import { compiledRoot } from '../lib/core/paths.js';
 import { report, round } from './common.js';
 
-const PROD_SPEED = Number(process.env.BENCH_PROD_SPEED ?? 60);
-const SIM_SPEED = Number(process.env.BENCH_SIM_SPEED ?? 60);
+const PROD_SPEED = Number(process.env.BENCH_PROD_SPEED ?? 30);
+const SIM_SPEED = Number(process.env.BENCH_SIM_SPEED ?? 30);
 const MAX_UNAVAILABLE = process.env.BENCH_MAX_UNAVAILABLE ?? '6';
 
 /** Peak resident set (VmHWM, MiB) of a process, or undefined once it is gone. */

@@ -116,18 +116,36 @@ export class ManualClock implements Clock {
  * and sleep(ms) lasts ms / speed of base time. A run against a lab whose delays are divided by the same speed
  * then measures every wait, timeout and duration in the modelled cluster's time (--simulate). Timers shorter
  * than `minSleepMs` of base time are rounded up to it, so a 100 ms poll does not become a busy loop.
+ * With `cpuMs` (this process's CPU time so far, e.g. from process.cpuUsage), the time this process spends
+ * computing counts once, not speed times: the cookbook's own work takes as long against the real cluster as
+ * against the sped-up lab, only the waits are shortened. now() never goes back.
  */
-export function acceleratedClock(speed: number, options: { base?: Clock; minSleepMs?: number } = {}): Clock & { readonly speed: number } {
+export function acceleratedClock(speed: number, options: { base?: Clock; minSleepMs?: number; cpuMs?: () => number } = {}): Clock & { readonly speed: number } {
   if (!Number.isFinite(speed) || speed <= 0) throw new RangeError(`clock speed must be a positive number, got ${speed}`);
   const base = options.base ?? systemClock;
   const minSleep = Math.max(0, options.minSleepMs ?? 0);
   const origin = base.now();
+  const cpu = options.cpuMs;
+  const cpu0 = cpu?.() ?? 0;
+  let last = origin;
   return Object.freeze({
     speed,
-    now: () => origin + (base.now() - origin) * speed,
+    now: () => {
+      const wall = base.now() - origin;
+      // Other threads (GC, the thread pool) can add CPU time faster than wall time passes: at most all of it.
+      const busy = cpu ? Math.min(wall, Math.max(0, cpu() - cpu0)) : 0;
+      last = Math.max(last, origin + (wall - busy) * speed + busy);
+      return last;
+    },
     sleep(ms: number, signal?: AbortSignal): Promise<void> {
       const scaled = Number.isNaN(ms) ? 0 : Math.max(0, ms) / speed;
       return base.sleep(ms > 0 ? Math.max(minSleep, scaled) : scaled, signal);
     },
   });
+}
+
+/** This process's CPU time in milliseconds (user + system): for acceleratedClock's `cpuMs`. */
+export function processCpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
 }

@@ -8,7 +8,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { hostname, tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
-import { acceleratedClock, systemClock } from '../core/clock.js';
+import { acceleratedClock, processCpuMs, systemClock } from '../core/clock.js';
 import { fixedPrompter } from '../core/confirm.js';
 import type { CookbookDefinition, RawArgs } from '../core/cookbook.js';
 import { Context, EventLog } from '../core/context.js';
@@ -208,7 +208,7 @@ async function runOnTwin(name: string, def: CookbookDefinition<object>, raw: Raw
     quiet: true,
   });
   throwIfInterrupted(o.abort);
-  const clock = acceleratedClock(speed, { minSleepMs: 1 });
+  const clock = acceleratedClock(speed, { minSleepMs: 1, cpuMs: processCpuMs });
   const events: TimedEvent[] = [];
   let out = '';
   // A rollout that can start nothing says "still held" once a minute (cluster time): the prediction is made

@@ -3,7 +3,7 @@
 // lab's speed), so both are measured in A's cluster time, and its events give its order and batches the same
 // way the simulation computes them (lib/simulate/timeline.ts).
 import { strict as assert } from 'node:assert';
-import { acceleratedClock } from '../../lib/core/clock.js';
+import { acceleratedClock, processCpuMs } from '../../lib/core/clock.js';
 import { fixedPrompter } from '../../lib/core/confirm.js';
 import type { StampedEvent } from '../../lib/core/events.js';
 import { main } from '../../lib/runner/cli.js';
@@ -27,7 +27,7 @@ export async function cli(args: string[], options: { speed?: number; events?: Ti
     stderr += chunk.toString();
     return true;
   }) as typeof process.stderr.write;
-  const clock = options.speed ? acceleratedClock(options.speed, { minSleepMs: 1 }) : undefined;
+  const clock = options.speed ? acceleratedClock(options.speed, { minSleepMs: 1, cpuMs: processCpuMs }) : undefined;
   const t0 = clock?.now() ?? Date.now();
   try {
     const code = await main(args, { ...process.env, NO_COLOR: '1' }, {

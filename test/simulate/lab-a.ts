@@ -25,10 +25,11 @@ export interface LabA {
   stop(): Promise<void>;
 }
 
-/** Starts lab A (cluster `labtest`, no seeded workload) and waits until every node is Ready. */
-export async function startLabA(o: { workers: number; speed: number; control?: number }): Promise<LabA> {
+/** Starts lab A (cluster `labtest` unless named; no seeded workload unless `namespaces`) and waits until every node is Ready. */
+export async function startLabA(o: { workers: number; speed: number; control?: number; clusterName?: string; namespaces?: number; timings?: Record<string, number> }): Promise<LabA> {
+  const name = o.clusterName ?? 'labtest';
   const stateDir = join(tempDir('cc-lab-a-'), 'lab');
-  const { info } = await startLabProcess({ clusterName: 'labtest', stateDir, workers: o.workers, workersNfs: 0, ingress: 0, etcd: 0, control: o.control ?? 1, speed: o.speed, seedWorkload: false, etcdStart: 'lazy' });
+  const { info } = await startLabProcess({ clusterName: name, stateDir, workers: o.workers, workersNfs: 0, ingress: 0, etcd: 0, control: o.control ?? 1, speed: o.speed, ...(o.namespaces ? { namespaces: o.namespaces } : { seedWorkload: false }), ...(o.timings ? { timings: o.timings } : {}), etcdStart: 'lazy' });
   const admin = new LabClient(info);
   const kube = kubeFromFile(join(stateDir, 'kubeconfig'), { gate: new Gate({ dryRun: false }), log: new MemoryLog() });
   const expected = o.workers + (o.control ?? 1);
@@ -60,7 +61,7 @@ export async function startLabA(o: { workers: number; speed: number; control?: n
     },
     async stop() {
       await kube.close();
-      await stopLab('labtest', stateDir, { stderr: () => {} });
+      await stopLab(name, stateDir, { stderr: () => {} });
     },
   };
 }
