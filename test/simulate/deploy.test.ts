@@ -1,0 +1,46 @@
+// --simulate of component.deploy against lab A (speed 20, cluster toolsbeta: the example components repository
+// has values for it): the simulation writes nothing to A; A's real deploy then takes the same steps in the same
+// order, within 20% of the predicted time.
+import { strict as assert } from 'node:assert';
+import { stepList, type TimedEvent } from '../../lib/simulate/timeline.js';
+import { exampleGitRepo } from '../component/example-repo.js';
+import { cleanupTempDirs, tempDir } from '../helpers/cli.js';
+import { type SimulateJson, assertWithin, cli, jsonOf, realFigures } from './helpers.js';
+import { type LabA, startLabA } from './lab-a.js';
+
+const SPEED = 20;
+
+describe('--simulate: component.deploy (lab A stands in for the cluster)', function () {
+  this.timeout(120_000);
+  let a: LabA;
+  let args: string[];
+
+  before(async () => {
+    a = await startLabA({ workers: 2, speed: SPEED, clusterName: 'toolsbeta', namespaces: 6 });
+    const repo = await exampleGitRepo();
+    args = ['component.deploy', '--cluster-name', 'toolsbeta', '--inventory', a.inventory, '--state-dir', tempDir('cc-sim-deploy-'), '--yes', '--component', 'web', '--repo', repo, '--git-branch', 'v1'];
+  });
+  after(async () => {
+    await a?.stop();
+    cleanupTempDirs();
+  });
+
+  it('writes nothing to A; the real deploy takes the predicted steps, within 20% of the predicted time', async () => {
+    await a.admin.resetCounters();
+    const s = await cli([...args, '--simulate', '--json']);
+    assert.equal(s.code, 0, s.stderr.slice(-2500));
+    const sim = jsonOf<SimulateJson>(s.stdout).simulation;
+    assert.deepEqual(await a.mutations(), { k8s: 0, ssh: 0, openstack: 0 }, 'the simulation wrote nothing to A');
+    assert.ok(sim.steps.some((st) => st.status === 'done'), 'the twin deploy changed the twin');
+    const events: TimedEvent[] = [];
+    const r = await cli([...args, '--json'], { speed: SPEED, events });
+    assert.equal(r.code, 0, r.stderr.slice(-2500));
+    const start = events.find((e) => e.event.type === 'run.start')!.atMs;
+    assert.deepEqual(
+      stepList(events, start).map((st) => `${st.name}: ${st.status}`),
+      sim.steps.map((st) => `${st.name}: ${st.status}`),
+      'the same steps, in the same order, with the same outcome',
+    );
+    assertWithin(realFigures(events, []).seconds, sim.predictedSeconds, 0.2, 'component.deploy');
+  });
+});
