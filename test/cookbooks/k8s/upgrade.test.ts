@@ -86,8 +86,13 @@ describe('k8s.upgrade: 1.29 to 1.31 with 2 control nodes and 12 workers, 3 at a 
 
   it('--dry-run prints the minor sequence, order, batches, commands and an ETA with zero writes', async () => {
     lab.world.resetCounters();
-    const r = await runCli(upgradeArgs(inventory, state, ['--to', '1.31', '--max-unavailable', '3', '--dry-run']));
+    const planFile = join(tempDir('cc-report-'), 'plan.html');
+    const r = await runCli(upgradeArgs(inventory, state, ['--to', '1.31', '--max-unavailable', '3', '--dry-run', '--report', planFile]));
     assert.equal(r.code, 0, r.stderr.slice(-3000));
+    // The plan's page: every node of both minors, planned.
+    const plan = readFileSync(planFile, 'utf8');
+    assert.match(plan, /Plan \(dry-run\)/);
+    assert.equal([...plan.matchAll(/<g class="bar planned" data-node="labtest-k8s-(?:control|worker)-\d+ \(1\.3[01]\)"/g)].length, 28);
     assert.match(r.stdout, /from 1\.29\.4 to 1\.31: 1\.30 → 1\.31, one minor at a time/);
     assert.match(r.stdout, /labtest-k8s-control-1 \(kubeadm upgrade apply\), then labtest-k8s-control-2 one at a time/);
     assert.match(r.stdout, /kubeadm upgrade apply v1\.30\.14 -y/);
