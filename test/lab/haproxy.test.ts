@@ -15,16 +15,10 @@ import { runCaptured } from '../../lab/ssh/interpreter.js';
 import { cleanupTempDirs, runCli, tempDir } from '../helpers/cli.js';
 import { type TestLab, startTestLab } from '../helpers/lab.js';
 import { refused } from '../helpers/net.js';
+import { until as pollUntil } from './k8s/helpers.js';
 
-async function until<T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false, ms = 15_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+/** Polls every 50 ms, 15 s by default. */
+const until = <T,>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, ms = 15_000): Promise<T> => pollUntil(what, probe, ms, 50);
 
 /** GET a path of an API endpoint with the lab's CA and token, on a new connection: status and body. */
 function get(url: string, lab: TestLab, path: string): Promise<{ status: number; body: string }> {

@@ -11,6 +11,7 @@ import { runCaptured } from '../../../lab/ssh/interpreter.js';
 import { cleanupTempDirs, runCli, tempDir } from '../../helpers/cli.js';
 import { type TestLab, startTestLab } from '../../helpers/lab.js';
 import { kubectlJson, labRunner } from '../../helpers/lab-cli.js';
+import { until as pollUntil } from '../k8s/helpers.js';
 
 function alive(pid: number): boolean {
   try {
@@ -34,15 +35,8 @@ function readyz(lab: TestLab): Promise<{ status: number; body: string }> {
   });
 }
 
-async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, ms = 15_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+/** Polls every 50 ms, 15 s by default. */
+const until = <T,>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, ms = 15_000): Promise<T> => pollUntil(what, probe, ms, 50);
 
 describe('lab: real etcd behind hosts of role etcd', function () {
   this.timeout(120_000);
