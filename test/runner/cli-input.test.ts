@@ -198,13 +198,10 @@ describe('cookbook CLI input', function () {
       });
     }
 
-    // component.deploy exists now; k8s.certs.renew does not yet.
-    for (const [old, name] of [['wmcs.toolforge.k8s.kubeadm_certs_renew', 'k8s.certs.renew']] as const) {
-      it(`${old} says ${name} is not available yet (exit 5)`, async () => {
-        const r = await runCli([old, '--cluster-name', 'fixture']);
-        assert.equal(r.code, 5, r.stderr);
-        assert.match(r.stderr, new RegExp(`${old.replace(/\./g, '\\.')} is now ${name.replace(/\./g, '\\.')}, which is not available yet`));
-      });
-    }
+    it('wmcs.toolforge.k8s.kubeadm_certs_renew runs k8s.certs.renew (its own check of --hostname/--all-control refuses)', async () => {
+      const r = await refusedRun(['wmcs.toolforge.k8s.kubeadm_certs_renew', '--cluster-name', 'fixture']);
+      assertRefused(r, /--hostname|--all-control/);
+      assert.match(r.stderr, /wmcs\.toolforge\.k8s\.kubeadm_certs_renew is now k8s\.certs\.renew; run it as: cookbook k8s\.certs\.renew --cluster-name fixture/);
+    });
   });
 });
