@@ -51,27 +51,50 @@ export function samplesFromJournals(journals: readonly Journal[]): Record<Timing
   const out: Record<TimingName, number[]> = { nodeRebootS: [], kubeletReadyS: [], drainPerPodS: [], vmBuildS: [], podStartS: [], podTerminateS: [] };
   for (const j of journals) {
     if (j.data.dryRun) continue;
+    const steps = new Map(j.data.steps.filter((s) => s.status === 'done' && s.durationMs !== undefined).map((s) => [s.name, s.durationMs!]));
+    // A rolling reboot's phases do not split a node's offline time: 'reboot' is the command, 'wait-ready' spans
+    // the wait for the new boot id and the wait for Ready. Its steps do (`wait H rebooted`, `wait H Ready`), so
+    // their proportion splits the phases' total. Proportions only: step durations are wall time, phases are
+    // the run's own clock (cluster time, also in an accelerated run).
+    const split = new Map<string, number>();
+    for (const [name, rebootedMs] of steps) {
+      const m = /^wait (\S+) rebooted$/.exec(name);
+      const readyMs = m ? steps.get(`wait ${m[1]} Ready`) : undefined;
+      if (m && readyMs !== undefined && rebootedMs + readyMs > 0) split.set(m[1]!, rebootedMs / (rebootedMs + readyMs));
+    }
     // The rolling engine's per-node records: `<work>:node:<host>` with timed phases.
     for (const [key, value] of Object.entries(j.data.memo ?? {})) {
-      if (!/^[a-z-]+:node:/.test(key) || !value || typeof value !== 'object') continue;
+      const m = /^[a-z-]+:node:(.+)$/.exec(key);
+      if (!m || !value || typeof value !== 'object') continue;
       const rec = value as { phases?: Span[]; owners?: unknown[] };
+      const spans = new Map<string, number>();
       for (const p of rec.phases ?? []) {
         if (p.end === undefined || !(p.end >= p.start)) continue;
         const ms = p.end - p.start;
-        if (p.phase === 'reboot') out.nodeRebootS.push(ms);
-        else if (p.phase === 'wait-ready') out.kubeletReadyS.push(ms);
-        else if (p.phase === 'drain' && (rec.owners?.length ?? 0) > 0) out.drainPerPodS.push(ms / rec.owners!.length);
+        spans.set(p.phase, ms);
+        if (p.phase === 'drain' && (rec.owners?.length ?? 0) > 0) out.drainPerPodS.push(ms / rec.owners!.length);
+      }
+      const reboot = spans.get('reboot');
+      const ready = spans.get('wait-ready');
+      const f = split.get(m[1]!);
+      if (f !== undefined && reboot !== undefined && ready !== undefined) {
+        out.nodeRebootS.push(reboot + ready * f);
+        out.kubeletReadyS.push(ready * (1 - f));
+      } else {
+        if (reboot !== undefined) out.nodeRebootS.push(reboot);
+        if (ready !== undefined) out.kubeletReadyS.push(ready);
       }
     }
-    // add-node (and everything built on it): steps with their durations.
-    const steps = new Map(j.data.steps.filter((s) => s.status === 'done' && s.durationMs !== undefined).map((s) => [s.name, s.durationMs!]));
+    // add-node (and everything built on it), and the reboot's kubelet wait: steps with their durations.
     for (const [name, ms] of steps) {
       const created = /^create VM (.+)$/.exec(name);
       if (created) {
         const active = steps.get(`wait VM ${created[1]} ACTIVE`);
         if (active !== undefined) out.vmBuildS.push(ms + active);
       }
-      if (/^wait \S+ Ready$/.test(name)) out.kubeletReadyS.push(ms);
+      const ready = /^wait (\S+) Ready$/.exec(name);
+      // A reboot's kubelet wait is counted from its phases above (in the run's clock).
+      if (ready && !split.has(ready[1]!)) out.kubeletReadyS.push(ms);
     }
   }
   return out;
