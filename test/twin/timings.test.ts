@@ -62,4 +62,25 @@ describe('twin: timings', () => {
     assert.deepEqual(t.vmBuildS, { seconds: 60, source: 'journal', samples: 1 });
     assert.equal(t.podStartS.source, 'default');
   });
+  it("splits a rolling reboot's offline time by its steps' proportions (the 'wait-ready' phase spans the boot and the kubelet)", () => {
+    const state = tempDir('cc-twin-split-');
+    const j = Journal.create(state, { runId: 'r-split', cookbook: 'k8s.reboot', cluster: 'prod', args: {}, dryRun: false });
+    let t = 1_000_000;
+    const span = (phase: string, ms: number) => ({ phase, start: t, end: (t += ms) });
+    // The run's clock (phases): the command 1 s, then 79 s until Ready. Wall-time steps (an accelerated run: 1/100):
+    // 0.6 s until the new boot id, 0.2 s until Ready, so 3/4 of the wait was the reboot.
+    j.setMemo('reboot:node:prod-k8s-worker-1', { phase: 'done', runId: j.data.runId, owners: [], phases: [span('reboot', 1_000), span('wait-ready', 80_000)] });
+    for (const [name, ms] of [
+      ['reboot prod-k8s-worker-1', 10],
+      ['wait prod-k8s-worker-1 rebooted', 600],
+      ['wait prod-k8s-worker-1 Ready', 200],
+    ] as [string, number][]) {
+      j.stepEnded(j.stepStarted(name), 'done');
+      j.data.steps.at(-1)!.durationMs = ms;
+    }
+    j.finish('success');
+    const got = calibrateTimings(state, 'prod');
+    assert.deepEqual(got.nodeRebootS, { seconds: 61, source: 'journal', samples: 1 });
+    assert.deepEqual(got.kubeletReadyS, { seconds: 20, source: 'journal', samples: 1 });
+  });
 });
