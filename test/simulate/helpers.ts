@@ -4,10 +4,9 @@
 // way the simulation computes them (lib/simulate/timeline.ts).
 import { strict as assert } from 'node:assert';
 import { acceleratedClock, processCpuMs } from '../../lib/core/clock.js';
-import { fixedPrompter } from '../../lib/core/confirm.js';
 import type { StampedEvent } from '../../lib/core/events.js';
-import { main } from '../../lib/runner/cli.js';
 import { type SimulationSummary, type TimedEvent, nodeTimeline } from '../../lib/simulate/timeline.js';
+import { runInProcess } from '../cookbooks/k8s/reboot-helpers.js';
 
 /** What a --simulate --json run prints. */
 export interface SimulateJson {
@@ -20,28 +19,11 @@ export interface SimulateJson {
 
 /** Runs the CLI in this process; console lines are captured. `clock` (a lab's speed) makes it run in cluster time. */
 export async function cli(args: string[], options: { speed?: number; events?: TimedEvent[] } = {}): Promise<{ code: number; stdout: string; stderr: string; clusterMs: number }> {
-  let stdout = '';
-  let stderr = '';
-  const write = process.stderr.write;
-  process.stderr.write = ((chunk: string | Uint8Array) => {
-    stderr += chunk.toString();
-    return true;
-  }) as typeof process.stderr.write;
   const clock = options.speed ? acceleratedClock(options.speed, { minSleepMs: 1, cpuMs: processCpuMs }) : undefined;
   const t0 = clock?.now() ?? Date.now();
-  try {
-    const code = await main(args, { ...process.env, NO_COLOR: '1' }, {
-      prompter: fixedPrompter(false, false),
-      stdout: (t) => (stdout += t),
-      stderr: (t) => (stderr += t),
-      ...(clock ? { clock } : {}),
-      signals: [],
-      ...(options.events ? { onEvents: (bus) => bus.on((event: StampedEvent) => options.events!.push({ atMs: clock?.now() ?? Date.now(), event })) } : {}),
-    });
-    return { code, stdout, stderr, clusterMs: (clock?.now() ?? Date.now()) - t0 };
-  } finally {
-    process.stderr.write = write;
-  }
+  const events = options.events;
+  const r = await runInProcess(args, clock, events ? { onEvents: (bus) => bus.on((event: StampedEvent) => events.push({ atMs: clock?.now() ?? Date.now(), event })) } : {});
+  return { ...r, clusterMs: (clock?.now() ?? Date.now()) - t0 };
 }
 
 /** The last stdout line as JSON. */

@@ -139,8 +139,8 @@ export function clockAt(start: string | number): Clock {
   return { now: () => Date.now() + offset, sleep: (ms, signal) => systemClock.sleep(ms, signal) };
 }
 
-/** Runs the CLI in this process with an injected clock; console output is captured, not shown. */
-export async function runInProcess(args: string[], clock: Clock): Promise<{ code: number; stdout: string; stderr: string }> {
+/** Runs the CLI in this process with an injected clock (and more RunIO, e.g. onEvents); console output is captured, not shown. */
+export async function runInProcess(args: string[], clock: Clock | undefined, io: Partial<Parameters<typeof main>[2]> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
   const write = process.stderr.write;
@@ -154,8 +154,9 @@ export async function runInProcess(args: string[], clock: Clock): Promise<{ code
       prompter: fixedPrompter(false, false),
       stdout: (t) => (stdout += t),
       stderr: (t) => (stderr += t),
-      clock,
+      ...(clock ? { clock } : {}),
       signals: [],
+      ...io,
     });
     return { code, stdout, stderr };
   } finally {
