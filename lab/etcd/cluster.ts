@@ -3,15 +3,15 @@
 // lab's state dir. systemctl start/stop/restart, reboots and VM deletion drive the processes; etcdctl on a host
 // runs the real etcdctl. Processes start on first use (an etcdctl, a systemctl, or start()), so labs that never
 // touch etcd (most tests) pay nothing. Every process is stopped by PID at stop().
-import { type ChildProcess, execFile } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { ETCD_STATE_DIR } from '../state.js';
 import type { EtcdBackend, LabHost, World } from '../world.js';
 import * as fs from '../ssh/fs.js';
-import { spawnTied } from '../process/tied.js';
+import { type TiedProcess, spawnLogged, stopTied } from '../process/logged.js';
 import { realEnv, realEtcdctl } from './tls.js';
 import { APISERVER_MANIFEST, DEFAULT_DATA_DIR, ETCD_DEFAULTS, manifestEtcdServers, memberConfig, parseEnvFile, renderApiserverManifest, renderEnvFile } from './config.js';
 
@@ -28,13 +28,9 @@ export function etcdMissing(): string | undefined {
   return missing.length ? `the lab runs real etcd for hosts of role etcd, but ${missing.join(' and ')} ${missing.length > 1 ? 'are' : 'is'} missing: ${ETCD_PACKAGES_HINT}` : undefined;
 }
 
-interface Member {
-  child: ChildProcess;
-  pid: number;
+/** A running member: its process (`stopping` set when we stop it: an exit not asked for marks the unit failed). */
+interface Member extends TiedProcess {
   realDataDir: string;
-  /** Set when we stop it; an exit that was not asked for marks the unit failed. */
-  stopping: boolean;
-  exited: Promise<void>;
 }
 
 /** Options of the lab's etcd. */
@@ -259,17 +255,10 @@ export class LabEtcd implements EtcdBackend {
     Object.assign(env, tls.env);
     // The health probe of https endpoints presents a member's own certificate (it is the lab's apiserver).
     if (env.ETCD_CERT_FILE && env.ETCD_KEY_FILE) this.probeTls = { cert: readFileSync(env.ETCD_CERT_FILE), key: readFileSync(env.ETCD_KEY_FILE) };
-    const fd = openSync(join(this.dir, `${host.name}.log`), 'a');
-    let child: ChildProcess;
-    try {
-      // The data dir on the command line makes the PID's cmdline name this member (lab down checks it); tied, so
-      // a SIGKILLed lab takes its members with it.
-      child = spawnTied(ETCD_BIN, ['--data-dir', realDataDir], { env, stdio: ['ignore', fd, fd] });
-    } finally {
-      closeSync(fd);
-    }
-    child.on('error', (err) => this.options.log(`etcd ${host.name}: ${err.message}`));
-    const member: Member = { child, pid: child.pid ?? -1, realDataDir, stopping: false, exited: new Promise((r) => child.once('exit', () => r())) };
+    // The data dir on the command line makes the PID's cmdline name this member (lab down checks it); tied, so
+    // a SIGKILLed lab takes its members with it.
+    const member: Member = { ...spawnLogged(ETCD_BIN, ['--data-dir', realDataDir], { logFile: join(this.dir, `${host.name}.log`), env }), realDataDir };
+    member.child.on('error', (err) => this.options.log(`etcd ${host.name}: ${err.message}`));
     this.members.set(host.name, member);
     this.healthCache = undefined;
     void member.exited.then(() => {
@@ -293,23 +282,9 @@ export class LabEtcd implements EtcdBackend {
   private async kill(name: string, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
     const m = this.members.get(name);
     if (!m) return;
-    m.stopping = true;
     this.members.delete(name);
     this.healthCache = undefined;
-    try {
-      process.kill(m.pid, signal);
-    } catch {
-      return;
-    }
-    const timer = setTimeout(() => {
-      try {
-        process.kill(m.pid, 'SIGKILL');
-      } catch {
-        // gone already
-      }
-    }, 5000);
-    await m.exited;
-    clearTimeout(timer);
+    await stopTied(m, signal, 5000);
   }
 }
 

@@ -12,7 +12,7 @@ import { HAPROXY_STATE_DIR } from '../state.js';
 import type { LabHost, World } from '../world.js';
 import * as fs from '../ssh/fs.js';
 import { HAPROXY_CFG, type RealConfig, mappedPath, realConfig } from './config.js';
-import { type TiedProcess, spawnLogged, stopTied } from './proc.js';
+import { type TiedProcess, spawnLogged, stopTied } from '../process/logged.js';
 
 /** The haproxy binary (Debian haproxy). */
 export const HAPROXY_BIN = '/usr/sbin/haproxy';

@@ -1,9 +1,9 @@
-// A real process that belongs to a lab host: tied to the lab process (lab/process/tied.ts: it dies with the lab
+// A real process that belongs to a lab host (etcd, HAProxy): tied to the lab process (lab/process/tied.ts: it dies with the lab
 // even when that is SIGKILLed), its output appended to a log file, stopped by PID with a SIGKILL after a grace
 // period, its exit code kept.
 import type { ChildProcess } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
-import { spawnTied as spawnTiedChild } from '../process/tied.js';
+import { spawnTied as spawnTiedChild } from './tied.js';
 
 /** One spawned process and how it ends. */
 export interface TiedProcess {
@@ -16,11 +16,11 @@ export interface TiedProcess {
 }
 
 /** Spawns `bin args` (stdout and stderr appended to `logFile`) so that it is SIGKILLed when this process dies. */
-export function spawnLogged(bin: string, args: string[], o: { logFile: string; cwd: string; env?: Record<string, string> }): TiedProcess {
+export function spawnLogged(bin: string, args: string[], o: { logFile: string; cwd?: string; env?: Record<string, string> }): TiedProcess {
   const fd = openSync(o.logFile, 'a', 0o600);
   let child: ChildProcess;
   try {
-    child = spawnTiedChild(bin, args, { cwd: o.cwd, env: o.env ?? { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' }, stdio: ['ignore', fd, fd] });
+    child = spawnTiedChild(bin, args, { ...(o.cwd ? { cwd: o.cwd } : {}), env: o.env ?? { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' }, stdio: ['ignore', fd, fd] });
   } finally {
     closeSync(fd);
   }
