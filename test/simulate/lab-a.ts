@@ -10,6 +10,7 @@ import { type Kube, isNodeReady, kubeFromFile } from '../../lib/k8s/index.js';
 import { startLabProcess, stopLab } from '../../lab/cli.js';
 import { LabClient } from '../../lab/client.js';
 import { tempDir } from '../helpers/cli.js';
+import { appObjects } from '../cookbooks/k8s/reboot-helpers.js';
 
 /** A running lab A. */
 export interface LabA {
@@ -69,23 +70,7 @@ export async function startLabA(o: { workers: number; speed: number; control?: n
 /** Creates Deployments (with a PDB each) in `ns` through the API and waits until they are Ready. */
 export async function deploy(a: LabA, ns: string, apps: { name: string; replicas: number; pdb: { maxUnavailable?: number; minAvailable?: number }; nodeSelector?: Record<string, string> }[]): Promise<void> {
   const objects: Record<string, unknown>[] = [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } }];
-  for (const app of apps) {
-    const labels = { app: app.name };
-    objects.push({
-      apiVersion: 'apps/v1',
-      kind: 'Deployment',
-      metadata: { name: app.name, namespace: ns, labels },
-      spec: {
-        replicas: app.replicas,
-        selector: { matchLabels: labels },
-        template: {
-          metadata: { labels },
-          spec: { ...(app.nodeSelector ? { nodeSelector: app.nodeSelector } : {}), containers: [{ name: app.name, image: `registry.lab.internal/${app.name}:1`, resources: { requests: { cpu: '50m', memory: '64Mi' } } }] },
-        },
-      },
-    });
-    objects.push({ apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', metadata: { name: app.name, namespace: ns }, spec: { ...app.pdb, selector: { matchLabels: labels } } });
-  }
+  for (const app of apps) objects.push(...appObjects(ns, app));
   await a.kube.apply(objects as never);
   const refs = apps.map((x) => ({ kind: 'Deployment' as const, namespace: ns, name: x.name }));
   await a.kube.waitWorkloadsReady(refs, { timeoutMs: 60_000 });

@@ -27,6 +27,26 @@ export interface AppSpec {
   pdb?: { minAvailable?: number | string; maxUnavailable?: number | string };
 }
 
+/** An app's Deployment (labels `app: NAME`, small requests) and, when it has one, its PDB. */
+export function appObjects(ns: string, a: AppSpec & { nodeSelector?: Record<string, string> }): KObject[] {
+  const labels = { app: a.name };
+  const dep = {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: a.name, namespace: ns, labels },
+    spec: {
+      replicas: a.replicas,
+      selector: { matchLabels: labels },
+      template: {
+        metadata: { labels },
+        spec: { ...(a.nodeSelector ? { nodeSelector: a.nodeSelector } : {}), containers: [{ name: a.name, image: `registry.lab.internal/${a.name}:1`, resources: { requests: { cpu: '50m', memory: '64Mi' } } }] },
+      },
+    },
+  } as KObject;
+  if (!a.pdb) return [dep];
+  return [dep, { apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', metadata: { name: a.name, namespace: ns }, spec: { ...a.pdb, selector: { matchLabels: labels } } } as KObject];
+}
+
 /** Creates Deployments (spread by the lab's scheduler) with their PDBs in `ns`, plus a DaemonSet, and waits until all is Ready. */
 export async function createWorkload(lab: TestLab, ns: string, apps: AppSpec[]): Promise<void> {
   const api = lab.kube.api;
@@ -42,26 +62,9 @@ export async function createWorkload(lab: TestLab, ns: string, apps: AppSpec[]):
   }
   api.create(api.res('', 'namespaces'), undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } }, { internal: true });
   for (const a of apps) {
-    const labels = { app: a.name };
-    const dep: KObject = {
-      apiVersion: 'apps/v1',
-      kind: 'Deployment',
-      metadata: { name: a.name, namespace: ns, labels },
-      spec: {
-        replicas: a.replicas,
-        selector: { matchLabels: labels },
-        template: { metadata: { labels }, spec: { containers: [{ name: a.name, image: `registry.lab.internal/${a.name}:1`, resources: { requests: { cpu: '50m', memory: '64Mi' } } }] } },
-      },
-    } as KObject;
-    api.create(api.res('apps', 'deployments'), ns, dep, { internal: true });
-    if (a.pdb) {
-      api.create(
-        api.res('policy', 'poddisruptionbudgets'),
-        ns,
-        { apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', metadata: { name: a.name, namespace: ns }, spec: { ...a.pdb, selector: { matchLabels: labels } } } as KObject,
-        { internal: true },
-      );
-    }
+    const [dep, pdb] = appObjects(ns, a);
+    api.create(api.res('apps', 'deployments'), ns, dep!, { internal: true });
+    if (pdb) api.create(api.res('policy', 'poddisruptionbudgets'), ns, pdb, { internal: true });
   }
   api.create(
     api.res('apps', 'daemonsets'),
