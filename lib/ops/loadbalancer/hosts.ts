@@ -67,17 +67,30 @@ export function securePortOf(manifest: string): number | undefined {
   return m ? Number(m[1]) : undefined;
 }
 
+/** Where the kubelet reads static pod manifests. */
+export const MANIFEST_DIR = '/etc/kubernetes/manifests';
+/** Where a certificate renewal parks manifests while the kubelet stops their pods (fixed: any later run finds them). */
+export const PARKED_DIR = '/etc/kubernetes/tmp/cluster-cookbooks-static-pods';
+
 const portCache = new WeakMap<Context, Map<string, Promise<number>>>();
 
-/** The port the node's own API server listens on: its manifest's --secure-port, else apiserverPort(). */
+/**
+ * The port the node's own API server listens on: its kube-apiserver manifest's --secure-port (where it is, or
+ * where a renewal parked it), else apiserverPort(). Read once per run and node.
+ */
 function manifestPort(ctx: Context, name: string): Promise<number> {
   let m = portCache.get(ctx);
   if (!m) portCache.set(ctx, (m = new Map()));
   let p = m.get(name);
   if (!p) {
     p = (async () => {
-      const r = await (await ctx.remote()).query(name, ['cat', '/etc/kubernetes/manifests/kube-apiserver.yaml'], { sudo: ctx.cluster.ssh.sudo, okExitCodes: 'any', timeoutMs: 15_000 });
-      return (r.exitCode === 0 && securePortOf(r.stdout)) || apiserverPort(ctx);
+      const remote = await ctx.remote();
+      for (const dir of [MANIFEST_DIR, PARKED_DIR]) {
+        const r = await remote.query(name, ['cat', `${dir}/kube-apiserver.yaml`], { sudo: ctx.cluster.ssh.sudo, okExitCodes: 'any', timeoutMs: 15_000 });
+        const port = r.exitCode === 0 ? securePortOf(r.stdout) : undefined;
+        if (port) return port;
+      }
+      return apiserverPort(ctx);
     })();
     p.catch(() => m.delete(name));
     m.set(name, p);
