@@ -106,6 +106,7 @@ export function twinPlan(from: string | ClusterSnapshot): TwinPlan {
       if (h?.reachable) {
         for (const [p, version] of Object.entries(h.packages)) if (spec.packages.has(p) || p === 'etcd-server') spec.packages.set(p, version);
         if (h.rebootRequired) spec.files.set('/var/run/reboot-required', '*** System restart required ***\n');
+        for (const [path, content] of Object.entries(h.files ?? {})) spec.files.set(path, content);
         if (h.kernel?.running) spec.kernel = { running: h.kernel.running, installed: h.kernel.installed.length ? [...h.kernel.installed] : [h.kernel.running] };
       }
       // The kubelet runs the version its Node reports (an upgrade half done stays half done).

@@ -11,6 +11,7 @@ import { clusterHostPattern, roleOf } from '../inventory/naming.js';
 import type { ClusterConfig } from '../inventory/schema.js';
 import type { Kube } from '../k8s/index.js';
 import type { OpenStackClient } from '../openstack/index.js';
+import { SOURCES_LIST } from '../ops/upgrade/versions.js';
 import type { Remote } from '../remote/index.js';
 import { captureKubernetes } from './capture-k8s.js';
 import { KubeReader } from './kube-read.js';
@@ -49,6 +50,12 @@ export interface SnapshotOptions {
 
 /** Packages whose versions cookbooks read (upgrade skew, etcd). */
 export const SNAPSHOT_PACKAGES = ['kubeadm', 'kubelet', 'kubectl', 'containerd', 'etcd-server'];
+
+/**
+ * Files cookbooks read to decide what to do, copied as they are (none holds a credential): the Kubernetes apt
+ * source (an upgrade rewrites it only when it names another minor).
+ */
+export const SNAPSHOT_FILES = [SOURCES_LIST];
 
 /** Metadata keys that may hold credentials: never captured. */
 const SECRET_KEY = /pass|secret|token|key|cred|auth/i;
@@ -170,7 +177,12 @@ async function hostFacts(remote: Remote, name: string, role: string): Promise<{ 
       const [p, v] = line.split('\t');
       if (p && v) packages[p.trim()] = v.trim();
     }
-    return { commands, host: { name, role, reachable: true, bootId, rebootRequired: sentinel.exitCode === 0, kernel: { running, installed }, packages } };
+    const files: Record<string, string> = {};
+    for (const path of SNAPSHOT_FILES) {
+      const f = await q(['cat', path], [0, 1]);
+      if (f.exitCode === 0) files[path] = f.stdout;
+    }
+    return { commands, host: { name, role, reachable: true, bootId, rebootRequired: sentinel.exitCode === 0, kernel: { running, installed }, packages, ...(Object.keys(files).length ? { files } : {}) } };
   } catch (err) {
     return { commands, host: { name, role, reachable: false, packages: {}, error: messageOf(err).split('\n')[0] } };
   }

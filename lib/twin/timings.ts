@@ -1,7 +1,8 @@
 // How long things take on a cluster, calibrated from the journals of its earlier real runs: the rolling
 // reboot's per-node phase spans (reboot: command to new boot id; wait-ready: boot to Node Ready; drain: per
-// evicted workload) and add-node's steps (create VM + wait ACTIVE; wait Ready). Medians, so one stuck node does
-// not skew them; a timing with no sample keeps its stated default and says so (`source: 'default'`).
+// evicted workload), the upgrade's (kubelet: restart to Node Ready) and add-node's steps (create VM + wait
+// ACTIVE; wait Ready). Medians, so one stuck node does not skew them; a timing with no sample keeps its stated
+// default and says so (`source: 'default'`).
 import { type Journal, scanJournals } from '../core/journal.js';
 
 /** The timings a twin replays, in seconds of cluster time. */
@@ -74,6 +75,9 @@ export function samplesFromJournals(journals: readonly Journal[]): Record<Timing
         spans.set(p.phase, ms);
         if (p.phase === 'drain' && (rec.owners?.length ?? 0) > 0) out.drainPerPodS.push(ms / rec.owners!.length);
       }
+      // An upgrade's 'kubelet' phase is the kubelet's restart until its Node is Ready again (no reboot).
+      const restart = spans.get('kubelet');
+      if (restart !== undefined) out.kubeletReadyS.push(restart);
       const reboot = spans.get('reboot');
       const ready = spans.get('wait-ready');
       const f = split.get(m[1]!);

@@ -149,6 +149,8 @@ export interface SnapshotHost {
   kernel?: { running: string; installed: string[] };
   /** Versions of the packages cookbooks look at (kubeadm, kubelet, kubectl, containerd, etcd-server). */
   packages: Record<string, string>;
+  /** Contents of the files cookbooks read (snapshot.ts SNAPSHOT_FILES), by path; absent files are left out. */
+  files?: Record<string, string>;
   error?: string;
 }
 

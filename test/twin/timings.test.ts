@@ -62,6 +62,20 @@ describe('twin: timings', () => {
     assert.deepEqual(t.vmBuildS, { seconds: 60, source: 'journal', samples: 1 });
     assert.equal(t.podStartS.source, 'default');
   });
+  it("takes the kubelet's restart until Ready from an upgrade's 'kubelet' phase (in the run's clock)", () => {
+    const state = tempDir('cc-twin-upgrade-');
+    const j = Journal.create(state, { runId: 'u-1', cookbook: 'k8s.upgrade', cluster: 'prod', args: {}, dryRun: false });
+    [18_000, 22_000, 40_000].forEach((kubeletMs, i) => {
+      let t = 1_000_000;
+      const span = (phase: string, ms: number) => ({ phase, start: t, end: (t += ms) });
+      j.setMemo(`upgrade:node:prod-k8s-worker-${i + 1}`, { phase: 'done', runId: 'u-1', owners: [], phases: [span('cordon', 500), span('packages', 30_000), span('kubelet', kubeletMs), span('uncordon', 500)] });
+    });
+    j.finish('success');
+    const got = calibrateTimings(state, 'prod');
+    assert.deepEqual(got.kubeletReadyS, { seconds: 22, source: 'journal', samples: 3 });
+    assert.equal(got.nodeRebootS.source, 'default', 'an upgrade reboots nothing');
+  });
+
   it("splits a rolling reboot's offline time by its steps' proportions (the 'wait-ready' phase spans the boot and the kubelet)", () => {
     const state = tempDir('cc-twin-split-');
     const j = Journal.create(state, { runId: 'r-split', cookbook: 'k8s.reboot', cluster: 'prod', args: {}, dryRun: false });
