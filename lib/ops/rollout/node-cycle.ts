@@ -131,7 +131,7 @@ export async function runNodeCycle(env: NodeEnv<NodeCycleOptions>, name: string,
         apply: async () => mapUnlessPlanned(await alerting.expireSilence(silenceId), () => true),
       });
     }
-    enter('done');
+    enter('done', { owners: undefined, ownersCount: owners.length });
   } catch (err) {
     if (err instanceof DryRunStop && ctx.dryRun) return;
     if (isInterruption(err, ctx)) {

@@ -33,6 +33,12 @@ export interface NodeRecord {
   silenceId?: string;
   /** Workloads whose pods the drain evicts (recorded before the drain; waited for after the uncordon). */
   owners?: WorkloadRef[];
+  /**
+   * How many owners a done node had: its `owners` list is dropped once it is done (nothing reads it any more,
+   * and every journal write rewrites every record: 60 nodes of ~170 workloads each made the journal grow by
+   * thousands of refs and each write cost more; the drain-per-pod calibration only needs the count).
+   */
+  ownersCount?: number;
   /** The cordon is ours (we uncordon it), as opposed to an admin's. */
   cordonOurs?: boolean;
   failedPhase?: NodePhase;
