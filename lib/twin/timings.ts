@@ -67,13 +67,15 @@ export function samplesFromJournals(journals: readonly Journal[]): Record<Timing
     for (const [key, value] of Object.entries(j.data.memo ?? {})) {
       const m = /^[a-z-]+:node:(.+)$/.exec(key);
       if (!m || !value || typeof value !== 'object') continue;
-      const rec = value as { phases?: Span[]; owners?: unknown[] };
+      const rec = value as { phases?: Span[]; owners?: unknown[]; ownersCount?: number };
+      // A done record keeps only the number of workloads it drained (older journals: the list).
+      const owners = rec.ownersCount ?? rec.owners?.length ?? 0;
       const spans = new Map<string, number>();
       for (const p of rec.phases ?? []) {
         if (p.end === undefined || !(p.end >= p.start)) continue;
         const ms = p.end - p.start;
         spans.set(p.phase, ms);
-        if (p.phase === 'drain' && (rec.owners?.length ?? 0) > 0) out.drainPerPodS.push(ms / rec.owners!.length);
+        if (p.phase === 'drain' && owners > 0) out.drainPerPodS.push(ms / owners);
       }
       // An upgrade's 'kubelet' phase is the kubelet's restart until its Node is Ready again (no reboot).
       const restart = spans.get('kubelet');

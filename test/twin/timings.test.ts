@@ -62,6 +62,16 @@ describe('twin: timings', () => {
     assert.deepEqual(t.vmBuildS, { seconds: 60, source: 'journal', samples: 1 });
     assert.equal(t.podStartS.source, 'default');
   });
+  it('a done node record with only ownersCount (no owners list) still gives the drain per workload', () => {
+    const state = tempDir('cc-twin-owners-');
+    const j = Journal.create(state, { runId: 'r-count', cookbook: 'k8s.reboot', cluster: 'prod', args: {}, dryRun: false });
+    let t = 1_000_000;
+    const span = (phase: string, ms: number) => ({ phase, start: t, end: (t += ms) });
+    j.setMemo('reboot:node:prod-k8s-worker-1', { phase: 'done', runId: 'r-count', ownersCount: 4, phases: [span('cordon', 100), span('drain', 24_000)] });
+    j.finish('success');
+    assert.deepEqual(calibrateTimings(state, 'prod').drainPerPodS, { seconds: 6, source: 'journal', samples: 1 });
+  });
+
   it("takes the kubelet's restart until Ready from an upgrade's 'kubelet' phase (in the run's clock)", () => {
     const state = tempDir('cc-twin-upgrade-');
     const j = Journal.create(state, { runId: 'u-1', cookbook: 'k8s.upgrade', cluster: 'prod', args: {}, dryRun: false });
