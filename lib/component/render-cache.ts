@@ -21,8 +21,8 @@ let codeId: string | undefined;
 function renderingCode(): string {
   if (codeId !== undefined) return codeId;
   const require = createRequire(import.meta.url);
-  const files = ['./render.js', './template.js', './objects.js'].map((f) => fileURLToPath(new URL(f, import.meta.url)));
-  for (const lib of ['liquidjs', 'yaml']) {
+  const files = ['./render.js', './template.js', './objects.js', './yaml-fast.js'].map((f) => fileURLToPath(new URL(f, import.meta.url)));
+  for (const lib of ['liquidjs', 'yaml', 'js-yaml']) {
     try {
       files.push(require.resolve(lib));
     } catch {

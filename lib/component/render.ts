@@ -6,6 +6,21 @@ import { ComponentInputError } from './errors.js';
 import { type KObject, displayName, groupKind, isClusterScoped, namespaceAllowed, objectKey } from './objects.js';
 import type { ComponentSource } from './repository.js';
 import { renderTemplate } from './template.js';
+import { fastParseAll } from './yaml-fast.js';
+
+/** The documents of a rendered text through `yaml` (the reference parser): its errors name the line. */
+function* referenceParse(text: string, file: string, component: string): Generator<unknown> {
+  for (const doc of parseAllDocuments(text)) {
+    if (doc.errors.length) {
+      const e = doc.errors[0]!;
+      throw new ComponentInputError(`${file}: the rendered text is not valid YAML (line ${e.linePos?.[0]?.line ?? '?'}): ${e.message.split('\n')[0]}`, {
+        context: { component, file, line: e.linePos?.[0]?.line },
+        hint: 'render it with: cookbook component.diff (the template produces broken YAML)',
+      });
+    }
+    yield doc.toJS();
+  }
+}
 
 /** A rendered component: its objects in apply order, and the namespaces they use. */
 export interface Rendered {
@@ -32,15 +47,8 @@ export function renderComponent(c: ComponentSource, cluster: string): Rendered {
   for (const t of c.templates) {
     const text = renderTemplate(t.source, t.file, scope);
     texts.push(`# Source: ${t.file}\n${text.trimEnd()}\n`);
-    for (const doc of parseAllDocuments(text)) {
-      if (doc.errors.length) {
-        const e = doc.errors[0]!;
-        throw new ComponentInputError(`${t.file}: the rendered text is not valid YAML (line ${e.linePos?.[0]?.line ?? '?'}): ${e.message.split('\n')[0]}`, {
-          context: { component: c.name, file: t.file, line: e.linePos?.[0]?.line },
-          hint: 'render it with: cookbook component.diff (the template produces broken YAML)',
-        });
-      }
-      const obj = doc.toJS() as KObject | null;
+    for (const value of fastParseAll(text) ?? referenceParse(text, t.file, c.name)) {
+      const obj = value as KObject | null | undefined;
       if (obj === null || obj === undefined) continue;
       if (typeof obj !== 'object' || !obj.apiVersion || !obj.kind || !obj.metadata?.name) {
         throw new ComponentInputError(`${t.file}: a document lacks apiVersion, kind or metadata.name`, { context: { component: c.name, file: t.file }, hint: 'every document is one Kubernetes object' });
