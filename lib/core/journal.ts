@@ -8,13 +8,14 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Change } from './gate.js';
 import type { AuditRecord, PlanProblem, RunStatus, StepStatus, Verdict } from './events.js';
-import { redactValue, secretsGeneration } from './redact.js';
+import { redactEntry, redactValue, secretsGeneration } from './redact.js';
 
 /**
- * Changes up to this many are each flushed with the whole journal; past it (a deploy of thousands of objects)
- * each further change is appended to a side file (`<run>.changes.jsonl`, merged back by Journal.read) so that
- * recording N changes costs O(N), not O(N²) rewrites of an ever longer file. Step transitions, memos and the
- * end of the run still rewrite the whole journal, changes included.
+ * Changes up to this many are each flushed with the whole journal; past it (a deploy of thousands of objects,
+ * the evictions of a rolling reboot) each further change is appended to a side file (`<run>.changes.jsonl`,
+ * merged back by Journal.read) so that recording N changes costs O(N), not O(N²) rewrites of an ever longer
+ * file. Step transitions and memos rewrite the journal without them; the end of the run (or a secret
+ * registered after some were written) writes them all inline again and drops the side file.
  */
 export const CHANGES_FLUSHED_INLINE = 16;
 
@@ -93,6 +94,14 @@ export class Journal {
   private changeCache: { of: Change[] | undefined; generation: number; json: string[] } = { of: undefined, generation: -1, json: [] };
   /** The open side file (kept open: one write per change, not an open and a close). */
   private sideFd: number | undefined;
+  /** How many changes the main file holds; the rest are in the side file. */
+  private inline = 0;
+  /** The secrets generation the side file's lines were redacted with. */
+  private sideGeneration = -1;
+  /** Serialized, redacted memo entries by key: a memo is replaced by remember(), never edited in place. */
+  private memoCache = new Map<string, { of: unknown; generation: number; json: string }>();
+  /** Serialized, redacted finished steps (a step record changes only until it ends). */
+  private stepCache = new WeakMap<StepRecord, { generation: number; json: string }>();
 
   private constructor(path: string, data: JournalData) {
     this.path = path;
@@ -143,6 +152,7 @@ export class Journal {
   /** Reads a journal file. */
   static read(path: string): Journal {
     const journal = new Journal(path, JSON.parse(readFileSync(path, 'utf8')) as JournalData);
+    journal.inline = Array.isArray(journal.data.changes) ? journal.data.changes.length : 0;
     journal.mergeSideChanges();
     return journal;
   }
@@ -206,6 +216,7 @@ export class Journal {
     this.data.changes.push(redacted);
     if (this.data.changes.length <= CHANGES_FLUSHED_INLINE) return this.flush();
     this.sideFd ??= openSync(this.changesPath, 'a', 0o600);
+    if (this.sideGeneration < 0) this.sideGeneration = secretsGeneration();
     writeSync(this.sideFd, `${JSON.stringify({ i: this.data.changes.length - 1, change: redacted })}\n`);
   }
 
@@ -228,44 +239,83 @@ export class Journal {
     if (error) this.data.error = redactValue(error);
     if (extra.result !== undefined) this.data.result = redactValue(extra.result);
     if (extra.verdict) this.data.verdict = redactValue(extra.verdict);
-    this.flush();
+    this.flush(true);
   }
 
   /** Marks the run's end as shown to the operator (summary or --json printed). */
   reported(by?: string): void {
     this.data.reportedAt = new Date().toISOString();
     if (by) this.data.reportedBy = by;
-    this.flush();
-  }
-
-  /** Writes the journal atomically (temp file + rename), redacted. */
-  flush(): void {
-    const tmp = `${this.path}.${process.pid}.tmp`;
-    writeFileSync(tmp, this.serialize(), { mode: 0o600 });
-    renameSync(tmp, this.path);
-    // Every change is in the file now; a side file left from earlier would only repeat them.
-    if (this.sideFd !== undefined) closeSync(this.sideFd);
-    this.sideFd = undefined;
-    if (this.data.changes?.length > CHANGES_FLUSHED_INLINE) rmSync(this.changesPath, { force: true });
+    this.flush(true);
   }
 
   /**
-   * The journal as redacted JSON. The changes (the bulk of a big run, append-only) are redacted and
-   * serialized once each and reused until the set of registered secrets changes; the rest every time.
+   * Writes the journal atomically (temp file + rename), redacted. Changes already in the side file stay there
+   * unless `all` (the end of the run) or a secret registered since they were written: then every change is
+   * written inline, re-redacted, and the side file goes.
    */
-  private serialize(): string {
-    const { changes, ...head } = this.data;
-    if (!Array.isArray(changes)) return JSON.stringify(redactValue(this.data), null, 1);
+  flush(all = false): void {
+    const changes = Array.isArray(this.data.changes) ? this.data.changes : [];
+    const stale = this.sideFd !== undefined && this.sideGeneration !== secretsGeneration();
+    const consolidate = all || stale || changes.length <= CHANGES_FLUSHED_INLINE;
+    const count = consolidate ? changes.length : this.inline;
+    const tmp = `${this.path}.${process.pid}.tmp`;
+    writeFileSync(tmp, this.serialize(count), { mode: 0o600 });
+    renameSync(tmp, this.path);
+    this.inline = count;
+    if (!consolidate) return;
+    // Every change is in the file now; a side file left from earlier would only repeat them.
+    if (this.sideFd !== undefined) closeSync(this.sideFd);
+    this.sideFd = undefined;
+    this.sideGeneration = -1;
+    if (changes.length > CHANGES_FLUSHED_INLINE) rmSync(this.changesPath, { force: true });
+  }
+
+  /**
+   * The journal, with its first `count` changes, as redacted JSON. The bulk of a big run (changes, memos such
+   * as a rollout's per-node records, finished steps) is redacted and serialized once per entry and reused
+   * until the entry is replaced or the set of registered secrets changes; the small rest every time.
+   */
+  private serialize(count: number): string {
+    const { changes, memo, steps, ...head } = this.data;
+    if (!Array.isArray(changes) || !Array.isArray(steps) || !memo || typeof memo !== 'object') return JSON.stringify(redactValue(this.data), null, 1);
     const generation = secretsGeneration();
     const cache = this.changeCache;
     if (cache.of !== changes || cache.generation !== generation || cache.json.length > changes.length) {
       this.changeCache = { of: changes, generation, json: [] };
     }
     const json = this.changeCache.json;
-    for (let i = json.length; i < changes.length; i++) json.push(JSON.stringify(redactValue(changes[i])));
+    for (let i = json.length; i < count; i++) json.push(JSON.stringify(redactValue(changes[i])));
     const headText = JSON.stringify(redactValue(head), null, 1);
-    const list = json.length ? `[\n  ${json.join(',\n  ')}\n ]` : '[]';
-    return `${headText.slice(0, headText.lastIndexOf('}')).trimEnd()},\n "changes": ${list}\n}`;
+    const list = (items: string[]): string => (items.length ? `[\n  ${items.join(',\n  ')}\n ]` : '[]');
+    const stepsText = list(steps.map((st) => this.stepJson(st, generation)));
+    const memoText = this.memoJson(memo, generation);
+    const changesText = list(count === json.length ? json : json.slice(0, count));
+    return `${headText.slice(0, headText.lastIndexOf('}')).trimEnd()},\n "steps": ${stepsText},\n "memo": ${memoText},\n "changes": ${changesText}\n}`;
+  }
+
+  /** One step as redacted JSON (cached once it has ended). */
+  private stepJson(step: StepRecord, generation: number): string {
+    const hit = this.stepCache.get(step);
+    if (hit && hit.generation === generation) return hit.json;
+    const json = JSON.stringify(redactValue(step)) ?? 'null';
+    if (step.status !== 'running') this.stepCache.set(step, { generation, json });
+    return json;
+  }
+
+  /** The memo object as redacted JSON, each entry serialized once per value it holds. */
+  private memoJson(memo: Record<string, unknown>, generation: number): string {
+    const next = new Map<string, { of: unknown; generation: number; json: string }>();
+    const parts: string[] = [];
+    for (const [key, value] of Object.entries(memo)) {
+      if (value === undefined) continue;
+      let hit = this.memoCache.get(key);
+      if (!hit || hit.of !== value || hit.generation !== generation) hit = { of: value, generation, json: JSON.stringify(redactEntry(key, value)) ?? 'null' };
+      next.set(key, hit);
+      parts.push(`${JSON.stringify(key)}: ${hit.json}`);
+    }
+    this.memoCache = next;
+    return parts.length ? `{\n  ${parts.join(',\n  ')}\n }` : '{}';
   }
 }
 

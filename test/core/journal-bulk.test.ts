@@ -40,4 +40,33 @@ describe('journal: many changes', () => {
     const text = readFileSync(j.path, 'utf8');
     assert.ok(!text.includes('hush-s3cr3t-value') && text.includes(REDACTED), text);
   });
+
+  it('step and memo flushes past the limit leave the side file alone; a later secret consolidates it', () => {
+    const j = Journal.create(tempDir(), { runId: 'bulk3', cookbook: 'k8s.reboot', cluster: 'lab', args: {}, dryRun: false });
+    const n = CHANGES_FLUSHED_INLINE + 20;
+    for (let i = 0; i < n; i++) j.addChange(change(i, `pod/evict-${i}-zq9`));
+    j.stepEnded(j.stepStarted('drain w1'), 'done');
+    j.setMemo('rollout:node:w1', { phase: 'drained', evicted: ['evict-1-zq9'] });
+    // The rewrite for the step and the memo kept the main file's changes at the limit: the rest stay on the side.
+    const onDisk = JSON.parse(readFileSync(j.path, 'utf8')) as { changes: unknown[]; steps: { name: string; status: string }[]; memo: Record<string, unknown> };
+    assert.equal(onDisk.changes.length, CHANGES_FLUSHED_INLINE);
+    assert.deepEqual(onDisk.steps.map((s) => [s.name, s.status]), [['drain w1', 'done']]);
+    assert.deepEqual(onDisk.memo['rollout:node:w1'], { phase: 'drained', evicted: ['evict-1-zq9'] });
+    assert.equal(Journal.read(j.path).data.changes.length, n);
+    // A memo replaced is written anew (the cache is per value, not per key).
+    j.setMemo('rollout:node:w1', { phase: 'rebooted' });
+    assert.deepEqual((JSON.parse(readFileSync(j.path, 'utf8')) as { memo: Record<string, unknown> }).memo['rollout:node:w1'], { phase: 'rebooted' });
+    // A secret registered now is in side-file lines and in a stored memo: the next flush rewrites both.
+    j.setMemo('names', ['evict-3-zq9']);
+    registerSecret('evict-3-zq9');
+    j.flush();
+    assert.ok(!existsSync(j.changesPath), 'the side file, written before the secret was known, is gone');
+    const text = readFileSync(j.path, 'utf8');
+    assert.ok(!text.includes('evict-3-zq9') && text.includes(REDACTED), text);
+    assert.equal((JSON.parse(text) as { changes: unknown[] }).changes.length, n);
+    // Later changes go to a new side file again, and a read still sees every one, in order.
+    j.addChange(change(n, 'pod/late'));
+    assert.ok(existsSync(j.changesPath));
+    assert.deepEqual(Journal.read(j.path).data.changes.map((c) => c.target).slice(-2), ['pod/evict-' + (n - 1) + '-zq9', 'pod/late']);
+  });
 });
