@@ -1,11 +1,13 @@
 // The workload of a twin, from its snapshot: Node labels, taints, cordons and sizes as captured; namespaces;
-// the CRDs of counted custom kinds (names only, schema open); workloads with their templates and replicas, their
+// deployed components (components.ts: records, parents, members whole); the CRDs of counted custom kinds
+// (names only, schema open); workloads with their templates and replicas, their
 // pods placed on the nodes the snapshot had them on (a scheduler preference while seeding, dropped afterwards);
 // PDBs; bare pods bound where they ran; and per namespace as many objects of each counted simple kind as the
 // snapshot counted. Everything goes in through the object API in process (internal writes: no counters move).
 import type { ClusterSnapshot, SnapshotWorkload } from '../../lib/twin/types.js';
 import type { KubeApiHandle } from '../k8s/index.js';
 import { waitNodesReady, waitSettled } from '../k8s/seed.js';
+import { seedComponents } from './components.js';
 import type { ResourceSpec } from '../k8s/resources.js';
 import { controllerOf, nodeReadyStatus, type KObject } from '../k8s/types.js';
 import { LabError } from '../../lib/core/errors.js';
@@ -17,6 +19,8 @@ const FILLABLE = new Set(['configmaps', 'secrets', 'serviceaccounts', 'services'
 /** What seeding left out, for the lab log. */
 export interface TwinSeedReport {
   workloads: number;
+  /** Objects of deployed components (records, parents, members). */
+  components: number;
   pods: number;
   filled: number;
   skipped: string[];
@@ -93,7 +97,7 @@ export async function seedFromSnapshot(world: World, kube: KubeApiHandle, s: Clu
   const log = options.log ?? (() => {});
   const timeoutMs = options.timeoutMs ?? 120_000;
   const a = kube.api;
-  const report: TwinSeedReport = { workloads: 0, pods: 0, filled: 0, skipped: [] };
+  const report: TwinSeedReport = { workloads: 0, components: 0, pods: 0, filled: 0, skipped: [] };
   const create = (spec: ResourceSpec, obj: KObject): boolean => {
     if (kube.store.get(spec, obj.metadata.namespace, obj.metadata.name)) return false;
     a.create(spec, obj.metadata.namespace, obj, { internal: true });
@@ -122,6 +126,11 @@ export async function seedFromSnapshot(world: World, kube: KubeApiHandle, s: Clu
     if (Object.keys(n.allocatable).length) o.status.allocatable = { ...n.allocatable };
   });
 
+  const namespaces = a.res('', 'namespaces');
+  for (const ns of s.namespaces) create(namespaces, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns.name, labels: { ...ns.labels } } } as KObject);
+  // A component's own CRDs as the cluster has them (a re-deploy compares them with what it renders).
+  report.components = seedComponents(kube, s, 'crds', report.skipped);
+
   // Custom kinds the lab does not serve yet: a CRD with the captured names and an open schema.
   const crds = a.res('apiextensions.k8s.io', 'customresourcedefinitions');
   for (const c of s.crds ?? []) {
@@ -143,11 +152,11 @@ export async function seedFromSnapshot(world: World, kube: KubeApiHandle, s: Clu
       report.skipped.push(`CRD ${c.name} (${(err as Error).message.split('\n')[0]})`);
     }
   }
-  const namespaces = a.res('', 'namespaces');
-  for (const ns of s.namespaces) create(namespaces, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns.name, labels: { ...ns.labels } } } as KObject);
 
   kube.preferNodes(placement(kube, s));
   try {
+    // Components first: a workload or PDB that is a component's member is created whole, as the cluster has it.
+    report.components += seedComponents(kube, s, 'objects', report.skipped);
     const services = a.res('', 'services');
     for (const w of s.workloads) {
       if (w.kind === 'StatefulSet') {
@@ -206,7 +215,7 @@ export async function seedFromSnapshot(world: World, kube: KubeApiHandle, s: Clu
   stage('counts filled');
   await downAsCaptured(world, kube, s, timeoutMs);
   world.counters.max_unavailable_nodes = kube.unavailableNodes();
-  log(`twin: ${report.workloads} workloads, ${report.pods} bare pods, ${report.filled} objects to match per-namespace counts${report.skipped.length ? `; left out: ${report.skipped.join('; ')}` : ''} (${stages.join(', ')})`);
+  log(`twin: ${report.workloads} workloads, ${report.components} objects of deployed components, ${report.pods} bare pods, ${report.filled} objects to match per-namespace counts${report.skipped.length ? `; left out: ${report.skipped.join('; ')}` : ''} (${stages.join(', ')})`);
   return report;
 }
 

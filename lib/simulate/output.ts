@@ -48,11 +48,27 @@ export function renderSimulation(o: SimulationOutcome): string {
   lines.push('  steps:');
   for (const st of sim.steps.slice(0, 40)) lines.push(`    +${s(st.startSeconds)} ${st.name} (${st.status}, ${s(st.seconds)})`);
   if (sim.steps.length > 40) lines.push(`    ... ${sim.steps.length - 40} more`);
+  for (const n of sim.notes ?? []) lines.push(`  note: ${n}`);
   const err = r.error as { message?: string; hint?: string } | undefined;
   if (err?.message) lines.push(`  the simulated run ended with: ${err.message}`);
   if (o.report) lines.push(`Report: ${o.report}`);
   lines.push('Nothing was changed on the cluster: the run went to its twin, which is gone.');
   return lines.join('\n');
+}
+
+/**
+ * What a prediction from this snapshot cannot know, for the summary: the Secrets of deployed components hold a
+ * placeholder on the twin (a snapshot never captures Secret contents), so a deploy that renders them is
+ * predicted to change them even when their values are the same. Said for the Secrets the twin run's result
+ * names as changed (`~ change Secret/ns/name` in a deploy's diff); for all of them when there is no result.
+ */
+export function snapshotNotes(snapshot: unknown, result?: Record<string, unknown>): string[] {
+  const components = (snapshot as { components?: { component: string; maskedSecrets?: string[] }[] } | undefined)?.components ?? [];
+  const said = result === undefined ? undefined : JSON.stringify(result);
+  const masked = components.flatMap((c) => (c.maskedSecrets ?? []).filter((s) => said === undefined || said.includes(`change Secret/${s}`)).map((s) => `${s} (${c.component})`));
+  if (!masked.length) return [];
+  const list = masked.length > 5 ? `${masked.slice(0, 5).join(', ')} and ${masked.length - 5} more` : masked.join(', ');
+  return [`Secret contents are not captured in a snapshot: the twin's copies of the Secrets of deployed components hold a placeholder, so ${list} ${masked.length === 1 ? 'is' : 'are'} predicted to change; the real run changes ${masked.length === 1 ? 'it' : 'them'} only if ${masked.length === 1 ? 'its' : 'their'} values differ`];
 }
 
 const KNOWN: Record<string, string> = {
@@ -138,6 +154,7 @@ export function predictionSection(o: SimulationOutcome): string {
     '<h2>Prediction</h2>',
     `<div class="cards simulation">${cards.map(([k, v]) => `<div class="card"><div class="k">${esc(k)}</div><div class="v">${esc(v)}</div></div>`).join('')}</div>`,
     holds.length ? `<h2>Would hold at</h2>\n<ul class="holds">${holds.join('')}</ul>` : '',
+    sim.notes?.length ? `<h2>Notes</h2>\n<ul class="notes">${sim.notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul>` : '',
     `<h2>Waits</h2>\n<div class="panel"><table class="waits"><thead><tr><th>node</th><th>waited</th><th>reason</th></tr></thead><tbody>${waits.join('')}</tbody></table></div>`,
     `<h2>Steps</h2>\n<div class="panel"><table class="steps"><thead><tr><th>at</th><th>step</th><th>status</th><th>took</th></tr></thead><tbody>${steps.join('')}</tbody></table></div>`,
   ]

@@ -51,6 +51,8 @@ export interface SimulationSummary {
   timeline: Record<string, { phase: string; start: number; end: number; note?: string }[]>;
   /** The run could start nothing and was stopped there: the real run would wait at `holds` until its --hold-timeout. */
   heldEarly?: boolean;
+  /** What the prediction cannot know (from the snapshot: e.g. Secret contents it did not capture). */
+  notes?: string[];
   /** The twin and its speed: how the prediction was made. */
   twin: { kind: 'twin' | 'lab'; speed: number; wallSeconds: number; timings?: Record<string, { seconds: number; source: string; samples: number }> };
 }

@@ -93,7 +93,7 @@ export class KubeReader {
   }
 
   /** Pages through a list (limit/continue), handing each page's items to `each`; returns how many there were. */
-  async list(res: Pick<ApiResource, 'group' | 'version' | 'plural'>, each: (items: RawObject[]) => void, options: { metadataOnly?: boolean; limit?: number } = {}): Promise<number> {
+  async list(res: Pick<ApiResource, 'group' | 'version' | 'plural'>, each: (items: RawObject[]) => void, options: { metadataOnly?: boolean; limit?: number; labelSelector?: string } = {}): Promise<number> {
     const base = res.group ? `/apis/${res.group}/${res.version}/${res.plural}` : `/api/v1/${res.plural}`;
     let cont: string | undefined;
     let count = 0;
@@ -101,6 +101,7 @@ export class KubeReader {
       const q = new URLSearchParams({ limit: String(options.limit ?? 500) });
       if (cont) q.set('continue', cont);
       if (options.metadataOnly) q.set('includeObject', 'Metadata');
+      if (options.labelSelector) q.set('labelSelector', options.labelSelector);
       const page = await this.get<{ items?: RawObject[]; rows?: { object?: RawObject }[]; metadata?: { continue?: string } }>(`${base}?${q}`, options.metadataOnly ? TABLE_ACCEPT : 'application/json');
       // A server that ignores the Table request answers a plain list: both shapes are read.
       const items = page?.rows ? page.rows.map((r) => r.object).filter((o): o is RawObject => !!o?.metadata) : (page?.items ?? []);

@@ -1,6 +1,7 @@
 // takeSnapshot: a read-only capture of a cluster (issue 15) through the run's own clients: Kubernetes lists
 // (kube-read.ts, GET only), OpenStack lists, and per host a few read-only SSH commands (boot id, the
-// pending-reboot sentinel, kernels, package versions) run in parallel. Timings come from the journals of the
+// pending-reboot sentinel, kernels, package versions, the Kubernetes apt source) run in parallel; the components
+// deployed with component.deploy, Secret values masked (components.ts). Timings come from the journals of the
 // cluster's earlier real runs (timings.ts). Nothing here can change the cluster: every Kubernetes request is
 // a GET, every OpenStack call a declared read, every SSH command a query (read-only, also in dry-run).
 import { getMaxListeners, setMaxListeners } from 'node:events';
@@ -14,6 +15,7 @@ import type { OpenStackClient } from '../openstack/index.js';
 import { SOURCES_LIST } from '../ops/upgrade/versions.js';
 import type { Remote } from '../remote/index.js';
 import { captureKubernetes } from './capture-k8s.js';
+import { captureComponents } from './components.js';
 import { KubeReader } from './kube-read.js';
 import { type TimingName, calibrateTimings } from './timings.js';
 import { labTimingDefaults } from '../../lab/api.js';
@@ -78,8 +80,10 @@ export async function takeSnapshot(ctx: SnapshotContext, opts: SnapshotOptions =
   const kube = await ctx.k8s();
   const reader = new KubeReader(kube.kubeConfig);
   let k8s;
+  let components;
   try {
     k8s = await captureKubernetes(reader, cluster, (m) => ctx.log.warn(m));
+    components = await captureComponents(reader, () => reader.discover(), (m) => ctx.log.warn(m));
   } finally {
     reader.close();
   }
@@ -116,6 +120,7 @@ export async function takeSnapshot(ctx: SnapshotContext, opts: SnapshotOptions =
     crds: k8s.crds,
     openstack: os.snapshot,
     hosts,
+    components,
     timings: calibrateTimings(ctx.stateDir, cluster.name, { ...(cluster.lab ? labTimingDefaults() : {}), ...opts.defaults }),
     capture: { durationMs: Date.now() - started, requests: { k8s: reader.requests, openstack: os.requests, ssh } },
   };

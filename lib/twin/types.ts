@@ -1,6 +1,8 @@
 // The snapshot format (version 1): what `cookbook lab snapshot` captures of a cluster and what a twin is built
 // from. Plain JSON. Never holds Secret data, tokens, passwords or keys: Secrets are only counted, environment
-// variables and annotations are never read into it, and metadata keys that look secret are dropped.
+// variables and annotations are never read into it, and metadata keys that look secret are dropped. The one
+// exception is deployed components (`components`): their members are kept whole, for a re-deploy to compare
+// with, but every Secret value is a placeholder, and their release records are kept without their values.
 import type { SnapshotTimings } from './timings.js';
 
 /** CPU/memory quantities as the API writes them ("250m", "1Gi"). */
@@ -154,6 +156,31 @@ export interface SnapshotHost {
   error?: string;
 }
 
+/**
+ * A release record of a component as captured (lib/twin/components.ts): the record Secret's name, labels and
+ * type, and the record without its values (never captured), with every Secret value in its objects and
+ * manifest replaced by a placeholder and credentials removed from its repository URL.
+ */
+export interface SnapshotRelease {
+  name: string;
+  labels: Record<string, string>;
+  type: string;
+  record: Record<string, unknown> & { revision: number; objects: unknown[]; manifest: string };
+}
+
+/** A component deployed on the cluster: what a re-deploy reads (records, ApplySet parent, live members). */
+export interface SnapshotComponent {
+  component: string;
+  namespace: string;
+  releases: SnapshotRelease[];
+  /** The ApplySet parent Secret (it holds no data: labels and annotations only). */
+  parent?: { name: string; labels: Record<string, string>; annotations: Record<string, string>; type: string };
+  /** Live members without status or server bookkeeping (managed fields kept); Secrets' values are placeholders. */
+  members: Record<string, unknown>[];
+  /** Secrets among the members and recorded objects (namespace/name): their contents are not captured. */
+  maskedSecrets: string[];
+}
+
 /** A read-only capture of one cluster. */
 export interface ClusterSnapshot {
   format: 1;
@@ -168,6 +195,8 @@ export interface ClusterSnapshot {
   crds: SnapshotCrd[];
   openstack: SnapshotOpenStack;
   hosts: SnapshotHost[];
+  /** Components deployed with component.deploy (absent in snapshots taken before they were captured). */
+  components?: SnapshotComponent[];
   timings: SnapshotTimings;
   /** How the capture went: its duration and the read requests it sent. */
   capture: { durationMs: number; requests: { k8s: number; openstack: number; ssh: number } };

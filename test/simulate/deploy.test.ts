@@ -27,8 +27,8 @@ describe('--simulate: component.deploy (lab A stands in for the cluster)', funct
   });
 
   // One real deploy of a second or so on a shared 2-core machine is noisy: a miss is tried again once, with a
-  // component A has never seen (a component already deployed on A is a different run: nothing to change there,
-  // while a twin, which never holds Secrets, has no release record of it). Every attempt prints its error.
+  // component A has never seen (a component already deployed on A is a different run: nothing to change there;
+  // redeploy.test.ts simulates that). Every attempt prints its error.
   this.retries(1);
   it('writes nothing to A; the real deploy takes the predicted steps, within 20% of the predicted time', async function () {
     const component = ['web', 'widgets'][(this.test as unknown as { currentRetry(): number }).currentRetry()]!;
