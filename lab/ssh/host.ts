@@ -3,7 +3,7 @@
 // (Kubernetes packages at the cluster's version, containerd and kubelet running, joined).
 import type { LabHost, World } from '../world.js';
 import { BASE_KERNEL, basePackages, installPackage } from './commands/apt.js';
-import { markJoined } from './commands/kubeadm.js';
+import { markJoined } from './commands/kubeadm-host.js';
 import { generateEd25519 } from './keys.js';
 
 /** The fields of a new host that World.addHost takes. */
