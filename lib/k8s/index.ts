@@ -87,8 +87,10 @@ export class Kube {
   /** What the operation modules (node-ops, leases) need. */
   private readonly ops: KubeOpsDeps;
   private extraRequests = 0;
-  /** Plain JSON requests for the big pod lists (see listPodsOnNodeWithVersion); built on first use. */
+  /** Plain JSON requests for the bulk reads and evictions of drains and rollouts; built on first use. */
   private leanTransport: LeanKubeTransport | undefined;
+  /** ReplicaSet UID → the workload that owns it (see workloadOwners). */
+  private readonly ownerCache = new Map<string, WorkloadRef>();
 
   constructor(kc: KubeConfig, deps: KubeDeps) {
     this.apis = makeApis(kc);
@@ -99,6 +101,17 @@ export class Kube {
     this.req = new KubeRequester({ log: deps.log, clock: deps.clock, signal: deps.signal, retry: deps.retry });
     this.ops = { req: this.req, apis: this.apis, gate: this.gate };
   }
+
+  /**
+   * The lean JSON path (lean.ts) for the requests a drain or a rollout makes by the thousand (a node's pod
+   * list, evictions, workload reads): client-node's model (de)serializer and fetch stack cost several times
+   * the request itself there. Same requests, same retries and typed errors (KubeRequester, toKubeError).
+   */
+  private lean(): LeanKubeTransport {
+    return (this.leanTransport ??= new LeanKubeTransport(this.apis.kc));
+  }
+
+  private readonly jsonGet = <T>(path: string): Promise<T> => this.lean().request<T>('GET', path);
 
   /** Retries of transient API failures made so far. */
   retryCount(): number {
@@ -161,12 +174,12 @@ export class Kube {
     let cont: string | undefined;
     let rv = '';
     do {
-      // The lean path: the same request, its answer only JSON.parse'd. client-node's model deserializer cost
-      // about three times the parse on these lists (a rolling reboot lists every node's pods each round), and
-      // the pods are read as plain JSON anyway (timestamps stay strings; every reader copes with both).
+      // The lean path: the answer is only JSON.parse'd (client-node's model deserializer cost three times the
+      // parse on these lists; a rolling reboot lists every node's pods each round). Timestamps stay strings:
+      // every reader copes with both.
       const page = await this.req.call(
         `LIST pods on node ${node}`,
-        () => (this.leanTransport ??= new LeanKubeTransport(this.apis.kc)).request<{ items: V1Pod[]; metadata?: { continue?: string; resourceVersion?: string } }>('GET', '/api/v1/pods', { query: { fieldSelector: `spec.nodeName=${node}`, limit: 500, continue: cont } }),
+        () => this.lean().request<{ items: V1Pod[]; metadata?: { continue?: string; resourceVersion?: string } }>('GET', '/api/v1/pods', { query: { fieldSelector: `spec.nodeName=${node}`, limit: 500, continue: cont } }),
         { context: { node }, signal: options.signal },
       );
       pods.push(...page.items);
@@ -220,8 +233,9 @@ export class Kube {
     };
     const action = options.deleteInstead ? 'delete pod' : 'evict pod';
     return this.gate.mutate({ system: 'k8s', target: `pod/${namespace}/${name}`, action }, async () => {
+      const path = `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(name)}`;
       if (options.deleteInstead) {
-        await this.req.call(`delete pod ${namespace}/${name}`, () => this.apis.core.deleteNamespacedPod({ namespace, name, body: deleteOptions }), {
+        await this.req.call(`delete pod ${namespace}/${name}`, () => this.lean().request('DELETE', path, { body: deleteOptions, discardBody: true }), {
           kind: 'write',
           context: { pod: `${namespace}/${name}` },
           signal: options.signal,
@@ -229,12 +243,7 @@ export class Kube {
       } else {
         await this.req.call(
           `evict pod ${namespace}/${name}`,
-          () =>
-            this.apis.core.createNamespacedPodEviction({
-              namespace,
-              name,
-              body: { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name, namespace }, deleteOptions },
-            }),
+          () => this.lean().request('POST', `${path}/eviction`, { body: { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name, namespace }, deleteOptions }, discardBody: true }),
           { kind: 'eviction', context: { pod: `${namespace}/${name}` }, signal: options.signal },
         );
       }
@@ -272,12 +281,12 @@ export class Kube {
 
   /** Readiness of workloads: Deployments, StatefulSets, DaemonSets (ReplicaSets by their own counts). */
   async workloadStatus(refs: readonly WorkloadRef[]): Promise<WorkloadStatus[]> {
-    return readWorkloadStatus(this.req, this.apis, refs);
+    return readWorkloadStatus(this.req, this.jsonGet, refs);
   }
 
   /** The workloads that own pods (ReplicaSets resolved to their Deployment), deduplicated. */
   async ownersOf(pods: readonly V1Pod[]): Promise<WorkloadRef[]> {
-    return workloadOwners(this.req, this.apis, pods);
+    return workloadOwners(this.req, this.jsonGet, pods, this.ownerCache);
   }
 
   /** Waits until every workload is back to its desired ready replicas. */

@@ -1,8 +1,8 @@
 // Workload readiness (what a reboot waits for after a drain) and which workloads own a node's pods.
 import type { V1DaemonSet, V1Deployment, V1Pod, V1ReplicaSet, V1StatefulSet } from '@kubernetes/client-node';
+import { mapLimit } from '../core/pool.js';
 import { controllerOf } from './drain-plan.js';
 import type { KubeRequester } from './requests.js';
-import type { KubeApis } from './transport.js';
 
 /** A workload to wait for. */
 export interface WorkloadRef {
@@ -42,40 +42,49 @@ export function readinessOf(kind: WorkloadRef['kind'], obj: WorkloadObject): { d
   return { desired, ready, isReady: ready >= desired && rolledOut };
 }
 
-const READ: Record<WorkloadRef['kind'], (apis: KubeApis, namespace: string, name: string) => Promise<WorkloadObject>> = {
-  Deployment: (apis, namespace, name) => apis.apps.readNamespacedDeployment({ namespace, name }),
-  StatefulSet: (apis, namespace, name) => apis.apps.readNamespacedStatefulSet({ namespace, name }),
-  DaemonSet: (apis, namespace, name) => apis.apps.readNamespacedDaemonSet({ namespace, name }),
-  ReplicaSet: (apis, namespace, name) => apis.apps.readNamespacedReplicaSet({ namespace, name }),
-};
+const PLURAL: Record<WorkloadRef['kind'], string> = { Deployment: 'deployments', StatefulSet: 'statefulsets', DaemonSet: 'daemonsets', ReplicaSet: 'replicasets' };
+
+/** Reads one object as plain JSON by its URL path (the client's lean path: no model deserializer per object). */
+export type JsonGet = <T>(path: string) => Promise<T>;
+
+const objectPath = (kind: WorkloadRef['kind'], namespace: string, name: string): string => `/apis/apps/v1/namespaces/${encodeURIComponent(namespace)}/${PLURAL[kind]}/${encodeURIComponent(name)}`;
+
+/** Reads at a time: a node's workloads are ~170 in a big cluster, and one after the other is 170 round trips. */
+const CONCURRENCY = 8;
 
 /** Readiness of workloads: Deployments, StatefulSets, DaemonSets (ReplicaSets by their own counts); absent ones are left out. */
-export async function readWorkloadStatus(req: KubeRequester, apis: KubeApis, refs: readonly WorkloadRef[]): Promise<WorkloadStatus[]> {
-  const out: WorkloadStatus[] = [];
-  for (const ref of refs) {
+export async function readWorkloadStatus(req: KubeRequester, get: JsonGet, refs: readonly WorkloadRef[]): Promise<WorkloadStatus[]> {
+  const read = await mapLimit(refs, CONCURRENCY, async (ref) => {
     const { kind, namespace, name } = ref;
-    const obj = await req.readOptional(`GET ${kind.toLowerCase()} ${namespace}/${name}`, () => READ[kind](apis, namespace, name));
-    if (obj) out.push({ ...ref, ...readinessOf(kind, obj) });
-  }
-  return out;
+    const obj = await req.readOptional(`GET ${kind.toLowerCase()} ${namespace}/${name}`, () => get<WorkloadObject>(objectPath(kind, namespace, name)));
+    return obj ? { ...ref, ...readinessOf(kind, obj) } : undefined;
+  });
+  return read.filter((s): s is WorkloadStatus => s !== undefined);
 }
 
-/** The workloads that own pods (ReplicaSets resolved to their Deployment), deduplicated. */
-export async function workloadOwners(req: KubeRequester, apis: KubeApis, pods: readonly V1Pod[]): Promise<WorkloadRef[]> {
-  const seen = new Map<string, WorkloadRef>();
-  for (const pod of pods) {
+/**
+ * The workloads that own pods (ReplicaSets resolved to their Deployment), deduplicated. `cache` (by the
+ * ReplicaSet's UID; a UID is never reused and a ReplicaSet does not change its controller) spares a rollout
+ * reading the same ReplicaSet again for each node its replicas ran on.
+ */
+export async function workloadOwners(req: KubeRequester, get: JsonGet, pods: readonly V1Pod[], cache?: Map<string, WorkloadRef>): Promise<WorkloadRef[]> {
+  const refs = await mapLimit(pods, CONCURRENCY, async (pod): Promise<WorkloadRef | undefined> => {
     const c = controllerOf(pod);
     const namespace = pod.metadata?.namespace ?? 'default';
-    if (!c) continue;
-    let ref: WorkloadRef | undefined;
-    if (c.kind === 'ReplicaSet') {
-      const rs = await req.readOptional(`GET replicaset ${namespace}/${c.name}`, () => apis.apps.readNamespacedReplicaSet({ namespace, name: c.name }));
-      const owner = rs?.metadata?.ownerReferences?.find((r) => r.controller);
-      ref = owner?.kind === 'Deployment' ? { kind: 'Deployment', namespace, name: owner.name } : { kind: 'ReplicaSet', namespace, name: c.name };
-    } else if (c.kind === 'StatefulSet' || c.kind === 'DaemonSet' || c.kind === 'Deployment') {
-      ref = { kind: c.kind, namespace, name: c.name };
-    }
-    if (ref) seen.set(`${ref.kind}/${ref.namespace}/${ref.name}`, ref);
-  }
+    if (!c) return undefined;
+    if (c.kind === 'StatefulSet' || c.kind === 'DaemonSet' || c.kind === 'Deployment') return { kind: c.kind, namespace, name: c.name };
+    if (c.kind !== 'ReplicaSet') return undefined;
+    const uid = pod.metadata?.ownerReferences?.find((r) => r.controller)?.uid;
+    const known = uid ? cache?.get(uid) : undefined;
+    if (known) return known;
+    const rs = await req.readOptional(`GET replicaset ${namespace}/${c.name}`, () => get<V1ReplicaSet>(objectPath('ReplicaSet', namespace, c.name)));
+    const owner = rs?.metadata?.ownerReferences?.find((r) => r.controller);
+    const ref: WorkloadRef = owner?.kind === 'Deployment' ? { kind: 'Deployment', namespace, name: owner.name } : { kind: 'ReplicaSet', namespace, name: c.name };
+    // Only what was read is kept: a ReplicaSet that is gone (404) may be another one next time.
+    if (rs && uid && rs.metadata?.uid === uid) cache?.set(uid, ref);
+    return ref;
+  });
+  const seen = new Map<string, WorkloadRef>();
+  for (const ref of refs) if (ref) seen.set(`${ref.kind}/${ref.namespace}/${ref.name}`, ref);
   return [...seen.values()];
 }

@@ -60,22 +60,61 @@ export function evictablePods(pods: readonly V1Pod[], filter: DrainFilterOptions
   return plan.evict.map((e) => e.pod);
 }
 
-/** Turns one node and its pods into the planner's facts. */
-export function nodeFacts(cluster: ClusterConfig, node: V1Node, pods: readonly V1Pod[], pdbs: readonly V1PodDisruptionBudget[], filter: DrainFilterOptions, now: number): NodeFacts {
-  const name = node.metadata?.name ?? '';
+/** PodDisruptionBudgets by namespace (a pod is only ever covered by those of its own namespace). */
+export type PdbIndex = { all: readonly V1PodDisruptionBudget[]; byNs: Map<string, V1PodDisruptionBudget[]>; signature: string };
+
+function pdbIndex(pdbs: readonly V1PodDisruptionBudget[]): PdbIndex {
+  const byNs = new Map<string, V1PodDisruptionBudget[]>();
+  for (const b of pdbs) {
+    const ns = b.metadata?.namespace ?? 'default';
+    const list = byNs.get(ns);
+    if (list) list.push(b);
+    else byNs.set(ns, [b]);
+  }
+  // What the pods' facts depend on: which budgets exist and what they select (not their changing status).
+  const signature = pdbs.map((b) => `${b.metadata?.namespace}/${b.metadata?.name}:${JSON.stringify(b.spec?.selector ?? null)}`).join('\n');
+  return { all: pdbs, byNs, signature };
+}
+
+/** The part of a node's facts that comes from its pods alone. */
+interface PodPart {
+  pods: PodFacts[];
+  requested: Resources;
+}
+
+/**
+ * Pod parts of pod lists reused from the facts cache (gatherFacts): a list not read again this round has the
+ * same facts as last round, unless the budgets or the drain filter changed. Keyed by the list itself, so a
+ * list read afresh is always computed anew. Lists holding a terminating pod are not cached: its verdict
+ * depends on the time (the skip-wait-for-delete filter).
+ */
+const podParts = new WeakMap<readonly V1Pod[], { pdbSignature: string; filter: DrainFilterOptions; part: PodPart }>();
+
+function podPart(pods: readonly V1Pod[], pdbs: PdbIndex, filter: DrainFilterOptions, now: number): PodPart {
+  const hit = podParts.get(pods);
+  if (hit && hit.pdbSignature === pdbs.signature && hit.filter === filter) return hit.part;
   const evict = evictablePods(pods, filter, now);
   const podFacts: PodFacts[] = evict.map((p) => {
     const ns = p.metadata?.namespace ?? 'default';
     return {
       key: podKey(p),
       requests: podRequests(p),
-      pdbs: pdbs.filter((b) => b.metadata?.namespace === ns && matchesSelector(b.spec?.selector, p.metadata?.labels)).map((b) => `${ns}/${b.metadata?.name}`),
+      pdbs: (pdbs.byNs.get(ns) ?? []).filter((b) => matchesSelector(b.spec?.selector, p.metadata?.labels)).map((b) => `${ns}/${b.metadata?.name}`),
     };
   });
   const requested = pods
     .filter((p) => !podFinished(p))
     .map(podRequests)
     .reduce((a, b) => ({ cpu: a.cpu + b.cpu, memory: a.memory + b.memory }), { cpu: 0, memory: 0 });
+  const part = { pods: podFacts, requested };
+  if (!pods.some((p) => p.metadata?.deletionTimestamp)) podParts.set(pods, { pdbSignature: pdbs.signature, filter, part });
+  return part;
+}
+
+/** Turns one node and its pods into the planner's facts. */
+export function nodeFacts(cluster: ClusterConfig, node: V1Node, pods: readonly V1Pod[], pdbs: readonly V1PodDisruptionBudget[] | PdbIndex, filter: DrainFilterOptions, now: number): NodeFacts {
+  const name = node.metadata?.name ?? '';
+  const { pods: podFacts, requested } = podPart(pods, 'byNs' in pdbs ? pdbs : pdbIndex(pdbs), filter, now);
   const alloc = node.status?.allocatable ?? node.status?.capacity ?? {};
   return {
     name,
@@ -126,7 +165,8 @@ export async function gatherFacts(kube: Kube, cluster: ClusterConfig, options: F
   for (const [n, p] of listed) cache?.set(n, { pods: p, at: options.now });
   const pods = new Map<string, V1Pod[]>([...byName.keys()].map((n) => [n, listed.get(n) ?? cache?.get(n)?.pods ?? []]));
   const filter = options.filter ?? defaultDrainFilterOptions;
-  const planNodes = nodes.map((n) => nodeFacts(cluster, n, pods.get(n.metadata?.name ?? '') ?? [], pdbs, filter, options.now));
+  const index = pdbIndex(pdbs);
+  const planNodes = nodes.map((n) => nodeFacts(cluster, n, pods.get(n.metadata?.name ?? '') ?? [], index, filter, options.now));
   const planPdbs = pdbs.map((p) => ({ key: `${p.metadata?.namespace}/${p.metadata?.name}`, disruptionsAllowed: p.status?.disruptionsAllowed ?? 0 }));
   return { nodes, byName, pods, pdbs, planNodes, planPdbs, readyz, at: options.now };
 }
