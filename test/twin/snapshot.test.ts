@@ -1,5 +1,6 @@
 // takeSnapshot against a lab: what it captures (names with a gap, roles, pods, PDBs, per-namespace counts,
-// host facts), that it writes nothing anywhere, and that no secret the lab holds ends up in it.
+// host facts, a deployed component), that it writes nothing anywhere, and that no secret the lab holds ends up
+// in it (a component's values and Secret included).
 import { strict as assert } from 'node:assert';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -9,6 +10,10 @@ import { loadClusterFile } from '../../lib/inventory/load.js';
 import { standaloneSnapshotContext } from '../../lib/twin/context.js';
 import { type ClusterSnapshot, takeSnapshot } from '../../lib/twin/snapshot.js';
 import type { KObject } from '../../lab/k8s/types.js';
+import { type KObject as ComponentObject, stamped } from '../../lib/component/objects.js';
+import { type Release, encodeRelease } from '../../lib/component/release.js';
+import { parentObject, parentOf } from '../../lib/component/state.js';
+import { SECRET_PLACEHOLDER, SECRET_PLACEHOLDER_DATA } from '../../lib/twin/components.js';
 import { type TestLab, startTestLab } from '../helpers/lab.js';
 import { tempDir } from '../helpers/cli.js';
 
@@ -22,6 +27,45 @@ export const GAP_HOSTS = [
 ];
 
 const SECRET_VALUE = 'sup3r-s3cret-tenant-password-7f1c';
+
+/** A component's secret: in its values, its rendered Secret, its manifest and kubectl's last-applied copy. */
+const COMPONENT_SECRET = 'c0mponent-values-api-key-91d3';
+/** A deploy token in the repository URL the record names. */
+const REPO_TOKEN = 'ghp-deploy-token-5e7a0c';
+
+/**
+ * A component deployed in namespace vault as component.deploy leaves it: a release record (values, objects and
+ * manifest holding the secret), the ApplySet parent, and two members (a ConfigMap and the Secret).
+ */
+function componentFixture(lab: TestLab): void {
+  const a = lab.kube.api;
+  const secrets = a.res('', 'secrets');
+  a.create(a.res('', 'namespaces'), undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'vault' } } as unknown as KObject, { internal: true });
+  const p = parentOf('vault', 'vault');
+  const member = (o: ComponentObject): ComponentObject => stamped(o, p.id);
+  const secret = member({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'vault-key', namespace: 'vault' }, type: 'Opaque', data: { apiKey: Buffer.from(COMPONENT_SECRET).toString('base64') } });
+  const config = member({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'vault-config', namespace: 'vault' }, data: { mode: 'ha' } });
+  a.create(secrets, 'vault', parentObject('vault', 'vault', [secret, config]) as unknown as KObject, { internal: true });
+  const live = structuredClone(secret);
+  live.metadata.annotations = { ...live.metadata.annotations, 'kubectl.kubernetes.io/last-applied-configuration': JSON.stringify({ stringData: { apiKey: COMPONENT_SECRET } }) };
+  a.create(secrets, 'vault', live as unknown as KObject, { internal: true });
+  a.create(a.res('', 'configmaps'), 'vault', config as unknown as KObject, { internal: true });
+  const record: Release = {
+    component: 'vault',
+    revision: 1,
+    status: 'deployed',
+    namespace: 'vault',
+    repo: { url: `https://deployer:${REPO_TOKEN}@git.example.org/components.git`, branch: 'main', sha: 'a'.repeat(40) },
+    values: { vault: { apiKey: COMPONENT_SECRET } },
+    manifest: `apiVersion: v1\nkind: Secret\nmetadata:\n  name: vault-key\nstringData:\n  apiKey: "${COMPONENT_SECRET}"\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: vault-config\ndata:\n  mode: ha\n`,
+    objects: [secret, config],
+    who: 'ops@bastion',
+    when: '2026-11-01T10:00:00.000Z',
+    runId: 'r-vault-1',
+    description: 'Install',
+  };
+  a.create(secrets, 'vault', encodeRelease(record) as unknown as KObject, { internal: true });
+}
 
 describe('twin: takeSnapshot of a lab', function () {
   this.timeout(120_000);
@@ -45,6 +89,7 @@ describe('twin: takeSnapshot of a lab', function () {
       } as unknown as KObject,
       { internal: true },
     );
+    componentFixture(lab);
     await new Promise<void>((resolve) => {
       const t = setInterval(() => {
         if ([...lab.kube.store.scan(a.res('', 'pods'))].some((p) => p.metadata.name.startsWith('leaky-') && p.status?.phase === 'Running')) {
@@ -122,6 +167,23 @@ describe('twin: takeSnapshot of a lab', function () {
     assert.ok(snap.capture.requests.k8s > 10);
   });
 
+  it('holds the deployed component as a re-deploy reads it: record without values, parent, members; Secret values masked', () => {
+    const c = snap.components?.find((x) => x.component === 'vault');
+    assert.ok(c, `the component is captured: ${JSON.stringify(snap.components?.map((x) => x.component))}`);
+    assert.equal(c.parent?.name, 'component-vault');
+    assert.deepEqual(c.members.map((m) => `${m.kind}/${(m.metadata as { name: string }).name}`).sort(), ['ConfigMap/vault-config', 'Secret/vault-key']);
+    const secret = c.members.find((m) => m.kind === 'Secret') as { data: Record<string, string>; metadata: { annotations?: Record<string, string> } };
+    assert.deepEqual(secret.data, { apiKey: SECRET_PLACEHOLDER_DATA }, 'the keys stay, every value is the placeholder');
+    assert.deepEqual(Object.keys(secret.metadata.annotations ?? {}), [], "no hash of the values, no kubectl copy of them");
+    assert.deepEqual(c.maskedSecrets, ['vault/vault-key']);
+    assert.equal(c.releases.length, 1);
+    const r = c.releases[0]!;
+    assert.deepEqual(r.labels, { owner: 'cluster-cookbooks', name: 'vault', status: 'deployed', version: '1' });
+    assert.ok(!('values' in r.record), 'values are left out');
+    assert.equal((r.record.repo as { url: string }).url, 'https://git.example.org/components.git');
+    assert.match(r.record.manifest, new RegExp(`apiKey: ${SECRET_PLACEHOLDER}`));
+  });
+
   it("never contains the lab's secrets: Secret data, API token, SSH private key, OpenStack password, admin token", () => {
     const text = JSON.stringify(snap);
     const clouds = parse(readFileSync(join(lab.stateDir, 'clouds.yaml'), 'utf8')) as { clouds: Record<string, { auth: { password: string } }> };
@@ -133,6 +195,9 @@ describe('twin: takeSnapshot of a lab', function () {
       ['Kubernetes token', lab.kube.token],
       ['OpenStack password', Object.values(clouds.clouds)[0]!.auth.password],
       ['admin token', lab.info.adminToken],
+      ["a component's values and its Secret", COMPONENT_SECRET],
+      ["a component's Secret (base64)", Buffer.from(COMPONENT_SECRET).toString('base64')],
+      ['a token in a repository URL', REPO_TOKEN],
       ...keyBody.map((l, i): [string, string] => [`SSH private key line ${i}`, l]),
     ];
     assert.ok(values.length > 5);
