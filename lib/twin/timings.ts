@@ -1,8 +1,9 @@
 // How long things take on a cluster, calibrated from the journals of its earlier real runs: the rolling
 // reboot's per-node phase spans (reboot: command to new boot id; wait-ready: boot to Node Ready; drain: per
 // evicted workload), the upgrade's (kubelet: restart to Node Ready) and add-node's steps (create VM + wait
-// ACTIVE; wait Ready). Medians, so one stuck node does not skew them; a timing with no sample keeps its stated
-// default and says so (`source: 'default'`).
+// ACTIVE; wait Ready). A polled wait loses its expected overrun (half the poll interval then in effect: the
+// twin's run polls again). Medians, so one stuck node does not skew them; a timing with no sample keeps its
+// stated default and says so (`source: 'default'`).
 import { type Journal, scanJournals } from '../core/journal.js';
 
 /** The timings a twin replays, in seconds of cluster time. */
@@ -40,6 +41,33 @@ export function median(values: readonly number[]): number | undefined {
   const mid = Math.floor(s.length / 2);
   return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
+
+/**
+ * How cookbooks poll a Node while they wait for it (the reboot's new boot id and Ready: lib/ops/reboot/node.ts
+ * NODE_POLL; the upgrade's kubelet: lib/ops/upgrade/host.ts kubeletStep): from 100 ms, x1.5, at most every 2 s.
+ */
+export const NODE_POLL_BACKOFF: Readonly<{ initialMs: number; maxMs: number; factor: number }> = Object.freeze({ initialMs: 100, maxMs: 2000, factor: 1.5 });
+
+/**
+ * How much a polled wait that lasted `waitMs` overran the moment its state changed, on average: the change came
+ * at a uniformly random moment within the last poll interval, so half that interval. A journal's wait includes
+ * it, and a twin replaying the wait's length as its timing is polled again by the same cookbook: without this
+ * correction the overrun is counted twice (a 60-node reboot's predictions overshot by a second or two per wait).
+ */
+export function pollOvershootMs(waitMs: number, backoff: { initialMs: number; maxMs: number; factor: number } = NODE_POLL_BACKOFF): number {
+  if (!(waitMs > 0) || !(backoff.initialMs > 0)) return 0;
+  // The first probe is at once; then one after each delay, until the one that saw the change (at waitMs).
+  let sum = 0;
+  let delay = 0;
+  for (let attempt = 1; sum < waitMs; attempt++) {
+    delay = Math.min(backoff.maxMs, backoff.initialMs * backoff.factor ** (attempt - 1));
+    sum += delay;
+  }
+  return delay / 2;
+}
+
+/** A polled wait's length with its expected overrun taken off (never below zero). */
+const polled = (waitMs: number): number => Math.max(0, waitMs - pollOvershootMs(waitMs));
 
 interface Span {
   phase: string;
@@ -79,16 +107,17 @@ export function samplesFromJournals(journals: readonly Journal[]): Record<Timing
       }
       // An upgrade's 'kubelet' phase is the kubelet's restart until its Node is Ready again (no reboot).
       const restart = spans.get('kubelet');
-      if (restart !== undefined) out.kubeletReadyS.push(restart);
+      if (restart !== undefined) out.kubeletReadyS.push(polled(restart));
       const reboot = spans.get('reboot');
       const ready = spans.get('wait-ready');
       const f = split.get(m[1]!);
+      // Both waits (the new boot id, then Ready) are polled: each overran the change it waited for.
       if (f !== undefined && reboot !== undefined && ready !== undefined) {
-        out.nodeRebootS.push(reboot + ready * f);
-        out.kubeletReadyS.push(ready * (1 - f));
+        out.nodeRebootS.push(reboot + polled(ready * f));
+        out.kubeletReadyS.push(polled(ready * (1 - f)));
       } else {
         if (reboot !== undefined) out.nodeRebootS.push(reboot);
-        if (ready !== undefined) out.kubeletReadyS.push(ready);
+        if (ready !== undefined) out.kubeletReadyS.push(polled(ready));
       }
     }
     // add-node (and everything built on it), and the reboot's kubelet wait: steps with their durations.

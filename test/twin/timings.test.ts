@@ -3,7 +3,7 @@
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'mocha';
 import { Journal } from '../../lib/core/journal.js';
-import { DEFAULT_TIMINGS, calibrateTimings, median, timingsFrom } from '../../lib/twin/timings.js';
+import { DEFAULT_TIMINGS, NODE_POLL_BACKOFF, calibrateTimings, median, pollOvershootMs, timingsFrom } from '../../lib/twin/timings.js';
 import { tempDir } from '../helpers/cli.js';
 
 /** Gives the last step a duration (a new record: the journal may keep a finished step's serialized form). */
@@ -61,8 +61,9 @@ describe('twin: timings', () => {
 
     const t = calibrateTimings(state, 'prod');
     assert.deepEqual(t.nodeRebootS, { seconds: 120, source: 'journal', samples: 3 });
-    // Ready after boot: 20, 30, 40 s from reboots and 50 s from add-node.
-    assert.deepEqual(t.kubeletReadyS, { seconds: 35, source: 'journal', samples: 4 });
+    // Ready after boot: 20, 30, 40 s from reboots, each less its polling overrun (1 s: half the 2 s interval),
+    // and 50 s from add-node.
+    assert.deepEqual(t.kubeletReadyS, { seconds: 34, source: 'journal', samples: 4 });
     // Drain per evicted workload: 30/3 = 10 s and 8/2 = 4 s (a node with nothing to drain says nothing).
     assert.deepEqual(t.drainPerPodS, { seconds: 7, source: 'journal', samples: 2 });
     assert.deepEqual(t.vmBuildS, { seconds: 60, source: 'journal', samples: 1 });
@@ -88,7 +89,8 @@ describe('twin: timings', () => {
     });
     j.finish('success');
     const got = calibrateTimings(state, 'prod');
-    assert.deepEqual(got.kubeletReadyS, { seconds: 22, source: 'journal', samples: 3 });
+    // 18, 22 and 40 s, each less 1 s of polling overrun.
+    assert.deepEqual(got.kubeletReadyS, { seconds: 21, source: 'journal', samples: 3 });
     assert.equal(got.nodeRebootS.source, 'default', 'an upgrade reboots nothing');
   });
 
@@ -110,7 +112,38 @@ describe('twin: timings', () => {
     }
     j.finish('success');
     const got = calibrateTimings(state, 'prod');
-    assert.deepEqual(got.nodeRebootS, { seconds: 61, source: 'journal', samples: 1 });
-    assert.deepEqual(got.kubeletReadyS, { seconds: 20, source: 'journal', samples: 1 });
+    // 1 s + 60 s and 20 s, each polled wait less 1 s of overrun (the twin's run polls again).
+    assert.deepEqual(got.nodeRebootS, { seconds: 60, source: 'journal', samples: 1 });
+    assert.deepEqual(got.kubeletReadyS, { seconds: 19, source: 'journal', samples: 1 });
+  });
+
+  for (const [waitMs, want] of [
+    [0, 0],
+    [100, 50],
+    [250, 75],
+    [1_000, 253],
+    [60_000, 1_000],
+  ] as [number, number][]) {
+    it(`a polled wait of ${waitMs} ms overran its change by ${want} ms on average (half the interval then)`, () => assert.equal(Math.round(pollOvershootMs(waitMs)), want));
+  }
+
+  it('the overrun taken off: a twin replaying a journal wait, polled again, no longer overshoots the real wait', () => {
+    // A node Ready T = 60 s after its phase began; the poll loop starts s after that (the command's own time),
+    // then probes at the NODE_POLL schedule: the wait measured is s + the first probe at or after T - s. The
+    // real run's s and the twin run's s are independent, each spread over one poll interval.
+    const probes: number[] = [0];
+    for (let a = 1; probes.at(-1)! < 200_000; a++) probes.push(probes.at(-1)! + Math.min(NODE_POLL_BACKOFF.maxMs, NODE_POLL_BACKOFF.initialMs * NODE_POLL_BACKOFF.factor ** (a - 1)));
+    const measured = (t: number, s: number): number => s + probes.find((p) => s + p >= t)!;
+    const n = 60;
+    const starts = Array.from({ length: n }, (_, i) => (i / n) * NODE_POLL_BACKOFF.maxMs);
+    const T = 60_000;
+    const mean = (xs: number[]): number => xs.reduce((x, y) => x + y, 0) / xs.length;
+    const real = mean(starts.map((s) => measured(T, s)));
+    // The journal holds one real run's wait; the twin replays it (raw, or less its expected overrun) and polls.
+    const predicted = (timing: (journal: number) => number): number => mean(starts.flatMap((s1) => starts.map((s2) => measured(timing(measured(T, s1)), s2))));
+    const rawMs = predicted((j) => j) - real;
+    const correctedMs = predicted((j) => j - pollOvershootMs(j)) - real;
+    assert.ok(rawMs >= 800, `uncorrected, the prediction overshoots by about half an interval: ${rawMs.toFixed(0)} ms`);
+    assert.ok(Math.abs(correctedMs) <= 150, `corrected, it is off by ${correctedMs.toFixed(0)} ms on average (uncorrected: ${rawMs.toFixed(0)} ms)`);
   });
 });
