@@ -14,6 +14,8 @@ import { type TestLab, startTestLab } from '../helpers/lab.js';
 import { tempDir } from '../helpers/cli.js';
 import { modelSnapshot } from '../../lab/twin/model.js';
 import { nodeReadyStatus } from '../../lab/k8s/types.js';
+import { decodeRelease } from '../../lib/component/release.js';
+import { componentFixture } from './component-fixture.js';
 
 const HOSTS = [
   { name: 'orig-k8s-control-1', role: 'control' },
@@ -73,6 +75,7 @@ describe('twin: a lab built from a snapshot', function () {
     );
     const widgets = a.kube.api.res('example.org', 'widgets');
     for (const [ns, name] of [['tool-alpha', 'w1'], ['tool-alpha', 'w2'], ['tool-beta', 'w3']]) a.kube.api.create(widgets, ns, { apiVersion: 'example.org/v1', kind: 'Widget', metadata: { name, namespace: ns }, spec: { size: 3 } } as never, { internal: true });
+    componentFixture(a);
     snapA = await snapshotOf(a);
     twin = await startLab({ fromSnapshot: snapA, speed: 50, stateDir: join(tempDir('cc-twin-'), 'lab') });
     snapTwin = await snapshotOf(twin);
@@ -123,6 +126,16 @@ describe('twin: a lab built from a snapshot', function () {
         assert.equal(t.counts[k] ?? 0, ns.counts[k] ?? 0, `${k} in ${ns.name}`);
       }
     }
+  });
+
+  it('has the deployed components as captured: release records, ApplySet parent, members with their managed fields', () => {
+    assert.deepEqual(snapA.components?.map((c) => c.component), ['vault']);
+    assert.deepEqual(snapTwin.components, snapA.components);
+    const secret = twin!.kube.store.get(twin!.kube.api.res('', 'secrets'), 'vault', 'vault-key')!;
+    assert.ok(secret.metadata.managedFields?.length, 'the member keeps its field owners');
+    const record = decodeRelease(twin!.kube.store.get(twin!.kube.api.res('', 'secrets'), 'vault', 'cc.release.v1.vault.v1') as never);
+    assert.equal(record?.revision, 1);
+    assert.deepEqual(record?.values, {}, 'values were never captured');
   });
 
   it('runs its timings from the snapshot', () => {
