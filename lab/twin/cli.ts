@@ -46,6 +46,11 @@ export function describeSnapshot(s: ClusterSnapshot, file: string, written: { by
     `snapshot of ${s.cluster.name} (Kubernetes ${s.cluster.kubernetesVersion}) in ${(s.capture.durationMs / 1000).toFixed(1)} s: read-only, ${s.capture.requests.k8s} Kubernetes, ${s.capture.requests.openstack} OpenStack and ${s.capture.requests.ssh} SSH requests`,
     `  ${s.nodes.length} nodes, ${s.hosts.length} hosts${unreachable ? ` (${unreachable} unreachable)` : ''}, ${s.openstack.servers.length} servers${s.openstack.error ? ` (OpenStack: ${s.openstack.error})` : ''}`,
     `  ${s.workloads.length} workloads, ${s.pods.length} pods, ${s.pdbs.length} PodDisruptionBudgets, ${s.namespaces.length} namespaces holding ${objects} objects of ${s.kinds.length} kinds`,
+    ...(s.components?.length
+      ? [
+          `  ${s.components.length} deployed components (${s.components.map((c) => c.component).join(', ')}): ${s.components.reduce((n, c) => n + c.releases.length, 0)} release records without their values, ${s.components.reduce((n, c) => n + c.members.length, 0)} live members; ${new Set(s.components.flatMap((c) => c.maskedSecrets)).size} Secrets with placeholder values (contents never captured)`,
+        ]
+      : []),
     `  timings: ${Object.entries(s.timings)
       .map(([k, t]) => `${k} ${t.seconds} s (${t.source === 'journal' ? `median of ${t.samples}` : 'default'})`)
       .join(', ')}`,
@@ -87,6 +92,7 @@ export async function snapshotMain(a: SnapshotArgs, io: SnapshotIO): Promise<num
         hosts: snapshot.hosts.length,
         pods: snapshot.pods.length,
         workloads: snapshot.workloads.length,
+        components: (snapshot.components ?? []).map((c) => ({ component: c.component, namespace: c.namespace, revisions: c.releases.length, members: c.members.length, maskedSecrets: c.maskedSecrets })),
         pdbs: snapshot.pdbs.length,
         namespaces: snapshot.namespaces.length,
         capture: snapshot.capture,
