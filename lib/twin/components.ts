@@ -105,7 +105,15 @@ export async function captureComponents(reader: KubeReader, resources: () => Pro
     return c;
   };
   const records: RawObject[] = [];
-  await reader.list(secrets, (items) => records.push(...items), { labelSelector: `owner=${RELEASE_OWNER}` });
+  const parents: RawObject[] = [];
+  try {
+    await reader.list(secrets, (items) => records.push(...items), { labelSelector: `owner=${RELEASE_OWNER}` });
+    await reader.list(secrets, (items) => parents.push(...items), { labelSelector: APPLYSET_ID });
+  } catch (err) {
+    // A user who may not list Secrets: the rest of the snapshot still holds, and the twin has no components.
+    warn(`snapshot: deployed components not captured (${(err as Error).message}): a simulated deploy of one will look like a first install`);
+    return [];
+  }
   for (const s of records) {
     const name = (s.metadata.labels as Record<string, string> | undefined)?.name;
     if (!name) continue;
@@ -117,8 +125,6 @@ export async function captureComponents(reader: KubeReader, resources: () => Pro
       warn(`snapshot: release record ${key(s)} left out: ${(err as Error).message}`);
     }
   }
-  const parents: RawObject[] = [];
-  await reader.list(secrets, (items) => parents.push(...items), { labelSelector: APPLYSET_ID });
   let discovered: ApiResource[] | undefined;
   for (const p of parents) {
     const annotations = (p.metadata.annotations ?? {}) as Record<string, string>;
