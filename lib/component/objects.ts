@@ -80,9 +80,18 @@ function canonicalText(v: unknown): string {
   return JSON.stringify(v) ?? 'null';
 }
 
+// Hashes known without hashing: those the render cache stored with the objects it hands out (never mutated
+// after rendering: stamped() copies them).
+const knownHashes = new WeakMap<KObject, string>();
+
+/** Records the content hash of a rendered object computed earlier (the render cache's copy of it). */
+export function rememberContentHash(obj: KObject, hash: string): void {
+  knownHashes.set(obj, hash);
+}
+
 /** The content hash of a rendered object (before our labels and annotations are added). */
 export function contentHash(obj: KObject): string {
-  return createHash('sha256').update(canonicalText(obj)).digest('hex').slice(0, 20);
+  return knownHashes.get(obj) ?? createHash('sha256').update(canonicalText(obj)).digest('hex').slice(0, 20);
 }
 
 /** The ApplySet id of a parent (KEP-3659): applyset-<base64url(sha256(name.namespace.Kind.group))>-v1. */

@@ -9,11 +9,12 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { redactText } from '../core/redact.js';
+import { contentHash, rememberContentHash } from './objects.js';
 import { type Rendered, renderComponent } from './render.js';
 import type { ComponentSource } from './repository.js';
 
 /** Bump when the cached form changes. */
-const FORMAT = 1;
+const FORMAT = 2;
 
 let codeId: string | undefined;
 
@@ -57,14 +58,21 @@ export function renderComponentCached(c: ComponentSource, cluster: string, cache
   const file = join(cacheDir, `${encodeURIComponent(c.name)}@${encodeURIComponent(cluster)}.json`);
   const key = renderKey(c, cluster);
   try {
-    const cached = JSON.parse(readFileSync(file, 'utf8')) as { key?: string; rendered?: Rendered };
-    if (cached.key === key && cached.rendered && Array.isArray(cached.rendered.objects)) return cached.rendered;
+    const cached = JSON.parse(readFileSync(file, 'utf8')) as { key?: string; rendered?: Rendered; hashes?: unknown };
+    if (cached.key === key && cached.rendered && Array.isArray(cached.rendered.objects)) {
+      // The objects' content hashes were computed when the cache was written: an unchanged re-deploy of
+      // thousands of objects need not hash them again.
+      const { objects } = cached.rendered;
+      const hashes = Array.isArray(cached.hashes) && cached.hashes.length === objects.length ? (cached.hashes as unknown[]) : [];
+      hashes.forEach((h, i) => typeof h === 'string' && /^[0-9a-f]{20}$/.test(h) && rememberContentHash(objects[i]!, h));
+      return cached.rendered;
+    }
   } catch {
     // No cache yet, or a torn one: render.
   }
   const rendered = renderComponent(c, cluster);
   if (options.write === false || rendered.objects.some((o) => o.kind === 'Secret')) return rendered;
-  const text = JSON.stringify({ key, rendered });
+  const text = JSON.stringify({ key, rendered, hashes: rendered.objects.map(contentHash) });
   if (redactText(text) !== text) return rendered;
   try {
     mkdirSync(cacheDir, { recursive: true, mode: 0o700 });

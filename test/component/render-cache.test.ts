@@ -3,6 +3,7 @@
 import { strict as assert } from 'node:assert';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { contentHash } from '../../lib/component/objects.js';
 import { renderComponentCached } from '../../lib/component/render-cache.js';
 import type { ComponentSource } from '../../lib/component/repository.js';
 import { cleanupTempDirs, tempDir } from '../helpers/cli.js';
@@ -28,6 +29,20 @@ describe('component render cache', () => {
     assert.equal((renderComponentCached(source([CM], { v: 'one' }), 'k', dir).objects[0]!.data as { v: string }).v, 'from-cache');
     assert.equal((renderComponentCached(source([CM], { v: 'two' }), 'k', dir).objects[0]!.data as { v: string }).v, 'two');
     assert.equal((renderComponentCached(source([CM], { v: 'two' }), 'other-cluster', dir).objects[0]!.data as { v: string }).v, 'two');
+  });
+
+  it('a cached rendering brings its content hashes (equal to hashing afresh), so they are not computed again', () => {
+    const dir = tempDir();
+    const fresh = renderComponentCached(source([CM], { v: 'h' }), 'k', dir).objects[0]!;
+    const cached = renderComponentCached(source([CM], { v: 'h' }), 'k', dir).objects[0]!;
+    assert.notEqual(cached, fresh);
+    assert.equal(contentHash(cached), contentHash(structuredClone(fresh)));
+    // A stored hash is taken as it is: changing it in the file shows it is read, not recomputed.
+    const [file] = readdirSync(dir);
+    const doc = JSON.parse(readFileSync(join(dir, file!), 'utf8')) as { hashes: string[] };
+    doc.hashes[0] = 'f'.repeat(20);
+    writeFileSync(join(dir, file!), JSON.stringify(doc));
+    assert.equal(contentHash(renderComponentCached(source([CM], { v: 'h' }), 'k', dir).objects[0]!), 'f'.repeat(20));
   });
 
   it('a dry-run (write: false) and a secret-shaped value leave no cache file', () => {
