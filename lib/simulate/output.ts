@@ -63,7 +63,17 @@ export function renderSimulation(o: SimulationOutcome): string {
  * names as changed (`~ change Secret/ns/name` in a deploy's diff); for all of them when there is no result.
  */
 export function snapshotNotes(snapshot: unknown, result?: Record<string, unknown>): string[] {
+  return notesFrom(maskedSecretsOf(snapshot), result);
+}
+
+/** The little of a snapshot its notes need (keep it, drop the snapshot): the masked Secrets per component. */
+export function maskedSecretsOf(snapshot: unknown): { component: string; maskedSecrets: string[] }[] {
   const components = (snapshot as { components?: { component: string; maskedSecrets?: string[] }[] } | undefined)?.components ?? [];
+  return components.filter((c) => c.maskedSecrets?.length).map((c) => ({ component: c.component, maskedSecrets: [...c.maskedSecrets!] }));
+}
+
+/** snapshotNotes from maskedSecretsOf's list. */
+export function notesFrom(components: readonly { component: string; maskedSecrets: readonly string[] }[], result?: Record<string, unknown>): string[] {
   const said = result === undefined ? undefined : JSON.stringify(result);
   const masked = components.flatMap((c) => (c.maskedSecrets ?? []).filter((s) => said === undefined || said.includes(`change Secret/${s}`)).map((s) => `${s} (${c.component})`));
   if (!masked.length) return [];

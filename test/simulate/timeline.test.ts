@@ -4,7 +4,7 @@
 import { strict as assert } from 'node:assert';
 import { ManualClock, acceleratedClock } from '../../lib/core/clock.js';
 import type { RunEvent } from '../../lib/core/events.js';
-import { renderSimulation } from '../../lib/simulate/output.js';
+import { maskedSecretsOf, notesFrom, renderSimulation, snapshotNotes } from '../../lib/simulate/output.js';
 import { type TimedEvent, nodeTimeline, stepList } from '../../lib/simulate/timeline.js';
 import { FIXTURE_INVENTORY, cleanupTempDirs, runCli, tempDir } from '../helpers/cli.js';
 
@@ -118,6 +118,7 @@ describe('simulate: timeline from events', () => {
         steps: [{ name: 'cordon n1', status: 'done', startSeconds: 0, seconds: 2 }],
         timeline: {},
         heldEarly: true,
+        notes: ['Secret contents are not captured in a snapshot: x'],
         twin: { kind: 'twin', speed: 30, wallSeconds: 25 },
       },
     });
@@ -125,6 +126,21 @@ describe('simulate: timeline from events', () => {
     assert.match(text, /would hold at n2: PDB tool-x\/db allows 0 disruptions/);
     assert.match(text, /API requests: 120 \(peak 9\/s\)/);
     assert.match(text, /Nothing was changed on the cluster/);
+    assert.match(text, /\n  note: Secret contents are not captured in a snapshot: x\n/);
+  });
+});
+
+describe('simulate: notes from the snapshot', () => {
+  const snapshot = { components: [{ component: 'creds', maskedSecrets: ['creds/db'] }, { component: 'web', maskedSecrets: [] }], nodes: [] };
+  it('a masked Secret the run predicts changed is named, with why', () => {
+    const notes = notesFrom(maskedSecretsOf(snapshot), { result: { diff: '~ change Secret/creds/db\n1 to change' } });
+    assert.equal(notes.length, 1);
+    assert.match(notes[0]!, /^Secret contents are not captured in a snapshot: .* creds\/db \(creds\) is predicted to change; the real run changes it only if its values differ$/);
+  });
+  it('nothing to say when the run changes no masked Secret; all of them when there is no result', () => {
+    assert.deepEqual(snapshotNotes(snapshot, { result: { diff: '0 to change' } }), []);
+    assert.equal(snapshotNotes(snapshot, undefined).length, 1);
+    assert.deepEqual(snapshotNotes({ nodes: [] }, undefined), []);
   });
 });
 
