@@ -1,13 +1,18 @@
 // The component engine's view of the Kubernetes API: any kind, through lib/k8s's lean JSON path (lean.ts: one
 // kept-alive agent, gated like every transport: a write outside the gate fails; dryRun=All requests are let
 // through) and its retry policy (429/5xx with Retry-After, connection resets). Server-side apply conflicts are
-// named by field and manager.
-import { ApiException, type KubeConfig } from '@kubernetes/client-node';
+// named by field and manager. Built as the run's `component` client (create below): a plain kubeconfig is read
+// without client-node, so an unchanged deploy never loads it.
+import type { KubeConfig } from '@kubernetes/client-node';
+import { ApiException } from '@kubernetes/client-node/dist/gen/apis/exception.js';
+import type { ClientContext } from '../core/client.js';
 import type { Clock } from '../core/clock.js';
 import type { Gate, OperationTable, Planned } from '../core/gate.js';
 import type { Log } from '../core/log.js';
 import { KubeApiError, KubeConflictError, KubeNotFoundError } from '../k8s/errors.js';
+import type { Kube } from '../k8s/index.js';
 import { LeanKubeTransport } from '../k8s/lean.js';
+import { type LeanEndpoint, leanEndpoint } from '../k8s/lean-config.js';
 import { type KubeRetryPolicy, KubeRequester } from '../k8s/requests.js';
 import { FieldConflictError, ObjectRejectedError } from './errors.js';
 import { FIELD_MANAGER, type KObject, displayName } from './objects.js';
@@ -64,6 +69,7 @@ export class ComponentKube {
     list: 'read',
     read: 'read',
     validate: 'read',
+    readyz: 'read',
     requestCount: 'read',
     retryCount: 'read',
     close: 'read',
@@ -72,11 +78,13 @@ export class ComponentKube {
   };
 
   readonly gate: Gate;
+  private readonly log: Log;
   private readonly lean: LeanKubeTransport;
   private readonly req: KubeRequester;
 
-  constructor(kc: KubeConfig, deps: ComponentKubeDeps) {
+  constructor(kc: KubeConfig | LeanEndpoint, deps: ComponentKubeDeps) {
     this.gate = deps.gate;
+    this.log = deps.log;
     // As many connections as --concurrency allows (at most 64), so no request waits for a socket.
     this.lean = new LeanKubeTransport(kc, { maxSockets: 64 });
     this.req = new KubeRequester({ log: deps.log, clock: deps.clock, signal: deps.signal, retry: deps.retry });
@@ -148,6 +156,18 @@ export class ComponentKube {
     });
   }
 
+  /** Whether the API server's /readyz answers 200 (within 5 s); a failure is logged at debug level, never thrown. */
+  async readyz(): Promise<boolean> {
+    try {
+      await this.lean.request('GET', '/readyz', { timeoutMs: 5000, discardBody: true });
+      return true;
+    } catch (err) {
+      const e = err as { code?: unknown; body?: unknown; message?: string };
+      this.log.debug(`kubernetes: /readyz: ${typeof e.body === 'string' && e.body.trim() ? e.body.trim().split('\n').filter((l) => l.startsWith('[-]')).join('; ') || e.body.trim().slice(0, 200) : (e.message ?? String(err))}`, { status: e.code });
+      return false;
+    }
+  }
+
   /** Closes kept-alive connections. */
   async close(): Promise<void> {
     this.lean.close();
@@ -186,4 +206,14 @@ export class ComponentKube {
     }
     return err as Error;
   }
+}
+
+/**
+ * The run's `component` client (lib/runner/clients.ts): the cluster's kubeconfig through the lean reader when it
+ * holds plain credentials, else the Kubernetes client's own (client-node) KubeConfig, as `k8s` loads it.
+ */
+export async function create(ctx: ClientContext, k8s: () => Promise<Kube>): Promise<ComponentKube> {
+  const k = ctx.cluster.kubernetes;
+  const target = leanEndpoint({ kubeconfig: k.kubeconfig, context: k.context }) ?? (await k8s()).kubeConfig;
+  return new ComponentKube(target, { gate: ctx.gate, log: ctx.log, clock: ctx.clock, signal: ctx.signal });
 }

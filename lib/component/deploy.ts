@@ -122,7 +122,7 @@ interface PlannedDeploy {
  * carries the kinds of CRDs that components planned before it in the same run create or change (this one's are
  * added): their custom resources are deferred, not refused as unknown kinds.
  */
-async function planPrepared(ctx: Context, repo: Repository, prepared: Prepared, options: DeployOptions, clients: { kube: ComponentKube; k8s: Kube }, pendingKinds: Set<string>): Promise<PlannedDeploy> {
+async function planPrepared(ctx: Context, repo: Repository, prepared: Prepared, options: DeployOptions, clients: { kube: ComponentKube; k8s: () => Promise<Kube> }, pendingKinds: Set<string>): Promise<PlannedDeploy> {
   const { source, rendered } = prepared;
   const { kube, k8s } = clients;
   const ns = source.namespace;

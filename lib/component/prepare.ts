@@ -8,7 +8,7 @@ import { InputError } from '../core/errors.js';
 import { registerSecret } from '../core/redact.js';
 import type { Kube } from '../k8s/index.js';
 import { type BatsRun, type BatsTest, runBats, selectTests } from './bats.js';
-import { ComponentKube } from './client.js';
+import type { ComponentKube } from './client.js';
 import { ComponentInputError } from './errors.js';
 import type { Rendered } from './render.js';
 import { renderComponentCached } from './render-cache.js';
@@ -75,18 +75,18 @@ export function testsFor(repo: Repository, source: ComponentSource, filterTags: 
   return selectTests(repo.root, filters);
 }
 
-/** The engine's client for the run's cluster (sharing the run's gate, log, clock and signal). */
-export async function componentKube(ctx: Context): Promise<{ kube: ComponentKube; k8s: Kube }> {
-  const k8s = await ctx.k8s();
-  return { kube: new ComponentKube(k8s.kubeConfig, { gate: k8s.gate, log: ctx.log, clock: ctx.clock, signal: ctx.signal }), k8s };
+/** The engine's client for the run's cluster (sharing the run's gate, log, clock and signal), and the full client on demand. */
+export async function componentKube(ctx: Context): Promise<{ kube: ComponentKube; k8s: () => Promise<Kube> }> {
+  // The run's `component` client; the full Kubernetes client (client-node) only when bats needs its kubeconfig.
+  return { kube: await ctx.client<ComponentKube>('component'), k8s: () => ctx.k8s() };
 }
 
 /** Runs bats with a private copy of the run's kubeconfig (its context pinned), removed afterwards. */
-export async function runTestsAgainst(k8s: Kube, repo: Repository, tests: readonly BatsTest[], signal?: AbortSignal): Promise<BatsRun> {
+export async function runTestsAgainst(k8s: () => Promise<Kube>, repo: Repository, tests: readonly BatsTest[], signal?: AbortSignal): Promise<BatsRun> {
   const dir = mkdtempSync(join(tmpdir(), 'cc-bats-'));
   try {
     const file = join(dir, 'kubeconfig');
-    writeFileSync(file, k8s.kubeConfig.exportConfig(), { mode: 0o600 });
+    writeFileSync(file, (await k8s()).kubeConfig.exportConfig(), { mode: 0o600 });
     return await runBats(repo.root, tests, { kubeconfig: file, signal });
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -17,7 +17,8 @@ import { liveMembers, memberKinds, parentObject, writeRelease } from './state.js
 export interface Env {
   ctx: Context;
   kube: ComponentKube;
-  k8s: Kube;
+  /** The full Kubernetes client, loaded on demand (bats needs its kubeconfig). */
+  k8s: () => Promise<Kube>;
   component: string;
   namespace: string;
   setId: string;
@@ -132,7 +133,7 @@ function healthProbe(env: Env): () => Promise<boolean> {
     const climbing = now - last >= CLIMBING_RETRIES;
     last = now;
     if (climbing) env.ctx.log.warn(`component ${env.component}: ${CLIMBING_RETRIES}+ retried API errors since the last check; pausing`);
-    return !climbing && (await env.k8s.readyz());
+    return !climbing && (await env.kube.readyz());
   };
 }
 

@@ -5,11 +5,15 @@
 // (assertMayMutate), requests are counted by method, the call in progress (requestScope) gets its signal and
 // its "METHOD /path"; a non-2xx answer is client-node's ApiException with the body and headers, so
 // KubeRequester's retries (429/5xx, Retry-After, resets) and toKubeError's typed errors apply unchanged.
-import { ApiException, type KubeConfig } from '@kubernetes/client-node';
-import { Agent, type RequestOptions, request } from 'node:https';
+// Where it connects comes from a LeanEndpoint: lean-config.ts reads plain kubeconfigs without client-node;
+// kubeConfigEndpoint() wraps a client-node KubeConfig (exec plugins, OIDC, proxies) for everything else.
+import type { KubeConfig } from '@kubernetes/client-node';
+import { ApiException } from '@kubernetes/client-node/dist/gen/apis/exception.js';
+import { Agent, type AgentOptions, type RequestOptions, request } from 'node:https';
 import { assertMayMutate } from '../core/gate.js';
 import { KubeConfigError } from './errors.js';
-import { requestScope } from './transport.js';
+import type { LeanEndpoint } from './lean-config.js';
+import { requestScope } from './scope.js';
 
 /** How a kind is served: its resource (plural) name and whether it is namespaced. */
 export interface ServedResource {
@@ -31,6 +35,8 @@ export interface LeanRequest {
   contentType?: string;
   /** A 2xx answer's body is not read into an object (bulk writes whose answers nobody looks at): resolves with {}. */
   discardBody?: boolean;
+  /** Fails with ETIMEDOUT when no answer came within this many ms (health probes). */
+  timeoutMs?: number;
 }
 
 /**
@@ -56,19 +62,14 @@ export class LeanKubeTransport {
   private authPending: Promise<Record<string, string>> | undefined;
   private readonly discovery = new Map<string, Promise<Map<string, ServedResource>>>();
 
+  private readonly endpoint: LeanEndpoint;
+
   constructor(
-    private readonly kc: KubeConfig,
+    target: KubeConfig | LeanEndpoint,
     private readonly options: { maxSockets?: number; now?: () => number } = {},
   ) {
-    const cluster = kc.getCurrentCluster();
-    if (!cluster) {
-      throw new KubeConfigError(`the kubeconfig has no cluster for context "${kc.getCurrentContext() || '(none)'}"`, {
-        status: 0,
-        context: { kubeContext: kc.getCurrentContext() },
-        hint: 'check kubernetes.kubeconfig / context in the inventory',
-      });
-    }
-    this.base = new URL(cluster.server);
+    this.endpoint = 'connection' in target ? target : kubeConfigEndpoint(target);
+    this.base = new URL(this.endpoint.server);
   }
 
   /** Sends one request; resolves with the parsed JSON body of a 2xx answer, rejects with ApiException otherwise. */
@@ -123,6 +124,7 @@ export class LeanKubeTransport {
         });
       });
       req.on('error', reject);
+      if (options.timeoutMs) req.setTimeout(options.timeoutMs, () => req.destroy(Object.assign(new Error(`no answer within ${options.timeoutMs} ms`), { code: 'ETIMEDOUT' })));
       req.end(payload);
     });
   }
@@ -174,27 +176,45 @@ export class LeanKubeTransport {
     return out;
   }
 
-  /** The kubeconfig's auth headers (and, once, the TLS settings for our kept-alive agent). */
+  /** The endpoint's auth headers (and, once, the TLS settings for our kept-alive agent). */
   private async authHeaders(): Promise<Record<string, string>> {
     const now = (this.options.now ?? Date.now)();
     if (this.auth && now - this.auth.at < AUTH_REFRESH_MS) return { ...this.auth.headers };
     this.authPending ??= (async () => {
-      const opts: RequestOptions = {};
-      await this.kc.applyToHTTPSOptions(opts);
-      const headers: Record<string, string> = {};
-      for (const [k, v] of Object.entries(opts.headers ?? {})) if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(', ') : String(v);
-      if (opts.auth) headers.Authorization = `Basic ${Buffer.from(opts.auth).toString('base64')}`;
+      const { headers, tls, agent: own } = await this.endpoint.connection();
       if (!this.agent) {
-        const own = opts.agent;
-        // A proxy agent (proxy-url in the kubeconfig) is used as it is; a plain one is rebuilt kept-alive.
-        this.agent =
-          own instanceof Agent && own.constructor === Agent
-            ? new OneServerAgent({ ...own.options, keepAlive: true, maxSockets: this.options.maxSockets ?? 32 })
-            : ((own as Agent | undefined) ?? new OneServerAgent({ keepAlive: true, maxSockets: this.options.maxSockets ?? 32 }));
+        // A proxy agent (proxy-url in the kubeconfig) is used as it is; otherwise our own kept-alive one.
+        const plain = own === undefined || (own instanceof Agent && own.constructor === Agent);
+        this.agent = plain ? new OneServerAgent({ ...tls, keepAlive: true, maxSockets: this.options.maxSockets ?? 32 }) : (own as Agent);
       }
       this.auth = { headers, at: (this.options.now ?? Date.now)() };
       return headers;
     })().finally(() => (this.authPending = undefined));
     return { ...(await this.authPending) };
   }
+}
+
+/** A client-node KubeConfig as the lean transport's endpoint (its current cluster; credentials refreshed by client-node). */
+export function kubeConfigEndpoint(kc: KubeConfig): LeanEndpoint {
+  const cluster = kc.getCurrentCluster();
+  if (!cluster) {
+    throw new KubeConfigError(`the kubeconfig has no cluster for context "${kc.getCurrentContext() || '(none)'}"`, {
+      status: 0,
+      context: { kubeContext: kc.getCurrentContext() },
+      hint: 'check kubernetes.kubeconfig / context in the inventory',
+    });
+  }
+  return {
+    server: cluster.server,
+    connection: async () => {
+      const opts: RequestOptions = {};
+      await kc.applyToHTTPSOptions(opts);
+      const headers: Record<string, string> = {};
+      for (const [k, v] of Object.entries(opts.headers ?? {})) if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(', ') : String(v);
+      if (opts.auth) headers.Authorization = `Basic ${Buffer.from(opts.auth).toString('base64')}`;
+      const own = opts.agent;
+      const tls: AgentOptions = own instanceof Agent ? own.options : {};
+      return { headers, tls, agent: own };
+    },
+  };
 }

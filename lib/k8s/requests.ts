@@ -10,7 +10,8 @@ import type { Log } from '../core/log.js';
 import { type Backoff, formatMs, isTransientStatus, transientDelay } from '../core/retry.js';
 import { KubeAbortedError, KubeApiError, KubeConflictError, KubeNotFoundError, KubeUnreachableError } from './errors.js';
 import type { Gate } from '../core/gate.js';
-import { type KubeApis, type RequestScope, isConnectionReset, requestScope, toKubeError } from './transport.js';
+import { type RequestScope, isConnectionReset, requestScope, toKubeError } from './scope.js';
+import type { KubeApis } from './transport.js';
 
 /**
  * What a request does, for the retry decision: `read`; `write`, a change that is safe to send twice; `create`,

@@ -68,6 +68,8 @@ export function clientLoaders(): Record<string, ClientLoader> {
     openstack: async (ctx) => (await importLib<Factory>('openstack/index.js')).create(ctx),
     alerting: async (ctx) => (await importLib<Factory>('alerting/index.js')).create(ctx),
   };
+  // The component engine's any-kind client: without client-node when the kubeconfig allows (lib/component/client.ts).
+  loaders.component = async (ctx, peer) => (await importLib<{ create(ctx: ClientContext, k8s: () => Promise<unknown>): Promise<unknown> }>('component/client.js')).create(ctx, () => peer('k8s'));
   loaders.etcd = async (ctx, peer) => (await importLib<Factory>('etcd/index.js')).create(ctx, { remote: await peer('remote'), openstack: await peer('openstack') });
   loaders.remote = async (ctx, peer) => {
     const remote = await importLib<Factory>('remote/index.js');

@@ -8,6 +8,7 @@ import { Gate } from '../../lib/core/gate.js';
 import { MemoryLog } from '../../lib/core/log.js';
 import { KubeNotFoundError } from '../../lib/k8s/errors.js';
 import { LeanKubeTransport } from '../../lib/k8s/lean.js';
+import { leanEndpoint } from '../../lib/k8s/lean-config.js';
 import { loadKubeConfig } from '../../lib/k8s/transport.js';
 import { applyObjects } from '../../lib/component/apply.js';
 import { ComponentKube } from '../../lib/component/client.js';
@@ -97,6 +98,24 @@ describe('component apply: concurrency, 429 + Retry-After, /readyz pause and sto
       lean.close();
     }
     assert.equal(stored('gated'), 0);
+  });
+
+  it('the kubeconfig read without client-node reaches the lab (TLS, token): /readyz is ready there, and not ready where nothing answers', async () => {
+    const endpoint = leanEndpoint({ kubeconfig: lab.kubeconfig });
+    assert.ok(endpoint, "the lab's kubeconfig is plain: read without client-node");
+    const deps = { gate: new Gate({ dryRun: false }), log: new MemoryLog() };
+    const lean = new ComponentKube(endpoint, deps);
+    const nowhere = new ComponentKube({ server: 'https://127.0.0.1:1', connection: endpoint.connection }, deps);
+    try {
+      const before = lab.world.counters.requests.k8s;
+      assert.equal(await lean.readyz(), true);
+      assert.ok((await lean.list('v1', 'Namespace')).some((n) => n.metadata.name === 'default'));
+      assert.equal(lab.world.counters.requests.k8s, before + 3, '/readyz, discovery and the list reached the lab');
+      assert.equal(await nowhere.readyz(), false);
+    } finally {
+      await lean.close();
+      await nowhere.close();
+    }
   });
 
   it('the lean path answers as the typed client: a missing object, a kind the server does not serve, a rejected object', async () => {
