@@ -8,10 +8,14 @@ import type { ClusterSnapshot } from '../../lib/twin/types.js';
 import type { KubeApiHandle } from '../k8s/index.js';
 import type { KObject } from '../k8s/types.js';
 
-/** Which members to create: CRDs first (their kinds must be served before their objects), then the rest. */
-export type ComponentStage = 'crds' | 'objects';
+/**
+ * Which members to create: CRDs and Namespaces first (served kinds and namespaces must exist before the
+ * objects in them; a Namespace member made by the twin's own namespace seeding would lack the member's
+ * annotations), then the rest.
+ */
+export type ComponentStage = 'early' | 'objects';
 
-const isCrd = (o: { apiVersion?: unknown; kind?: unknown }): boolean => o.kind === 'CustomResourceDefinition' && String(o.apiVersion).startsWith('apiextensions.k8s.io/');
+const isEarly = (o: { apiVersion?: unknown; kind?: unknown }): boolean => (o.kind === 'CustomResourceDefinition' && String(o.apiVersion).startsWith('apiextensions.k8s.io/')) || (o.kind === 'Namespace' && o.apiVersion === 'v1');
 
 /** Creates the snapshot's components in the twin (one stage); returns how many objects it created. */
 export function seedComponents(kube: KubeApiHandle, s: ClusterSnapshot, stage: ComponentStage, skipped: string[]): number {
@@ -35,13 +39,13 @@ export function seedComponents(kube: KubeApiHandle, s: ClusterSnapshot, stage: C
   const namespaces = a.res('', 'namespaces');
   for (const c of s.components ?? []) {
     for (const m of c.members as unknown as KObject[]) {
-      if (isCrd(m) !== (stage === 'crds')) continue;
+      if (isEarly(m) !== (stage === 'early')) continue;
       const ns = m.metadata.namespace;
       if (ns && !kube.store.get(namespaces, undefined, ns)) create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } } as KObject);
       const { managedFields, ...metadata } = m.metadata;
       create({ ...m, metadata } as KObject, managedFields);
     }
-    if (stage === 'crds') continue;
+    if (stage === 'early') continue;
     if (!kube.store.get(namespaces, undefined, c.namespace)) create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: c.namespace } } as KObject);
     if (c.parent) create({ apiVersion: 'v1', kind: 'Secret', metadata: { name: c.parent.name, namespace: c.namespace, labels: { ...c.parent.labels }, annotations: { ...c.parent.annotations } }, type: c.parent.type } as KObject);
     for (const r of c.releases) {

@@ -126,10 +126,10 @@ export async function seedFromSnapshot(world: World, kube: KubeApiHandle, s: Clu
     if (Object.keys(n.allocatable).length) o.status.allocatable = { ...n.allocatable };
   });
 
+  // A component's own CRDs and Namespaces as the cluster has them (a re-deploy compares them with what it renders).
+  report.components = seedComponents(kube, s, 'early', report.skipped);
   const namespaces = a.res('', 'namespaces');
   for (const ns of s.namespaces) create(namespaces, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns.name, labels: { ...ns.labels } } } as KObject);
-  // A component's own CRDs as the cluster has them (a re-deploy compares them with what it renders).
-  report.components = seedComponents(kube, s, 'crds', report.skipped);
 
   // Custom kinds the lab does not serve yet: a CRD with the captured names and an open schema.
   const crds = a.res('apiextensions.k8s.io', 'customresourcedefinitions');
