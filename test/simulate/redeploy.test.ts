@@ -74,7 +74,7 @@ describe('--simulate: re-deploying components A already has (lab A stands in for
     a = await startLabA({ workers: 2, speed: SPEED, clusterName: 'toolsbeta' });
     repo = await reposWithCreds();
     state = tempDir('cc-sim-redeploy-');
-    for (const c of ['web', 'creds']) {
+    for (const c of ['web', 'widgets', 'creds']) {
       const r = await cli(args(c, 'v1', ['--json']), { speed: SPEED });
       assert.equal(r.code, 0, `first deploy of ${c}: ${r.stderr.slice(-2000)}`);
       assert.equal(deployResult(jsonOf(r.stdout)).revision, 1);
@@ -85,17 +85,20 @@ describe('--simulate: re-deploying components A already has (lab A stands in for
     cleanupTempDirs();
   });
 
-  it('an unchanged re-deploy: predicted unchanged, no new revision, no write; A agrees', async () => {
-    const { sim, result } = await simulate('web', 'v1');
-    assert.equal(result.changed, false, result.diff);
-    assert.equal(result.revision, 1, 'revision 1 stays');
-    assert.deepEqual({ ...result.plan, unchanged: undefined }, { create: 0, change: 0, prune: 0, unchanged: undefined });
-    assert.ok(result.plan.unchanged! > 0);
-    assert.deepEqual(sim.steps.filter((st) => st.status === 'done'), [], 'nothing written on the twin either');
-    assert.equal(sim.notes, undefined, 'no Secret predicted changed: nothing to say about Secrets');
-    const real = deployResult(jsonOf((await cli(args('web', 'v1', ['--json']), { speed: SPEED })).stdout));
-    assert.deepEqual([real.changed, real.revision, real.plan], [result.changed, result.revision, result.plan]);
-  });
+  // widgets brings its own CRD: the twin has it as A does (not the open-schema stand-in of a counted kind).
+  for (const component of ['web', 'widgets']) {
+    it(`an unchanged re-deploy of ${component}: predicted unchanged, no new revision, no write; A agrees`, async () => {
+      const { sim, result } = await simulate(component, 'v1');
+      assert.equal(result.changed, false, result.diff);
+      assert.equal(result.revision, 1, 'revision 1 stays');
+      assert.deepEqual([result.plan.create, result.plan.change, result.plan.prune], [0, 0, 0], result.diff);
+      assert.ok(result.plan.unchanged! > 0);
+      assert.deepEqual(sim.steps.filter((st) => st.status === 'done'), [], 'nothing written on the twin either');
+      assert.equal(sim.notes, undefined, 'no Secret predicted changed: nothing to say about Secrets');
+      const real = deployResult(jsonOf((await cli(args(component, 'v1', ['--json']), { speed: SPEED })).stdout));
+      assert.deepEqual([real.changed, real.revision, real.plan], [result.changed, result.revision, result.plan]);
+    });
+  }
 
   it("v2: the predicted created/changed/pruned counts and revision are A's real deploy's", async () => {
     const { sim, result } = await simulate('web', 'v2');
@@ -152,6 +155,6 @@ describe('--simulate: re-deploying components A already has (lab A stands in for
     assert.deepEqual(creds.members.find((m) => m.kind === 'Secret')?.data, { password: SECRET_PLACEHOLDER_DATA });
     assert.ok(creds.releases.length >= 1 && creds.releases.every((r) => !('values' in r.record)), 'no record keeps its values');
     assert.ok(String(creds.releases[0]!.record.manifest).includes(SECRET_PLACEHOLDER), 'the manifest keeps the Secret, masked');
-    assert.deepEqual(snap.components.map((c) => c.component).sort(), ['creds', 'web']);
+    assert.deepEqual(snap.components.map((c) => c.component).sort(), ['creds', 'web', 'widgets']);
   });
 });
