@@ -1,14 +1,13 @@
-// Two views of the run's event stream: human lines on the console (stderr, colours only on a TTY) and a
-// JSON-lines log file per run, both redacted. Also the end-of-run summary and the
-// --json result object.
-import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+// How the run's events read: human lines (the console and file views themselves are lib/runner/logging.ts,
+// through winston), the dry-run verdict, the end-of-run summary and the --json result object.
 import type { EventBus, PlanProblem, RunStatus, StampedEvent, Verdict } from '../core/events.js';
 import type { Change } from '../core/gate.js';
 import type { JournalData } from '../core/journal.js';
 import { redactText, redactValue } from '../core/redact.js';
 import { formatMs } from '../core/retry.js';
-import { liveProgressFor } from './progress.js';
+import { type LoggingOptions, attachLogViews } from './logging.js';
+
+export type { LoggingOptions } from './logging.js';
 
 const STEP_MARK: Record<string, string> = { done: '✓', skipped: '=', planned: '~', failed: '✗', running: '▶' };
 const OUTCOME_WORDS: Record<Verdict['outcome'], string> = { 'would-succeed': 'WOULD SUCCEED', 'would-fail': 'WOULD FAIL', 'would-hold': 'WOULD HOLD' };
@@ -91,104 +90,9 @@ function levelOf(e: StampedEvent): string {
   return 'info';
 }
 
-/** Options for the two log views. */
-export interface LoggingOptions {
-  logDir: string;
-  runId: string;
-  cookbook: string;
-  verbose: boolean;
-  /** Console lines off entirely (e.g. --json with --quiet); the file still gets everything. */
-  console?: boolean;
-}
-
-/** winston's npm level colours (colorize), kept so TTY lines look as they always did. */
-const LEVEL_COLOUR: Record<string, number> = { error: 31, warn: 33, info: 32, http: 32, verbose: 36, debug: 34, silly: 35 };
-const LEVEL_RANK: Record<string, number> = { error: 0, warn: 1, info: 2, http: 3, verbose: 4, debug: 5, silly: 6 };
-
-/** HH:mm:ss in local time (the console's timestamp). */
-function clockTime(d = new Date()): string {
-  const two = (n: number): string => String(n).padStart(2, '0');
-  return `${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}`;
-}
-
-/** Buffered lines into the log file, flushed once per event-loop turn (or past 64 KB), on close and at exit. */
-class LineFile {
-  private fd: number | undefined;
-  private lines: string[] = [];
-  private bytes = 0;
-  private scheduled = false;
-  private readonly onExit = (): void => this.flush();
-
-  constructor(path: string) {
-    this.fd = openSync(path, 'a', 0o600);
-    process.once('exit', this.onExit);
-  }
-
-  write(line: string): void {
-    if (this.fd === undefined) return;
-    this.lines.push(line);
-    this.bytes += line.length;
-    if (this.bytes > 65_536) return this.flush();
-    if (!this.scheduled) {
-      this.scheduled = true;
-      setImmediate(() => this.flush());
-    }
-  }
-
-  flush(): void {
-    this.scheduled = false;
-    if (this.fd === undefined || this.lines.length === 0) return;
-    const text = this.lines.join('');
-    this.lines = [];
-    this.bytes = 0;
-    try {
-      writeSync(this.fd, text);
-    } catch {
-      // A log line that cannot be written must not fail the run (the journal is the record).
-    }
-  }
-
-  close(): void {
-    this.flush();
-    process.removeListener('exit', this.onExit);
-    if (this.fd !== undefined) closeSync(this.fd);
-    this.fd = undefined;
-  }
-}
-
-/**
- * Attaches the console and file views to the bus; returns the file path and a close() that flushes. The lines
- * are those winston wrote (console: `HH:mm:ss level message`, on stderr, colours on a TTY; file: one redacted
- * JSON event per line), written directly: a deploy of thousands of objects logs thousands of changes, and
- * winston's stream machinery per line cost more than the requests that made them.
- */
+/** Attaches the console and file views (lib/runner/logging.ts) to the bus; returns the file path and a close() that flushes. */
 export function attachLogging(events: EventBus, options: LoggingOptions): { file: string; close(): Promise<void> } {
-  mkdirSync(options.logDir, { recursive: true, mode: 0o700 });
-  const file = join(options.logDir, `${options.runId}-${options.cookbook}.jsonl`);
-  const color = Boolean(process.stderr.isTTY) && !process.env.NO_COLOR;
-  // On a TTY the rolling reboot's progress is a live table instead of one line per event (the file keeps all).
-  const live = options.console !== false ? liveProgressFor(process.stderr) : undefined;
-  const out = new LineFile(file);
-  const consoleRank = options.verbose ? LEVEL_RANK.debug! : LEVEL_RANK.info!;
-  const off = events.on((event) => {
-    if (event.type === 'output') return;
-    const level = levelOf(event);
-    out.write(`${JSON.stringify(redactValue(event))}\n`);
-    if (options.console === false || (LEVEL_RANK[level] ?? 0) > consoleRank) return;
-    if (live?.handles(event)) return live.update(event as Extract<StampedEvent, { type: 'progress' }>);
-    const text = renderEvent(event);
-    const fields = event.type === 'log' && event.fields && Object.keys(event.fields).length ? ` ${JSON.stringify(redactValue(event.fields))}` : '';
-    const shown = color ? `\x1b[${LEVEL_COLOUR[level] ?? 39}m${level}\x1b[39m`.padEnd(15) : level.padEnd(5);
-    process.stderr.write(`${clockTime()} ${shown} ${redactText((text ?? event.type) + fields)}\n`);
-  });
-  return {
-    file,
-    close: async () => {
-      off();
-      live?.stop();
-      out.close();
-    },
-  };
+  return attachLogViews(events, options, { renderEvent, levelOf, describeChange });
 }
 
 /** The --json result object. */
