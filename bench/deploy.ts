@@ -9,7 +9,8 @@
 // Targets (issue 11): ours_first_s <= kubectl_first_s; the unchanged re-deploy at least 5x faster with at
 // least 20x fewer requests. Environment: BENCH_TOOLS (default 3500), BENCH_SPEED (lab speed, default 50),
 // BENCH_SIDES=ours (one side only, no JSON line: for profiling), BENCH_CPU_PROF=DIR (node --cpu-prof of our CLI),
-// BENCH_CLI=PATH/bin/cookbook.js with BENCH_PER_COMPONENT=1 (an older build, one run per component).
+// BENCH_CLI=PATH/bin/cookbook.js with BENCH_PER_COMPONENT=1 (an older build, one run per component),
+// BENCH_CONCURRENCY=N (our --concurrency; default: the cookbook's own, 8).
 // Prints progress, then as its LAST line one JSON object:
 // {"bench":"deploy","objects":N,"ours_first_s":..,"kubectl_first_s":..,...}
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -162,7 +163,8 @@ async function oursPhase(lab: LabHandle, dir: string, repo: string): Promise<Pha
   return measure(lab, async () => {
     for (const names of runs) {
       const components = names.flatMap((c) => ['--component', c]);
-      const args = ['component.deploy', '--cluster-name', CLUSTER, '--inventory', inv, '--state-dir', join(dir, 'state'), '--repo', repo, ...components, '--yes', '--json'];
+      const concurrency = process.env.BENCH_CONCURRENCY ? ['--concurrency', process.env.BENCH_CONCURRENCY] : [];
+      const args = ['component.deploy', '--cluster-name', CLUSTER, '--inventory', inv, '--state-dir', join(dir, 'state'), '--repo', repo, ...components, ...concurrency, '--yes', '--json'];
       const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : [];
       const r = await $({ nothrow: true, quiet: true, env: { ...process.env, NO_COLOR: '1' } })`${timed(cpuFile)} ${process.execPath} ${prof} ${cli} ${args}`;
       if (r.exitCode !== 0) throw new Error(`component.deploy ${names.join(', ')} failed (${r.exitCode}):\n${r.stderr.slice(-3000)}`);
