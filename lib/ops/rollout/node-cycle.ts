@@ -11,7 +11,7 @@ import { DryRunStop, InterruptedError, messageOf } from '../../core/errors.js';
 import { type Planned, mapUnlessPlanned, unlessPlanned } from '../../core/gate.js';
 import type { DrainFilterOptions } from '../../k8s/drain-plan.js';
 import { drainNode, planNodeDrain } from '../../k8s/drain.js';
-import { type DrainOptions, type DrainResult, isCordoned, ourCordon } from '../../k8s/index.js';
+import { type DrainOptions, type DrainResult, type WorkloadRef, isCordoned, ourCordon } from '../../k8s/index.js';
 import { backendIn, backendOut, isControlNode } from '../loadbalancer/index.js';
 import { type CordonOutcome, cordonStep, uncordonStep } from '../node/steps.js';
 import { evictablePods } from './facts.js';
@@ -47,6 +47,8 @@ const JOURNALED = new Set<NodePhase>(['silence', 'drain', 'done', 'failed']);
 function isInterruption(err: unknown, ctx: Context): boolean {
   return err instanceof InterruptedError || ctx.signal.aborted;
 }
+
+const workloadKey = (w: WorkloadRef): string => `${w.kind}/${w.namespace}/${w.name}`;
 
 /** Runs one node's cycle around `disruption` (see the module comment). Throws NodeWorkError when it failed. */
 export async function runNodeCycle(env: NodeEnv<NodeCycleOptions>, name: string, disruption: Disruption): Promise<void> {
@@ -113,13 +115,19 @@ export async function runNodeCycle(env: NodeEnv<NodeCycleOptions>, name: string,
     env.onSlotFree(name);
 
     enter('recover', { leftCordoned: false });
+    // Only the workloads the check found not ready are waited for (read again): re-reading all of a node's
+    // workloads (~170 in a big cluster) on every poll was most of a large rollout's requests. Each workload is
+    // still seen ready after the uncordon; one that is gone counts as ready, as before.
+    let notReady: WorkloadRef[] = owners;
     await ctx.step(`wait workloads of ${name}`, {
       target: `node/${name}`,
       check: async () => {
         const st = await kube.workloadStatus(owners);
-        return st.every((s) => s.isReady) ? st : undefined;
+        const waiting = new Set(st.filter((s) => !s.isReady).map(workloadKey));
+        notReady = owners.filter((o) => waiting.has(workloadKey(o)));
+        return waiting.size === 0 ? st : undefined;
       },
-      apply: () => kube.waitWorkloadsReady(owners, { timeoutMs: env.options.recoverTimeoutMs }),
+      apply: () => kube.waitWorkloadsReady(notReady, { timeoutMs: env.options.recoverTimeoutMs }),
     });
 
     const silenceId = state.node(name).silenceId;
