@@ -22,10 +22,13 @@ const HOSTS = [
 describe('twin: cookbook lab snapshot and lab up --from-snapshot', function () {
   this.timeout(180_000);
   let lab: TestLab;
-  const dir = tempDir('cc-twin-cli-');
-  const state = tempDir('cc-twin-cli-state-');
+  // Made when the suite starts, not when the file loads: another suite's cleanup must not remove them first.
+  let dir: string;
+  let state: string;
 
   before(async () => {
+    dir = tempDir('cc-twin-cli-');
+    state = tempDir('cc-twin-cli-state-');
     lab = await startTestLab({ clusterName: 'clitw', hosts: HOSTS, speed: 50 });
   });
   after(async () => lab?.stop());

@@ -3,14 +3,18 @@
 import { strict as assert } from 'node:assert';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, it } from 'mocha';
+import { before, describe, it } from 'mocha';
 import { ExitCode, InputError } from '../../lib/core/errors.js';
 import { GZIP_ABOVE_BYTES, checkSnapshot, readSnapshotFile, writeSnapshotFile } from '../../lib/twin/file.js';
 import { modelSnapshot } from '../../lab/twin/model.js';
 import { tempDir } from '../helpers/cli.js';
 
 describe('twin: snapshot files', () => {
-  const dir = tempDir('cc-twin-file-');
+  // Made when the suite starts, not when the file loads: another suite's cleanup must not remove it first.
+  let dir: string;
+  before(() => {
+    dir = tempDir('cc-twin-file-');
+  });
 
   it('writes a small snapshot as plain JSON, mode 0600, and reads it back', () => {
     const s = modelSnapshot({ nodes: 5, namespaces: 3, policies: 4, pods: 20 });
