@@ -76,8 +76,13 @@ describe('--simulate: k8s.reboot --all-workers --max-unavailable 3 (lab A stands
     assert.match(html, /<h2>Prediction<\/h2>/);
   });
 
-  it("A's real run starts the nodes in the predicted order and batches, within 20% of the predicted time", async () => {
-    assert.ok(sim, 'the simulation ran');
+  it("A's real run starts the nodes in the predicted order and batches, within 20% of the predicted time", async function () {
+    // A retry follows a real run that rebooted every worker: a new rollout, predicted anew (its order may differ).
+    if ((this.test as unknown as { currentRetry(): number }).currentRetry() > 0 || !sim) {
+      const again = await cli(rebootArgs(['--simulate', '--json']));
+      assert.equal(again.code, 0, again.stderr.slice(-3000));
+      sim = jsonOf<SimulateJson>(again.stdout);
+    }
     await a.admin.resetCounters();
     const events: TimedEvent[] = [];
     const r = await cli(rebootArgs(['--json']), { speed: SPEED, events });
