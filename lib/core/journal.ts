@@ -100,6 +100,8 @@ export class Journal {
   private sideGeneration = -1;
   /** Serialized, redacted memo entries by key: a memo is replaced by remember(), never edited in place. */
   private memoCache = new Map<string, { of: unknown; generation: number; json: string }>();
+  /** The secrets generation each change recorded by addChange was redacted with. */
+  private changeGenerations = new WeakMap<Change, number>();
   /** Serialized, redacted finished steps (a step record changes only until it ends). */
   private stepCache = new WeakMap<StepRecord, { generation: number; json: string }>();
 
@@ -213,6 +215,7 @@ export class Journal {
   /** Records a change (performed or planned). */
   addChange(change: Change): void {
     const redacted = redactValue(change);
+    this.changeGenerations.set(redacted, secretsGeneration());
     this.data.changes.push(redacted);
     if (this.data.changes.length <= CHANGES_FLUSHED_INLINE) return this.flush();
     this.sideFd ??= openSync(this.changesPath, 'a', 0o600);
@@ -285,7 +288,9 @@ export class Journal {
       this.changeCache = { of: changes, generation, json: [] };
     }
     const json = this.changeCache.json;
-    for (let i = json.length; i < count; i++) json.push(JSON.stringify(redactValue(changes[i])));
+    // A change addChange redacted under today's secrets needs no second pass.
+    const gens = this.changeGenerations;
+    for (let i = json.length; i < count; i++) json.push(JSON.stringify(gens.get(changes[i]!) === generation ? changes[i] : redactValue(changes[i])));
     const headText = JSON.stringify(redactValue(head), null, 1);
     const list = (items: string[]): string => (items.length ? `[\n  ${items.join(',\n  ')}\n ]` : '[]');
     const stepsText = list(steps.map((st) => this.stepJson(st, generation)));
