@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { V1Node, V1Pod, V1PodDisruptionBudget } from '@kubernetes/client-node';
 import { getCluster, loadInventory } from '../../../lib/inventory/load.js';
 import { defaultDrainFilterOptions } from '../../../lib/k8s/drain-plan.js';
-import { evictablePods, hasOwnTaint, nodeFacts, podRequests } from '../../../lib/ops/rollout/facts.js';
+import { evictablePods, hasOwnTaint, nodeFacts, podRequests, slimPod } from '../../../lib/ops/rollout/facts.js';
 import { ROOT } from '../../helpers/cli.js';
 
 const tools = getCluster(loadInventory([join(ROOT, 'inventory')]), 'tools');
@@ -88,4 +88,30 @@ describe('rollout facts: nodeFacts', () => {
     ['allocatable', facts.allocatable, { cpu: 8, memory: 16 * GiB }],
   ];
   for (const [title, got, want] of rows) it(title, () => assert.deepEqual(got, want));
+});
+
+describe('rollout facts: slimPod (the cached pod lists keep only what the facts read)', () => {
+  const full = (p: V1Pod): V1Pod => ({
+    ...p,
+    metadata: { ...p.metadata, annotations: { ...p.metadata?.annotations, 'kubectl.kubernetes.io/last-applied-configuration': 'x'.repeat(2000) }, managedFields: [{ manager: 'kubectl', operation: 'Apply' }] },
+    status: { ...p.status, conditions: [{ type: 'Ready', status: 'True' }], containerStatuses: [{ name: 'c', image: 'i', imageID: 'id', ready: true, restartCount: 0 }] },
+  });
+  const pods = [
+    pod('web-1', { owner: 'ReplicaSet/web', labels: { app: 'web' }, containers: [{ requests: { cpu: '1', memory: '1Gi' } }], init: [{ requests: { cpu: '2' } }] }),
+    pod('calico', { owner: 'DaemonSet/calico', containers: [{ requests: { cpu: '250m' } }] }),
+    pod('api-server', { mirror: true }),
+    pod('old', { owner: 'ReplicaSet/web', deleting: true }),
+    pod('cache', { owner: 'ReplicaSet/c', emptyDir: true, labels: { app: 'cache' } }),
+    pod('bare'),
+    pod('job-1', { owner: 'Job/j', phase: 'Succeeded', containers: [{ limits: { cpu: '4', memory: '4Gi' } }] }),
+  ].map(full);
+  const slim = pods.map(slimPod);
+  const node: V1Node = { metadata: { name: 'tools-k8s-worker-7' }, status: { allocatable: { cpu: '8', memory: '16Gi' }, conditions: [{ type: 'Ready', status: 'True' }] } };
+  const pdbs: V1PodDisruptionBudget[] = [{ metadata: { name: 'web', namespace: 'ns' }, spec: { selector: { matchLabels: { app: 'web' } } } }];
+  it('the same node facts as the full pods', () => assert.deepEqual(nodeFacts(tools, node, slim, pdbs, defaultDrainFilterOptions, NOW), nodeFacts(tools, node, pods, pdbs, defaultDrainFilterOptions, NOW)));
+  it('the same evictable pods', () => assert.deepEqual(evictablePods(slim, defaultDrainFilterOptions, NOW).map((p) => p.metadata?.name), evictablePods(pods, defaultDrainFilterOptions, NOW).map((p) => p.metadata?.name)));
+  it('without the bulk (annotations other than the mirror one, managed fields, container statuses)', () => {
+    assert.ok(JSON.stringify(slim).length * 3 < JSON.stringify(pods).length, `${JSON.stringify(slim).length} vs ${JSON.stringify(pods).length}`);
+    assert.deepEqual(slim[2]!.metadata?.annotations, { 'kubernetes.io/config.mirror': 'x' });
+  });
 });
