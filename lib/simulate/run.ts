@@ -17,11 +17,11 @@ import { EventBus } from '../core/events.js';
 import { Gate, type Change } from '../core/gate.js';
 import { Journal } from '../core/journal.js';
 import { unwritableFileReason } from '../core/paths.js';
-import { redactText } from '../core/redact.js';
+import { redactValue } from '../core/redact.js';
 import type { ClusterConfig } from '../inventory/schema.js';
 import { clientLoaders, resolveCluster } from '../runner/clients.js';
 import { type GlobalOptions, type RunIO, reportEarlyError } from '../runner/report.js';
-import { type SimulationOutcome, renderSimulation, writeSimulationReport } from './output.js';
+import { type SimulationOutcome, maskedSecretsOf, notesFrom, renderSimulation, writeSimulationReport } from './output.js';
 import { type TimedEvent, nodeTimeline, stepList, timelineSeconds } from './timeline.js';
 import { type Twin, defaultSpeed, sampleRequests, startTwinOf, takeSnapshotOf } from './twin.js';
 
@@ -95,13 +95,17 @@ export async function simulateCookbook(name: string, def: CookbookDefinition<obj
     throwIfInterrupted(controller.signal);
     const wall1 = Date.now();
     twin = await startTwinOf(cluster, snapshot, { speed, stateDir: dir, note });
-    // The twin has its own copy (a model-scale snapshot holds 10,000 pods): this process does not need it during the run.
+    // The twin has its own copy (a model-scale snapshot holds 10,000 pods): this process keeps only what the
+    // summary's notes need (which Secrets the snapshot masked), not the snapshot, during the run.
+    const masked = maskedSecretsOf(snapshot);
     snapshot = undefined;
     const twinStartS = (Date.now() - wall1) / 1000;
     throwIfInterrupted(controller.signal);
     note(`twin of ${cluster.name} up in ${twinStartS.toFixed(1)} s (speed ${speed}); running ${name} on it`);
     const outcome = await runOnTwin(name, def, raw, globals, io, { twin, dir, speed, abort: controller.signal });
     outcome.summary.twin = { ...outcome.summary.twin, snapshotSeconds: round(snapshotS), startSeconds: round(twinStartS) } as typeof outcome.summary.twin;
+    const notes = notesFrom(masked, outcome.result);
+    if (notes.length) outcome.summary.notes = notes;
     await stopTwin();
     twin = undefined;
     if (typeof raw.report === 'string' && raw.report) outcome.report = writeSimulationReport(raw.report, outcome);
@@ -267,7 +271,8 @@ function parseResult(out: string): Record<string, unknown> | undefined {
   const line = out.trim().split('\n').at(-1);
   if (!line) return undefined;
   try {
-    return JSON.parse(redactText(line)) as Record<string, unknown>;
+    // Parsed first, then redacted: redacting the JSON text could break its escapes (a masked `password: \"...\"`).
+    return redactValue(JSON.parse(line)) as Record<string, unknown>;
   } catch {
     return undefined;
   }
