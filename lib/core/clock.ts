@@ -128,12 +128,24 @@ export function acceleratedClock(speed: number, options: { base?: Clock; minSlee
   const cpu = options.cpuMs;
   const cpu0 = cpu?.() ?? 0;
   let last = origin;
+  // The CPU time is read once per wall millisecond: now() is called per request and per event (tens of
+  // thousands of times in a big run), and reading it is a system call that showed in profiles.
+  let cpuAt = Number.NaN;
+  let cpuMs = cpu0;
+  const cpuNow = (wallNow: number): number => {
+    if (wallNow !== cpuAt) {
+      cpuAt = wallNow;
+      cpuMs = cpu!();
+    }
+    return cpuMs;
+  };
   return Object.freeze({
     speed,
     now: () => {
-      const wall = base.now() - origin;
+      const wallNow = base.now();
+      const wall = wallNow - origin;
       // Other threads (GC, the thread pool) can add CPU time faster than wall time passes: at most all of it.
-      const busy = cpu ? Math.min(wall, Math.max(0, cpu() - cpu0)) : 0;
+      const busy = cpu ? Math.min(wall, Math.max(0, cpuNow(wallNow) - cpu0)) : 0;
       last = Math.max(last, origin + (wall - busy) * speed + busy);
       return last;
     },

@@ -14,10 +14,10 @@ import { KubeApiError, KubeConfigError } from './errors.js';
 import { type ReadyzResult, checkReadyz } from './health.js';
 import { LeanKubeTransport } from './lean.js';
 import { createLease, deleteLease, getLease, replaceLease } from './leases.js';
-import { type CordonBy, type CordonResult, type TaintSpec, cordonNode, deleteNode, ensureLabelsAndTaints, getNode, requireNode, uncordonNode } from './node-ops.js';
+import { type CordonBy, type CordonResult, type NodeOpsDeps, type TaintSpec, cordonNode, deleteNode, ensureLabelsAndTaints, getNode, requireNode, uncordonNode } from './node-ops.js';
 import { isCordoned, isNodeReady, nodeBootId } from './nodes.js';
 import { matchesSelector } from './pods.js';
-import { type KubeOpsDeps, type KubeRetryPolicy, KubeRequester } from './requests.js';
+import { type KubeRetryPolicy, KubeRequester } from './requests.js';
 import { type KubeApis, loadKubeConfig, makeApis } from './transport.js';
 import { type WorkloadRef, type WorkloadStatus, readWorkloadStatus, workloadOwners } from './workloads.js';
 
@@ -85,7 +85,7 @@ export class Kube {
   private readonly log: Log;
   private readonly req: KubeRequester;
   /** What the operation modules (node-ops, leases) need. */
-  private readonly ops: KubeOpsDeps;
+  private readonly ops: NodeOpsDeps;
   private extraRequests = 0;
   /** Plain JSON requests for the bulk reads and evictions of drains and rollouts; built on first use. */
   private leanTransport: LeanKubeTransport | undefined;
@@ -99,7 +99,7 @@ export class Kube {
     this.clock = deps.clock;
     this.signal = deps.signal;
     this.req = new KubeRequester({ log: deps.log, clock: deps.clock, signal: deps.signal, retry: deps.retry });
-    this.ops = { req: this.req, apis: this.apis, gate: this.gate };
+    this.ops = { req: this.req, apis: this.apis, gate: this.gate, get: this.jsonGet };
   }
 
   /**

@@ -30,13 +30,21 @@ export interface TaintSpec {
 
 const merge = (): ReturnType<typeof setHeaderOptions> => setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
+/**
+ * What the node reads may use: `get`, the client's lean JSON path (a rolling reboot polls every node it
+ * waits for: thousands of GETs, each costing client-node's fetch stack and model deserializer more than the
+ * answer). Without it, client-node's typed call.
+ */
+export type NodeOpsDeps = KubeOpsDeps & { get?: <T>(path: string) => Promise<T> };
+
 /** A node, or undefined when it does not exist. */
-export async function getNode(d: KubeOpsDeps, name: string): Promise<V1Node | undefined> {
-  return d.req.readOptional(`GET node ${name}`, () => d.apis.core.readNode({ name }), { context: { node: name } });
+export async function getNode(d: NodeOpsDeps, name: string): Promise<V1Node | undefined> {
+  const get = d.get;
+  return d.req.readOptional(`GET node ${name}`, get ? () => get<V1Node>(`/api/v1/nodes/${encodeURIComponent(name)}`) : () => d.apis.core.readNode({ name }), { context: { node: name } });
 }
 
 /** A node, or NodeNotFoundError naming it. */
-export async function requireNode(d: KubeOpsDeps, name: string): Promise<V1Node> {
+export async function requireNode(d: NodeOpsDeps, name: string): Promise<V1Node> {
   const node = await getNode(d, name);
   if (!node) {
     throw new NodeNotFoundError(`node ${name} is not in the cluster`, { context: { node: name }, hint: 'check the host name (kubectl get nodes)' });
@@ -45,7 +53,7 @@ export async function requireNode(d: KubeOpsDeps, name: string): Promise<V1Node>
 }
 
 /** Cordons a node (idempotent), recording that we did. */
-export async function cordonNode(d: KubeOpsDeps, name: string, by: CordonBy): Promise<CordonResult | Planned> {
+export async function cordonNode(d: NodeOpsDeps, name: string, by: CordonBy): Promise<CordonResult | Planned> {
   const node = await requireNode(d, name);
   if (isCordoned(node)) return { node: name, changed: false, ours: ourCordon(node) !== undefined };
   const value = JSON.stringify({ runId: by.runId, cookbook: by.cookbook, at: new Date().toISOString() });
@@ -63,7 +71,7 @@ export async function cordonNode(d: KubeOpsDeps, name: string, by: CordonBy): Pr
  * Uncordons a node (idempotent). Refuses a node that someone else cordoned unless `force`: a node an admin
  * cordoned on purpose must not be put back into service by us.
  */
-export async function uncordonNode(d: KubeOpsDeps, name: string, options: { force?: boolean; cordonPlanned?: boolean } = {}): Promise<CordonResult | Planned> {
+export async function uncordonNode(d: NodeOpsDeps, name: string, options: { force?: boolean; cordonPlanned?: boolean } = {}): Promise<CordonResult | Planned> {
   const node = await requireNode(d, name);
   // cordonPlanned: in dry-run our cordon was only planned, so the node is not cordoned yet; plan the uncordon it would get.
   const ours = ourCordon(node) !== undefined || (d.gate.dryRun && options.cordonPlanned === true);
@@ -86,7 +94,7 @@ export async function uncordonNode(d: KubeOpsDeps, name: string, options: { forc
 }
 
 /** Deletes a Node object (idempotent: absent is fine). */
-export async function deleteNode(d: KubeOpsDeps, name: string): Promise<boolean | Planned> {
+export async function deleteNode(d: NodeOpsDeps, name: string): Promise<boolean | Planned> {
   const node = await getNode(d, name);
   if (!node) return false;
   return d.gate.mutate({ system: 'k8s', target: `node/${name}`, action: 'delete node' }, async () => {
@@ -96,7 +104,7 @@ export async function deleteNode(d: KubeOpsDeps, name: string): Promise<boolean 
 }
 
 /** Adds the labels and taints a node must carry (idempotent); returns whether it changed anything. */
-export async function ensureLabelsAndTaints(d: KubeOpsDeps, name: string, labels: Record<string, string>, taints: readonly TaintSpec[]): Promise<boolean | Planned> {
+export async function ensureLabelsAndTaints(d: NodeOpsDeps, name: string, labels: Record<string, string>, taints: readonly TaintSpec[]): Promise<boolean | Planned> {
   const node = await requireNode(d, name);
   const addLabels = missingLabels(node, labels);
   const newTaints = mergedTaints(node, taints);
