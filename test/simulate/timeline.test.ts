@@ -4,7 +4,7 @@
 import { strict as assert } from 'node:assert';
 import { ManualClock, acceleratedClock } from '../../lib/core/clock.js';
 import type { RunEvent } from '../../lib/core/events.js';
-import { maskedSecretsOf, notesFrom, renderSimulation, snapshotNotes } from '../../lib/simulate/output.js';
+import { maskedSecretsOf, notesFrom, predictionSection, renderSimulation, snapshotNotes } from '../../lib/simulate/output.js';
 import { type TimedEvent, nodeTimeline, stepList } from '../../lib/simulate/timeline.js';
 import { FIXTURE_INVENTORY, cleanupTempDirs, runCli, tempDir } from '../helpers/cli.js';
 
@@ -97,8 +97,8 @@ describe('simulate: timeline from events', () => {
     ]);
   });
 
-  it('the console summary names the hold, the PDB and the prediction', () => {
-    const text = renderSimulation({
+  it('the console summary names the hold, the PDB and the prediction; the report page shows the notes', () => {
+    const outcome: Parameters<typeof renderSimulation>[0] = {
       cookbook: 'k8s.reboot',
       cluster: 'c1',
       exitCode: 1,
@@ -121,7 +121,9 @@ describe('simulate: timeline from events', () => {
         notes: ['Secret contents are not captured in a snapshot: x'],
         twin: { kind: 'twin', speed: 30, wallSeconds: 25 },
       },
-    });
+    };
+    const text = renderSimulation(outcome);
+    assert.match(predictionSection(outcome), /<h2>Notes<\/h2>\n<ul class="notes"><li>Secret contents are not captured in a snapshot: x<\/li><\/ul>/);
     assert.match(text, /^SIMULATED k8s\.reboot on a twin of c1: WOULD HOLD .* predicted duration 12m34s/);
     assert.match(text, /would hold at n2: PDB tool-x\/db allows 0 disruptions/);
     assert.match(text, /API requests: 120 \(peak 9\/s\)/);
