@@ -8,7 +8,7 @@
 // Prints progress, then as its LAST line one JSON object:
 // {"bench":"simulate","nodes":60,"pods":N,"snapshot_s","twin_start_s","simulate_wall_s","predicted_s","peak_rss_mb",...}
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { $ } from 'zx';
@@ -19,7 +19,8 @@ import { compiledRoot } from '../lib/core/paths.js';
 import { report, round } from './common.js';
 
 const PROD_SPEED = Number(process.env.BENCH_PROD_SPEED ?? 30);
-const SIM_SPEED = Number(process.env.BENCH_SIM_SPEED ?? 30);
+// Unset: the CLI's own default speed for a real cluster (lib/simulate/twin.ts defaultSpeed), as an operator runs it.
+const SIM_SPEED = process.env.BENCH_SIM_SPEED ? Number(process.env.BENCH_SIM_SPEED) : undefined;
 const MAX_UNAVAILABLE = process.env.BENCH_MAX_UNAVAILABLE ?? '6';
 
 /** Peak resident set (VmHWM, MiB) of a process, or undefined once it is gone. */
@@ -69,7 +70,8 @@ async function main(): Promise<void> {
     await prodAdmin.resetCounters();
 
     const bin = join(compiledRoot(), 'bin', 'cookbook.js');
-    const args = ['k8s.reboot', '--cluster-name', 'model', '--inventory', inventory, '--state-dir', join(dir, 'state'), '--yes', '--json', '--all-workers', '--max-unavailable', MAX_UNAVAILABLE, '--simulate', '--simulate-speed', String(SIM_SPEED)];
+    const args = ['k8s.reboot', '--cluster-name', 'model', '--inventory', inventory, '--state-dir', join(dir, 'state'), '--yes', '--json', '--all-workers', '--max-unavailable', MAX_UNAVAILABLE, '--simulate', ...(SIM_SPEED !== undefined ? ['--simulate-speed', String(SIM_SPEED)] : [])];
+    const load0 = loadavg()[0]!;
     const w0 = Date.now();
     const p = $({ nothrow: true, quiet: true, env: { ...process.env, NO_COLOR: '1', TMPDIR: dir } })`${process.execPath} ${bin} ${args}`;
     const sample = (): void => {
@@ -111,7 +113,10 @@ async function main(): Promise<void> {
       max_unavailable: s.maxUnavailable,
       pdb_violations: s.pdbViolations,
       api_requests: s.apiRequests.count,
-      sim_speed: SIM_SPEED,
+      sim_speed: s.twin.speed,
+      // The machine is shared: the load around the run says how much of the wall time was someone else's.
+      load1_before: round(load0, 1),
+      load1_after: round(loadavg()[0]!, 1),
     });
   } finally {
     await prod.stop().catch(() => undefined);
