@@ -90,7 +90,7 @@ export class Kube {
   /** Plain JSON requests for the bulk reads and evictions of drains and rollouts; built on first use. */
   private leanTransport: LeanKubeTransport | undefined;
   /** ReplicaSet UID → the workload that owns it (see workloadOwners). */
-  private readonly ownerCache = new Map<string, WorkloadRef>();
+  private readonly ownerCache = new Map<string, Promise<WorkloadRef>>();
 
   constructor(kc: KubeConfig, deps: KubeDeps) {
     this.apis = makeApis(kc);

@@ -65,9 +65,10 @@ export async function readWorkloadStatus(req: KubeRequester, get: JsonGet, refs:
 /**
  * The workloads that own pods (ReplicaSets resolved to their Deployment), deduplicated. `cache` (by the
  * ReplicaSet's UID; a UID is never reused and a ReplicaSet does not change its controller) spares a rollout
- * reading the same ReplicaSet again for each node its replicas ran on.
+ * reading the same ReplicaSet again for each node its replicas ran on; it holds the lookup itself, so pods of
+ * one ReplicaSet read at the same time share one request.
  */
-export async function workloadOwners(req: KubeRequester, get: JsonGet, pods: readonly V1Pod[], cache?: Map<string, WorkloadRef>): Promise<WorkloadRef[]> {
+export async function workloadOwners(req: KubeRequester, get: JsonGet, pods: readonly V1Pod[], cache?: Map<string, Promise<WorkloadRef>>): Promise<WorkloadRef[]> {
   const refs = await mapLimit(pods, CONCURRENCY, async (pod): Promise<WorkloadRef | undefined> => {
     const c = controllerOf(pod);
     const namespace = pod.metadata?.namespace ?? 'default';
@@ -77,12 +78,18 @@ export async function workloadOwners(req: KubeRequester, get: JsonGet, pods: rea
     const uid = pod.metadata?.ownerReferences?.find((r) => r.controller)?.uid;
     const known = uid ? cache?.get(uid) : undefined;
     if (known) return known;
-    const rs = await req.readOptional(`GET replicaset ${namespace}/${c.name}`, () => get<V1ReplicaSet>(objectPath('ReplicaSet', namespace, c.name)));
-    const owner = rs?.metadata?.ownerReferences?.find((r) => r.controller);
-    const ref: WorkloadRef = owner?.kind === 'Deployment' ? { kind: 'Deployment', namespace, name: owner.name } : { kind: 'ReplicaSet', namespace, name: c.name };
-    // Only what was read is kept: a ReplicaSet that is gone (404) may be another one next time.
-    if (rs && uid && rs.metadata?.uid === uid) cache?.set(uid, ref);
-    return ref;
+    const lookup = (async (): Promise<WorkloadRef> => {
+      const rs = await req.readOptional(`GET replicaset ${namespace}/${c.name}`, () => get<V1ReplicaSet>(objectPath('ReplicaSet', namespace, c.name)));
+      // Only what was read is kept: a ReplicaSet that is gone (404), or another one by now, is asked again next time.
+      if (uid && !(rs && rs.metadata?.uid === uid)) cache?.delete(uid);
+      const owner = rs?.metadata?.ownerReferences?.find((r) => r.controller);
+      return owner?.kind === 'Deployment' ? { kind: 'Deployment', namespace, name: owner.name } : { kind: 'ReplicaSet', namespace, name: c.name };
+    })();
+    if (uid && cache) {
+      cache.set(uid, lookup);
+      lookup.catch(() => cache.delete(uid));
+    }
+    return lookup;
   });
   const seen = new Map<string, WorkloadRef>();
   for (const ref of refs) if (ref) seen.set(`${ref.kind}/${ref.namespace}/${ref.name}`, ref);

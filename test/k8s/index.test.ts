@@ -1,6 +1,7 @@
 // The Kubernetes client (lib/k8s/index.ts, and drains through drain.ts) against the lab's API: nodes, cordon
 // ownership, pods on a node, drains with kubectl's semantics, workload readiness, dry-run.
 import { strict as assert } from 'node:assert';
+import type { V1Pod } from '@kubernetes/client-node';
 import { GateViolation } from '../../lib/core/errors.js';
 import { isPlanned } from '../../lib/core/gate.js';
 import { CORDON_ANNOTATION, DrainFailedError, DrainRefusedError, NodeNotFoundError, NotOurCordonError, drainNode, isCordoned, isNodeReady, nodeBootId } from '../../lib/k8s/index.js';
@@ -133,6 +134,22 @@ describe('k8s client layer (lab)', function () {
     ];
     const st = await kube.waitWorkloadsReady(refs, { timeoutMs: 30_000 });
     assert.ok(st.every((s) => s.isReady && s.ready === s.desired));
+  });
+
+  it("resolves pods' owners to their Deployment, reading each ReplicaSet once per client", async () => {
+    const kube = lab.client();
+    const pods: V1Pod[] = [];
+    for (let n = 1; n <= 4; n++) pods.push(...(await kube.listPodsOnNode(worker(n))).filter((p) => p.metadata?.ownerReferences?.some((o) => o.kind === 'ReplicaSet')));
+    assert.ok(pods.length > 1, 'the lab runs Deployments');
+    const replicaSets = new Set(pods.map((p) => p.metadata!.ownerReferences!.find((o) => o.controller)!.uid));
+    const r0 = kube.requestCount();
+    const owners = await kube.ownersOf(pods);
+    assert.equal(kube.requestCount() - r0, replicaSets.size, 'one GET per ReplicaSet, not per pod');
+    assert.ok(owners.length > 0 && owners.every((o) => o.kind === 'Deployment'), JSON.stringify(owners));
+    assert.equal(new Set(owners.map((o) => `${o.namespace}/${o.name}`)).size, owners.length, 'deduplicated');
+    const r1 = kube.requestCount();
+    assert.deepEqual(await kube.ownersOf(pods), owners);
+    assert.equal(kube.requestCount() - r1, 0, 'the second time from the cache');
   });
 
   it('sees a rebooted node come back Ready with a new boot id', async () => {
