@@ -36,7 +36,8 @@ export async function findLab(clusterName: string, stateDir?: string): Promise<L
 }
 
 /** Options of starting a lab from the CLI or ensureLab. */
-export type StartOptions = DaemonOptions & { clusterName: string; stateDir?: string; timeoutMs?: number };
+/** How to start a lab daemon; `maxHeapMb` caps its V8 heap (a twin's is sized from its snapshot). */
+export type StartOptions = DaemonOptions & { clusterName: string; stateDir?: string; timeoutMs?: number; maxHeapMb?: number };
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
@@ -84,14 +85,15 @@ export async function startLabProcess(o: StartOptions): Promise<{ info: LabInfo;
   try {
     // A lab.json left by a crashed daemon would be mistaken for the new one's.
     rmSync(join(dir, STATE_FILES.labJson), { force: true });
-    const { timeoutMs: _t, ...daemonOptions } = o;
+    const { timeoutMs: _t, maxHeapMb, ...daemonOptions } = o;
     const options: DaemonOptions = { ...daemonOptions, stateDir: dir };
     const logFd = openSync(join(dir, STATE_FILES.log), 'a', 0o600);
     const daemonPath = fileURLToPath(new URL('./daemon.js', import.meta.url));
     let exited: number | null | undefined;
     let child;
     try {
-      child = spawn(process.execPath, [daemonPath, '--options', JSON.stringify(options)], {
+      const heap = maxHeapMb ? [`--max-old-space-size=${Math.round(maxHeapMb)}`] : [];
+      child = spawn(process.execPath, [...heap, daemonPath, '--options', JSON.stringify(options)], {
         detached: true,
         stdio: ['ignore', logFd, logFd],
         cwd: dir,

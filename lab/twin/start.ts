@@ -41,6 +41,20 @@ export interface TwinHandle {
   stop(): Promise<void>;
 }
 
+/** The pods a twin will hold: the snapshot's, or its workloads' replicas (a model snapshot lists workloads only). */
+export function podsOf(s: Pick<ClusterSnapshot, 'pods' | 'workloads'>): number {
+  return s.pods.length || s.workloads.reduce((n, w) => n + w.replicas, 0);
+}
+
+/**
+ * The V8 heap cap of a twin's daemon: 256 MiB plus 25 KiB per pod. On the model cluster (10,000 pods) the live
+ * set is about 160 MiB, but uncapped V8 let the heap grow to 450-600 MiB between major collections, which took
+ * a simulation (CLI and twin) over 1 GiB; capped at 512 MiB the same run took ~670-800 MiB and as long.
+ */
+export function twinHeapMb(pods: number): number {
+  return 256 + Math.ceil((pods * 25) / 1024);
+}
+
 /** Starts a twin lab daemon from a snapshot; resolves once it is seeded and answering. */
 export async function startTwin(o: TwinOptions): Promise<TwinHandle> {
   const root = resolve(o.stateDir ?? mkdtempSync(join(tmpdir(), 'cc-twin-')));
@@ -49,13 +63,17 @@ export async function startTwin(o: TwinOptions): Promise<TwinHandle> {
   const inventoryDir = join(root, 'inventory');
   let snapshotFile: string;
   let clusterName: string;
+  let podCount: number;
   if (typeof o.snapshot === 'string') {
     snapshotFile = resolve(o.snapshot);
-    clusterName = (await import('../../lib/twin/file.js')).readSnapshotFile(snapshotFile).cluster.name;
+    const read = (await import('../../lib/twin/file.js')).readSnapshotFile(snapshotFile);
+    clusterName = read.cluster.name;
+    podCount = podsOf(read);
   } else {
     snapshotFile = join(root, 'snapshot.json');
     writeSnapshotFile(snapshotFile, o.snapshot);
     clusterName = o.snapshot.cluster.name;
+    podCount = podsOf(o.snapshot);
   }
   const cleanup = (): void => {
     rmSync(inventoryDir, { recursive: true, force: true });
@@ -70,7 +88,7 @@ export async function startTwin(o: TwinOptions): Promise<TwinHandle> {
   let info: LabInfo;
   try {
     // etcd members start on first use, as in-process labs: an eager start with no etcd host fails /readyz forever.
-    ({ info } = await startLabProcess({ clusterName, stateDir: labDir, speed: o.speed ?? 30, fromSnapshot: snapshotFile, etcdStart: 'lazy', timeoutMs: o.timeoutMs }));
+    ({ info } = await startLabProcess({ clusterName, stateDir: labDir, speed: o.speed ?? 30, fromSnapshot: snapshotFile, etcdStart: 'lazy', timeoutMs: o.timeoutMs, maxHeapMb: twinHeapMb(podCount) }));
   } catch (err) {
     await stopLab(clusterName, labDir, { stderr: () => {} }).catch(() => undefined);
     cleanup();

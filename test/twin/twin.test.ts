@@ -2,7 +2,7 @@
 // labels and cordons, pods of each workload on the same nodes, the same PDBs and per-namespace object counts.
 // Also startTwin: the background twin, its inventory dir, its request stats, and that stop() removes it.
 import { strict as assert } from 'node:assert';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'mocha';
 import { loadClusterFile } from '../../lib/inventory/load.js';
@@ -13,6 +13,7 @@ import { type LabHandle, startLab } from '../../lab/index.js';
 import { type TestLab, startTestLab } from '../helpers/lab.js';
 import { tempDir } from '../helpers/cli.js';
 import { modelSnapshot } from '../../lab/twin/model.js';
+import { podsOf, twinHeapMb } from '../../lab/twin/start.js';
 import { nodeReadyStatus } from '../../lab/k8s/types.js';
 import { decodeRelease } from '../../lib/component/release.js';
 import { componentFixture } from './component-fixture.js';
@@ -148,6 +149,9 @@ describe('twin: a lab built from a snapshot', function () {
     const t = await startTwin({ snapshot: snapA, speed: 50, stateDir: join(root, 'twin') });
     try {
       assert.equal(t.clusterName, 'orig');
+      // Its heap is capped from the snapshot's pods (a model-size twin stays within the 1 GiB budget).
+      const argv = readFileSync(`/proc/${t.info.pid}/cmdline`, 'utf8').split('\0');
+      assert.ok(argv.includes(`--max-old-space-size=${twinHeapMb(podsOf(snapA))}`), argv.join(' '));
       assert.deepEqual(readdirSync(t.inventoryDir), ['inventory.yaml']);
       const cluster = loadClusterFile(join(t.inventoryDir, 'inventory.yaml'));
       assert.equal(cluster.name, 'orig');
@@ -187,5 +191,19 @@ describe('twin: a node that was NotReady', function () {
     const others = snap.nodes.filter((n) => n.name !== sick.name);
     for (const n of others) assert.equal(nodeReadyStatus(lab.kube.store.get(lab.kube.api.res('', 'nodes'), undefined, n.name)!), 'True', n.name);
     assert.equal(lab.world.counters.max_unavailable_nodes, 1);
+  });
+});
+
+describe('twin: heap cap', () => {
+  for (const [pods, mb] of [
+    [0, 256],
+    [40, 257],
+    [10_000, 501],
+    [50_000, 1477],
+  ] as const) {
+    it(`${pods} pods: ${mb} MiB`, () => assert.equal(twinHeapMb(pods), mb));
+  }
+  it('counts a model snapshot\'s workload replicas when it lists no pods', () => {
+    assert.equal(podsOf({ pods: [], workloads: [{ replicas: 3 }, { replicas: 4 }] } as never), 7);
   });
 });
