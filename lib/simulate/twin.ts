@@ -56,9 +56,11 @@ export function labFactsOf(cluster: ClusterConfig): LabFacts | undefined {
  * of the wall time at the speed, which is right while the cookbook mostly waits; once its own work fills the
  * wall time (a CPU-bound process at a high speed) the twin's waits run on during that work uncounted, and the
  * prediction comes out short. The model cluster's 60-node reboot (bench/simulate.ts, 10,000 pods, ~35 s of
- * CLI CPU) predicted 1,405 s at speed 10, 1,260 s at 20, ~1,040 s at 30 (median of 6 runs) and 522 s at 60:
- * 30 is the highest speed that keeps the whole --simulate under 2 minutes there (93-109 s) without the
- * prediction collapsing; smaller clusters, with less work per wall second, predict closely at it.
+ * CLI CPU in the run) predicted 1,405-1,458 s at speed 10 (200 s wall), 1,260 s at 20 (126 s), 860-1,360 s
+ * at 30 (median ~1,070 s, 87-109 s wall) and 522 s at 60 (59 s): 30 is the highest speed that keeps the whole
+ * --simulate under 2 minutes there without the prediction collapsing, ~25% short of speed 10's; smaller
+ * clusters, with less work per wall second, predict within a few percent at it (test/simulate). For a
+ * closer figure on a cluster that size, pass --simulate-speed 10.
  */
 export const REAL_CLUSTER_SPEED = 30;
 
