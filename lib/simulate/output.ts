@@ -81,6 +81,27 @@ export function notesFrom(components: readonly { component: string; maskedSecret
   return [`Secret contents are not captured in a snapshot: the twin's copies of the Secrets of deployed components hold a placeholder, so ${list} ${masked.length === 1 ? 'is' : 'are'} predicted to change; the real run changes ${masked.length === 1 ? 'it' : 'them'} only if ${masked.length === 1 ? 'its' : 'their'} values differ`];
 }
 
+/** Above this share of the simulated run's wall time spent on this process's own CPU, the prediction runs short. */
+export const BUSY_SHARE_WARN = 0.3;
+
+/**
+ * A note when this process was busy for much of the simulated run. The accelerated clock counts its own CPU time
+ * once (the real run would spend it too) and the rest of the wall time at the speed; but the twin's waits run on
+ * at the speed during that work, so a CPU-bound run sees them end early and predicts short (the model cluster's
+ * 60-node reboot: ~50% busy at speed 30, ~25% shorter than at 10). A lower speed shrinks the share.
+ */
+export function busyNote(twin: { speed: number; wallSeconds: number; cpuSeconds?: number }): string[] {
+  if (twin.cpuSeconds === undefined || twin.wallSeconds <= 0) return [];
+  const share = twin.cpuSeconds / twin.wallSeconds;
+  if (share <= BUSY_SHARE_WARN || twin.speed <= 1) return [];
+  // The speed at which the same work would fill about a fifth of the (longer) wall time.
+  const suggested = Math.max(1, Math.floor((twin.speed * 0.2) / share / 5) * 5 || 1);
+  const pct = Math.round(share * 100);
+  return [
+    `this process was busy ${pct}% of the simulated run's wall time at speed ${twin.speed}: the twin's waits ran on during that work, so the predicted duration is likely short; --simulate-speed ${suggested} gives a closer figure in about ${Math.ceil(twin.speed / suggested)}x the time`,
+  ];
+}
+
 const KNOWN: Record<string, string> = {
   waiting: '#e6d28a',
   preflight: '#9aa5b1',

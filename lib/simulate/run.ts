@@ -21,7 +21,7 @@ import { redactValue } from '../core/redact.js';
 import type { ClusterConfig } from '../inventory/schema.js';
 import { clientLoaders, resolveCluster } from '../runner/clients.js';
 import { type GlobalOptions, type RunIO, reportEarlyError } from '../runner/report.js';
-import { type SimulationOutcome, maskedSecretsOf, notesFrom, renderSimulation, writeSimulationReport } from './output.js';
+import { type SimulationOutcome, busyNote, maskedSecretsOf, notesFrom, renderSimulation, writeSimulationReport } from './output.js';
 import { type TimedEvent, nodeTimeline, stepList, timelineSeconds } from './timeline.js';
 import { type Twin, defaultSpeed, sampleRequests, startTwinOf, takeSnapshotOf } from './twin.js';
 
@@ -104,7 +104,7 @@ export async function simulateCookbook(name: string, def: CookbookDefinition<obj
     note(`twin of ${cluster.name} up in ${twinStartS.toFixed(1)} s (speed ${speed}); running ${name} on it`);
     const outcome = await runOnTwin(name, def, raw, globals, io, { twin, dir, speed, abort: controller.signal });
     outcome.summary.twin = { ...outcome.summary.twin, snapshotSeconds: round(snapshotS), startSeconds: round(twinStartS) } as typeof outcome.summary.twin;
-    const notes = notesFrom(masked, outcome.result);
+    const notes = [...notesFrom(masked, outcome.result), ...busyNote(outcome.summary.twin)];
     if (notes.length) outcome.summary.notes = notes;
     await stopTwin();
     twin = undefined;
@@ -222,6 +222,7 @@ async function runOnTwin(name: string, def: CookbookDefinition<object>, raw: Raw
   const held = new AbortController();
   const requests = sampleRequests(twin);
   const wall0 = Date.now();
+  const cpu0 = processCpuMs();
   const exitCode = await runCookbook(name, def, twinRaw, twinGlobals, {
     prompter: fixedPrompter(true, false),
     stdout: (t) => (out += t),
@@ -237,6 +238,7 @@ async function runOnTwin(name: string, def: CookbookDefinition<object>, raw: Raw
       }),
   });
   const wallSeconds = (Date.now() - wall0) / 1000;
+  const cpuSeconds = (processCpuMs() - cpu0) / 1000;
   const api = await requests.stop();
   const counters = await twin.counters().catch(() => undefined);
   const result = parseResult(out);
@@ -254,7 +256,7 @@ async function runOnTwin(name: string, def: CookbookDefinition<object>, raw: Raw
     holds: nodes.holds,
     steps: stepList(events, startMs),
     timeline: timelineSeconds(nodes.segments, startMs),
-    twin: { kind: twin.kind, speed, wallSeconds: round(wallSeconds), ...(twin.timings ? { timings: twin.timings } : {}) },
+    twin: { kind: twin.kind, speed, wallSeconds: round(wallSeconds), cpuSeconds: round(cpuSeconds), ...(twin.timings ? { timings: twin.timings } : {}) },
     heldEarly: held.signal.aborted && !o.abort.aborted,
   };
   // Exit: what the real run would do. A run that succeeds while violating a PDB would not be acceptable either.

@@ -54,7 +54,7 @@ export interface SimulationSummary {
   /** What the prediction cannot know (from the snapshot: e.g. Secret contents it did not capture). */
   notes?: string[];
   /** The twin and its speed: how the prediction was made. */
-  twin: { kind: 'twin' | 'lab'; speed: number; wallSeconds: number; timings?: Record<string, { seconds: number; source: string; samples: number }> };
+  twin: { kind: 'twin' | 'lab'; speed: number; wallSeconds: number; cpuSeconds?: number; timings?: Record<string, { seconds: number; source: string; samples: number }> };
 }
 
 /** What the summary needs besides the events. */

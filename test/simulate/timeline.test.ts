@@ -4,7 +4,7 @@
 import { strict as assert } from 'node:assert';
 import { ManualClock, acceleratedClock } from '../../lib/core/clock.js';
 import type { RunEvent } from '../../lib/core/events.js';
-import { maskedSecretsOf, notesFrom, predictionSection, renderSimulation, snapshotNotes } from '../../lib/simulate/output.js';
+import { busyNote, maskedSecretsOf, notesFrom, predictionSection, renderSimulation, snapshotNotes } from '../../lib/simulate/output.js';
 import { type TimedEvent, nodeTimeline, stepList } from '../../lib/simulate/timeline.js';
 import { FIXTURE_INVENTORY, cleanupTempDirs, runCli, tempDir } from '../helpers/cli.js';
 
@@ -144,6 +144,26 @@ describe('simulate: notes from the snapshot', () => {
     assert.equal(snapshotNotes(snapshot, undefined).length, 1);
     assert.deepEqual(snapshotNotes({ nodes: [] }, undefined), []);
   });
+});
+
+describe('simulate: a note when the simulating process was CPU-bound', () => {
+  for (const [title, twin, want] of [
+    ['mostly waiting (10% busy): no note', { speed: 30, wallSeconds: 100, cpuSeconds: 10 }, undefined],
+    ['at the threshold (30%): no note', { speed: 30, wallSeconds: 100, cpuSeconds: 30 }, undefined],
+    ['the model reboot (49% busy at 30): speed 10 suggested', { speed: 30, wallSeconds: 72, cpuSeconds: 35 }, /busy 49% .* speed 30: .* likely short; --simulate-speed 10 .* about 3x/],
+    ['35% busy at 30: speed 15', { speed: 30, wallSeconds: 100, cpuSeconds: 35 }, /--simulate-speed 15 /],
+    ['busy at a low speed: never below 1', { speed: 3, wallSeconds: 10, cpuSeconds: 9 }, /--simulate-speed 1 /],
+    ['no CPU figure (an older summary): no note', { speed: 30, wallSeconds: 72 }, undefined],
+  ] as const) {
+    it(title, () => {
+      const notes = busyNote(twin);
+      if (want === undefined) assert.deepEqual(notes, []);
+      else {
+        assert.equal(notes.length, 1);
+        assert.match(notes[0]!, want);
+      }
+    });
+  }
 });
 
 describe('simulate: bad input exits 2 before anything is read', function () {
