@@ -152,7 +152,8 @@ describe('simulate: a note when the simulating process was CPU-bound', () => {
     ['at the threshold (30%): no note', { speed: 30, wallSeconds: 100, cpuSeconds: 30 }, undefined],
     ['the model reboot (49% busy at 30): speed 10 suggested', { speed: 30, wallSeconds: 72, cpuSeconds: 35 }, /busy 49% .* speed 30: .* likely short; --simulate-speed 10 .* about 3x/],
     ['35% busy at 30: speed 15', { speed: 30, wallSeconds: 100, cpuSeconds: 35 }, /--simulate-speed 15 /],
-    ['busy at a low speed: never below 1', { speed: 3, wallSeconds: 10, cpuSeconds: 9 }, /--simulate-speed 1 /],
+    ['busy at a low speed: never below 1', { speed: 3, wallSeconds: 20, cpuSeconds: 18 }, /--simulate-speed 1 /],
+    ['a short run (a small deploy: 50% busy, 0.25 s of CPU): no note', { speed: 20, wallSeconds: 0.5, cpuSeconds: 0.25 }, undefined],
     ['no CPU figure (an older summary): no note', { speed: 30, wallSeconds: 72 }, undefined],
   ] as const) {
     it(title, () => {
