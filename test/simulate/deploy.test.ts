@@ -1,6 +1,8 @@
-// --simulate of component.deploy against lab A (speed 20, cluster toolsbeta: the example components repository
+// --simulate of component.deploy against lab A (speed 2, cluster toolsbeta: the example components repository
 // has values for it): the simulation writes nothing to A; A's real deploy then takes the same steps in the same
-// order, within 20% of the predicted time.
+// order, within 20% of the predicted time. A deploy is mostly its own work and the API server's answers, whose
+// wall time both clocks count times the speed: at speed 20 a loaded machine's latency decided the figure (CI
+// runs missed by 36-79%); at 2 the few waits are still accelerated and the errors were 1.5-3.9%.
 import { strict as assert } from 'node:assert';
 import { stepList, type TimedEvent } from '../../lib/simulate/timeline.js';
 import { exampleGitRepo } from '../component/example-repo.js';
@@ -8,7 +10,7 @@ import { cleanupTempDirs, tempDir } from '../helpers/cli.js';
 import { type SimulateJson, assertWithin, cli, jsonOf, realFigures } from './helpers.js';
 import { type LabA, startLabA } from './lab-a.js';
 
-const SPEED = 20;
+const SPEED = 2;
 
 describe('--simulate: component.deploy (lab A stands in for the cluster)', function () {
   this.timeout(120_000);

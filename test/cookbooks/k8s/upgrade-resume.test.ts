@@ -4,7 +4,8 @@
 // cordoned, and nothing upgraded twice (one `kubeadm upgrade apply` per minor, one `kubeadm upgrade node` per
 // control node and minor, one kubelet version change per node and minor).
 import { strict as assert } from 'node:assert';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cleanupTempDirs, runCli, startCli, tempDir } from '../../helpers/cli.js';
 import type { TestLab } from '../../helpers/lab.js';
@@ -16,6 +17,7 @@ describe('k8s.upgrade: SIGKILL at four points, the same command converges (lab)'
   let lab: TestLab;
   let inventory: string;
   let state: string;
+  let reportDir: string | undefined;
   const kubeadmCalls: string[] = [];
   const versionChanges: string[] = [];
 
@@ -41,11 +43,14 @@ describe('k8s.upgrade: SIGKILL at four points, the same command converges (lab)'
   after(async () => {
     await lab?.stop();
     cleanupTempDirs();
+    if (reportDir) rmSync(reportDir, { recursive: true, force: true });
   });
 
   it('converges after each kill, upgrading nothing twice', async () => {
     // The same command every time (a resumed run has the same arguments), --report included.
-    const reportFile = join(tempDir('cc-report-'), 'upgrade.html');
+    // Its own directory, not a tempDir(): a CI run once found it gone by the time the last run had written it.
+    reportDir = mkdtempSync(join(tmpdir(), 'cc-report-'));
+    const reportFile = join(reportDir, 'upgrade.html');
     const args = ['k8s.upgrade', '--cluster-name', 'labtest', '--inventory', inventory, '--state-dir', state, '--yes', '--to', '1.31', '--max-unavailable', '2', '--poll-interval', '100ms', '--retry-interval', '200ms', '--report', reportFile];
     const failpoints = [
       'kill-after:kubeadm upgrade apply 1.30 on labtest-k8s-control-1',
