@@ -35,8 +35,7 @@ export async function findLab(clusterName: string, stateDir?: string): Promise<L
   return (await new LabClient(info).healthy()) ? info : undefined;
 }
 
-/** Options of starting a lab from the CLI or ensureLab. */
-/** How to start a lab daemon; `maxHeapMb` caps its V8 heap (a twin's is sized from its snapshot). */
+/** Options of starting a lab from the CLI or ensureLab; `maxHeapMb` caps the daemon's V8 heap (a twin's is sized from its snapshot). */
 export type StartOptions = DaemonOptions & { clusterName: string; stateDir?: string; timeoutMs?: number; maxHeapMb?: number };
 
 function sleep(ms: number): Promise<void> {
