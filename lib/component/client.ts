@@ -9,7 +9,7 @@ import type { ClientContext } from '../core/client.js';
 import type { Clock } from '../core/clock.js';
 import type { Gate, OperationTable, Planned } from '../core/gate.js';
 import type { Log } from '../core/log.js';
-import { KubeApiError, KubeConflictError, KubeNotFoundError } from '../k8s/errors.js';
+import { KubeApiError, KubeConflictError, KubeNotFoundError, readyzFailures } from '../k8s/errors.js';
 import type { Kube } from '../k8s/index.js';
 import { LeanKubeTransport } from '../k8s/lean.js';
 import { type LeanEndpoint, leanEndpoint } from '../k8s/lean-config.js';
@@ -163,7 +163,7 @@ export class ComponentKube {
       return true;
     } catch (err) {
       const e = err as { code?: unknown; body?: unknown; message?: string };
-      this.log.debug(`kubernetes: /readyz: ${typeof e.body === 'string' && e.body.trim() ? e.body.trim().split('\n').filter((l) => l.startsWith('[-]')).join('; ') || e.body.trim().slice(0, 200) : (e.message ?? String(err))}`, { status: e.code });
+      this.log.debug(`kubernetes: /readyz: ${typeof e.body === 'string' && e.body.trim() ? readyzFailures(e.body) : (e.message ?? String(err))}`, { status: e.code });
       return false;
     }
   }

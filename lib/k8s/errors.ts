@@ -54,3 +54,9 @@ export class NotOurCordonError extends KubernetesError {
     return ExitCode.usage;
   }
 }
+
+/** What a failing /readyz body says: its failed checks (`[-]` lines), else its first 200 characters. */
+export function readyzFailures(body: string): string {
+  const text = body.trim();
+  return text.split('\n').filter((l) => l.startsWith('[-]')).join('; ') || text.slice(0, 200);
+}

@@ -4,7 +4,7 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import { request as httpRequest } from 'node:http';
 import { type RequestOptions, request as httpsRequest } from 'node:https';
-import { KubeApiError } from './errors.js';
+import { KubeApiError, readyzFailures } from './errors.js';
 import { toKubeError } from './transport.js';
 
 /** The answer of /readyz: ready, or why not (the HTTP status, or the typed error with its cause). */
@@ -41,7 +41,7 @@ export async function checkReadyz(kc: KubeConfig, options: { timeoutMs?: number;
       ready: false,
       status,
       body: body.trim(),
-      error: new KubeApiError(`GET /readyz: HTTP ${status}${body.trim() ? `: ${body.trim().split('\n').filter((l) => l.startsWith('[-]')).join('; ') || body.trim().slice(0, 200)}` : ''}`, {
+      error: new KubeApiError(`GET /readyz: HTTP ${status}${body.trim() ? `: ${readyzFailures(body)}` : ''}`, {
         status,
         context: { request: 'GET /readyz' },
       }),
