@@ -31,16 +31,15 @@ export interface TaintSpec {
 const merge = (): ReturnType<typeof setHeaderOptions> => setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
 /**
- * What the node reads may use: `get`, the client's lean JSON path (a rolling reboot polls every node it
- * waits for: thousands of GETs, each costing client-node's fetch stack and model deserializer more than the
- * answer). Without it, client-node's typed call.
+ * What the node operations use; node reads go through `get`, the client's lean JSON path (a rolling reboot
+ * polls every node it waits for: thousands of GETs, each costing client-node's fetch stack and model
+ * deserializer more than the answer).
  */
-export type NodeOpsDeps = KubeOpsDeps & { get?: <T>(path: string) => Promise<T> };
+export type NodeOpsDeps = KubeOpsDeps & { get: <T>(path: string) => Promise<T> };
 
 /** A node, or undefined when it does not exist. */
 export async function getNode(d: NodeOpsDeps, name: string): Promise<V1Node | undefined> {
-  const get = d.get;
-  return d.req.readOptional(`GET node ${name}`, get ? () => get<V1Node>(`/api/v1/nodes/${encodeURIComponent(name)}`) : () => d.apis.core.readNode({ name }), { context: { node: name } });
+  return d.req.readOptional(`GET node ${name}`, () => d.get<V1Node>(`/api/v1/nodes/${encodeURIComponent(name)}`), { context: { node: name } });
 }
 
 /** A node, or NodeNotFoundError naming it. */
