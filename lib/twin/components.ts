@@ -5,9 +5,9 @@
 // one in a record's objects or manifest) keeps its keys with a fixed placeholder for each value, and the
 // content-hash annotation of a Secret (a hash of its values) is dropped. Repository URLs lose any credentials.
 import { parseAllDocuments, stringify } from 'yaml';
-import { APPLYSET_ID, APPLYSET_TOOLING, CONTAINS_GROUP_KINDS, HASH_ANNOTATION, PART_OF, groupOf } from '../component/objects.js';
+import { APPLYSET_ID, APPLYSET_TOOLING, CONTAINS_GROUP_KINDS, HASH_ANNOTATION, type KObject, PART_OF, groupOf } from '../component/objects.js';
 import { RELEASE_OWNER, decodeRelease } from '../component/release.js';
-import { MEMBER_KINDS } from '../component/state.js';
+import { memberKinds } from '../component/state.js';
 import type { ApiResource, KubeReader, RawObject } from './kube-read.js';
 import type { SnapshotComponent, SnapshotRelease } from './types.js';
 
@@ -159,10 +159,9 @@ function memberKindsOf(annotations: Record<string, string>, served: readonly Api
     const r = same.find((x) => x.version === version) ?? same[0];
     if (r) out.set(`${group}/${kind}`, version && !same.some((x) => x.version === version) ? r : { ...r, version: version ?? r.version });
   };
-  for (const e of (annotations[MEMBER_KINDS] ?? '').split(',').filter(Boolean)) {
-    const i = e.lastIndexOf('/');
-    const apiVersion = e.slice(0, i);
-    add(groupOf(apiVersion), e.slice(i + 1), apiVersion.includes('/') ? apiVersion.split('/')[1] : apiVersion);
+  // The recorded apiVersion/Kind list, read as a re-deploy reads it (lib/component/state.ts memberKinds).
+  for (const { apiVersion, kind } of memberKinds({ metadata: { name: '', annotations } } as KObject, []).values()) {
+    add(groupOf(apiVersion), kind, apiVersion.includes('/') ? apiVersion.split('/')[1] : apiVersion);
   }
   for (const gk of (annotations[CONTAINS_GROUP_KINDS] ?? '').split(',').filter(Boolean)) {
     const dot = gk.indexOf('.');

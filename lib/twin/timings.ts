@@ -5,6 +5,7 @@
 // twin's run polls again). Medians, so one stuck node does not skew them; a timing with no sample keeps its
 // stated default and says so (`source: 'default'`).
 import { type Journal, scanJournals } from '../core/journal.js';
+import { NODE_POLL_BACKOFF } from '../ops/node/timeouts.js';
 
 /** The timings a twin replays, in seconds of cluster time. */
 export type TimingName = 'nodeRebootS' | 'kubeletReadyS' | 'drainPerPodS' | 'vmBuildS' | 'podStartS' | 'podTerminateS';
@@ -41,12 +42,6 @@ export function median(values: readonly number[]): number | undefined {
   const mid = Math.floor(s.length / 2);
   return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
-
-/**
- * How cookbooks poll a Node while they wait for it (the reboot's new boot id and Ready: lib/ops/reboot/node.ts
- * NODE_POLL; the upgrade's kubelet: lib/ops/upgrade/host.ts kubeletStep): from 100 ms, x1.5, at most every 2 s.
- */
-export const NODE_POLL_BACKOFF: Readonly<{ initialMs: number; maxMs: number; factor: number }> = Object.freeze({ initialMs: 100, maxMs: 2000, factor: 1.5 });
 
 /**
  * How much a polled wait that lasted `waitMs` overran the moment its state changed, on average: the change came

@@ -3,13 +3,16 @@
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'mocha';
 import { Journal } from '../../lib/core/journal.js';
-import { DEFAULT_TIMINGS, NODE_POLL_BACKOFF, calibrateTimings, median, pollOvershootMs, timingsFrom } from '../../lib/twin/timings.js';
+import { NODE_POLL_BACKOFF } from '../../lib/ops/node/timeouts.js';
+import { DEFAULT_TIMINGS, calibrateTimings, median, pollOvershootMs, timingsFrom } from '../../lib/twin/timings.js';
 import { tempDir } from '../helpers/cli.js';
 
-/** Gives the last step a duration (a new record: the journal may keep a finished step's serialized form). */
-function setLastStepMs(j: Journal, ms: number): void {
-  const steps = j.data.steps;
-  steps[steps.length - 1] = { ...steps.at(-1)!, durationMs: ms };
+/** Records finished steps with the given durations (each a new record: the journal keeps a finished step's serialized form). */
+function doneSteps(j: Journal, steps: [string, number][]): void {
+  for (const [name, ms] of steps) {
+    j.stepEnded(j.stepStarted(name), 'done');
+    j.data.steps[j.data.steps.length - 1] = { ...j.data.steps.at(-1)!, durationMs: ms };
+  }
 }
 
 describe('twin: timings', () => {
@@ -48,15 +51,12 @@ describe('twin: timings', () => {
     reboot('prod', true, [{ reboot: 1, ready: 1, drain: 1, owners: 1 }]);
     reboot('staging', false, [{ reboot: 999_000, ready: 999_000, drain: 999_000, owners: 1 }]);
     const add = Journal.create(state, { runId: 'add-1', cookbook: 'k8s.add-node', cluster: 'prod', args: {}, dryRun: false });
-    for (const [name, ms] of [
+    doneSteps(add, [
       ['create VM prod-k8s-worker-9', 2_000],
       ['wait VM prod-k8s-worker-9 ACTIVE', 58_000],
       ['join prod-k8s-worker-9', 5_000],
       ['wait prod-k8s-worker-9 Ready', 50_000],
-    ] as [string, number][]) {
-      add.stepEnded(add.stepStarted(name), 'done');
-      setLastStepMs(add, ms);
-    }
+    ]);
     add.finish('success');
 
     const t = calibrateTimings(state, 'prod');
@@ -102,14 +102,11 @@ describe('twin: timings', () => {
     // The run's clock (phases): the command 1 s, then 79 s until Ready. Wall-time steps (an accelerated run: 1/100):
     // 0.6 s until the new boot id, 0.2 s until Ready, so 3/4 of the wait was the reboot.
     j.setMemo('reboot:node:prod-k8s-worker-1', { phase: 'done', runId: j.data.runId, owners: [], phases: [span('reboot', 1_000), span('wait-ready', 80_000)] });
-    for (const [name, ms] of [
+    doneSteps(j, [
       ['reboot prod-k8s-worker-1', 10],
       ['wait prod-k8s-worker-1 rebooted', 600],
       ['wait prod-k8s-worker-1 Ready', 200],
-    ] as [string, number][]) {
-      j.stepEnded(j.stepStarted(name), 'done');
-      setLastStepMs(j, ms);
-    }
+    ]);
     j.finish('success');
     const got = calibrateTimings(state, 'prod');
     // 1 s + 60 s and 20 s, each polled wait less 1 s of overrun (the twin's run polls again).

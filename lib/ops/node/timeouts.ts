@@ -49,3 +49,10 @@ export const NODE_TIMEOUTS: Readonly<NodeTimeouts> = Object.freeze({
 export function nodeTimeouts(overrides: Partial<NodeTimeouts> = {}): NodeTimeouts {
   return { ...NODE_TIMEOUTS, ...overrides };
 }
+
+/**
+ * How cookbooks poll a Node they wait for (a reboot's new boot id and Ready, an upgrade's kubelet): from
+ * 100 ms, x1.5, at most every 2 s. The twin's calibration (lib/twin/timings.ts) takes this polling's expected
+ * overrun off the waits it reads from journals.
+ */
+export const NODE_POLL_BACKOFF: Readonly<{ initialMs: number; maxMs: number; factor: number }> = Object.freeze({ initialMs: 100, maxMs: 2000, factor: 1.5 });

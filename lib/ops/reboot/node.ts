@@ -10,6 +10,7 @@ import { isNodeReady, nodeBootId } from '../../k8s/index.js';
 import { RebootNeverCameBackError, RebootNeverWentDownError, type RebootRequest } from '../../remote/index.js';
 import { isRebootTransient } from '../../remote/reboot.js';
 import { hardRebootStep } from '../node/hard-reboot.js';
+import { NODE_POLL_BACKOFF } from '../node/timeouts.js';
 import { type EnterPhase, type NodeCycleOptions, runNodeCycle } from '../rollout/node-cycle.js';
 import type { NodeRecord, RolloutState } from '../rollout/state.js';
 import type { NodeEnv } from '../rollout/work.js';
@@ -96,16 +97,13 @@ async function rebootAndWait(env: NodeEnv<RebootNodeOptions>, name: string, ente
           const n = await kube.getNode(name);
           return n && isNodeReady(n) && nodeBootId(n) !== before ? true : undefined;
         },
-        { what: `node ${name} Ready with a new boot id`, timeoutMs: env.options.readyTimeoutMs, backoff: NODE_POLL },
+        { what: `node ${name} Ready with a new boot id`, timeoutMs: env.options.readyTimeoutMs, backoff: NODE_POLL_BACKOFF },
       );
       return true;
     },
   });
   return unlessPlanned(mapUnlessPlanned(newBootId, (id) => ({ bootIdAfter: id })), {});
 }
-
-/** Polling of Node objects while a node reboots: quick at first (the API is cheap), at most every 2 s. */
-const NODE_POLL = { initialMs: 100, maxMs: 2000, factor: 1.5 };
 
 /**
  * Waits for a rebooted node, proving the reboot twice: the Node status reports a new boot id (polled through
@@ -125,7 +123,7 @@ async function waitRebooted(env: NodeEnv<RebootNodeOptions>, name: string, previ
         const id = n && nodeBootId(n);
         return id && id !== previous ? id : undefined;
       },
-      { what: `node ${name} to report a new boot id`, timeoutMs, backoff: NODE_POLL },
+      { what: `node ${name} to report a new boot id`, timeoutMs, backoff: NODE_POLL_BACKOFF },
     );
     reported = true;
   } catch (err) {

@@ -8,6 +8,7 @@ import { CookbookError, RemoteError, messageOf } from '../../core/errors.js';
 import type { Kube } from '../../k8s/index.js';
 import { isNodeReady } from '../../k8s/nodes.js';
 import type { Remote } from '../../remote/index.js';
+import { NODE_POLL_BACKOFF } from '../node/timeouts.js';
 import { HEALTH_JOB_CHECK, type NodeKind, SOURCES_LIST, compareVersions, isHealthJobTimeout, kubeadmCommand, minorOf, newestPatch, nodeCommands, packageCommands, stuckStaticPod } from './versions.js';
 
 /** What a node's steps need. */
@@ -178,7 +179,7 @@ export async function kubeletStep(env: HostEnv, host: string, version: string): 
     check: atVersion,
     apply: async () => {
       await remote.run(host, ['sh', '-c', 'systemctl daemon-reload && systemctl restart kubelet'], sudoOf(env));
-      await ctx.waitFor(atVersion, { what: `node ${host} to report kubelet v${version} and Ready`, timeoutMs: env.readyTimeoutMs, backoff: { initialMs: 100, maxMs: 2000, factor: 1.5 } });
+      await ctx.waitFor(atVersion, { what: `node ${host} to report kubelet v${version} and Ready`, timeoutMs: env.readyTimeoutMs, backoff: NODE_POLL_BACKOFF });
       return true;
     },
   });
